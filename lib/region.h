@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * region.h - a persistent memory region mapped with libpmem2.
+ *
+ * A region is a byte range of (real or emulated) persistent memory that the
+ * whole process shares: the block driver, the filesystem and the fio engine
+ * all load and store into the mapping this object holds.
+ *
+ * Backends (detected from the path, never chosen by the caller):
+ *   FILE        a regular file on a disk filesystem (page-cache backed)
+ *   TMPFS       a file on tmpfs with 4 KiB pages (e.g. /dev/shm, the default)
+ *   HUGE_TMPFS  a file on tmpfs mounted huge=always|within_size
+ *   HUGETLBFS   a file on hugetlbfs (2 MiB or 1 GiB pages)
+ *   DEVDAX      a /dev/daxX.Y character device (real or emulated namespace)
+ *   FSDAX       a file on a filesystem mounted -o dax
+ *
+ * Every mapping starts on a 2 MiB boundary and every region size is a
+ * multiple of 2 MiB, so a 2 MiB extent of the region can be mapped by one PMD.
+ *
+ * Persistence primitives (persist, flush, drain, memcpy, memset) come from
+ * libpmem2 and are picked once at map time. On emulated pmem (anything but
+ * DEVDAX/FSDAX) libpmem2 would report page granularity and persist with
+ * msync(); we force cache-line granularity instead, so a persist costs what
+ * it costs on real pmem (clwb/clflushopt + sfence) and not a syscall.
+ */
+#ifndef PMD_REGION_H
+#define PMD_REGION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pmr_region;
+
+enum pmr_backend {
+	PMR_BACKEND_FILE,
+	PMR_BACKEND_TMPFS,
+	PMR_BACKEND_HUGE_TMPFS,
+	PMR_BACKEND_HUGETLBFS,
+	PMR_BACKEND_DEVDAX,
+	PMR_BACKEND_FSDAX,
+};
+
+enum pmr_granularity {
+	PMR_GRAN_BYTE,	     /* eADR: stores are persistent once visible */
+	PMR_GRAN_CACHELINE,  /* ADR: flush cache lines, then fence */
+	PMR_GRAN_PAGE,	     /* page cache: msync */
+};
+
+/* Flags for pmr_create() and pmr_open(). */
+#define PMR_F_RDONLY (1U << 0)	  /* map read-only */
+#define PMR_F_NATIVE_GRAN (1U << 1) /* keep libpmem2's granularity (no forcing) */
+#define PMR_F_PROGRESS (1U << 2)  /* report progress of long steps on stderr if a tty */
+
+/* Flags for pmr_memcpy() and pmr_memset(), same meaning as PMEM2_F_MEM_*. */
+#define PMR_MEM_NODRAIN (1U << 0)
+#define PMR_MEM_NONTEMPORAL (1U << 1)
+#define PMR_MEM_TEMPORAL (1U << 2)
+#define PMR_MEM_NOFLUSH (1U << 5)
+
+/* Smallest region we agree to create or open, bytes. */
+#define PMR_MIN_SIZE (UINT64_C(4) << 20)
+
+struct pmr_info {
+	const char *path;	       /* as given at open */
+	enum pmr_backend backend;
+	uint64_t size;		       /* bytes mapped, multiple of 2 MiB */
+	uint64_t alignment;	       /* bytes, alignment of the mapping address */
+	uint64_t backing_page_size;    /* bytes per page of the backing memory */
+	enum pmr_granularity granularity; /* effective persist granularity */
+	enum pmr_granularity native_granularity; /* what libpmem2 reported unforced */
+	bool read_only;
+};
+
+/*
+ * pmr_create - create the region file @path of @size_bytes and map it.
+ *
+ * @size_bytes must be a multiple of 2 MiB and at least PMR_MIN_SIZE. The file
+ * must not exist (O_EXCL); it is created sparse (ftruncate), or on
+ * hugetlbfs sized in huge pages. Device paths (/dev/dax) cannot be created.
+ * Returns 0 and a mapped region in *@out, or -errno (with pmd_errmsg() set):
+ * -EEXIST, -EINVAL (bad size), -ENOSPC, and whatever open/map return.
+ * Nothing is left behind on failure.
+ */
+int pmr_create(const char *path, uint64_t size_bytes, unsigned flags, struct pmr_region **out);
+
+/*
+ * pmr_open - map an existing region file or /dev/dax device.
+ *
+ * The whole file is mapped; its size must be a multiple of 2 MiB and at
+ * least PMR_MIN_SIZE. Returns 0 or -errno with pmd_errmsg() set.
+ */
+int pmr_open(const char *path, unsigned flags, struct pmr_region **out);
+
+/* pmr_close - unmap and free; sets *@rp to NULL. Does not persist anything. */
+void pmr_close(struct pmr_region **rp);
+
+/* Accessors; valid while the region is open. */
+void *pmr_addr(const struct pmr_region *r);
+uint64_t pmr_size(const struct pmr_region *r); /* bytes */
+void pmr_get_info(const struct pmr_region *r, struct pmr_info *info);
+int pmr_fd(const struct pmr_region *r); /* the open file, O_RDWR unless RDONLY */
+
+/* pmr_contains - true if [@p, @p + @len) lies inside the mapping. */
+bool pmr_contains(const struct pmr_region *r, const void *p, size_t len);
+
+/*
+ * Persistence, thin wrappers around the functions libpmem2 chose at map
+ * time. @addr must lie inside the mapping. Safe from any thread.
+ *   persist = flush + drain.
+ */
+void pmr_persist(const struct pmr_region *r, const void *addr, size_t len);
+void pmr_flush(const struct pmr_region *r, const void *addr, size_t len);
+void pmr_drain(const struct pmr_region *r);
+
+/*
+ * pmr_memcpy/pmr_memset - copy into the region and make it persistent
+ * (unless PMR_MEM_NOFLUSH/NODRAIN), with libpmem2's choice of non-temporal
+ * or temporal stores for the size. Return @dst.
+ */
+void *pmr_memcpy(const struct pmr_region *r, void *dst, const void *src, size_t len,
+		 unsigned flags);
+void *pmr_memset(const struct pmr_region *r, void *dst, int c, size_t len, unsigned flags);
+
+/* Names for printing. */
+const char *pmr_backend_name(enum pmr_backend b);
+const char *pmr_granularity_name(enum pmr_granularity g);
+
+/*
+ * pmr_detect_backend - classify @path without mapping it: returns 0 and the
+ * backend and backing page size (bytes), or -errno.
+ */
+int pmr_detect_backend(const char *path, enum pmr_backend *backend, uint64_t *page_size);
+
+#endif
