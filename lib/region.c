@@ -1,0 +1,757 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * region.c - map a pmem region with libpmem2, 2 MiB aligned, and pick the
+ * persistence primitives once.
+ *
+ * Mapping: we reserve a 2 MiB (or backing-page) aligned stretch of address
+ * space as a pmem2_vm_reservation and let pmem2_map_new() map the source
+ * into it, because libpmem2 only aligns a mapping to the source's own
+ * alignment (4 KiB for files).
+ *
+ * Granularity: emulated pmem (FILE, TMPFS, HUGE_TMPFS, HUGETLBFS) cannot be
+ * mapped with MAP_SYNC, so libpmem2 reports PAGE and would persist with
+ * msync(). libpmem2 reads PMEM2_FORCE_GRANULARITY in pmem2_map_new(); we set
+ * it to CACHE_LINE for the duration of that call (under a lock, restoring
+ * the caller's value) so persists are cache-line flushes plus a fence.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libpmem2.h>
+#include <linux/magic.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "errmsg.h"
+#include "region.h"
+#include "units.h"
+
+#ifndef HUGETLBFS_MAGIC
+#define HUGETLBFS_MAGIC 0x958458f6
+#endif
+#ifndef TMPFS_MAGIC
+#define TMPFS_MAGIC 0x01021994
+#endif
+#ifndef STATX_ATTR_DAX
+#define STATX_ATTR_DAX 0x00200000
+#endif
+
+/* Preallocation step on hugetlbfs, bytes (one progress report each). */
+#define PMR_PREALLOC_STEP (UINT64_C(256) << 20)
+/* Regions at least this big get progress reports, bytes. */
+#define PMR_PROGRESS_MIN (UINT64_C(1) << 30)
+
+struct pmr_region {
+	char *path;
+	int fd;
+	unsigned flags;
+	enum pmr_backend backend;
+	uint64_t page_size; /* bytes, backing page size */
+	uint64_t alignment; /* bytes, of addr */
+	uint64_t size;	    /* bytes */
+	void *addr;
+	enum pmr_granularity gran;
+	enum pmr_granularity native_gran;
+	struct pmem2_source *src;
+	struct pmem2_vm_reservation *rsv;
+	struct pmem2_map *map;
+	pmem2_persist_fn persist;
+	pmem2_flush_fn flush;
+	pmem2_drain_fn drain;
+	pmem2_memcpy_fn memcpy_fn;
+	pmem2_memset_fn memset_fn;
+};
+
+/* Serialises our setenv/getenv of PMEM2_FORCE_GRANULARITY around map_new. */
+static pthread_mutex_t pmr_env_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *const pmr_backend_names[] = {
+	[PMR_BACKEND_FILE] = "file",
+	[PMR_BACKEND_TMPFS] = "tmpfs",
+	[PMR_BACKEND_HUGE_TMPFS] = "huge-tmpfs",
+	[PMR_BACKEND_HUGETLBFS] = "hugetlbfs",
+	[PMR_BACKEND_DEVDAX] = "devdax",
+	[PMR_BACKEND_FSDAX] = "fsdax",
+};
+
+const char *pmr_backend_name(enum pmr_backend b)
+{
+	if ((unsigned)b >= sizeof(pmr_backend_names) / sizeof(pmr_backend_names[0]))
+		return "unknown";
+	return pmr_backend_names[b];
+}
+
+const char *pmr_granularity_name(enum pmr_granularity g)
+{
+	switch (g) {
+	case PMR_GRAN_BYTE:
+		return "byte";
+	case PMR_GRAN_CACHELINE:
+		return "cacheline";
+	case PMR_GRAN_PAGE:
+		return "page";
+	}
+	return "unknown";
+}
+
+/* Emulated pmem: anything that is not real DAX memory. */
+static bool backend_is_emulated(enum pmr_backend b)
+{
+	return b != PMR_BACKEND_DEVDAX && b != PMR_BACKEND_FSDAX;
+}
+
+/* A libpmem2 return value (negative PMEM2_E_* or -errno) as -errno. */
+static int pmem2_to_err(int ret)
+{
+	/* Below PMEM2_E_UNKNOWN libpmem2 has its own codes; above, -errno. */
+	if (ret > PMEM2_E_UNKNOWN && ret < 0)
+		return ret;
+	if (ret == PMEM2_E_NOSUPP)
+		return -ENOTSUP;
+	if (ret == PMEM2_E_MAPPING_EXISTS)
+		return -EEXIST;
+	return -EINVAL;
+}
+
+/* read_sysfs_u64 - first number in file @path; 0 or -errno. */
+static int read_sysfs_u64(const char *path, uint64_t *out)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	*out = strtoull(buf, NULL, 0);
+	return 0;
+}
+
+/*
+ * mount_super_opts - the super-block options (last field of
+ * /proc/self/mountinfo) of a mount of device @dev into @opts.
+ * Returns 0 or -ENOENT.
+ */
+static int mount_super_opts(dev_t dev, char *opts, size_t len)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int ret = -ENOENT;
+	FILE *f;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		unsigned maj, min;
+		char *sep, *p;
+
+		if (sscanf(line, "%*u %*u %u:%u", &maj, &min) != 2)
+			continue;
+		if (makedev(maj, min) != dev)
+			continue;
+		/* "... - fstype source super-opts" */
+		sep = strstr(line, " - ");
+		if (!sep)
+			continue;
+		p = strrchr(sep, ' ');
+		if (!p)
+			continue;
+		p++;
+		p[strcspn(p, "\n")] = '\0';
+		snprintf(opts, len, "%s", p);
+		ret = 0;
+		break;
+	}
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+/* opts_has - true if comma-separated @opts contains exactly @opt. */
+static bool opts_has(const char *opts, const char *opt)
+{
+	size_t n = strlen(opt);
+	const char *p = opts;
+
+	while ((p = strstr(p, opt)) != NULL) {
+		if ((p == opts || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* shmem_forced_huge - true if every tmpfs file gets huge pages (THP "force"). */
+static bool shmem_forced_huge(void)
+{
+	char buf[128] = "";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "re");
+
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	return strstr(buf, "[force]") != NULL;
+}
+
+/*
+ * detect_chr - classify a character device: only dax devices are regions.
+ */
+static int detect_chr(const char *path, const struct stat *st, enum pmr_backend *backend,
+		      uint64_t *page_size)
+{
+	char sys[128], link[256];
+	uint64_t align = 0;
+	ssize_t n;
+	const char *base;
+
+	snprintf(sys, sizeof(sys), "/sys/dev/char/%u:%u/subsystem", major(st->st_rdev),
+		 minor(st->st_rdev));
+	n = readlink(sys, link, sizeof(link) - 1);
+	if (n < 0)
+		return pmd_err(-EINVAL, "%s is a character device but not a dax device", path);
+	link[n] = '\0';
+	base = strrchr(link, '/');
+	base = base ? base + 1 : link;
+	if (strcmp(base, "dax"))
+		return pmd_err(-EINVAL, "%s is a character device but not a dax device", path);
+
+	snprintf(sys, sizeof(sys), "/sys/dev/char/%u:%u/align", major(st->st_rdev),
+		 minor(st->st_rdev));
+	if (read_sysfs_u64(sys, &align) || !align) {
+		snprintf(sys, sizeof(sys), "/sys/dev/char/%u:%u/device/align", major(st->st_rdev),
+			 minor(st->st_rdev));
+		if (read_sysfs_u64(sys, &align) || !align)
+			align = HUGE_SIZE;
+	}
+	*backend = PMR_BACKEND_DEVDAX;
+	*page_size = align;
+	return 0;
+}
+
+/* detect_fd - classify the open file @fd (named @path for messages). */
+static int detect_fd(int fd, const char *path, enum pmr_backend *backend, uint64_t *page_size)
+{
+	struct statfs sfs;
+	struct statx stx;
+	struct stat st;
+	char opts[1024];
+
+	if (fstat(fd, &st))
+		return pmd_err(-errno, "cannot stat %s: %s", path, strerror(errno));
+	if (S_ISCHR(st.st_mode))
+		return detect_chr(path, &st, backend, page_size);
+	if (!S_ISREG(st.st_mode))
+		return pmd_err(-EINVAL, "%s is neither a regular file nor a dax device", path);
+	if (fstatfs(fd, &sfs))
+		return pmd_err(-errno, "cannot statfs %s: %s", path, strerror(errno));
+
+	*page_size = FRAME_SIZE;
+	switch ((unsigned long)sfs.f_type) {
+	case HUGETLBFS_MAGIC:
+		*backend = PMR_BACKEND_HUGETLBFS;
+		*page_size = (uint64_t)sfs.f_bsize;
+		return 0;
+	case TMPFS_MAGIC:
+		*backend = PMR_BACKEND_TMPFS;
+		if ((uint64_t)st.st_blksize >= HUGE_SIZE || shmem_forced_huge() ||
+		    (!mount_super_opts(st.st_dev, opts, sizeof(opts)) &&
+		     (opts_has(opts, "huge=always") || opts_has(opts, "huge=within_size")))) {
+			*backend = PMR_BACKEND_HUGE_TMPFS;
+			*page_size = HUGE_SIZE;
+		}
+		return 0;
+	default:
+		break;
+	}
+
+	*backend = PMR_BACKEND_FILE;
+	if ((!statx(fd, "", AT_EMPTY_PATH, 0, &stx) && (stx.stx_attributes_mask & STATX_ATTR_DAX) &&
+	     (stx.stx_attributes & STATX_ATTR_DAX)) ||
+	    (!mount_super_opts(st.st_dev, opts, sizeof(opts)) &&
+	     (opts_has(opts, "dax") || opts_has(opts, "dax=always"))))
+		*backend = PMR_BACKEND_FSDAX;
+	return 0;
+}
+
+int pmr_detect_backend(const char *path, enum pmr_backend *backend, uint64_t *page_size)
+{
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return pmd_err(-ENOENT, "region %s does not exist", path);
+		return pmd_err(-errno, "cannot open %s: %s", path, strerror(errno));
+	}
+	ret = detect_fd(fd, path, backend, page_size);
+	close(fd);
+	return ret;
+}
+
+/* check_size - the size rules every region obeys. */
+static int check_size(const char *path, uint64_t size, uint64_t page_size)
+{
+	char a[32], b[32];
+
+	if (size == 0 || !is_aligned(size, HUGE_SIZE))
+		return pmd_err(-EINVAL, "size %llu bytes (%s) of %s is not a multiple of 2 MiB",
+			       (unsigned long long)size, format_size(size, a, sizeof(a)), path);
+	if (size < PMR_MIN_SIZE)
+		return pmd_err(-EINVAL, "size %s of %s is below the minimum region size %s",
+			       format_size(size, a, sizeof(a)), path,
+			       format_size(PMR_MIN_SIZE, b, sizeof(b)));
+	if (page_size > HUGE_SIZE && !is_aligned(size, page_size))
+		return pmd_err(-EINVAL, "size %s of %s is not a multiple of its page size %s",
+			       format_size(size, a, sizeof(a)), path,
+			       format_size(page_size, b, sizeof(b)));
+	return 0;
+}
+
+/*
+ * reserve_aligned - reserve @size bytes of address space at an @align
+ * aligned address. Finds a hole with an oversized anonymous mapping, gives it
+ * back and reserves inside it; retried if another thread takes the hole.
+ */
+static int reserve_aligned(uint64_t size, uint64_t align, struct pmem2_vm_reservation **rsv)
+{
+	int ret = -EBUSY;
+
+	for (int tries = 0; tries < 16; tries++) {
+		void *p = mmap(NULL, size + align, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		uintptr_t a;
+
+		if (p == MAP_FAILED)
+			return pmd_err(-errno, "cannot reserve %llu bytes of address space: %s",
+				       (unsigned long long)(size + align), strerror(errno));
+		a = (uintptr_t)align_up((uintptr_t)p, align);
+		munmap(p, size + align);
+		ret = pmem2_vm_reservation_new(rsv, (void *)a, size);
+		if (ret == 0) {
+			if ((uintptr_t)pmem2_vm_reservation_get_address(*rsv) == a)
+				return 0;
+			pmem2_vm_reservation_delete(rsv);
+			ret = -EBUSY;
+			continue;
+		}
+		if (ret != PMEM2_E_MAPPING_EXISTS)
+			return pmd_err(pmem2_to_err(ret), "cannot reserve address space: %s",
+				       pmem2_errormsg());
+	}
+	return pmd_err(ret, "cannot find a %llu-byte aligned hole for %llu bytes",
+		       (unsigned long long)align, (unsigned long long)size);
+}
+
+/*
+ * map_new_forced - pmem2_map_new() with PMEM2_FORCE_GRANULARITY set to
+ * @force (NULL: leave the environment alone). The caller's value of the
+ * variable is restored. Other threads must not change the environment
+ * meanwhile (setenv is not thread-safe anyway).
+ */
+static int map_new_forced(struct pmem2_map **map, const struct pmem2_config *cfg,
+			  const struct pmem2_source *src, const char *force)
+{
+	char *saved = NULL;
+	const char *old;
+	int ret;
+
+	if (!force)
+		return pmem2_map_new(map, cfg, src);
+
+	pthread_mutex_lock(&pmr_env_lock);
+	old = getenv("PMEM2_FORCE_GRANULARITY");
+	if (old)
+		saved = strdup(old);
+	setenv("PMEM2_FORCE_GRANULARITY", force, 1);
+	ret = pmem2_map_new(map, cfg, src);
+	if (saved)
+		setenv("PMEM2_FORCE_GRANULARITY", saved, 1);
+	else if (!old)
+		unsetenv("PMEM2_FORCE_GRANULARITY");
+	pthread_mutex_unlock(&pmr_env_lock);
+	free(saved);
+	return ret;
+}
+
+static enum pmr_granularity gran_from_pmem2(enum pmem2_granularity g)
+{
+	switch (g) {
+	case PMEM2_GRANULARITY_BYTE:
+		return PMR_GRAN_BYTE;
+	case PMEM2_GRANULARITY_CACHE_LINE:
+		return PMR_GRAN_CACHELINE;
+	case PMEM2_GRANULARITY_PAGE:
+		break;
+	}
+	return PMR_GRAN_PAGE;
+}
+
+/* region_map - map r->fd (already classified and size-checked) at r->addr. */
+static int region_map(struct pmr_region *r)
+{
+	bool emulated = backend_is_emulated(r->backend);
+	bool force = emulated && !(r->flags & PMR_F_NATIVE_GRAN);
+	struct pmem2_config *cfg;
+	size_t src_align = 0;
+	unsigned prot;
+	int ret;
+
+	ret = pmem2_source_from_fd(&r->src, r->fd);
+	if (ret)
+		return pmd_err(pmem2_to_err(ret), "%s: %s", r->path, pmem2_errormsg());
+	if (!pmem2_source_alignment(r->src, &src_align) && src_align > r->alignment)
+		r->alignment = src_align;
+
+	ret = reserve_aligned(r->size, r->alignment, &r->rsv);
+	if (ret)
+		goto out_src;
+
+	ret = pmem2_config_new(&cfg);
+	if (ret) {
+		ret = pmd_err(pmem2_to_err(ret), "pmem2 config: %s", pmem2_errormsg());
+		goto out_rsv;
+	}
+	/* Emulated: accept whatever we get (PAGE); real pmem: need cache lines. */
+	pmem2_config_set_required_store_granularity(cfg, emulated ? PMEM2_GRANULARITY_PAGE
+								  : PMEM2_GRANULARITY_CACHE_LINE);
+	prot = PMEM2_PROT_READ | ((r->flags & PMR_F_RDONLY) ? 0 : PMEM2_PROT_WRITE);
+	ret = pmem2_config_set_protection(cfg, prot);
+	if (!ret)
+		ret = pmem2_config_set_length(cfg, r->size);
+	if (!ret)
+		ret = pmem2_config_set_vm_reservation(cfg, r->rsv, 0);
+	if (ret) {
+		ret = pmd_err(pmem2_to_err(ret), "pmem2 config: %s", pmem2_errormsg());
+		goto out_cfg;
+	}
+
+	ret = map_new_forced(&r->map, cfg, r->src, force ? "CACHE_LINE" : NULL);
+	if (ret) {
+		ret = pmd_err(pmem2_to_err(ret), "cannot map %s (%s): %s", r->path,
+			      pmr_backend_name(r->backend), pmem2_errormsg());
+		goto out_cfg;
+	}
+	pmem2_config_delete(&cfg);
+
+	r->addr = pmem2_map_get_address(r->map);
+	r->gran = gran_from_pmem2(pmem2_map_get_store_granularity(r->map));
+	/*
+	 * Unforced emulated mappings cannot use MAP_SYNC, so libpmem2 would
+	 * report PAGE for them: that is their native granularity.
+	 */
+	r->native_gran = force ? PMR_GRAN_PAGE : r->gran;
+	r->persist = pmem2_get_persist_fn(r->map);
+	r->flush = pmem2_get_flush_fn(r->map);
+	r->drain = pmem2_get_drain_fn(r->map);
+	r->memcpy_fn = pmem2_get_memcpy_fn(r->map);
+	r->memset_fn = pmem2_get_memset_fn(r->map);
+	if (!is_aligned((uintptr_t)r->addr, HUGE_SIZE)) {
+		ret = pmd_err(-EFAULT, "mapping of %s at %p is not 2 MiB aligned", r->path,
+			      r->addr);
+		goto out_map;
+	}
+	if (r->backend == PMR_BACKEND_TMPFS || r->backend == PMR_BACKEND_HUGE_TMPFS)
+		madvise(r->addr, r->size, MADV_HUGEPAGE); /* a hint; failure is harmless */
+	return 0;
+
+out_map:
+	pmem2_map_delete(&r->map);
+	goto out_rsv;
+out_cfg:
+	pmem2_config_delete(&cfg);
+out_rsv:
+	pmem2_vm_reservation_delete(&r->rsv);
+out_src:
+	pmem2_source_delete(&r->src);
+	return ret;
+}
+
+static void region_free(struct pmr_region *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->path);
+	free(r);
+}
+
+static int region_alloc(const char *path, unsigned flags, struct pmr_region **out)
+{
+	struct pmr_region *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	r->path = strdup(path);
+	if (!r->path) {
+		free(r);
+		return -ENOMEM;
+	}
+	r->fd = -1;
+	r->flags = flags;
+	*out = r;
+	return 0;
+}
+
+static bool want_progress(unsigned flags, uint64_t size)
+{
+	return (flags & PMR_F_PROGRESS) && size >= PMR_PROGRESS_MIN && isatty(STDERR_FILENO);
+}
+
+/*
+ * prealloc_hugetlb - allocate the huge pages of a new hugetlbfs file now, so
+ * a shortage is an error here and not a SIGBUS on first touch.
+ */
+static int prealloc_hugetlb(struct pmr_region *r)
+{
+	bool progress = want_progress(r->flags, r->size);
+	char a[32], b[32];
+
+	for (uint64_t off = 0; off < r->size; off += PMR_PREALLOC_STEP) {
+		uint64_t len =
+			r->size - off < PMR_PREALLOC_STEP ? r->size - off : PMR_PREALLOC_STEP;
+
+		if (fallocate(r->fd, 0, (off_t)off, (off_t)len)) {
+			int e = errno;
+
+			if (progress)
+				fputc('\n', stderr);
+			if (e == ENOSPC || e == ENOMEM)
+				return pmd_err(-ENOSPC,
+					       "not enough free huge pages for %s of %s "
+					       "(got %s; see /proc/sys/vm/nr_hugepages)",
+					       format_size(r->size, a, sizeof(a)), r->path,
+					       format_size(off, b, sizeof(b)));
+			return pmd_err(-e, "cannot allocate %s: %s", r->path, strerror(e));
+		}
+		if (progress)
+			fprintf(stderr, "\rallocating %s: %s of %s", r->path,
+				format_size(off + len, a, sizeof(a)),
+				format_size(r->size, b, sizeof(b)));
+	}
+	if (progress)
+		fputc('\n', stderr);
+	return 0;
+}
+
+int pmr_create(const char *path, uint64_t size_bytes, unsigned flags, struct pmr_region **out)
+{
+	struct statfs sfs;
+	struct stat st;
+	struct pmr_region *r;
+	char a[32], b[32];
+	int ret;
+
+	if (!path || !*path || !out)
+		return pmd_err(-EINVAL, "no region path given");
+	ret = check_size(path, size_bytes, 0);
+	if (ret)
+		return ret;
+	if (flags & PMR_F_RDONLY)
+		return pmd_err(-EINVAL, "cannot create %s read-only", path);
+	if (!stat(path, &st)) {
+		if (S_ISCHR(st.st_mode))
+			return pmd_err(-EEXIST, "%s is a device: open it, it cannot be created",
+				       path);
+		return pmd_err(-EEXIST, "%s already exists", path);
+	}
+
+	ret = region_alloc(path, flags, &r);
+	if (ret)
+		return ret;
+	r->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (r->fd < 0) {
+		ret = -errno;
+		ret = pmd_err(ret, "cannot create %s: %s", path, strerror(-ret));
+		goto out_free;
+	}
+	ret = detect_fd(r->fd, path, &r->backend, &r->page_size);
+	if (ret)
+		goto out_unlink;
+	if (r->backend == PMR_BACKEND_DEVDAX) {
+		ret = pmd_err(-EINVAL, "%s: dax devices cannot be created", path);
+		goto out_unlink;
+	}
+	ret = check_size(path, size_bytes, r->page_size);
+	if (ret)
+		goto out_unlink;
+	r->size = size_bytes;
+	r->alignment = r->page_size > HUGE_SIZE ? r->page_size : HUGE_SIZE;
+
+	if (r->backend != PMR_BACKEND_HUGETLBFS && !fstatfs(r->fd, &sfs) &&
+	    (uint64_t)sfs.f_bavail * (uint64_t)sfs.f_bsize < size_bytes) {
+		ret = pmd_err(
+			-ENOSPC, "not enough space for %s of %s: %s free",
+			format_size(size_bytes, a, sizeof(a)), path,
+			format_size((uint64_t)sfs.f_bavail * (uint64_t)sfs.f_bsize, b, sizeof(b)));
+		goto out_unlink;
+	}
+	if (ftruncate(r->fd, (off_t)size_bytes)) {
+		ret = -errno;
+		ret = pmd_err(ret, "cannot size %s to %s: %s", path,
+			      format_size(size_bytes, a, sizeof(a)), strerror(-ret));
+		goto out_unlink;
+	}
+	if (r->backend == PMR_BACKEND_HUGETLBFS) {
+		ret = prealloc_hugetlb(r);
+		if (ret)
+			goto out_unlink;
+	}
+	ret = region_map(r);
+	if (ret)
+		goto out_unlink;
+	*out = r;
+	return 0;
+
+out_unlink:
+	unlink(path);
+out_free:
+	region_free(r);
+	return ret;
+}
+
+int pmr_open(const char *path, unsigned flags, struct pmr_region **out)
+{
+	struct pmr_region *r;
+	struct stat st;
+	int ret;
+
+	if (!path || !*path || !out)
+		return pmd_err(-EINVAL, "no region path given");
+	ret = region_alloc(path, flags, &r);
+	if (ret)
+		return ret;
+	r->fd = open(path, ((flags & PMR_F_RDONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (r->fd < 0) {
+		ret = -errno;
+		if (ret == -ENOENT)
+			ret = pmd_err(ret, "region %s does not exist", path);
+		else
+			ret = pmd_err(ret, "cannot open %s: %s", path, strerror(-ret));
+		goto out_free;
+	}
+	ret = detect_fd(r->fd, path, &r->backend, &r->page_size);
+	if (ret)
+		goto out_free;
+	if (r->backend == PMR_BACKEND_DEVDAX) {
+		struct pmem2_source *src;
+		size_t sz = 0;
+
+		ret = pmem2_source_from_fd(&src, r->fd);
+		if (ret) {
+			ret = pmd_err(pmem2_to_err(ret), "%s: %s", path, pmem2_errormsg());
+			goto out_free;
+		}
+		ret = pmem2_source_size(src, &sz);
+		pmem2_source_delete(&src);
+		if (ret) {
+			ret = pmd_err(pmem2_to_err(ret), "%s: %s", path, pmem2_errormsg());
+			goto out_free;
+		}
+		r->size = sz;
+	} else {
+		if (fstat(r->fd, &st)) {
+			ret = pmd_err(-errno, "cannot stat %s: %s", path, strerror(errno));
+			goto out_free;
+		}
+		r->size = (uint64_t)st.st_size;
+	}
+	ret = check_size(path, r->size, r->page_size);
+	if (ret)
+		goto out_free;
+	r->alignment = r->page_size > HUGE_SIZE ? r->page_size : HUGE_SIZE;
+	ret = region_map(r);
+	if (ret)
+		goto out_free;
+	*out = r;
+	return 0;
+
+out_free:
+	region_free(r);
+	return ret;
+}
+
+void pmr_close(struct pmr_region **rp)
+{
+	struct pmr_region *r = rp ? *rp : NULL;
+
+	if (!r)
+		return;
+	pmem2_map_delete(&r->map);
+	pmem2_vm_reservation_delete(&r->rsv);
+	pmem2_source_delete(&r->src);
+	region_free(r);
+	*rp = NULL;
+}
+
+void *pmr_addr(const struct pmr_region *r)
+{
+	return r->addr;
+}
+
+uint64_t pmr_size(const struct pmr_region *r)
+{
+	return r->size;
+}
+
+int pmr_fd(const struct pmr_region *r)
+{
+	return r->fd;
+}
+
+void pmr_get_info(const struct pmr_region *r, struct pmr_info *info)
+{
+	info->path = r->path;
+	info->backend = r->backend;
+	info->size = r->size;
+	info->alignment = r->alignment;
+	info->backing_page_size = r->page_size;
+	info->granularity = r->gran;
+	info->native_granularity = r->native_gran;
+	info->read_only = (r->flags & PMR_F_RDONLY) != 0;
+}
+
+bool pmr_contains(const struct pmr_region *r, const void *p, size_t len)
+{
+	uintptr_t base = (uintptr_t)r->addr, a = (uintptr_t)p;
+
+	return a >= base && len <= r->size && a - base <= r->size - len;
+}
+
+void pmr_persist(const struct pmr_region *r, const void *addr, size_t len)
+{
+	r->persist(addr, len);
+}
+
+void pmr_flush(const struct pmr_region *r, const void *addr, size_t len)
+{
+	r->flush(addr, len);
+}
+
+void pmr_drain(const struct pmr_region *r)
+{
+	r->drain();
+}
+
+void *pmr_memcpy(const struct pmr_region *r, void *dst, const void *src, size_t len, unsigned flags)
+{
+	return r->memcpy_fn(dst, src, len, flags);
+}
+
+void *pmr_memset(const struct pmr_region *r, void *dst, int c, size_t len, unsigned flags)
+{
+	return r->memset_fn(dst, c, len, flags);
+}
