@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daxfs.h - the daxfs core: a crash-consistent filesystem on a pmem region.
+ *
+ * No FUSE in here: the daemon (daxfs/fuse_*.c), mkfs, fsck and the tests all
+ * drive the core through this API. It is inode-number based like the FUSE
+ * low-level API; the root directory is DAXFS_ROOT_INO.
+ *
+ * Error convention: every action returns 0 or -errno and never relies on
+ * errno; notable failures also record a sentence with pmd_err() (see
+ * lib/errmsg.h) that front ends print with pmd_strerror().
+ *
+ * Durability: a metadata operation (create, mknod, mkdir, unlink, rmdir,
+ * rename, link, symlink, setattr, fallocate, setxattr, removexattr) is
+ * durable when it returns 0. Data written by daxfs_write() is durable when
+ * it returns; data a caller stores itself through region offsets from
+ * daxfs_bmap() is durable once the caller persisted it and called
+ * daxfs_write_commit() or daxfs_fsync().
+ *
+ * Threads and locks: any function may be called from any thread. Metadata
+ * operations serialise on one filesystem-wide lock. Each inode has its own
+ * reader/writer lock: daxfs_read() takes it shared, daxfs_write() and size
+ * changes take it exclusive, so reads and writes of different files run in
+ * parallel, and so do reads of one file. Lock order: inode lock before the
+ * filesystem lock. No callback is ever invoked with the filesystem lock
+ * held except daxfs_readdir()'s and daxfs_extent_map()'s, which must not
+ * call back into the core.
+ *
+ * Units: file offsets, lengths and region offsets are bytes unless a name
+ * says otherwise; blocks are DAXFS_BLOCK_SIZE (4 KiB) bytes.
+ */
+#ifndef PMD_DAXFS_H
+#define PMD_DAXFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+struct pmr_region;
+struct daxfs;
+
+#define DAXFS_ROOT_INO 1
+#define DAXFS_BLOCK_SIZE 4096U			/* bytes */
+#define DAXFS_NAME_MAX 255			/* bytes in one name, no NUL */
+#define DAXFS_SYMLINK_MAX 4095			/* bytes in a symlink target, no NUL */
+#define DAXFS_XATTR_NAME_MAX 255		/* bytes in an xattr name, no NUL */
+#define DAXFS_XATTR_SIZE_MAX 3800		/* bytes: one value, and all names + values */
+#define DAXFS_FILE_SIZE_MAX (UINT64_C(1) << 44) /* bytes (16 TiB) */
+
+/* ---------------------------------------------------------------------- */
+/* Open and close */
+
+/* Flags for daxfs_open(). */
+#define DAXFS_O_RDONLY (1U << 0) /* map read-only, never write the region */
+#define DAXFS_O_NORECOVERY \
+	(1U << 1) /* do not replay the journal nor free orphans
+				      * (needs DAXFS_O_RDONLY; for fsck -n) */
+#define DAXFS_O_NOLOCK \
+	(1U << 2) /* skip the exclusive flock (fsck -n on a
+				      * mounted fs; results may be inconsistent) */
+
+/*
+ * daxfs_open - open the filesystem in the region file (or /dev/dax) @path.
+ *
+ * Takes an exclusive flock on the region (-EBUSY with a message if another
+ * user has it), checks the superblock (-EINVAL naming the bad field for a
+ * corrupt or foreign image, -EPROTONOSUPPORT naming both versions for a
+ * wrong version, -EINVAL if the region is smaller than the recorded size),
+ * then, unless RDONLY|NORECOVERY, recovers: replays a committed journal
+ * transaction and frees the inodes left on the orphan list, and marks the
+ * filesystem in use (not clean). A read-only open with a journal that needs
+ * replay fails with -EROFS unless NORECOVERY is given.
+ * Returns 0 and the handle in *@out, or -errno; nothing is kept on failure.
+ */
+int daxfs_open(const char *path, unsigned flags, struct daxfs **out);
+
+/*
+ * daxfs_close - clean unmount: finish deferred frees, mark the filesystem
+ * clean (unless read-only), unmap and free. Sets *@fsp to NULL. Returns 0 or
+ * the first -errno met (the handle is freed in every case). No other thread
+ * may use the handle any more; leftover iget references are dropped.
+ */
+int daxfs_close(struct daxfs **fsp);
+
+/* daxfs_region - the mapped region (valid until daxfs_close). */
+struct pmr_region *daxfs_region(struct daxfs *fs);
+
+struct daxfs_statfs {
+	uint64_t block_size;   /* bytes */
+	uint64_t total_blocks; /* blocks in the data area and metadata */
+	uint64_t free_blocks;  /* blocks */
+	uint64_t free_huge;    /* free 2 MiB-aligned 2 MiB chunks */
+	uint64_t total_inodes;
+	uint64_t free_inodes;
+	uint32_t name_max; /* bytes */
+	uint8_t uuid[16];
+	char label[65];
+};
+
+/* daxfs_statfs - fill @st. Returns 0. */
+int daxfs_statfs(struct daxfs *fs, struct daxfs_statfs *st);
+
+/* ---------------------------------------------------------------------- */
+/* Attributes and namespace */
+
+struct daxfs_attr {
+	uint64_t ino;
+	uint32_t mode; /* S_IFMT type bits | permission bits */
+	uint32_t nlink;
+	uint32_t uid;
+	uint32_t gid;
+	uint64_t rdev;
+	uint64_t size;	     /* bytes */
+	uint64_t blocks;     /* 512-byte units allocated, like st_blocks */
+	uint32_t blksize;    /* preferred I/O size, bytes */
+	uint64_t generation; /* bumped each time the inode number is reused */
+	struct timespec atime;
+	struct timespec mtime;
+	struct timespec ctime;
+	struct timespec btime; /* creation */
+};
+
+/* Bits of @valid for daxfs_setattr(): which fields of @in to apply. */
+#define DAXFS_SET_MODE (1U << 0) /* permission bits of in->mode (type ignored) */
+#define DAXFS_SET_UID (1U << 1)
+#define DAXFS_SET_GID (1U << 2)
+#define DAXFS_SET_SIZE (1U << 3)      /* truncate/extend to in->size (regular files) */
+#define DAXFS_SET_ATIME (1U << 4)     /* in->atime */
+#define DAXFS_SET_MTIME (1U << 5)     /* in->mtime */
+#define DAXFS_SET_ATIME_NOW (1U << 6) /* current time */
+#define DAXFS_SET_MTIME_NOW (1U << 7)
+#define DAXFS_SET_CTIME (1U << 8) /* in->ctime (otherwise ctime = now on any change) */
+
+/*
+ * daxfs_lookup - find @name in directory @parent; fill *@out (may be NULL).
+ * Does not take a reference (call daxfs_iget for that). Returns 0,
+ * -ENOENT, -ENOTDIR (parent not a directory), -ENAMETOOLONG.
+ * "." and ".." are resolved.
+ */
+int daxfs_lookup(struct daxfs *fs, uint64_t parent, const char *name, struct daxfs_attr *out);
+
+/* daxfs_getattr - fill *@out for @ino. Returns 0 or -ENOENT (free/invalid ino). */
+int daxfs_getattr(struct daxfs *fs, uint64_t ino, struct daxfs_attr *out);
+
+/*
+ * daxfs_setattr - change the attributes selected by @valid (DAXFS_SET_*)
+ * from @in; ctime becomes now unless DAXFS_SET_CTIME. A size change on a
+ * regular file truncates (frees blocks past the end, deferred while
+ * pinned) or extends with a hole, and sets mtime too. Returns 0, -ENOENT,
+ * -EISDIR/-EINVAL (size on a non-regular file), -EFBIG (size too big),
+ * -EROFS. Fills *@out (may be NULL) with the new attributes. No permission
+ * checks: the daemon runs with default_permissions.
+ */
+int daxfs_setattr(struct daxfs *fs, uint64_t ino, const struct daxfs_attr *in, unsigned valid,
+		  struct daxfs_attr *out);
+
+/*
+ * daxfs_mknod - create @name in @parent with @mode (any of S_IFREG, S_IFCHR,
+ * S_IFBLK, S_IFIFO, S_IFSOCK; @rdev for devices), owner @uid/@gid.
+ * daxfs_create is mknod with S_IFREG; daxfs_mkdir makes a directory (mode's
+ * type bits ignored). Fill *@out (may be NULL).
+ * Returns 0, -EEXIST, -ENOENT (parent), -ENOTDIR, -ENAMETOOLONG, -EINVAL
+ * (bad type or name "."/".."/containing '/'), -ENOSPC (no inode or block),
+ * -EMLINK (parent's link count full, mkdir), -EROFS.
+ */
+int daxfs_mknod(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
+		uint32_t gid, uint64_t rdev, struct daxfs_attr *out);
+int daxfs_create(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
+		 uint32_t gid, struct daxfs_attr *out);
+int daxfs_mkdir(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
+		uint32_t gid, struct daxfs_attr *out);
+
+/*
+ * daxfs_unlink - remove the non-directory entry @name from @parent.
+ * When the link count drops to 0 the inode is freed at once if nobody holds
+ * an iget reference, else it goes on the on-media orphan list and is freed
+ * by the last daxfs_iput() (or by recovery after a crash).
+ * Returns 0, -ENOENT, -ENOTDIR, -EISDIR (it is a directory), -EROFS.
+ */
+int daxfs_unlink(struct daxfs *fs, uint64_t parent, const char *name);
+
+/* daxfs_rmdir - remove the empty directory @name: 0, -ENOENT, -ENOTDIR,
+ * -ENOTEMPTY, -EBUSY (root), -EINVAL ("."), -EROFS. */
+int daxfs_rmdir(struct daxfs *fs, uint64_t parent, const char *name);
+
+/* Flags for daxfs_rename(), same values as RENAME_NOREPLACE/EXCHANGE. */
+#define DAXFS_RENAME_NOREPLACE (1U << 0)
+#define DAXFS_RENAME_EXCHANGE (1U << 1)
+
+/*
+ * daxfs_rename - atomically rename @parent/@name to @newparent/@newname,
+ * replacing a target as rename(2) does, or exchanging the two with
+ * DAXFS_RENAME_EXCHANGE. One journal transaction: after a crash either the
+ * old or the new namespace is visible, never both or neither.
+ * Returns 0, -ENOENT, -EEXIST (NOREPLACE and target exists), -EISDIR
+ * (directory over non-directory), -ENOTDIR, -ENOTEMPTY (target directory not
+ * empty), -EINVAL (both flags; moving a directory below itself; "." or ".."),
+ * -ENAMETOOLONG, -EMLINK, -EROFS. Renaming an entry onto a hard link of the
+ * same inode succeeds and does nothing, as POSIX says.
+ */
+int daxfs_rename(struct daxfs *fs, uint64_t parent, const char *name, uint64_t newparent,
+		 const char *newname, unsigned flags);
+
+/* daxfs_link - new hard link @newparent/@newname to @ino (not a directory).
+ * 0, -EEXIST, -EPERM (directory), -EMLINK, -ENOENT, -ENAMETOOLONG, -EROFS. */
+int daxfs_link(struct daxfs *fs, uint64_t ino, uint64_t newparent, const char *newname,
+	       struct daxfs_attr *out);
+
+/* daxfs_symlink - create symlink @name -> @target (1..DAXFS_SYMLINK_MAX
+ * bytes, else -ENAMETOOLONG/-ENOENT for empty), mode 0777. */
+int daxfs_symlink(struct daxfs *fs, uint64_t parent, const char *name, const char *target,
+		  uint32_t uid, uint32_t gid, struct daxfs_attr *out);
+
+/*
+ * daxfs_readlink - copy the target of symlink @ino into @buf and NUL-terminate
+ * it; *@len (may be NULL) gets the target length without NUL. Returns 0,
+ * -EINVAL (not a symlink), -ERANGE (@bufsize <= length), -ENOENT.
+ */
+int daxfs_readlink(struct daxfs *fs, uint64_t ino, char *buf, size_t bufsize, size_t *len);
+
+/*
+ * daxfs_filldir_fn - one entry for daxfs_readdir(): @type is a DT_* value,
+ * @next_cookie the cookie to pass to resume after this entry. Return
+ * nonzero to stop (the entry was not consumed: it is returned again on a
+ * call with the same cookie).
+ */
+typedef int (*daxfs_filldir_fn)(void *ctx, const char *name, uint64_t ino, unsigned type,
+				uint64_t next_cookie);
+
+/*
+ * daxfs_readdir - list directory @ino from @cookie (0 = start) calling @fn,
+ * "." and ".." first. Cookies are stable across concurrent modification:
+ * an entry present for the whole listing is returned exactly once, and a
+ * cookie stays valid after its entry is deleted (they are name hashes, in
+ * hash order). Called with the filesystem lock held: @fn must not call the
+ * core. Returns 0 (also when @fn stopped), -ENOTDIR, -ENOENT.
+ */
+int daxfs_readdir(struct daxfs *fs, uint64_t ino, uint64_t cookie, daxfs_filldir_fn fn, void *ctx);
+
+/* ---------------------------------------------------------------------- */
+/* Extended attributes: any namespace prefix is stored as given. */
+
+#define DAXFS_XATTR_CREATE 1  /* == XATTR_CREATE: fail with -EEXIST if present */
+#define DAXFS_XATTR_REPLACE 2 /* == XATTR_REPLACE: fail with -ENODATA if absent */
+
+/* daxfs_setxattr - set @name to @size bytes of @value. 0, -EEXIST, -ENODATA,
+ * -ERANGE (name empty or too long), -E2BIG (value too big), -ENOSPC (no room
+ * in the inode's xattr block), -ENOENT, -EROFS. */
+int daxfs_setxattr(struct daxfs *fs, uint64_t ino, const char *name, const void *value, size_t size,
+		   int flags);
+
+/* daxfs_getxattr - copy the value into @buf: with @bufsize 0 only report the
+ * size in *@size. 0, -ENODATA, -ERANGE (buffer too small), -ENOENT. */
+int daxfs_getxattr(struct daxfs *fs, uint64_t ino, const char *name, void *buf, size_t bufsize,
+		   size_t *size);
+
+/* daxfs_listxattr - NUL-separated names into @buf, like listxattr(2);
+ * @bufsize 0 only reports the size. 0, -ERANGE, -ENOENT. */
+int daxfs_listxattr(struct daxfs *fs, uint64_t ino, char *buf, size_t bufsize, size_t *size);
+
+/* daxfs_removexattr - 0, -ENODATA, -ENOENT, -EROFS. */
+int daxfs_removexattr(struct daxfs *fs, uint64_t ino, const char *name);
+
+/* ---------------------------------------------------------------------- */
+/* Inode lifetime (FUSE lookup/forget and open/release) */
+
+/*
+ * daxfs_iget - take one in-memory reference on @ino (FUSE: each reply that
+ * creates a lookup count). While referenced, an inode whose link count drops
+ * to 0 stays allocated (on the orphan list). Returns 0 or -ENOENT.
+ */
+int daxfs_iget(struct daxfs *fs, uint64_t ino);
+
+/*
+ * daxfs_iput - drop @count references (FUSE forget's nlookup). The last one
+ * frees an unlinked inode and its blocks (deferred while pinned). Never fails.
+ */
+void daxfs_iput(struct daxfs *fs, uint64_t ino, uint64_t count);
+
+/* ---------------------------------------------------------------------- */
+/* Data */
+
+/*
+ * daxfs_read - copy up to @len bytes at file offset @off into @buf; holes
+ * read as zeros; *@done gets bytes copied (short at end of file, 0 past it).
+ * Takes the inode lock shared. Returns 0, -EISDIR, -EINVAL (not a regular
+ * file), -ENOENT. Does not update atime.
+ */
+int daxfs_read(struct daxfs *fs, uint64_t ino, uint64_t off, size_t len, void *buf, size_t *done);
+
+/*
+ * daxfs_write - copy @len bytes from @buf to file offset @off, allocating as
+ * needed (2 MiB-aligned extents once the file reaches 2 MiB), with
+ * pmr_memcpy + persist; then size (if it grew) and mtime/ctime are committed
+ * durably. *@done gets bytes written (all of them unless -ENOSPC part way:
+ * then 0 is returned if some bytes were written). Takes the inode lock
+ * exclusive. Returns 0, -ENOSPC, -EFBIG, -EISDIR, -EINVAL, -ENOENT, -EROFS.
+ */
+int daxfs_write(struct daxfs *fs, uint64_t ino, uint64_t off, size_t len, const void *buf,
+		size_t *done);
+
+/* daxfs_fsync - make everything of @ino durable (a drain: metadata already
+ * is). Returns 0 or -ENOENT. */
+int daxfs_fsync(struct daxfs *fs, uint64_t ino, bool datasync);
+
+/*
+ * daxfs_fallocate - @mode 0 allocates (zeroed) and extends the size;
+ * FALLOC_FL_KEEP_SIZE allocates without changing size;
+ * FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE frees whole blocks in the range
+ * and zeroes partial ones; FALLOC_FL_ZERO_RANGE zeroes (allocating) the
+ * range, extending the size unless KEEP_SIZE. Returns 0, -EOPNOTSUPP
+ * (other modes), -EINVAL (@len 0, PUNCH without KEEP_SIZE), -ENOSPC, -EFBIG,
+ * -ENODEV (not a regular file), -EROFS.
+ */
+int daxfs_fallocate(struct daxfs *fs, uint64_t ino, int mode, uint64_t off, uint64_t len);
+
+/*
+ * daxfs_lseek_data - SEEK_DATA/SEEK_HOLE (@whence) from @off: *@result gets
+ * the offset of the next data/hole (end of file counts as a hole). Returns 0,
+ * -ENXIO (@off at/after end of file, or no data after @off), -EINVAL.
+ */
+int daxfs_lseek_data(struct daxfs *fs, uint64_t ino, uint64_t off, int whence, uint64_t *result);
+
+/* ---------------------------------------------------------------------- */
+/* Block mapping for the bio/page data paths and DAX mmap */
+
+#define DAXFS_HOLE UINT64_MAX
+
+struct daxfs_map {
+	uint64_t file_off;   /* bytes, block aligned */
+	uint64_t len;	     /* bytes, multiple of the block size */
+	uint64_t region_off; /* bytes from the region start, or DAXFS_HOLE */
+};
+
+/* Flags for daxfs_bmap(). */
+#define DAXFS_BMAP_ALLOC (1U << 0) /* allocate holes (zeroed durably) */
+
+/*
+ * daxfs_bmap - the first run of the file at block-aligned-down @file_off,
+ * at most up to @file_off + @len rounded up to a block: *@out gets
+ * {file_off, len, region_off} where the run is contiguous in the region, or
+ * region_off = DAXFS_HOLE for a hole (up to the next data or the end of
+ * the asked range). Callers loop. With DAXFS_BMAP_ALLOC holes are allocated
+ * and zeroed durably first (the file size does not change: use
+ * daxfs_write_commit). Blocks past the file size may be mapped.
+ * To use the region offsets after the call, hold a pin (daxfs_pin) so
+ * truncate/punch/unlink cannot free them meanwhile.
+ * Returns 0, -ENOSPC, -EFBIG, -EINVAL (@len 0 or not a regular file), -ENOENT.
+ */
+int daxfs_bmap(struct daxfs *fs, uint64_t ino, uint64_t file_off, uint64_t len, unsigned flags,
+	       struct daxfs_map *out);
+
+/* daxfs_extent_fn - one run of daxfs_extent_map(); nonzero stops. */
+typedef int (*daxfs_extent_fn)(void *ctx, const struct daxfs_map *m);
+
+/* daxfs_extent_map - call @fn for each allocated run of @ino in file order
+ * (holes are skipped), under the inode lock shared. Returns 0 or -ENOENT. */
+int daxfs_extent_map(struct daxfs *fs, uint64_t ino, daxfs_extent_fn fn, void *ctx);
+
+/*
+ * daxfs_write_commit - after a data path stored into blocks from
+ * daxfs_bmap(): drain, then durably set size = max(size, @new_size) and
+ * mtime/ctime = now. Returns 0, -EFBIG, -ENOENT, -EROFS.
+ */
+int daxfs_write_commit(struct daxfs *fs, uint64_t ino, uint64_t new_size);
+
+/*
+ * daxfs_pin/daxfs_unpin - a layout pin (DAX mmap, in-flight bio): while
+ * @ino's pin count is nonzero, truncate/punch/unlink still remove blocks from
+ * the file but never free or reuse them; the frees happen at the last unpin
+ * (or at the next mount after a crash). Pins nest. Returns 0 or -ENOENT.
+ */
+int daxfs_pin(struct daxfs *fs, uint64_t ino);
+int daxfs_unpin(struct daxfs *fs, uint64_t ino);
+
+/* ---------------------------------------------------------------------- */
+/* Counters (monotonic since open) */
+
+struct daxfs_stats {
+	uint64_t tx_commits;	  /* journal transactions committed */
+	uint64_t tx_bytes;	  /* bytes of redo records written */
+	uint64_t alloc_calls;	  /* block allocations */
+	uint64_t alloc_huge;	  /* of which whole aligned 2 MiB chunks */
+	uint64_t alloc_blocks;	  /* blocks allocated */
+	uint64_t freed_blocks;	  /* blocks freed */
+	uint64_t deferred_blocks; /* blocks whose free waited for an unpin */
+};
+
+void daxfs_get_stats(struct daxfs *fs, struct daxfs_stats *st);
+
+/* ---------------------------------------------------------------------- */
+/* mkfs and fsck (used by mkfs.daxfs and fsck.daxfs) */
+
+struct daxfs_mkfs_opts {
+	const char *label;	/* up to 64 bytes, may be NULL */
+	uint64_t inodes;	/* inode count; 0 = one per 16 KiB of region */
+	uint64_t journal_bytes; /* 0 = default (size / 64, 256 KiB .. 16 MiB) */
+	bool progress;		/* report progress on stderr if it is a tty */
+};
+
+/* What a region holds, from daxfs_probe(). */
+enum daxfs_probe_result {
+	DAXFS_PROBE_EMPTY,   /* the first 64 KiB are zero */
+	DAXFS_PROBE_DAXFS,   /* a daxfs superblock (any version) */
+	DAXFS_PROBE_FOREIGN, /* something else */
+};
+
+/* daxfs_probe - classify the contents of @r without writing. */
+enum daxfs_probe_result daxfs_probe(const struct pmr_region *r);
+
+/*
+ * daxfs_mkfs - write a new empty filesystem over the whole region @r (the
+ * caller has decided overwriting is fine). Returns 0, -EINVAL (with a message:
+ * region too small for the metadata, bad inode count, label too long).
+ */
+int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts);
+
+/* fsck modes */
+enum daxfs_fsck_mode {
+	DAXFS_FSCK_CHECK,  /* -n: never write */
+	DAXFS_FSCK_REPAIR, /* -y: fix everything */
+	DAXFS_FSCK_PREEN,  /* -p: fix what is safe without asking (we fix all) */
+};
+
+/* Exit bits, e2fsck convention. */
+#define DAXFS_FSCK_OK 0
+#define DAXFS_FSCK_CORRECTED 1
+#define DAXFS_FSCK_UNCORRECTED 4
+#define DAXFS_FSCK_OPERROR 8
+#define DAXFS_FSCK_USAGE 16
+
+struct daxfs_fsck_opts {
+	enum daxfs_fsck_mode mode;
+	bool json;    /* one JSON object on @out instead of text */
+	bool verbose; /* list every problem (text mode lists the first 50) */
+	FILE *out;    /* report stream (stdout if NULL) */
+};
+
+/*
+ * daxfs_fsck - check (and in REPAIR/PREEN mode repair) the filesystem in the
+ * region file @path, print the report, and return the e2fsck-style exit
+ * bitmask (DAXFS_FSCK_*). Takes the exclusive lock like daxfs_open.
+ */
+int daxfs_fsck(const char *path, const struct daxfs_fsck_opts *opts);
+
+#endif
