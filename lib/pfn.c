@@ -48,6 +48,7 @@ static int pfn_init_err;
  * safe without RCU.
  */
 struct pfn_ranges {
+	struct pfn_ranges *older; /* retired arrays, kept reachable until exit */
 	unsigned nr;
 	struct pfn_range **by_addr; /* the same ranges sorted by address */
 	struct pfn_range *r[];	    /* sorted by base pfn */
@@ -136,12 +137,13 @@ static int pfn_ranges_publish(struct pfn_ranges *old, struct pfn_range *add,
 	if (add)
 		n->r[j++] = add;
 	n->nr = j;
+	n->older = old;
 	n->by_addr = n->r + j;
 	memcpy(n->by_addr, n->r, j * sizeof(n->r[0]));
 	sort_ranges(n->r, j, false);
 	sort_ranges(n->by_addr, j, true);
 	atomic_store_explicit(&pfn_ranges_cur, n, memory_order_release);
-	/* @old is leaked on purpose: lock-free readers may still hold it. */
+	/* @old stays allocated: lock-free readers may still hold it. */
 	return 0;
 }
 
