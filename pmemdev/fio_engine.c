@@ -1,0 +1,751 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fio_engine.c - fio external ioengine that drives a pmemdev block device.
+ *
+ * Load it with ioengine=external:/path/to/libfio_pmemdev.so. Every fio io_u
+ * becomes a real bio, built by bio_add_range() over fio's own I/O buffer in
+ * the job's descriptor mode, and submitted to a pmemdev device (one device
+ * per job, opened in ->init on the job's thread or process):
+ *
+ *   mode=pfn    a 2 MiB io_u is 1 bvec {pfn, 2 MiB}
+ *   mode=folio  a 2 MiB io_u is 1 bvec {folio head, 2 MiB}
+ *   mode=page   a 2 MiB io_u is 512 bvecs {page, 4 KiB}
+ *
+ * For that, the engine allocates fio's I/O buffers itself (->iomem_alloc):
+ * 2 MiB aligned anonymous memory registered in the pfn space with the job's
+ * mode, so the buffers have pfns and, in folio/page mode, struct pages.
+ *
+ * Options (see pmemdev_fio_options[] below): region=PATH (else the job's
+ * filename), mode=pfn|folio|page, target=pmem|null, completion=sync|async,
+ * fua=0|1, workers=N, blk_stats=0|1.
+ *
+ * Built against the headers of one fio version (FIO_VERSION, from the
+ * configured source tree scripts/fio-src fetched); the engine refuses to
+ * run in any other fio, because fio's structures change between versions.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+/* fio's headers (from the configured source tree, config-host.h forced in). */
+#include "fio.h"
+#include "optgroup.h"
+
+#include "bio.h"
+#include "blk.h"
+#include "desc.h"
+#include "errmsg.h"
+#include "pfn.h"
+#include "pmemdev.h"
+#include "region.h"
+#include "units.h"
+
+#ifndef FIO_VERSION
+#error "FIO_VERSION must be defined by the build (from the fio source's FIO-VERSION-FILE)"
+#endif
+
+/*
+ * The running fio's version string. Weak, so that a fio that does not
+ * export it still loads the engine and gets a clear message from
+ * pmemdev_fio_check_version() instead of a dlopen() failure.
+ */
+#pragma weak fio_version_string
+
+#define PFX "pmemdev engine: "
+
+/* The ops table fio finds with dlsym(); defined at the end of this file. */
+extern struct ioengine_ops ioengine;
+
+enum pmemdev_fio_completion {
+	PMEMDEV_FIO_SYNC,
+	PMEMDEV_FIO_ASYNC,
+};
+
+/* Engine options; fio keeps a copy per job in td->eo. */
+struct pmemdev_fio_opts {
+	void *td;		 /* fio stores the thread_data here: must be first */
+	char *region;		 /* region path; NULL: the job's filename */
+	unsigned int mode;	 /* enum desc_mode */
+	unsigned int target;	 /* enum pmemdev_target */
+	unsigned int completion; /* enum pmemdev_fio_completion */
+	unsigned int fua;	 /* 1: every write carries BIO_FUA */
+	unsigned int workers;	 /* device worker threads; 0: auto (sync 0, async 1) */
+	unsigned int blk_stats;	 /* 1: print the block layer's stats at job end */
+};
+
+/* Per-job engine state (td->io_ops_data). */
+struct pmemdev_fio_data {
+	struct pmemdev *pd;
+	struct blk_dev *bdev;
+	enum desc_mode mode;
+	bool async;
+	bool fua;
+	unsigned nr_workers;
+	unsigned max_vecs; /* bvecs per bio, sized for the job's largest block */
+
+	/* I/O buffers handed to fio (->iomem_alloc). */
+	void *buf_map;	      /* start of the anonymous mapping */
+	size_t buf_map_bytes; /* bytes mapped */
+	struct pfn_range *buf_range;
+	uint64_t buf_desc_bytes; /* descriptor bytes of the buffer range */
+
+	/* Async completions: a ring of io_us completed by device workers. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct io_u **done; /* ring, capacity done_cap */
+	unsigned done_cap;
+	unsigned done_head; /* oldest completed */
+	unsigned nr_done;
+	bool waiting;	      /* getevents() sleeps on cond */
+	struct io_u **events; /* what getevents() reaped, for ->event() */
+	unsigned nr_events;
+};
+
+/* Per-io_u state (io_u->engine_data): the bio, reused for every I/O. */
+struct pmemdev_fio_iou {
+	struct io_u *io_u;
+	struct pmemdev_fio_data *data;
+	bool done;	 /* sync path: end_io ran */
+	struct bio *bio; /* caller-owned: bio_init() over its own bvec array */
+};
+
+/*
+ * pmemdev_fio_check_version - 0 if the fio that loaded us is the fio we were
+ * built against, else 1 with a message.
+ */
+static int pmemdev_fio_check_version(struct thread_data *td)
+{
+	const char *running = fio_version_string;
+
+	if (!running) {
+		log_err(PFX "this fio does not export fio_version_string; the engine was built "
+			    "for %s and cannot check it is running in the same version\n",
+			FIO_VERSION);
+		return 1;
+	}
+	if (strcmp(running, FIO_VERSION) != 0) {
+		log_err(PFX "built against %s but running in %s: rebuild the engine against "
+			    "this fio's sources (scripts/fio-src)\n",
+			FIO_VERSION, running);
+		td_vmsg(td, EINVAL, "fio version mismatch", "pmemdev init");
+		return 1;
+	}
+	return 0;
+}
+
+/* pmemdev_fio_region_path - the region= option, else the job's filename. */
+static const char *pmemdev_fio_region_path(struct thread_data *td)
+{
+	struct pmemdev_fio_opts *o = td->eo;
+
+	if (o->region && *o->region)
+		return o->region;
+	if (td->o.filename && *td->o.filename && td->files_index)
+		return td->files[0]->file_name;
+	return NULL;
+}
+
+/*
+ * ->setup: validate the options and give fio the size of the region. Runs
+ * before ->init, in fio's main process with create_serialize=1 (default),
+ * so it only looks at the region and opens no device.
+ */
+static int pmemdev_fio_setup(struct thread_data *td)
+{
+	struct pmemdev_fio_opts *o = td->eo;
+	struct pmr_region *region;
+	const char *path;
+	struct fio_file *f;
+	uint64_t size, start, need;
+	char b1[32], b2[32], b3[32];
+	unsigned i;
+	int err;
+
+	if (pmemdev_fio_check_version(td))
+		return 1;
+
+	path = pmemdev_fio_region_path(td);
+	if (!path) {
+		log_err(PFX "job '%s': no region given: set region=PATH or filename=PATH\n",
+			td->o.name);
+		td_vmsg(td, EINVAL, "no region", "pmemdev setup");
+		return 1;
+	}
+	if (td->files_index > 1) {
+		log_err(PFX "job '%s': %u files given; the engine drives one region per job\n",
+			td->o.name, td->files_index);
+		td_vmsg(td, EINVAL, "more than one file", "pmemdev setup");
+		return 1;
+	}
+	if (o->completion == PMEMDEV_FIO_SYNC && td->o.iodepth > 1)
+		log_info(PFX "job '%s': completion=sync completes every I/O in ->queue; "
+			     "iodepth=%u has no effect (use completion=async)\n",
+			 td->o.name, td->o.iodepth);
+
+	err = pmr_open(path, PMR_F_RDONLY, &region);
+	if (err) {
+		log_err(PFX "job '%s': cannot open region %s: %s\n", td->o.name, path,
+			pmd_strerror(err));
+		td_vmsg(td, -err, "cannot open region", "pmemdev setup");
+		return 1;
+	}
+	size = pmr_size(region);
+	pmr_close(&region);
+
+	for_each_file(td, f, i)
+	{
+		f->real_file_size = size;
+		fio_file_set_size_known(f);
+	}
+
+	/* The job's range must lie inside the region: never silently shrink it. */
+	f = td->files_index ? td->files[0] : NULL;
+	start = f ? get_start_offset(td, f) : td->o.start_offset;
+	need = td->o.size_percent ? 0 : td->o.size;
+	if (start + need > size || start >= size) {
+		log_err(PFX "job '%s': region %s is %s, smaller than the job needs: "
+			    "offset %s + size %s\n",
+			td->o.name, path, format_size(size, b1, sizeof(b1)),
+			format_size(start, b2, sizeof(b2)), format_size(need, b3, sizeof(b3)));
+		td_vmsg(td, ENOSPC, "region smaller than the job", "pmemdev setup");
+		return 1;
+	}
+	return 0;
+}
+
+/* ->init: open the device for this job (thread or process). */
+static int pmemdev_fio_init(struct thread_data *td)
+{
+	struct pmemdev_fio_opts *o = td->eo;
+	struct pmemdev_fio_data *d;
+	struct pmemdev_config cfg = {0};
+	unsigned long long max_bs;
+	const char *path;
+	int err;
+
+	if (pmemdev_fio_check_version(td))
+		return 1;
+	/*
+	 * Layout sanity: td->io_ops must be our table, and fio keeps the head of
+	 * our option block for a thread_data pointer (NULL once jobs are set up).
+	 */
+	if (td->io_ops != &ioengine || (o->td && o->td != td)) {
+		log_err(PFX "fio's option block is not laid out as the engine expects: the "
+			    "engine was built against different fio headers\n");
+		return 1;
+	}
+
+	path = pmemdev_fio_region_path(td);
+	if (!path) {
+		log_err(PFX "job '%s': no region given: set region=PATH or filename=PATH\n",
+			td->o.name);
+		return 1;
+	}
+
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		log_err(PFX "out of memory\n");
+		return 1;
+	}
+	d->mode = (enum desc_mode)o->mode;
+	d->async = o->completion == PMEMDEV_FIO_ASYNC;
+	d->fua = o->fua;
+	d->nr_workers = o->workers ? o->workers : (d->async ? 1 : 0);
+
+	max_bs = td_max_bs(td);
+	/* Worst case: one bvec per 4 KiB plus one for a misaligned start. */
+	d->max_vecs = (unsigned)(align_up(max_bs, FRAME_SIZE) / FRAME_SIZE + 1);
+	if (d->max_vecs > BIO_MAX_VECS) {
+		log_err(PFX "job '%s': block size %llu is too large: at most %" PRIu64
+			    " bytes per I/O\n",
+			td->o.name, max_bs, (uint64_t)(BIO_MAX_VECS - 1) * FRAME_SIZE);
+		goto out_free;
+	}
+
+	d->done_cap = td->o.iodepth ? td->o.iodepth : 1;
+	d->done = calloc(d->done_cap, sizeof(*d->done));
+	d->events = calloc(d->done_cap, sizeof(*d->events));
+	if (!d->done || !d->events) {
+		log_err(PFX "out of memory\n");
+		goto out_free;
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+
+	cfg.region_path = path;
+	cfg.target = (enum pmemdev_target)o->target;
+	cfg.mode = d->mode;
+	cfg.nr_workers = d->nr_workers;
+	err = pmemdev_new(&cfg, &d->pd);
+	if (err) {
+		log_err(PFX "job '%s': cannot open pmemdev on %s (mode=%s target=%s): %s\n",
+			td->o.name, path, desc_mode_name(cfg.mode), pmemdev_target_name(cfg.target),
+			pmd_strerror(err));
+		td_vmsg(td, -err, "pmemdev_new failed", "pmemdev init");
+		goto out_destroy;
+	}
+	d->bdev = pmemdev_blk(d->pd);
+	td->io_ops_data = d;
+	return 0;
+
+out_destroy:
+	pthread_cond_destroy(&d->cond);
+	pthread_mutex_destroy(&d->lock);
+out_free:
+	free(d->events);
+	free(d->done);
+	free(d);
+	return 1;
+}
+
+/* pmemdev_fio_print_stats - the block layer's view of the job (blk_stats=1). */
+static void pmemdev_fio_print_stats(struct thread_data *td, struct pmemdev_fio_data *d)
+{
+	struct pfn_range *rr = pmemdev_pfn_range(d->pd);
+	uint64_t region_desc = rr ? pfn_range_descriptor_bytes(rr) : 0;
+	struct blk_stats st;
+	uint64_t bios;
+
+	blk_dev_get_stats(d->bdev, &st);
+	bios = st.ios[BLK_STAT_READ] + st.ios[BLK_STAT_WRITE] + st.ios[BLK_STAT_OTHER];
+	/* One line, key=value, so scripts can pick it out of fio's output. */
+	log_info("pmemdev-stats: job=%s mode=%s bios=%" PRIu64 " data_bios=%" PRIu64
+		 " bvecs=%" PRIu64 " mean_bvecs_per_bio=%.2f requests=%" PRIu64 " merges=%" PRIu64
+		 " splits=%" PRIu64 " errors=%" PRIu64 " descriptor_bytes=%" PRIu64
+		 " region_descriptor_bytes=%" PRIu64 " buffer_descriptor_bytes=%" PRIu64 "\n",
+		 td->o.name, desc_mode_name(d->mode), bios,
+		 st.ios[BLK_STAT_READ] + st.ios[BLK_STAT_WRITE], st.bvecs,
+		 blk_stats_mean_bvecs(&st), st.requests, st.merges, st.splits, st.errors,
+		 region_desc + d->buf_desc_bytes, region_desc, d->buf_desc_bytes);
+}
+
+/* ->cleanup: after all I/O and after ->iomem_free. */
+static void pmemdev_fio_cleanup(struct thread_data *td)
+{
+	struct pmemdev_fio_opts *o = td->eo;
+	struct pmemdev_fio_data *d = td->io_ops_data;
+
+	if (!d)
+		return;
+	if (o->blk_stats)
+		pmemdev_fio_print_stats(td, d);
+	pmemdev_delete(&d->pd);
+	pthread_cond_destroy(&d->cond);
+	pthread_mutex_destroy(&d->lock);
+	free(d->events);
+	free(d->done);
+	free(d);
+	td->io_ops_data = NULL;
+}
+
+/*
+ * ->iomem_alloc: fio's I/O buffers, @total_mem bytes, from 2 MiB aligned
+ * anonymous memory registered in the pfn space in the job's mode.
+ */
+static int pmemdev_fio_iomem_alloc(struct thread_data *td, size_t total_mem)
+{
+	struct pmemdev_fio_data *d = td->io_ops_data;
+	uint64_t len = align_up(total_mem ? total_mem : 1, HUGE_SIZE);
+	size_t map_bytes = len + HUGE_SIZE;
+	char *map, *buf;
+	int err;
+
+	map = mmap(NULL, map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED) {
+		log_err(PFX "cannot map %zu bytes of I/O buffers\n", map_bytes);
+		return 1;
+	}
+	buf = (char *)align_up((uintptr_t)map, HUGE_SIZE);
+	/* Trim to exactly [buf, buf + len). */
+	if (buf > map)
+		munmap(map, buf - map);
+	if (buf + len < map + map_bytes)
+		munmap(buf + len, (map + map_bytes) - (buf + len));
+
+	err = pfn_range_register(buf, len, PFN_KIND_DRAM, d->mode, &d->buf_range);
+	if (err) {
+		log_err(PFX "cannot register %" PRIu64 " bytes of I/O buffers (mode=%s): %s\n", len,
+			desc_mode_name(d->mode), pmd_strerror(err));
+		munmap(buf, len);
+		return 1;
+	}
+	d->buf_map = buf;
+	d->buf_map_bytes = len;
+	d->buf_desc_bytes = pfn_range_descriptor_bytes(d->buf_range);
+	td->orig_buffer = buf;
+	return 0;
+}
+
+static void pmemdev_fio_iomem_free(struct thread_data *td)
+{
+	struct pmemdev_fio_data *d = td->io_ops_data;
+
+	if (!d || !d->buf_map)
+		return;
+	pfn_range_unregister(&d->buf_range);
+	munmap(d->buf_map, d->buf_map_bytes);
+	d->buf_map = NULL;
+	td->orig_buffer = NULL;
+}
+
+static int pmemdev_fio_io_u_init(struct thread_data *td, struct io_u *io_u)
+{
+	struct pmemdev_fio_data *d = td->io_ops_data;
+	struct pmemdev_fio_iou *iou;
+
+	iou = calloc(1, sizeof(*iou));
+	if (!iou)
+		return 1;
+	iou->bio = calloc(1, sizeof(struct bio) + (size_t)d->max_vecs * sizeof(struct bio_vec));
+	if (!iou->bio) {
+		free(iou);
+		return 1;
+	}
+	iou->io_u = io_u;
+	iou->data = d;
+	io_u->engine_data = iou;
+	return 0;
+}
+
+static void pmemdev_fio_io_u_free(struct thread_data *td, struct io_u *io_u)
+{
+	struct pmemdev_fio_iou *iou = io_u->engine_data;
+
+	if (!iou)
+		return;
+	free(iou->bio);
+	free(iou);
+	io_u->engine_data = NULL;
+}
+
+/* pmemdev_fio_finish - record the bio's outcome in its io_u. */
+static void pmemdev_fio_finish(struct io_u *io_u, struct bio *bio)
+{
+	bio_release_pages(bio);
+	if (bio->bi_status) {
+		io_u->error = -bio->bi_status;
+		io_u->resid = io_u->xfer_buflen;
+	} else {
+		io_u->error = 0;
+		io_u->resid = 0;
+	}
+}
+
+/* end_io for synchronous devices: runs on the submitting thread. */
+static void pmemdev_fio_end_io_sync(struct bio *bio)
+{
+	struct pmemdev_fio_iou *iou = bio->bi_private;
+
+	pmemdev_fio_finish(iou->io_u, bio);
+	iou->done = true;
+}
+
+/* end_io for completion=async: runs on a device worker; queue for getevents. */
+static void pmemdev_fio_end_io_async(struct bio *bio)
+{
+	struct pmemdev_fio_iou *iou = bio->bi_private;
+	struct pmemdev_fio_data *d = iou->data;
+	bool wake;
+
+	pmemdev_fio_finish(iou->io_u, bio);
+
+	pthread_mutex_lock(&d->lock);
+	assert(d->nr_done < d->done_cap);
+	d->done[(d->done_head + d->nr_done) % d->done_cap] = iou->io_u;
+	d->nr_done++;
+	wake = d->waiting;
+	pthread_mutex_unlock(&d->lock);
+	if (wake)
+		pthread_cond_signal(&d->cond);
+}
+
+/*
+ * pmemdev_fio_prep_bio - (re)build @iou's bio for @io_u. Returns 0 or -errno
+ * with a message.
+ */
+static int pmemdev_fio_prep_bio(struct pmemdev_fio_data *d, struct pmemdev_fio_iou *iou,
+				struct io_u *io_u)
+{
+	struct bio *bio = iou->bio;
+	unsigned opf;
+	int err;
+
+	switch (io_u->ddir) {
+	case DDIR_READ:
+		opf = BIO_OP_READ;
+		break;
+	case DDIR_WRITE:
+		opf = BIO_OP_WRITE | (d->fua ? BIO_FUA : 0);
+		break;
+	case DDIR_TRIM:
+		opf = BIO_OP_DISCARD;
+		break;
+	case DDIR_SYNC:
+	case DDIR_DATASYNC:
+	case DDIR_SYNC_FILE_RANGE:
+		opf = BIO_OP_FLUSH;
+		break;
+	default:
+		return pmd_err(-EINVAL, "unsupported data direction %d", (int)io_u->ddir);
+	}
+
+	bio_init(bio, bio->bi_inline_vecs, d->max_vecs, opf,
+		 d->mode == DESC_PFN ? BIO_DESC_PFN : BIO_DESC_PAGE);
+	bio->bi_private = iou;
+	bio->bi_end_io = d->async ? pmemdev_fio_end_io_async : pmemdev_fio_end_io_sync;
+
+	if (opf == BIO_OP_FLUSH)
+		return 0;
+	if (io_u->offset & (SECTOR_SIZE - 1))
+		return pmd_err(-EINVAL, "offset %llu is not a multiple of %" PRIu64 " bytes",
+			       io_u->offset, SECTOR_SIZE);
+	bio->bi_iter.bi_sector = off_to_sector(io_u->offset);
+	if (opf == BIO_OP_DISCARD) {
+		bio->bi_iter.bi_size = (uint32_t)io_u->xfer_buflen;
+		return 0;
+	}
+	err = bio_add_range(bio, io_u->xfer_buf, io_u->xfer_buflen, d->mode);
+	if (err)
+		return pmd_err(err, "cannot describe buffer %p + %llu in mode %s: %s",
+			       io_u->xfer_buf, io_u->xfer_buflen, desc_mode_name(d->mode),
+			       pmd_strerror(err));
+	return 0;
+}
+
+/* ->queue: turn @io_u into a bio and submit it. */
+static enum fio_q_status pmemdev_fio_queue(struct thread_data *td, struct io_u *io_u)
+{
+	struct pmemdev_fio_data *d = td->io_ops_data;
+	struct pmemdev_fio_iou *iou = io_u->engine_data;
+	int err;
+
+	fio_ro_check(td, io_u);
+
+	err = pmemdev_fio_prep_bio(d, iou, io_u);
+	if (err) {
+		log_err(PFX "%s\n", pmd_strerror(err));
+		goto out_error;
+	}
+
+	if (!d->async && d->nr_workers) {
+		/* Synchronous completion on a device with workers: wait here. */
+		iou->bio->bi_end_io = NULL;
+		iou->bio->bi_private = NULL;
+		err = blk_submit_bio_wait(d->bdev, iou->bio);
+		bio_release_pages(iou->bio);
+		io_u->error = err < 0 ? -err : 0;
+		io_u->resid = err ? io_u->xfer_buflen : 0;
+		return FIO_Q_COMPLETED;
+	}
+
+	iou->done = false;
+	err = blk_submit_bio(d->bdev, iou->bio);
+	if (err)
+		goto out_release;
+	if (d->async)
+		return FIO_Q_QUEUED;
+	/* Sync queue: end_io ran on this thread before blk_submit_bio returned. */
+	assert(iou->done);
+	return FIO_Q_COMPLETED;
+
+out_release:
+	bio_release_pages(iou->bio);
+out_error:
+	io_u->error = -err;
+	io_u->resid = io_u->xfer_buflen;
+	return FIO_Q_COMPLETED;
+}
+
+/* ->getevents: reap between @min and @max completions (async). */
+static int pmemdev_fio_getevents(struct thread_data *td, unsigned int min, unsigned int max,
+				 const struct timespec *t)
+{
+	struct pmemdev_fio_data *d = td->io_ops_data;
+	struct timespec deadline;
+	unsigned n = 0;
+
+	if (t) {
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += t->tv_sec;
+		deadline.tv_nsec += t->tv_nsec;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+	}
+
+	pthread_mutex_lock(&d->lock);
+	while (d->nr_done < min) {
+		d->waiting = true;
+		if (t) {
+			if (pthread_cond_timedwait(&d->cond, &d->lock, &deadline) == ETIMEDOUT)
+				break;
+		} else {
+			pthread_cond_wait(&d->cond, &d->lock);
+		}
+	}
+	d->waiting = false;
+	while (d->nr_done && n < max) {
+		d->events[n++] = d->done[d->done_head];
+		d->done_head = (d->done_head + 1) % d->done_cap;
+		d->nr_done--;
+	}
+	pthread_mutex_unlock(&d->lock);
+	d->nr_events = n;
+	return (int)n;
+}
+
+static struct io_u *pmemdev_fio_event(struct thread_data *td, int event)
+{
+	struct pmemdev_fio_data *d = td->io_ops_data;
+
+	assert(event >= 0 && (unsigned)event < d->nr_events);
+	return d->events[event];
+}
+
+/* Files are names only: the device is opened in ->init. */
+static int pmemdev_fio_open_file(struct thread_data *td, struct fio_file *f)
+{
+	return 0;
+}
+
+static int pmemdev_fio_close_file(struct thread_data *td, struct fio_file *f)
+{
+	return 0;
+}
+
+static struct fio_option pmemdev_fio_options[] = {
+	{
+		.name = "region",
+		.lname = "pmemdev region",
+		.type = FIO_OPT_STR_STORE,
+		.off1 = offsetof(struct pmemdev_fio_opts, region),
+		.help = "Region file or /dev/dax device (default: the job's filename)",
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
+		.name = "mode",
+		.lname = "pmemdev descriptor mode",
+		.type = FIO_OPT_STR,
+		.off1 = offsetof(struct pmemdev_fio_opts, mode),
+		.help = "How memory is described to the block layer",
+		.def = "pfn",
+		.posval =
+			{
+				{.ival = "pfn",
+				 .oval = DESC_PFN,
+				 .help = "extents of pfns: 1 bvec per 2 MiB"},
+				{.ival = "folio",
+				 .oval = DESC_FOLIO,
+				 .help = "struct page memmap, 2 MiB folios"},
+				{.ival = "page",
+				 .oval = DESC_PAGE,
+				 .help = "struct page memmap, 1 bvec per 4 KiB"},
+			},
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
+		.name = "target",
+		.lname = "pmemdev target",
+		.type = FIO_OPT_STR,
+		.off1 = offsetof(struct pmemdev_fio_opts, target),
+		.help = "Where requests go",
+		.def = "pmem",
+		.posval =
+			{
+				{.ival = "pmem",
+				 .oval = PMEMDEV_TARGET_PMEM,
+				 .help = "copy to/from the region"},
+				{.ival = "null",
+				 .oval = PMEMDEV_TARGET_NULL,
+				 .help = "complete without moving data"},
+			},
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
+		.name = "completion",
+		.lname = "pmemdev completion",
+		.type = FIO_OPT_STR,
+		.off1 = offsetof(struct pmemdev_fio_opts, completion),
+		.help = "How I/O completes",
+		.def = "sync",
+		.posval =
+			{
+				{.ival = "sync",
+				 .oval = PMEMDEV_FIO_SYNC,
+				 .help = "complete in ->queue"},
+				{.ival = "async",
+				 .oval = PMEMDEV_FIO_ASYNC,
+				 .help = "device workers, reaped by getevents"},
+			},
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
+		.name = "fua",
+		.lname = "pmemdev FUA writes",
+		.type = FIO_OPT_BOOL,
+		.off1 = offsetof(struct pmemdev_fio_opts, fua),
+		.help = "Every write is durable at completion (BIO_FUA)",
+		.def = "0",
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
+		.name = "workers",
+		.lname = "pmemdev worker threads",
+		.type = FIO_OPT_INT,
+		.off1 = offsetof(struct pmemdev_fio_opts, workers),
+		.help = "Device worker threads (0: none for sync, 1 for async)",
+		.def = "0",
+		.minval = 0,
+		.maxval = 64,
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
+		.name = "blk_stats",
+		.lname = "pmemdev block layer stats",
+		.type = FIO_OPT_BOOL,
+		.off1 = offsetof(struct pmemdev_fio_opts, blk_stats),
+		.help = "Print bios, bvecs per bio and descriptor bytes at job end",
+		.def = "0",
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
+		.name = NULL,
+	},
+};
+
+/* Exported: fio looks the table up with dlsym(handle, "ioengine"). */
+struct ioengine_ops ioengine = {
+	.name = "pmemdev",
+	.version = FIO_IOOPS_VERSION,
+	.flags = FIO_DISKLESSIO | FIO_NOEXTEND | FIO_NODISKUTIL,
+	.setup = pmemdev_fio_setup,
+	.init = pmemdev_fio_init,
+	.cleanup = pmemdev_fio_cleanup,
+	.queue = pmemdev_fio_queue,
+	.getevents = pmemdev_fio_getevents,
+	.event = pmemdev_fio_event,
+	.open_file = pmemdev_fio_open_file,
+	.close_file = pmemdev_fio_close_file,
+	.iomem_alloc = pmemdev_fio_iomem_alloc,
+	.iomem_free = pmemdev_fio_iomem_free,
+	.io_u_init = pmemdev_fio_io_u_init,
+	.io_u_free = pmemdev_fio_io_u_free,
+	.options = pmemdev_fio_options,
+	.option_struct_size = sizeof(struct pmemdev_fio_opts),
+};
