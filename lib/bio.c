@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bio.c - building, iterating, splitting and completing bios.
+ *
+ * bvec memory address: PFN bvecs name pfn_to_addr(bv_pfn) + bv_offset,
+ * PAGE bvecs page_address(bv_page) + bv_offset. bio_add_pfn() normalises
+ * bv_offset below 4 KiB; folio bvecs keep the folio head in bv_page and the
+ * byte offset into the folio (possibly above 4 KiB) in bv_offset, which is
+ * the same address because a folio's memory is contiguous.
+ *
+ * Reuse: a completed bio keeps its bi_status; to submit it again call
+ * bio_init() on it (for a bio_alloc()ed bio pass bio->bi_inline_vecs and
+ * bio->bi_max_vecs), after bio_release_pages() if it held pages.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bio.h"
+#include "blk_internal.h"
+#include "errmsg.h"
+
+/* Largest bvec or bio, bytes (bv_len and bi_size are 32 bits). */
+#define BIO_MAX_BYTES UINT32_MAX
+
+static void bio_init_fields(struct bio *bio, struct bio_vec *vecs, unsigned max_vecs, unsigned opf,
+			    enum bio_desc desc)
+{
+	bio->bi_next = NULL;
+	bio->bi_bdev = NULL;
+	bio->bi_opf = opf;
+	bio->bi_desc = desc;
+	bio->bi_status = 0;
+	memset(&bio->bi_iter, 0, sizeof(bio->bi_iter));
+	bio->bi_vcnt = 0;
+	bio->bi_max_vecs = (uint16_t)max_vecs;
+	bio->bi_io_vec = vecs;
+	bio->bi_end_io = NULL;
+	bio->bi_private = NULL;
+	bio->bi_parent = NULL;
+	atomic_init(&bio->bi_remaining, 1);
+	bio->bi_start_ns = 0;
+}
+
+int bio_alloc(unsigned nr_vecs, unsigned opf, enum bio_desc desc, struct bio **out)
+{
+	struct bio *bio;
+
+	if (nr_vecs > BIO_MAX_VECS)
+		return pmd_err(-EINVAL, "bio of %u bvecs exceeds BIO_MAX_VECS (%u)", nr_vecs,
+			       BIO_MAX_VECS);
+	if (desc != BIO_DESC_PFN && desc != BIO_DESC_PAGE)
+		return pmd_err(-EINVAL, "unknown bio descriptor %d", (int)desc);
+	/* No zeroing of the bvecs: only [0, bi_vcnt) is ever read. */
+	bio = malloc(sizeof(*bio) + (size_t)nr_vecs * sizeof(struct bio_vec));
+	if (!bio)
+		return -ENOMEM;
+	bio_init_fields(bio, bio->bi_inline_vecs, nr_vecs, opf, desc);
+	*out = bio;
+	return 0;
+}
+
+void bio_init(struct bio *bio, struct bio_vec *vecs, unsigned max_vecs, unsigned opf,
+	      enum bio_desc desc)
+{
+	assert(max_vecs <= BIO_MAX_VECS);
+	bio_init_fields(bio, vecs, max_vecs, opf, desc);
+}
+
+static void bvec_put_page(struct page *page)
+{
+	bool last = put_page(page);
+
+	/* Registered memory holds a base reference: never the last one here. */
+	assert(!last);
+	(void)last;
+}
+
+void bio_release_pages(struct bio *bio)
+{
+	if (bio->bi_desc == BIO_DESC_PAGE)
+		for (unsigned i = 0; i < bio->bi_vcnt; i++)
+			bvec_put_page(bio->bi_io_vec[i].bv_page);
+	/* The bvecs no longer own anything; a second release is a no-op. */
+	bio->bi_vcnt = 0;
+}
+
+void bio_put(struct bio *bio)
+{
+	if (!bio)
+		return;
+	bio_release_pages(bio);
+	free(bio);
+}
+
+/* Room for one more bvec of @len bytes? */
+static bool bio_has_room(const struct bio *bio, uint32_t len)
+{
+	return bio->bi_vcnt < bio->bi_max_vecs &&
+	       (uint64_t)bio->bi_iter.bi_size + len <= BIO_MAX_BYTES;
+}
+
+uint32_t bio_add_pfn(struct bio *bio, pfn_t pfn, uint32_t len, uint32_t offset)
+{
+	uint64_t start, frames;
+
+	if (bio->bi_desc != BIO_DESC_PFN || !len ||
+	    (uint64_t)bio->bi_iter.bi_size + len > BIO_MAX_BYTES)
+		return 0;
+	pfn += offset >> FRAME_SHIFT;
+	offset &= FRAME_SIZE - 1;
+	start = frames_to_bytes(pfn) + offset; /* byte address in frame space */
+
+	if (bio->bi_vcnt) {
+		struct bio_vec *prev = &bio->bi_io_vec[bio->bi_vcnt - 1];
+		uint64_t prev_end = frames_to_bytes(prev->bv_pfn) + prev->bv_offset + prev->bv_len;
+
+		/* Same range and continuing the previous bvec: grow it. */
+		if (prev_end == start && (uint64_t)prev->bv_len + len <= BIO_MAX_BYTES) {
+			frames = bytes_to_frames(align_up(start + len, FRAME_SIZE)) - prev->bv_pfn;
+			if (pfn_extent_contiguous(prev->bv_pfn, frames)) {
+				prev->bv_len += len;
+				bio->bi_iter.bi_size += len;
+				return len;
+			}
+		}
+	}
+	if (bio->bi_vcnt >= bio->bi_max_vecs)
+		return 0;
+	frames = bytes_to_frames(align_up((uint64_t)offset + len, FRAME_SIZE));
+	if (!pfn_extent_contiguous(pfn, frames))
+		return 0;
+	bio->bi_io_vec[bio->bi_vcnt++] = (struct bio_vec){
+		.bv_pfn = pfn,
+		.bv_len = len,
+		.bv_offset = offset,
+	};
+	bio->bi_iter.bi_size += len;
+	return len;
+}
+
+uint32_t bio_add_page(struct bio *bio, struct page *page, uint32_t len, uint32_t offset)
+{
+	if (bio->bi_desc != BIO_DESC_PAGE || !page || !len || (uint64_t)offset + len > FRAME_SIZE ||
+	    !bio_has_room(bio, len))
+		return 0;
+	get_page(page);
+	bio->bi_io_vec[bio->bi_vcnt++] = (struct bio_vec){
+		.bv_page = page,
+		.bv_len = len,
+		.bv_offset = offset,
+	};
+	bio->bi_iter.bi_size += len;
+	return len;
+}
+
+uint32_t bio_add_folio(struct bio *bio, struct page *head, uint32_t len, uint32_t offset)
+{
+	if (bio->bi_desc != BIO_DESC_PAGE || !head || page_is_tail(head) || !len ||
+	    (uint64_t)offset + len > frames_to_bytes(folio_nr_pages(head)) ||
+	    !bio_has_room(bio, len))
+		return 0;
+	get_page(head);
+	bio->bi_io_vec[bio->bi_vcnt++] = (struct bio_vec){
+		.bv_page = head,
+		.bv_len = len,
+		.bv_offset = offset,
+	};
+	bio->bi_iter.bi_size += len;
+	return len;
+}
+
+/*
+ * The registered range holding @addr: its first frame and how many bytes of
+ * it lie at or after @addr. Returns 0 or -ENOENT.
+ */
+static int range_at(const char *addr, pfn_t *pfn, uint64_t *avail, enum desc_mode *rmode)
+{
+	struct pfn_range *r;
+	int err = addr_to_pfn(addr, pfn, &r);
+
+	if (err)
+		return err;
+	*avail =
+		frames_to_bytes(pfn_range_frames(r)) - (uint64_t)(addr - (char *)pfn_range_addr(r));
+	*rmode = pfn_range_mode(r);
+	return 0;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Bytes from @pfn + @off (bytes, < 4 KiB) to the end of its folio. */
+static uint64_t folio_bytes_left(pfn_t pfn, uint32_t off, struct page **head, uint32_t *foff)
+{
+	struct page *h = compound_head(pfn_to_page(pfn));
+	uint64_t into = frames_to_bytes(pfn - page_to_pfn(h)) + off;
+
+	*head = h;
+	*foff = (uint32_t)into;
+	return frames_to_bytes(folio_nr_pages(h)) - into;
+}
+
+unsigned bio_nr_vecs_for(const void *addr, uint64_t len, enum desc_mode mode)
+{
+	const char *a = addr;
+	uint64_t n = 0;
+
+	while (len) {
+		uint64_t avail, chunk;
+		enum desc_mode rmode;
+		pfn_t pfn;
+
+		if (range_at(a, &pfn, &avail, &rmode))
+			return (unsigned)min_u64(n + 1,
+						 UINT32_MAX); /* bio_add_range fails anyway */
+		chunk = min_u64(len, avail);
+		if (mode == DESC_PFN) {
+			n += 1;
+		} else if (mode == DESC_PAGE || rmode != DESC_FOLIO) {
+			uintptr_t s = (uintptr_t)a;
+
+			n += (align_up(s + chunk, FRAME_SIZE) - align_down(s, FRAME_SIZE)) /
+			     FRAME_SIZE;
+		} else {
+			/* FOLIO ranges are 2 MiB aligned in memory, folios too. */
+			uintptr_t s = (uintptr_t)a;
+
+			n += (align_up(s + chunk, HUGE_SIZE) - align_down(s, HUGE_SIZE)) /
+			     HUGE_SIZE;
+		}
+		a += chunk;
+		len -= chunk;
+	}
+	return (unsigned)min_u64(n, UINT32_MAX);
+}
+
+/* Undo bio_add_range()'s additions past @vcnt/@last and restore the size. */
+static void bio_rollback(struct bio *bio, uint16_t vcnt, uint32_t size, const struct bio_vec *last)
+{
+	if (bio->bi_desc == BIO_DESC_PAGE)
+		for (unsigned i = vcnt; i < bio->bi_vcnt; i++)
+			bvec_put_page(bio->bi_io_vec[i].bv_page);
+	if (vcnt)
+		bio->bi_io_vec[vcnt - 1] = *last;
+	bio->bi_vcnt = vcnt;
+	bio->bi_iter.bi_size = size;
+}
+
+/* Add [@a, @a + @chunk) of one range starting at frame @pfn, in @mode. */
+static int bio_add_chunk(struct bio *bio, const char *a, uint64_t chunk, pfn_t pfn,
+			 enum desc_mode mode)
+{
+	uint32_t off = (uint32_t)((uintptr_t)a & (FRAME_SIZE - 1));
+
+	if (mode == DESC_PFN)
+		return bio_add_pfn(bio, pfn, (uint32_t)chunk, off) ? 0 : -ENOSPC;
+	while (chunk) {
+		uint32_t n;
+
+		if (mode == DESC_FOLIO) {
+			struct page *head;
+			uint32_t foff;
+
+			n = (uint32_t)min_u64(chunk, folio_bytes_left(pfn, off, &head, &foff));
+			if (!bio_add_folio(bio, head, n, foff))
+				return -ENOSPC;
+		} else {
+			n = (uint32_t)min_u64(chunk, FRAME_SIZE - off);
+			if (!bio_add_page(bio, pfn_to_page(pfn), n, off))
+				return -ENOSPC;
+		}
+		chunk -= n;
+		pfn += bytes_to_frames(off + n);
+		off = (off + n) & (FRAME_SIZE - 1);
+	}
+	return 0;
+}
+
+int bio_add_range(struct bio *bio, const void *addr, uint64_t len, enum desc_mode mode)
+{
+	uint16_t vcnt = bio->bi_vcnt;
+	uint32_t size = bio->bi_iter.bi_size;
+	struct bio_vec last = {0};
+	const char *a = addr;
+	int err = 0;
+
+	if ((unsigned)mode >= DESC_NR_MODES)
+		return pmd_err(-EINVAL, "unknown descriptor mode %d", (int)mode);
+	if ((mode == DESC_PFN) != (bio->bi_desc == BIO_DESC_PFN))
+		return pmd_err(-EINVAL, "%s memory cannot go in a %s bio", desc_mode_name(mode),
+			       bio->bi_desc == BIO_DESC_PFN ? "pfn" : "page");
+	if (!len)
+		return 0;
+	if ((uint64_t)size + len > BIO_MAX_BYTES)
+		return pmd_err(-ENOSPC, "bio would exceed %llu bytes",
+			       (unsigned long long)BIO_MAX_BYTES);
+	if (vcnt)
+		last = bio->bi_io_vec[vcnt - 1];
+
+	while (len) {
+		uint64_t avail, chunk;
+		enum desc_mode rmode;
+		pfn_t pfn;
+
+		err = range_at(a, &pfn, &avail, &rmode);
+		if (err) {
+			pmd_err(err, "memory at %p is not registered in the pfn space", (void *)a);
+			goto out_rollback;
+		}
+		if (desc_mode_has_memmap(mode) && !desc_mode_has_memmap(rmode)) {
+			err = pmd_err(-EINVAL, "memory at %p has no memmap (registered in %s mode)",
+				      (void *)a, desc_mode_name(rmode));
+			goto out_rollback;
+		}
+		chunk = min_u64(len, avail);
+		err = bio_add_chunk(bio, a, chunk, pfn, mode);
+		if (err) {
+			pmd_err(err, "bio of %u bvecs is too small for %s range %p+%llu",
+				bio->bi_max_vecs, desc_mode_name(mode), addr,
+				(unsigned long long)(a - (const char *)addr + len));
+			goto out_rollback;
+		}
+		a += chunk;
+		len -= chunk;
+	}
+	return 0;
+
+out_rollback:
+	bio_rollback(bio, vcnt, size, &last);
+	return err;
+}
+
+struct bio_seg bvec_iter_seg(const struct bio_vec *vecs, enum bio_desc desc, struct bvec_iter iter)
+{
+	const struct bio_vec *bv = &vecs[iter.bi_idx];
+	char *base = desc == BIO_DESC_PFN ? pfn_to_addr(bv->bv_pfn) : page_address(bv->bv_page);
+	uint32_t len = bv->bv_len - iter.bi_bvec_done;
+
+	return (struct bio_seg){
+		.addr = base + bv->bv_offset + iter.bi_bvec_done,
+		.len = len < iter.bi_size ? len : iter.bi_size,
+	};
+}
+
+void bvec_iter_advance(const struct bio_vec *vecs, struct bvec_iter *iter, uint32_t bytes)
+{
+	uint32_t idx = iter->bi_idx;
+
+	assert(bytes <= iter->bi_size);
+	iter->bi_size -= bytes;
+	bytes += iter->bi_bvec_done;
+	while (bytes && bytes >= vecs[idx].bv_len) {
+		bytes -= vecs[idx].bv_len;
+		idx++;
+	}
+	iter->bi_idx = idx;
+	iter->bi_bvec_done = bytes;
+}
+
+unsigned bio_segments(const struct bio *bio)
+{
+	struct bvec_iter it = bio->bi_iter;
+	unsigned n = 0;
+
+	if (!bio_has_data(bio))
+		return 0;
+	while (it.bi_size) {
+		uint32_t len = bio->bi_io_vec[it.bi_idx].bv_len - it.bi_bvec_done;
+
+		if (len >= it.bi_size)
+			return n + 1;
+		it.bi_size -= len;
+		it.bi_idx++;
+		it.bi_bvec_done = 0;
+		n++;
+	}
+	return n;
+}
+
+int bio_split(struct bio *bio, uint64_t sectors, struct bio **child)
+{
+	uint64_t bytes = sector_to_off(sectors);
+	struct bio *c;
+
+	if (!sectors || bytes >= bio->bi_iter.bi_size)
+		return pmd_err(-EINVAL, "cannot split %llu sectors off a bio of %u bytes",
+			       (unsigned long long)sectors, bio->bi_iter.bi_size);
+	c = malloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	/* The child owns no bvecs (bi_vcnt 0): it borrows the parent's array. */
+	bio_init_fields(c, bio->bi_io_vec, 0, bio->bi_opf, bio->bi_desc);
+	c->bi_bdev = bio->bi_bdev;
+	c->bi_iter = bio->bi_iter;
+	c->bi_iter.bi_size = (uint32_t)bytes;
+	c->bi_parent = bio;
+	atomic_fetch_add_explicit(&bio->bi_remaining, 1, memory_order_relaxed);
+
+	if (bio_has_data(bio))
+		bvec_iter_advance(bio->bi_io_vec, &bio->bi_iter, (uint32_t)bytes);
+	else
+		bio->bi_iter.bi_size -= (uint32_t)bytes;
+	bio->bi_iter.bi_sector += sectors;
+	*child = c;
+	return 0;
+}
+
+void bio_endio(struct bio *bio, int status)
+{
+	for (;;) {
+		struct blk_dev *dev = bio->bi_bdev;
+		bool counted = dev && bio->bi_start_ns;
+		struct bio *parent;
+
+		if (status) {
+			int ok = 0;
+
+			/* First error wins. */
+			__atomic_compare_exchange_n(&bio->bi_status, &ok, status, false,
+						    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		}
+		if (atomic_fetch_sub_explicit(&bio->bi_remaining, 1, memory_order_acq_rel) != 1)
+			return;
+		/* Last part: bi_status is final. Re-arm for a later submission. */
+		atomic_store_explicit(&bio->bi_remaining, 1, memory_order_relaxed);
+		status = __atomic_load_n(&bio->bi_status, __ATOMIC_RELAXED);
+		if (counted)
+			blk_bio_done(dev, bio);
+		parent = bio->bi_parent;
+		if (!parent) {
+			if (bio->bi_end_io)
+				bio->bi_end_io(bio);
+			if (counted)
+				blk_bio_put_inflight(dev);
+			return;
+		}
+		/* A split child: free it and complete into the parent. */
+		free(bio);
+		if (counted)
+			blk_bio_put_inflight(dev);
+		bio = parent;
+	}
+}

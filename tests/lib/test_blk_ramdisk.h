@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_blk_ramdisk.h - a tiny in-test block driver for the bio/blk tests:
+ * a malloc'd buffer whose queue_rq copies segments, checks that each
+ * request respects the queue limits and records what it saw. Plus helpers
+ * for 2 MiB aligned memory registered in the pfn space.
+ */
+#ifndef TEST_BLK_RAMDISK_H
+#define TEST_BLK_RAMDISK_H
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "blk.h"
+#include "errmsg.h"
+#include "test.h"
+
+struct ramdisk {
+	char *buf;
+	uint64_t bytes;
+	struct blk_limits limits; /* what the requests must respect */
+	bool can_flush, can_fua, can_discard, can_write_zeroes;
+	/* Optional: return nonzero to fail @rq with that status. */
+	int (*fail)(struct ramdisk *rd, const struct blk_rq *rq);
+	void *fail_data;
+	atomic_ulong requests, flushes, fua_requests, data_requests;
+	atomic_ulong max_rq_bytes, max_rq_segs, max_rq_bios;
+	atomic_ulong limit_violations; /* requests over the limits, or inconsistent */
+};
+
+static inline void rd_max(atomic_ulong *m, unsigned long v)
+{
+	unsigned long cur = atomic_load(m);
+
+	while (v > cur && !atomic_compare_exchange_weak(m, &cur, v))
+		;
+}
+
+static inline int ramdisk_queue_rq(void *data, struct blk_rq *rq)
+{
+	struct ramdisk *rd = data;
+	unsigned long segs = 0, bios = 0;
+	uint64_t sector = rq->sector, total = 0;
+	struct bio *b;
+	int st;
+
+	atomic_fetch_add(&rd->requests, 1);
+	if (rq->op == BIO_OP_FLUSH) {
+		atomic_fetch_add(&rd->flushes, 1);
+		return rd->fail ? rd->fail(rd, rq) : 0;
+	}
+	if (rq->flags & BIO_FUA)
+		atomic_fetch_add(&rd->fua_requests, 1);
+	if (rd->fail && (st = rd->fail(rd, rq)))
+		return st;
+	atomic_fetch_add(&rd->data_requests, 1);
+	rq_for_each_bio (b, rq) {
+		uint64_t off = sector_to_off(b->bi_iter.bi_sector);
+		struct bvec_iter it;
+		struct bio_seg seg;
+
+		if (b->bi_iter.bi_sector != sector || bio_op(b) != rq->op)
+			atomic_fetch_add(&rd->limit_violations, 1);
+		if (off + b->bi_iter.bi_size > rd->bytes) {
+			atomic_fetch_add(&rd->limit_violations, 1);
+			return -EIO;
+		}
+		bios++;
+		total += b->bi_iter.bi_size;
+		sector += bio_sectors(b);
+		if (rq->op == BIO_OP_DISCARD || rq->op == BIO_OP_WRITE_ZEROES) {
+			memset(rd->buf + off, 0, b->bi_iter.bi_size);
+			continue;
+		}
+		bio_for_each_segment (seg, b, it) {
+			if (rq->op == BIO_OP_WRITE)
+				memcpy(rd->buf + off, seg.addr, seg.len);
+			else
+				memcpy(seg.addr, rd->buf + off, seg.len);
+			off += seg.len;
+		}
+		segs += bio_segments(b);
+	}
+	if (total != rq->bytes || bios != rq->nr_bios)
+		atomic_fetch_add(&rd->limit_violations, 1);
+	if ((rd->limits.max_bytes && total > rd->limits.max_bytes) ||
+	    (rd->limits.max_segments && segs > rd->limits.max_segments))
+		atomic_fetch_add(&rd->limit_violations, 1);
+	rd_max(&rd->max_rq_bytes, total);
+	rd_max(&rd->max_rq_segs, segs);
+	rd_max(&rd->max_rq_bios, bios);
+	return 0;
+}
+
+static inline bool rd_can_flush(void *d)
+{
+	return ((struct ramdisk *)d)->can_flush;
+}
+static inline bool rd_can_fua(void *d)
+{
+	return ((struct ramdisk *)d)->can_fua;
+}
+static inline bool rd_can_discard(void *d)
+{
+	return ((struct ramdisk *)d)->can_discard;
+}
+static inline bool rd_can_write_zeroes(void *d)
+{
+	return ((struct ramdisk *)d)->can_write_zeroes;
+}
+
+static const struct blk_dev_ops ramdisk_ops = {
+	.size = sizeof(struct blk_dev_ops),
+	.queue_rq = ramdisk_queue_rq,
+	.can_flush = rd_can_flush,
+	.can_fua = rd_can_fua,
+	.can_discard = rd_can_discard,
+	.can_write_zeroes = rd_can_write_zeroes,
+};
+
+/* ramdisk_new - a zeroed ramdisk of @bytes and a blk_dev in front of it. */
+static inline struct blk_dev *ramdisk_new(struct ramdisk *rd, uint64_t bytes,
+					  const struct blk_limits *limits, unsigned nr_workers)
+{
+	struct blk_dev_config cfg = {
+		.name = "ramdisk",
+		.capacity_sectors = bytes / SECTOR_SIZE,
+		.ops = &ramdisk_ops,
+		.driver_data = rd,
+		.nr_workers = nr_workers,
+	};
+	struct blk_dev *dev;
+	int err;
+
+	memset(rd, 0, sizeof(*rd));
+	rd->buf = calloc(1, bytes);
+	CHECK(rd->buf);
+	rd->bytes = bytes;
+	rd->can_flush = rd->can_fua = rd->can_discard = rd->can_write_zeroes = true;
+	if (limits)
+		cfg.limits = *limits;
+	if (!cfg.limits.logical_block_size)
+		cfg.limits.logical_block_size = 512;
+	rd->limits = cfg.limits;
+	err = blk_dev_new(&cfg, &dev);
+	if (err) {
+		fprintf(stderr, "blk_dev_new: %s\n", pmd_strerror(err));
+		exit(1);
+	}
+	return dev;
+}
+
+static inline void ramdisk_delete(struct ramdisk *rd, struct blk_dev **dev)
+{
+	blk_dev_delete(dev);
+	free(rd->buf);
+	rd->buf = NULL;
+}
+
+/* map_huge - @len bytes of anonymous memory, 2 MiB aligned, zeroed. */
+static inline char *map_huge(uint64_t len)
+{
+	char *p = mmap(NULL, len + HUGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+
+	CHECK(p != MAP_FAILED);
+	return (char *)align_up((uintptr_t)p, HUGE_SIZE);
+}
+
+/* reg - register @len bytes at @mem in @mode (exits on failure). */
+static inline struct pfn_range *reg(void *mem, uint64_t len, enum desc_mode mode)
+{
+	struct pfn_range *r;
+	int err = pfn_range_register(mem, len, PFN_KIND_DRAM, mode, &r);
+
+	if (err) {
+		fprintf(stderr, "pfn_range_register: %s\n", pmd_strerror(err));
+		exit(1);
+	}
+	return r;
+}
+
+static inline enum bio_desc bio_desc_for(enum desc_mode m)
+{
+	return m == DESC_PFN ? BIO_DESC_PFN : BIO_DESC_PAGE;
+}
+
+/* new_bio - a bio describing [@mem, @mem + @len) in @mode at @sector. */
+static inline struct bio *new_bio(unsigned opf, void *mem, uint64_t len, enum desc_mode mode,
+				  uint64_t sector)
+{
+	struct bio *bio;
+	int err;
+
+	CHECK_OK(bio_alloc(len ? bio_nr_vecs_for(mem, len, mode) : 0, opf, bio_desc_for(mode),
+			   &bio));
+	if (len) {
+		err = bio_add_range(bio, mem, len, mode);
+		if (err) {
+			fprintf(stderr, "bio_add_range: %s\n", pmd_strerror(err));
+			exit(1);
+		}
+	}
+	bio->bi_iter.bi_sector = sector;
+	return bio;
+}
+
+/* Deterministic fill: byte i of a pattern seeded with @seed. */
+static inline void fill(void *p, uint64_t len, uint64_t seed)
+{
+	uint8_t *b = p;
+
+	for (uint64_t i = 0; i < len; i++) {
+		uint64_t x = (seed + i) * 0x9e3779b97f4a7c15ull;
+
+		b[i] = (uint8_t)(x >> 56);
+	}
+}
+
+static inline const char *mode_name(enum desc_mode m)
+{
+	return desc_mode_name(m);
+}
+
+#endif
