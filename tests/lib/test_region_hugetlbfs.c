@@ -98,7 +98,21 @@ int main(void)
 	CHECK(access(path, F_OK) != 0);
 	CHECK_EQ(read_long(FREE_PAGES_PATH), free_pages);
 
-	CHECK_OK(pmr_create(path, NEED_PAGES * 2 * MiB, PMR_F_PROGRESS, &r));
+	/* PMR_F_PROGRESS stays quiet when stderr is not a tty. */
+	{
+		FILE *quiet = tmpfile();
+		int saved = dup(STDERR_FILENO);
+
+		CHECK(quiet != NULL && saved >= 0);
+		CHECK(dup2(fileno(quiet), STDERR_FILENO) >= 0);
+		CHECK_OK(pmr_create(path, NEED_PAGES * 2 * MiB, PMR_F_PROGRESS, &r));
+		CHECK(dup2(saved, STDERR_FILENO) >= 0);
+		close(saved);
+		CHECK_EQ(ftell(quiet), 0);
+		fseek(quiet, 0, SEEK_END);
+		CHECK_EQ(ftell(quiet), 0);
+		fclose(quiet);
+	}
 	pmr_get_info(r, &info);
 	CHECK_EQ(info.backend, PMR_BACKEND_HUGETLBFS);
 	CHECK_EQ(info.backing_page_size, 2 * MiB);
