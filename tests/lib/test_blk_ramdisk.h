@@ -123,13 +123,23 @@ static const struct blk_dev_ops ramdisk_ops = {
 	.can_write_zeroes = rd_can_write_zeroes,
 };
 
-/* ramdisk_new - a zeroed ramdisk of @bytes and a blk_dev in front of it. */
-static inline struct blk_dev *ramdisk_new(struct ramdisk *rd, uint64_t bytes,
-					  const struct blk_limits *limits, unsigned nr_workers)
+/* ramdisk_init - a zeroed ramdisk of @bytes with every capability on. */
+static inline void ramdisk_init(struct ramdisk *rd, uint64_t bytes)
+{
+	memset(rd, 0, sizeof(*rd));
+	rd->buf = calloc(1, bytes);
+	CHECK(rd->buf);
+	rd->bytes = bytes;
+	rd->can_flush = rd->can_fua = rd->can_discard = rd->can_write_zeroes = true;
+}
+
+/* ramdisk_dev - a blk_dev in front of @rd (512-byte blocks unless @limits say). */
+static inline struct blk_dev *ramdisk_dev(struct ramdisk *rd, const struct blk_limits *limits,
+					  unsigned nr_workers)
 {
 	struct blk_dev_config cfg = {
 		.name = "ramdisk",
-		.capacity_sectors = bytes / SECTOR_SIZE,
+		.capacity_sectors = rd->bytes / SECTOR_SIZE,
 		.ops = &ramdisk_ops,
 		.driver_data = rd,
 		.nr_workers = nr_workers,
@@ -137,11 +147,6 @@ static inline struct blk_dev *ramdisk_new(struct ramdisk *rd, uint64_t bytes,
 	struct blk_dev *dev;
 	int err;
 
-	memset(rd, 0, sizeof(*rd));
-	rd->buf = calloc(1, bytes);
-	CHECK(rd->buf);
-	rd->bytes = bytes;
-	rd->can_flush = rd->can_fua = rd->can_discard = rd->can_write_zeroes = true;
 	if (limits)
 		cfg.limits = *limits;
 	if (!cfg.limits.logical_block_size)
@@ -153,6 +158,13 @@ static inline struct blk_dev *ramdisk_new(struct ramdisk *rd, uint64_t bytes,
 		exit(1);
 	}
 	return dev;
+}
+
+static inline struct blk_dev *ramdisk_new(struct ramdisk *rd, uint64_t bytes,
+					  const struct blk_limits *limits, unsigned nr_workers)
+{
+	ramdisk_init(rd, bytes);
+	return ramdisk_dev(rd, limits, nr_workers);
 }
 
 static inline void ramdisk_delete(struct ramdisk *rd, struct blk_dev **dev)
