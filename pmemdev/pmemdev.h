@@ -31,6 +31,7 @@
 #include "region.h"
 
 struct pmemdev;
+struct pmemdev_bb;
 
 enum pmemdev_target {
 	PMEMDEV_TARGET_PMEM,
@@ -65,6 +66,9 @@ struct blk_dev *pmemdev_blk(struct pmemdev *pd);
 struct pmr_region *pmemdev_region(struct pmemdev *pd);
 /* pmemdev_pfn_range - the region's pfn range, NULL if not registered. */
 struct pfn_range *pmemdev_pfn_range(struct pmemdev *pd);
+
+/* pmemdev_badblocks - the device's emulated badblocks list (never NULL). */
+struct pmemdev_bb *pmemdev_badblocks(struct pmemdev *pd);
 
 /* Parse/print targets: "pmem" | "null". parse returns 0 or -EINVAL. */
 int pmemdev_target_parse(const char *s, enum pmemdev_target *out);
