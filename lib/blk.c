@@ -540,6 +540,7 @@ int blk_submit_bio(struct blk_dev *dev, struct bio *bio)
 {
 	struct bio *children = NULL;
 	unsigned nr_segs, nr_children = 0;
+	uint32_t bytes = bio->bi_iter.bi_size;
 	int err;
 
 	err = blk_check_bio(dev, bio, &nr_segs);
@@ -562,7 +563,7 @@ int blk_submit_bio(struct blk_dev *dev, struct bio *bio)
 	}
 
 	/* Accepted: from here on end_io will run exactly once. */
-	blk_stats_submit(&dev->stats, bio, nr_segs);
+	blk_stats_submit(&dev->stats, bio, bytes, nr_segs);
 	atomic_fetch_add_explicit(&dev->in_flight, 1, memory_order_relaxed);
 	bio->bi_start_ns = blk_now_ns();
 

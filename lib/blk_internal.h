@@ -70,8 +70,12 @@ static inline enum blk_stat_dir blk_stat_dir_of(enum bio_op op)
 	return BLK_STAT_OTHER;
 }
 
-/* blk_stats_submit - count a bio accepted by the queue (bytes, bvecs). */
-void blk_stats_submit(struct blk_stats_live *s, const struct bio *bio, unsigned nr_segs);
+/*
+ * blk_stats_submit - count a bio accepted by the queue: @bytes (its whole
+ * size, before any split) and, for data bios, its @nr_segs bvecs.
+ */
+void blk_stats_submit(struct blk_stats_live *s, const struct bio *bio, uint32_t bytes,
+		      unsigned nr_segs);
 
 /*
  * blk_stats_done - count a submitted bio's completion (ios, errors,

@@ -31,9 +31,10 @@ static unsigned log2_bucket(uint64_t v, unsigned nr)
 	return b < nr ? b : nr - 1;
 }
 
-void blk_stats_submit(struct blk_stats_live *s, const struct bio *bio, unsigned nr_segs)
+void blk_stats_submit(struct blk_stats_live *s, const struct bio *bio, uint32_t bytes,
+		      unsigned nr_segs)
 {
-	add(&s->bytes[blk_stat_dir_of(bio_op(bio))], bio->bi_iter.bi_size);
+	add(&s->bytes[blk_stat_dir_of(bio_op(bio))], bytes);
 	if (bio_has_data(bio)) {
 		add(&s->bvecs, nr_segs);
 		add(&s->seg_hist[log2_bucket(nr_segs, BLK_SEG_BUCKETS)], 1);
