@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * datapath.h - how the daxfs daemon moves file data, chosen at mount.
+ *
+ *   dax   reads reply straight from region memory (a fuse_bufvec pointing
+ *         into the mapping: no copy in the daemon; holes are a shared zero
+ *         buffer); writes go through daxfs_write(), which copies into the
+ *         region and persists.
+ *   bio   file data moves through the block layer: the region is also a
+ *         pmemdev block device, and reads/writes are bios between a
+ *         per-thread registered DRAM buffer and the region's sectors, with
+ *         bvecs in the configured descriptor mode (pfn | folio | page).
+ *   page  a 4 KiB page cache of registered DRAM pages with struct pages
+ *         (pagecache.h): read misses fill by page bios, writes dirty pages,
+ *         writeback by page bios on fsync/flush/release/unmount/eviction.
+ *
+ * All three give the same results; the metadata always goes through the
+ * core (daxfs.h). The daemon calls the data path from many threads at once.
+ */
+#ifndef DAXFS_DATAPATH_H
+#define DAXFS_DATAPATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "desc.h"
+
+struct daxfs;
+struct fuse_bufvec;
+
+enum daxfs_dp_kind {
+	DAXFS_DP_DAX,
+	DAXFS_DP_BIO,
+	DAXFS_DP_PAGE,
+};
+
+struct daxfs_dp_config {
+	enum daxfs_dp_kind kind;
+	enum desc_mode mode;   /* descriptor mode of bios (bio and page paths) */
+	uint64_t cache_pages;  /* page path: 4 KiB pages in the cache */
+	uint32_t max_io_bytes; /* largest read/write request, bytes */
+};
+
+struct daxfs_dp;
+
+/*
+ * Operations of a data path. Every member is Required unless marked
+ * Optional. @ino is a core inode number the daemon holds a reference on.
+ */
+struct daxfs_dp_ops {
+	const char *name;
+
+	/* Set up over an open filesystem. Returns 0 or -errno with pmd_err. */
+	int (*init)(struct daxfs *fs, const struct daxfs_dp_config *cfg, struct daxfs_dp **out);
+
+	/* Write back everything and free the path (before daxfs_close). */
+	void (*fini)(struct daxfs_dp *dp);
+
+	/*
+	 * Read up to @size bytes at @off (bytes) of @ino. On success returns
+	 * 0 and a buffer vector in *@out that stays valid until this thread's
+	 * next call into the data path; it holds fewer bytes at end of file.
+	 */
+	int (*read)(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size,
+		    struct fuse_bufvec **out);
+
+	/*
+	 * Optional. Called once the reply to a successful read was sent,
+	 * on the same thread: releases what read() held (the dax path's
+	 * layout pin on @ino).
+	 */
+	void (*read_done)(struct daxfs_dp *dp, uint64_t ino);
+
+	/*
+	 * Write the data of @in (memory or a pipe from the kernel) at @off.
+	 * Returns bytes written (all of @in) or -errno.
+	 */
+	long (*write)(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct fuse_bufvec *in);
+
+	/* Make the file's data durable (fsync). Returns 0 or -errno. */
+	int (*fsync)(struct daxfs_dp *dp, uint64_t ino, int datasync);
+
+	/*
+	 * Optional. Write back and forget cached data of @ino: called before
+	 * metadata operations that change the file's block map (truncate,
+	 * fallocate, lseek) and before the daemon drops its last reference.
+	 * Returns 0 or -errno (a failed writeback).
+	 */
+	int (*flush)(struct daxfs_dp *dp, uint64_t ino, bool drop);
+
+	/* Optional. Print the path's statistics (text, or JSON members). */
+	void (*print_stats)(struct daxfs_dp *dp, FILE *f, int json);
+};
+
+extern const struct daxfs_dp_ops daxfs_dp_dax_ops;
+extern const struct daxfs_dp_ops daxfs_dp_bio_ops;
+extern const struct daxfs_dp_ops daxfs_dp_page_ops;
+
+/*
+ * Per-thread scratch state shared by the data paths: a buffer of at least
+ * @size bytes (2 MiB aligned; registered in the pfn space in @mode when
+ * @register_mode is set) and a fuse_bufvec with room for @nr_bufs entries.
+ * Freed when the thread exits or at daxfs_dp_tbuf_release().
+ */
+struct daxfs_dp_tbuf {
+	void *mem;
+	uint64_t size;		 /* bytes */
+	struct pfn_range *range; /* NULL if not registered */
+	struct fuse_bufvec *bv;
+	unsigned nr_bufs;
+};
+
+/*
+ * daxfs_dp_tbuf_get - this thread's scratch state, created on first use.
+ * Returns 0 or -errno (-ENOMEM, registration failures).
+ */
+int daxfs_dp_tbuf_get(uint64_t size, bool register_mode, enum desc_mode mode, unsigned nr_bufs,
+		      struct daxfs_dp_tbuf **out);
+
+/* daxfs_dp_tbuf_release - free the calling thread's scratch state now. */
+void daxfs_dp_tbuf_release(void);
+
+struct blk_dev;
+struct pmemdev;
+
+/*
+ * daxfs_dp_pmemdev_new - a pmemdev block device on @fs's region, with the
+ * region registered in descriptor @mode and synchronous completion (for
+ * the bio and page paths). Returns 0 or -errno with pmd_err.
+ */
+int daxfs_dp_pmemdev_new(struct daxfs *fs, enum desc_mode mode, struct pmemdev **out);
+
+/* daxfs_dp_print_blk_stats - block device counters as text or JSON members. */
+void daxfs_dp_print_blk_stats(struct blk_dev *dev, FILE *f, int json);
+
+/* daxfs_dp_parse - "dax"|"bio"|"page" -> kind; returns 0 or -EINVAL. */
+int daxfs_dp_parse(const char *s, enum daxfs_dp_kind *out);
+const char *daxfs_dp_name(enum daxfs_dp_kind kind);
+const struct daxfs_dp_ops *daxfs_dp_ops_of(enum daxfs_dp_kind kind);
+
+#endif

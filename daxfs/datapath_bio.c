@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * datapath_bio.c - the bio data path: file data moves through the block
+ * layer, as pfn (or folio/page) bios between a per-thread registered DRAM
+ * buffer and a pmemdev device on the filesystem's own region.
+ *
+ * Reads and writes work on whole 4 KiB blocks of the buffer: the asked
+ * byte range is widened to block boundaries; a write first reads the
+ * partial head and tail blocks (read-modify-write), then copies the FUSE
+ * data in and writes the range back with FUA, so data is durable when the
+ * write returns, as on the dax path. daxfs_bmap(ALLOC) maps (and allocates)
+ * the range and daxfs_write_commit() updates size and mtime; a layout pin
+ * keeps the blocks in place while bios are in flight.
+ */
+#define FUSE_USE_VERSION 314
+
+#include <errno.h>
+#include <fuse_lowlevel.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bio.h"
+#include "blk.h"
+#include "datapath.h"
+#include "daxfs.h"
+#include "errmsg.h"
+#include "pmemdev.h"
+#include "region.h"
+#include "units.h"
+
+#define BIO_MAX_RUNS 512
+
+struct daxfs_dp {
+	struct daxfs *fs;
+	struct pmemdev *pd;
+	struct blk_dev *blk;
+	enum desc_mode mode;
+	uint32_t max_io; /* bytes */
+	uint64_t buf_bytes;
+};
+
+int daxfs_dp_pmemdev_new(struct daxfs *fs, enum desc_mode mode, struct pmemdev **out)
+{
+	struct pmemdev_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.region = daxfs_region(fs);
+	cfg.target = PMEMDEV_TARGET_PMEM;
+	cfg.mode = mode;
+	cfg.nr_workers = 0;
+	cfg.logical_block_size = 512;
+	return pmemdev_new(&cfg, out);
+}
+
+void daxfs_dp_print_blk_stats(struct blk_dev *dev, FILE *f, int json)
+{
+	struct blk_stats st;
+	unsigned i;
+	int first = 1;
+
+	blk_dev_get_stats(dev, &st);
+	if (json) {
+		fprintf(f,
+			"  \"blk\": {\"reads\": %llu, \"writes\": %llu, \"other\": %llu, "
+			"\"read_bytes\": %llu, \"write_bytes\": %llu, \"errors\": %llu, "
+			"\"requests\": %llu, \"merges\": %llu, \"splits\": %llu, \"bvecs\": %llu, "
+			"\"mean_bvecs_per_bio\": %.2f, \"p50_ns\": %llu, \"p99_ns\": %llu, "
+			"\"bvecs_per_bio_hist\": {",
+			(unsigned long long)st.ios[BLK_STAT_READ],
+			(unsigned long long)st.ios[BLK_STAT_WRITE],
+			(unsigned long long)st.ios[BLK_STAT_OTHER],
+			(unsigned long long)st.bytes[BLK_STAT_READ],
+			(unsigned long long)st.bytes[BLK_STAT_WRITE], (unsigned long long)st.errors,
+			(unsigned long long)st.requests, (unsigned long long)st.merges,
+			(unsigned long long)st.splits, (unsigned long long)st.bvecs,
+			blk_stats_mean_bvecs(&st),
+			(unsigned long long)blk_stats_lat_percentile(&st, 50),
+			(unsigned long long)blk_stats_lat_percentile(&st, 99));
+		for (i = 0; i < BLK_SEG_BUCKETS; i++) {
+			if (!st.seg_hist[i])
+				continue;
+			fprintf(f, "%s\"%u\": %llu", first ? "" : ", ", 1u << i,
+				(unsigned long long)st.seg_hist[i]);
+			first = 0;
+		}
+		fprintf(f, "}}");
+		return;
+	}
+	fprintf(f,
+		"block layer:   %llu reads, %llu writes, %llu other bios; %llu/%llu bytes "
+		"read/written\n",
+		(unsigned long long)st.ios[BLK_STAT_READ],
+		(unsigned long long)st.ios[BLK_STAT_WRITE],
+		(unsigned long long)st.ios[BLK_STAT_OTHER],
+		(unsigned long long)st.bytes[BLK_STAT_READ],
+		(unsigned long long)st.bytes[BLK_STAT_WRITE]);
+	fprintf(f, "               %llu requests, %llu merges, %llu splits, %llu errors\n",
+		(unsigned long long)st.requests, (unsigned long long)st.merges,
+		(unsigned long long)st.splits, (unsigned long long)st.errors);
+	fprintf(f, "bvecs per bio: mean %.2f;", blk_stats_mean_bvecs(&st));
+	for (i = 0; i < BLK_SEG_BUCKETS; i++) {
+		if (st.seg_hist[i])
+			fprintf(f, " [%u..%u): %llu", 1u << i, 2u << i,
+				(unsigned long long)st.seg_hist[i]);
+	}
+	fprintf(f, "\nbio latency:   p50 %llu ns, p99 %llu ns\n",
+		(unsigned long long)blk_stats_lat_percentile(&st, 50),
+		(unsigned long long)blk_stats_lat_percentile(&st, 99));
+}
+
+static int bio_init_dp(struct daxfs *fs, const struct daxfs_dp_config *cfg, struct daxfs_dp **out)
+{
+	struct daxfs_dp *dp = calloc(1, sizeof(*dp));
+	int err;
+
+	if (!dp)
+		return -ENOMEM;
+	dp->fs = fs;
+	dp->mode = cfg->mode;
+	dp->max_io = cfg->max_io_bytes;
+	dp->buf_bytes = align_up(dp->max_io + 2 * DAXFS_BLOCK_SIZE, HUGE_SIZE);
+	err = daxfs_dp_pmemdev_new(fs, cfg->mode, &dp->pd);
+	if (err) {
+		free(dp);
+		return err;
+	}
+	dp->blk = pmemdev_blk(dp->pd);
+	*out = dp;
+	return 0;
+}
+
+static void bio_fini(struct daxfs_dp *dp)
+{
+	daxfs_dp_tbuf_release();
+	pmemdev_delete(&dp->pd);
+	free(dp);
+}
+
+/* One synchronous bio between registered memory [@mem, +@len) and @region_off. */
+static int dp_bio_rw(struct daxfs_dp *dp, unsigned opf, void *mem, uint64_t len,
+		     uint64_t region_off)
+{
+	enum bio_desc desc = dp->mode == DESC_PFN ? BIO_DESC_PFN : BIO_DESC_PAGE;
+	unsigned nr = bio_nr_vecs_for(mem, len, dp->mode);
+	struct bio *bio;
+	int err;
+
+	err = bio_alloc(nr, opf, desc, &bio);
+	if (err)
+		return err;
+	bio->bi_iter.bi_sector = off_to_sector(region_off);
+	err = bio_add_range(bio, mem, len, dp->mode);
+	if (!err)
+		err = blk_submit_bio_wait(dp->blk, bio);
+	bio_put(bio);
+	return err;
+}
+
+static int bio_getsize(struct daxfs_dp *dp, uint64_t ino, uint64_t *size)
+{
+	struct daxfs_attr a;
+	int err = daxfs_getattr(dp->fs, ino, &a);
+
+	if (err)
+		return err;
+	if (S_ISDIR(a.mode))
+		return -EISDIR;
+	if (!S_ISREG(a.mode))
+		return -EINVAL;
+	*size = a.size;
+	return 0;
+}
+
+static int bio_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size,
+		    struct fuse_bufvec **out)
+{
+	struct daxfs_dp_tbuf *t;
+	uint64_t fsize, end, a0, a1, pos;
+	char *buf;
+	int err;
+
+	err = daxfs_dp_tbuf_get(dp->buf_bytes, true, dp->mode, 1, &t);
+	if (err)
+		return err;
+	buf = t->mem;
+	t->bv->count = 1;
+	t->bv->idx = 0;
+	t->bv->off = 0;
+	t->bv->buf[0].flags = 0;
+	t->bv->buf[0].mem = buf;
+	t->bv->buf[0].size = 0;
+	err = daxfs_pin(dp->fs, ino);
+	if (err)
+		return err;
+	err = bio_getsize(dp, ino, &fsize);
+	if (err)
+		goto out_unpin;
+	end = off + size < fsize ? off + size : fsize;
+	if (off >= end)
+		goto out_done;
+	a0 = align_down(off, DAXFS_BLOCK_SIZE);
+	a1 = align_up(end, DAXFS_BLOCK_SIZE);
+	for (pos = a0; pos < a1;) {
+		struct daxfs_map m;
+		uint64_t run_end;
+
+		err = daxfs_bmap(dp->fs, ino, pos, a1 - pos, 0, &m);
+		if (err)
+			goto out_unpin;
+		run_end = m.file_off + m.len < a1 ? m.file_off + m.len : a1;
+		if (run_end <= pos) {
+			err = -EIO;
+			goto out_unpin;
+		}
+		if (m.region_off == DAXFS_HOLE)
+			memset(buf + (pos - a0), 0, run_end - pos);
+		else
+			err = dp_bio_rw(dp, BIO_OP_READ, buf + (pos - a0), run_end - pos,
+					m.region_off + (pos - m.file_off));
+		if (err)
+			goto out_unpin;
+		pos = run_end;
+	}
+	t->bv->buf[0].mem = buf + (off - a0);
+	t->bv->buf[0].size = end - off;
+out_done:
+	*out = t->bv;
+out_unpin:
+	daxfs_unpin(dp->fs, ino);
+	return err;
+}
+
+struct bio_run {
+	uint64_t file_off;   /* bytes */
+	uint64_t len;	     /* bytes */
+	uint64_t region_off; /* bytes */
+};
+
+/* Read file block @blk_off (bytes) into @dst through the runs in @runs. */
+static int read_block(struct daxfs_dp *dp, const struct bio_run *runs, unsigned nr,
+		      uint64_t blk_off, char *dst)
+{
+	unsigned i;
+
+	for (i = 0; i < nr; i++) {
+		if (blk_off >= runs[i].file_off && blk_off < runs[i].file_off + runs[i].len)
+			return dp_bio_rw(dp, BIO_OP_READ, dst, DAXFS_BLOCK_SIZE,
+					 runs[i].region_off + (blk_off - runs[i].file_off));
+	}
+	return -EIO;
+}
+
+/* The old contents of file block @blk_off: from the region, or zeroes past EOF. */
+static int fill_block(struct daxfs_dp *dp, const struct bio_run *runs, unsigned nr, uint64_t fsize,
+		      uint64_t blk_off, char *dst)
+{
+	if (blk_off >= fsize) {
+		memset(dst, 0, DAXFS_BLOCK_SIZE);
+		return 0;
+	}
+	return read_block(dp, runs, nr, blk_off, dst);
+}
+
+static long bio_write(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct fuse_bufvec *in)
+{
+	size_t len = fuse_buf_size(in);
+	struct bio_run runs[BIO_MAX_RUNS];
+	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(len);
+	struct daxfs_dp_tbuf *t;
+	uint64_t fsize, end = off + len, a0, a1, pos;
+	unsigned nr = 0, i;
+	char *buf;
+	ssize_t n;
+	int err;
+
+	if (!len)
+		return 0;
+	if (len > dp->max_io)
+		return -EINVAL;
+	err = daxfs_dp_tbuf_get(dp->buf_bytes, true, dp->mode, 1, &t);
+	if (err)
+		return err;
+	buf = t->mem;
+	err = daxfs_pin(dp->fs, ino);
+	if (err)
+		return err;
+	err = bio_getsize(dp, ino, &fsize);
+	if (err)
+		goto out_unpin;
+	a0 = align_down(off, DAXFS_BLOCK_SIZE);
+	a1 = align_up(end, DAXFS_BLOCK_SIZE);
+	for (pos = a0; pos < a1 && nr < BIO_MAX_RUNS;) {
+		struct daxfs_map m;
+
+		err = daxfs_bmap(dp->fs, ino, pos, a1 - pos, DAXFS_BMAP_ALLOC, &m);
+		if (err)
+			goto out_unpin;
+		if (m.region_off == DAXFS_HOLE || m.file_off + m.len <= pos) {
+			err = -EIO;
+			goto out_unpin;
+		}
+		runs[nr].file_off = pos;
+		runs[nr].len = (m.file_off + m.len < a1 ? m.file_off + m.len : a1) - pos;
+		runs[nr].region_off = m.region_off + (pos - m.file_off);
+		pos += runs[nr].len;
+		nr++;
+	}
+	if (pos < a1) {
+		err = -EIO;
+		goto out_unpin;
+	}
+	/* Read-modify-write of the partial head and tail blocks. */
+	if (off != a0) {
+		err = fill_block(dp, runs, nr, fsize, a0, buf);
+		if (err)
+			goto out_unpin;
+	}
+	if (end != a1 && (a1 - DAXFS_BLOCK_SIZE != a0 || off == a0)) {
+		err = fill_block(dp, runs, nr, fsize, a1 - DAXFS_BLOCK_SIZE,
+				 buf + (a1 - DAXFS_BLOCK_SIZE - a0));
+		if (err)
+			goto out_unpin;
+	}
+	/* A write past the end leaves a gap that must read as zeroes. */
+	if (fsize < off) {
+		uint64_t z = fsize > a0 ? fsize : a0;
+
+		memset(buf + (z - a0), 0, off - z);
+	}
+	dst.buf[0].mem = buf + (off - a0);
+	n = fuse_buf_copy(&dst, in, 0);
+	if (n < 0) {
+		err = (int)n;
+		goto out_unpin;
+	}
+	if ((size_t)n != len) {
+		err = -EIO;
+		goto out_unpin;
+	}
+	for (i = 0; i < nr; i++) {
+		err = dp_bio_rw(dp, BIO_OP_WRITE | BIO_FUA, buf + (runs[i].file_off - a0),
+				runs[i].len, runs[i].region_off);
+		if (err)
+			goto out_unpin;
+	}
+	err = daxfs_write_commit(dp->fs, ino, end);
+out_unpin:
+	daxfs_unpin(dp->fs, ino);
+	return err ? err : (long)len;
+}
+
+static int bio_fsync(struct daxfs_dp *dp, uint64_t ino, int datasync)
+{
+	struct bio *bio;
+	int err;
+
+	err = bio_alloc(0, BIO_OP_FLUSH, dp->mode == DESC_PFN ? BIO_DESC_PFN : BIO_DESC_PAGE, &bio);
+	if (err)
+		return err;
+	err = blk_submit_bio_wait(dp->blk, bio);
+	bio_put(bio);
+	if (err && err != -EOPNOTSUPP)
+		return err;
+	return daxfs_fsync(dp->fs, ino, datasync);
+}
+
+static void bio_print_stats(struct daxfs_dp *dp, FILE *f, int json)
+{
+	daxfs_dp_print_blk_stats(dp->blk, f, json);
+}
+
+const struct daxfs_dp_ops daxfs_dp_bio_ops = {
+	.name = "bio",
+	.init = bio_init_dp,
+	.fini = bio_fini,
+	.read = bio_read,
+	.write = bio_write,
+	.fsync = bio_fsync,
+	.print_stats = bio_print_stats,
+};

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * datapath_page.c - the page data path: file data is cached in a 4 KiB page
+ * cache of registered DRAM pages with struct pages (pagecache.h), as the
+ * kernel's buffered I/O does.
+ *
+ * Read misses fill runs of pages with one read bio per contiguous run of
+ * region blocks; writes copy into cache pages and mark them dirty (the file
+ * size is committed at once with daxfs_write_commit); dirty pages go back
+ * by write bios (FUA) on fsync, flush (close), release, before truncate,
+ * fallocate and SEEK_DATA/SEEK_HOLE, when the kernel forgets the inode,
+ * under memory pressure (eviction) and at unmount. Bios carry the cache
+ * pages as page bvecs (one per 4 KiB) in the page and folio modes, or as
+ * pfn bvecs in the pfn mode.
+ */
+#define FUSE_USE_VERSION 314
+
+#include <errno.h>
+#include <fuse_lowlevel.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bio.h"
+#include "blk.h"
+#include "datapath.h"
+#include "daxfs.h"
+#include "errmsg.h"
+#include "pagecache.h"
+#include "pmemdev.h"
+#include "units.h"
+
+struct daxfs_dp {
+	struct daxfs *fs;
+	struct pmemdev *pd;
+	struct blk_dev *blk;
+	enum desc_mode mode;
+	uint32_t max_io; /* bytes */
+	struct pagecache *pc;
+};
+
+/* One synchronous bio over @nr cache pages at @region_off. */
+static int pages_rw(struct daxfs_dp *dp, unsigned opf, struct page **pages, unsigned nr,
+		    uint64_t region_off)
+{
+	enum bio_desc desc = dp->mode == DESC_PFN ? BIO_DESC_PFN : BIO_DESC_PAGE;
+	struct bio *bio;
+	unsigned i;
+	int err;
+
+	err = bio_alloc(nr, opf, desc, &bio);
+	if (err)
+		return err;
+	bio->bi_iter.bi_sector = off_to_sector(region_off);
+	for (i = 0; i < nr; i++) {
+		uint32_t added;
+
+		if (desc == BIO_DESC_PFN)
+			added = bio_add_pfn(bio, page_to_pfn(pages[i]), FRAME_SIZE, 0);
+		else
+			added = bio_add_page(bio, pages[i], FRAME_SIZE, 0);
+		if (added != FRAME_SIZE) {
+			bio_put(bio);
+			return -EIO;
+		}
+	}
+	err = blk_submit_bio_wait(dp->blk, bio);
+	bio_put(bio);
+	return err;
+}
+
+static int pc_fill(void *ctx, uint64_t ino, uint64_t index, struct page **pages, unsigned nr)
+{
+	struct daxfs_dp *dp = ctx;
+	uint64_t start = frames_to_bytes(index), end = frames_to_bytes(index + nr), pos;
+	int err;
+
+	err = daxfs_pin(dp->fs, ino);
+	if (err)
+		return err;
+	for (pos = start; pos < end;) {
+		struct daxfs_map m;
+		uint64_t run_end;
+		unsigned first, n, i;
+
+		err = daxfs_bmap(dp->fs, ino, pos, end - pos, 0, &m);
+		if (err)
+			break;
+		run_end = m.file_off + m.len < end ? m.file_off + m.len : end;
+		if (run_end <= pos) {
+			err = -EIO;
+			break;
+		}
+		first = (unsigned)bytes_to_frames(pos - start);
+		n = (unsigned)bytes_to_frames(run_end - pos);
+		if (m.region_off == DAXFS_HOLE) {
+			for (i = 0; i < n; i++)
+				memset(page_address(pages[first + i]), 0, FRAME_SIZE);
+		} else {
+			err = pages_rw(dp, BIO_OP_READ, pages + first, n,
+				       m.region_off + (pos - m.file_off));
+			if (err)
+				break;
+		}
+		pos = run_end;
+	}
+	daxfs_unpin(dp->fs, ino);
+	return err;
+}
+
+static int pc_writeback(void *ctx, uint64_t ino, uint64_t index, struct page **pages, unsigned nr)
+{
+	struct daxfs_dp *dp = ctx;
+	uint64_t start = frames_to_bytes(index), end = frames_to_bytes(index + nr), pos;
+	int err;
+
+	err = daxfs_pin(dp->fs, ino);
+	if (err)
+		return err;
+	for (pos = start; pos < end;) {
+		struct daxfs_map m;
+		uint64_t run_end;
+
+		err = daxfs_bmap(dp->fs, ino, pos, end - pos, DAXFS_BMAP_ALLOC, &m);
+		if (err)
+			break;
+		run_end = m.file_off + m.len < end ? m.file_off + m.len : end;
+		if (m.region_off == DAXFS_HOLE || run_end <= pos) {
+			err = -EIO;
+			break;
+		}
+		err = pages_rw(dp, BIO_OP_WRITE | BIO_FUA, pages + bytes_to_frames(pos - start),
+			       (unsigned)bytes_to_frames(run_end - pos),
+			       m.region_off + (pos - m.file_off));
+		if (err)
+			break;
+		pos = run_end;
+	}
+	daxfs_unpin(dp->fs, ino);
+	return err;
+}
+
+static const struct pagecache_ops page_pc_ops = {
+	.fill = pc_fill,
+	.writeback = pc_writeback,
+};
+
+static int page_init(struct daxfs *fs, const struct daxfs_dp_config *cfg, struct daxfs_dp **out)
+{
+	struct daxfs_dp *dp = calloc(1, sizeof(*dp));
+	int err;
+
+	if (!dp)
+		return -ENOMEM;
+	dp->fs = fs;
+	dp->mode = cfg->mode;
+	dp->max_io = cfg->max_io_bytes;
+	err = daxfs_dp_pmemdev_new(fs, cfg->mode, &dp->pd);
+	if (err)
+		goto out_free;
+	dp->blk = pmemdev_blk(dp->pd);
+	err = pagecache_new(cfg->cache_pages, &page_pc_ops, dp, &dp->pc);
+	if (err)
+		goto out_pmemdev;
+	*out = dp;
+	return 0;
+
+out_pmemdev:
+	pmemdev_delete(&dp->pd);
+out_free:
+	free(dp);
+	return err;
+}
+
+static void page_fini(struct daxfs_dp *dp)
+{
+	pagecache_writeback(dp->pc, 0, true);
+	pagecache_delete(&dp->pc);
+	daxfs_dp_tbuf_release();
+	pmemdev_delete(&dp->pd);
+	free(dp);
+}
+
+static int page_getsize(struct daxfs_dp *dp, uint64_t ino, uint64_t *size)
+{
+	struct daxfs_attr a;
+	int err = daxfs_getattr(dp->fs, ino, &a);
+
+	if (err)
+		return err;
+	if (S_ISDIR(a.mode))
+		return -EISDIR;
+	if (!S_ISREG(a.mode))
+		return -EINVAL;
+	*size = a.size;
+	return 0;
+}
+
+static int page_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size,
+		     struct fuse_bufvec **out)
+{
+	struct daxfs_dp_tbuf *t;
+	uint64_t fsize, end;
+	int err;
+
+	err = daxfs_dp_tbuf_get(dp->max_io, false, DESC_PFN, 1, &t);
+	if (err)
+		return err;
+	t->bv->count = 1;
+	t->bv->idx = 0;
+	t->bv->off = 0;
+	t->bv->buf[0].flags = 0;
+	t->bv->buf[0].mem = t->mem;
+	t->bv->buf[0].size = 0;
+	err = page_getsize(dp, ino, &fsize);
+	if (err)
+		return err;
+	end = off + size < fsize ? off + size : fsize;
+	if (off < end) {
+		err = pagecache_read(dp->pc, ino, off, end - off, t->mem);
+		if (err)
+			return err;
+		t->bv->buf[0].size = end - off;
+	}
+	*out = t->bv;
+	return 0;
+}
+
+static long page_write(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct fuse_bufvec *in)
+{
+	size_t len = fuse_buf_size(in);
+	const void *src;
+	uint64_t fsize;
+	int err;
+
+	if (!len)
+		return 0;
+	err = page_getsize(dp, ino, &fsize);
+	if (err)
+		return err;
+	if (off + len > DAXFS_FILE_SIZE_MAX)
+		return -EFBIG;
+	if (in->count == 1 && in->idx == 0 && !(in->buf[0].flags & FUSE_BUF_IS_FD)) {
+		src = (const char *)in->buf[0].mem + in->off;
+	} else {
+		struct fuse_bufvec dst = FUSE_BUFVEC_INIT(len);
+		struct daxfs_dp_tbuf *t;
+		ssize_t n;
+
+		err = daxfs_dp_tbuf_get(dp->max_io, false, DESC_PFN, 1, &t);
+		if (err)
+			return err;
+		if (len > t->size)
+			return -EINVAL;
+		dst.buf[0].mem = t->mem;
+		n = fuse_buf_copy(&dst, in, 0);
+		if (n < 0)
+			return n;
+		len = (size_t)n;
+		src = t->mem;
+	}
+	err = pagecache_write(dp->pc, ino, off, len, src);
+	if (err)
+		return err;
+	err = daxfs_write_commit(dp->fs, ino, off + len);
+	if (err)
+		return err;
+	return (long)len;
+}
+
+static int page_fsync(struct daxfs_dp *dp, uint64_t ino, int datasync)
+{
+	int err = pagecache_writeback(dp->pc, ino, false);
+
+	if (err)
+		return err;
+	return daxfs_fsync(dp->fs, ino, datasync);
+}
+
+static int page_flush(struct daxfs_dp *dp, uint64_t ino, bool drop)
+{
+	return pagecache_writeback(dp->pc, ino, drop);
+}
+
+static void page_print_stats(struct daxfs_dp *dp, FILE *f, int json)
+{
+	struct pagecache_stats st;
+
+	pagecache_get_stats(dp->pc, &st);
+	if (json) {
+		fprintf(f,
+			"  \"pagecache\": {\"pages\": %llu, \"used_pages\": %llu, "
+			"\"dirty_pages\": %llu, \"hits\": %llu, \"misses\": %llu, "
+			"\"evictions\": %llu, \"writeback_pages\": %llu, "
+			"\"descriptor_bytes\": %llu},\n",
+			(unsigned long long)st.nr_pages, (unsigned long long)st.used_pages,
+			(unsigned long long)st.dirty_pages, (unsigned long long)st.hits,
+			(unsigned long long)st.misses, (unsigned long long)st.evictions,
+			(unsigned long long)st.writeback_pages,
+			(unsigned long long)st.descriptor_bytes);
+	} else {
+		fprintf(f,
+			"page cache:    %llu of %llu pages used, %llu dirty; %llu hits, %llu "
+			"misses, "
+			"%llu evictions, %llu pages written back; %llu descriptor bytes\n",
+			(unsigned long long)st.used_pages, (unsigned long long)st.nr_pages,
+			(unsigned long long)st.dirty_pages, (unsigned long long)st.hits,
+			(unsigned long long)st.misses, (unsigned long long)st.evictions,
+			(unsigned long long)st.writeback_pages,
+			(unsigned long long)st.descriptor_bytes);
+	}
+	daxfs_dp_print_blk_stats(dp->blk, f, json);
+}
+
+const struct daxfs_dp_ops daxfs_dp_page_ops = {
+	.name = "page",
+	.init = page_init,
+	.fini = page_fini,
+	.read = page_read,
+	.write = page_write,
+	.fsync = page_fsync,
+	.flush = page_flush,
+	.print_stats = page_print_stats,
+};

@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daxfs_main.c - the `daxfs` command: the FUSE daemon that mounts a daxfs
+ * region, and its subcommands.
+ *
+ *   daxfs [options] REGION MOUNTPOINT     mount (see docs/man/daxfs.8)
+ *   daxfs stat MOUNTPOINT [--json]        per-mount statistics
+ *   daxfs --version | --help
+ *
+ * Start-up order matters for error reporting: options are checked, the FUSE
+ * session is created (which validates the FUSE options), the mount point is
+ * checked, the filesystem is opened (which locks the region) and only then
+ * is anything mounted. In the background mode the process forks first and
+ * the parent waits for the child to report "mounted" or to exit, so every
+ * refusal reaches the terminal and the exit status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daxfs.h"
+#include "errmsg.h"
+#include "fuse_daemon.h"
+#include "units.h"
+
+#ifndef PMD_VERSION
+#define PMD_VERSION "unknown"
+#endif
+
+#define FUSE_SUPER_MAGIC 0x65735546
+
+#define DEFAULT_THREADS 8
+#define DEFAULT_CACHE_PAGES 4096 /* 16 MiB */
+
+struct cmdline {
+	char *region;
+	char *mountpoint;
+	char *datapath;
+	char *mode;
+	char *threads;
+	char *cache_pages;
+	int nonempty;
+	int ro;
+	int show_help;
+	int show_version;
+	int extra_args;
+	char *extra;
+};
+
+enum {
+	KEY_NONEMPTY,
+	KEY_RO,
+	KEY_HELP,
+	KEY_VERSION,
+};
+
+#define OPT(t, p)                                 \
+	{                                         \
+		t, offsetof(struct cmdline, p), 1 \
+	}
+
+static const struct fuse_opt daxfs_opt_spec[] = {
+	OPT("datapath=%s", datapath),
+	OPT("mode=%s", mode),
+	OPT("threads=%s", threads),
+	OPT("cache_pages=%s", cache_pages),
+	FUSE_OPT_KEY("nonempty", KEY_NONEMPTY),
+	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_END,
+};
+
+static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct cmdline *c = data;
+
+	switch (key) {
+	case KEY_NONEMPTY:
+		c->nonempty = 1;
+		return 0; /* fuse3 no longer knows it: consume */
+	case KEY_RO:
+		c->ro = 1;
+		return 1; /* also a mount flag: keep */
+	case KEY_HELP:
+		c->show_help = 1;
+		return 0;
+	case KEY_VERSION:
+		c->show_version = 1;
+		return 0;
+	case FUSE_OPT_KEY_NONOPT:
+		if (!c->region) {
+			c->region = strdup(arg);
+			return 0;
+		}
+		if (!c->mountpoint) {
+			c->mountpoint = strdup(arg);
+			return 0;
+		}
+		if (!c->extra_args++)
+			c->extra = strdup(arg);
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: daxfs [options] REGION MOUNTPOINT\n"
+		"       daxfs stat MOUNTPOINT [--json]\n"
+		"       daxfs --version | --help\n"
+		"\n"
+		"Mount the daxfs filesystem in REGION (a region file or /dev/dax device made\n"
+		"with mkfs.daxfs) on MOUNTPOINT with FUSE.\n"
+		"\n"
+		"options:\n"
+		"  -f                     stay in the foreground\n"
+		"  -d                     debug: print every FUSE request (implies -f)\n"
+		"  -s                     single-threaded\n"
+		"  -o datapath=dax|bio|page  how file data moves (default dax)\n"
+		"  -o mode=pfn|folio|page descriptor mode of bios on the bio/page paths\n"
+		"                         (default pfn)\n"
+		"  -o threads=N           FUSE worker threads (default %d)\n"
+		"  -o cache_pages=N       page path: 4 KiB pages in the page cache, or a size\n"
+		"                         like 64M (default %d)\n"
+		"  -o ro                  mount read-only\n"
+		"  -o nonempty            allow a non-empty mount point\n"
+		"  -o allow_other, -o ... other FUSE and mount options are passed through;\n"
+		"                         default_permissions is always on\n",
+		DEFAULT_THREADS, DEFAULT_CACHE_PAGES);
+}
+
+static int parse_uint(const char *name, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (!*s || *end || errno || v < min || v > max)
+		return pmd_err(-EINVAL, "bad option %s=%s: expected a number from %llu to %llu",
+			       name, s, (unsigned long long)min, (unsigned long long)max);
+	*out = v;
+	return 0;
+}
+
+/* Add "-o fsname=REGION" with fuse_opt's escapes for ',' and '\'. */
+static int add_fsname(struct fuse_args *args, const char *region)
+{
+	size_t n = strlen(region);
+	char *buf = malloc(2 * n + 16), *p;
+	int err;
+
+	if (!buf)
+		return -1;
+	p = buf + sprintf(buf, "-ofsname=");
+	for (; *region; region++) {
+		if (*region == ',' || *region == '\\')
+			*p++ = '\\';
+		*p++ = *region;
+	}
+	*p = '\0';
+	err = fuse_opt_add_arg(args, buf);
+	free(buf);
+	return err;
+}
+
+/*
+ * Background mode: fork now; the parent waits until the child writes one
+ * byte to the pipe (mounted and detached) and exits 0, or sees the pipe
+ * close without it and exits with the child's status.
+ */
+static int daemon_fork(int *ready_fd)
+{
+	int p[2], status;
+	pid_t pid;
+	char c;
+
+	if (pipe(p))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &c, 1) == 1)
+			_exit(0);
+		if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+			_exit(WEXITSTATUS(status) ? WEXITSTATUS(status) : 1);
+		_exit(1);
+	}
+	close(p[0]);
+	setsid();
+	*ready_fd = p[1];
+	return 0;
+}
+
+static void daemon_ready(int ready_fd)
+{
+	int nul;
+
+	if (ready_fd < 0)
+		return;
+	if (chdir("/")) {
+		/* nothing to do: the cwd is irrelevant to the daemon */
+	}
+	nul = open("/dev/null", O_RDWR);
+	if (nul >= 0) {
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		if (nul > 2)
+			close(nul);
+	}
+	if (write(ready_fd, "", 1) != 1) {
+		/* the parent is gone; keep serving */
+	}
+	close(ready_fd);
+}
+
+static int run_daemon(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts copts;
+	struct daxfs_daemon d;
+	struct cmdline c;
+	struct fuse_session *se = NULL;
+	struct fuse_loop_config *lcfg = NULL;
+	uint64_t threads = DEFAULT_THREADS, cache_pages = DEFAULT_CACHE_PAGES;
+	int ready_fd = -1, ret = 1, err;
+
+	memset(&c, 0, sizeof(c));
+	memset(&copts, 0, sizeof(copts));
+	memset(&d, 0, sizeof(d));
+	if (fuse_opt_parse(&args, &c, daxfs_opt_spec, opt_proc) == -1)
+		goto out_args;
+	if (c.show_version) {
+		printf("daxfs %s (libfuse %s)\n", PMD_VERSION, fuse_pkgversion());
+		ret = 0;
+		goto out_args;
+	}
+	if (c.show_help) {
+		usage(stdout);
+		ret = 0;
+		goto out_args;
+	}
+	if (fuse_parse_cmdline(&args, &copts) != 0)
+		goto out_args;
+	if (c.extra_args) {
+		fprintf(stderr, "daxfs: unexpected argument '%s'\n", c.extra);
+		usage(stderr);
+		goto out_args;
+	}
+	if (!c.region || !c.mountpoint) {
+		fprintf(stderr, "daxfs: missing %s\n", c.region ? "MOUNTPOINT" : "REGION");
+		usage(stderr);
+		goto out_args;
+	}
+
+	d.region_path = c.region;
+	d.mountpoint = c.mountpoint;
+	d.read_only = c.ro;
+	d.entry_timeout = 1.0;
+	d.attr_timeout = 1.0;
+	d.dp_cfg.kind = DAXFS_DP_DAX;
+	d.dp_cfg.mode = DESC_PFN;
+	d.dp_cfg.max_io_bytes = DAXFS_FUSE_MAX_IO;
+	err = 0;
+	if (c.datapath)
+		err = daxfs_dp_parse(c.datapath, &d.dp_cfg.kind);
+	if (!err && c.mode && desc_mode_parse(c.mode, &d.dp_cfg.mode))
+		err = pmd_err(-EINVAL, "bad option mode=%s: expected pfn, folio or page", c.mode);
+	if (!err && c.threads)
+		err = parse_uint("threads", c.threads, 1, 1024, &threads);
+	if (!err && c.cache_pages) {
+		uint64_t bytes;
+
+		if (c.cache_pages[0] &&
+		    strspn(c.cache_pages, "0123456789") == strlen(c.cache_pages))
+			err = parse_uint("cache_pages", c.cache_pages, 16, UINT64_C(1) << 28,
+					 &cache_pages);
+		else if (parse_size(c.cache_pages, &bytes) == 0 && bytes >= 16 * FRAME_SIZE)
+			cache_pages = bytes_to_frames(bytes);
+		else
+			err = pmd_err(-EINVAL,
+				      "bad option cache_pages=%s: expected a page count >= 16 "
+				      "or a size like 64M",
+				      c.cache_pages);
+	}
+	if (err) {
+		fprintf(stderr, "daxfs: %s\n", pmd_strerror(err));
+		goto out_args;
+	}
+	d.dp_cfg.cache_pages = cache_pages;
+	d.dp_ops = daxfs_dp_ops_of(d.dp_cfg.kind);
+
+	if (fuse_opt_add_arg(&args, "-odefault_permissions") ||
+	    fuse_opt_add_arg(&args, "-osubtype=daxfs") || add_fsname(&args, c.region)) {
+		fprintf(stderr, "daxfs: out of memory\n");
+		goto out_args;
+	}
+
+	err = daxfs_fuse_check_mountpoint(c.mountpoint, c.nonempty);
+	if (err) {
+		fprintf(stderr, "daxfs: %s\n", pmd_strerror(err));
+		goto out_args;
+	}
+
+	/* Validates the remaining FUSE options; mounts nothing yet. */
+	se = fuse_session_new(&args, &daxfs_fuse_ops, sizeof(daxfs_fuse_ops), &d);
+	if (!se)
+		goto out_args; /* libfuse named the bad option */
+
+	if (!copts.foreground) {
+		err = daemon_fork(&ready_fd);
+		if (err) {
+			fprintf(stderr, "daxfs: cannot fork: %s\n", strerror(-err));
+			goto out_session;
+		}
+	}
+
+	pmd_err_clear();
+	err = daxfs_open(c.region, c.ro ? DAXFS_O_RDONLY : 0, &d.fs);
+	if (err) {
+		fprintf(stderr, "daxfs: cannot open %s: %s\n", c.region, pmd_strerror(err));
+		goto out_session;
+	}
+	pmd_err_clear();
+	err = d.dp_ops->init(d.fs, &d.dp_cfg, &d.dp);
+	if (err) {
+		fprintf(stderr, "daxfs: datapath %s: %s\n", d.dp_ops->name, pmd_strerror(err));
+		goto out_close;
+	}
+	daxfs_fuse_stats_init(&d.stats);
+
+	if (fuse_set_signal_handlers(se)) {
+		fprintf(stderr, "daxfs: cannot set signal handlers\n");
+		goto out_dp;
+	}
+	if (fuse_session_mount(se, c.mountpoint)) {
+		fprintf(stderr, "daxfs: cannot mount %s on %s\n", c.region, c.mountpoint);
+		goto out_signals;
+	}
+	daemon_ready(ready_fd);
+	ready_fd = -1;
+
+	if (copts.singlethread) {
+		ret = fuse_session_loop(se);
+	} else {
+		lcfg = fuse_loop_cfg_create();
+		if (!lcfg) {
+			ret = -ENOMEM;
+			goto out_unmount;
+		}
+		fuse_loop_cfg_set_clone_fd(lcfg, copts.clone_fd);
+		fuse_loop_cfg_set_max_threads(lcfg, (unsigned)threads);
+		fuse_loop_cfg_set_idle_threads(lcfg, (unsigned)threads);
+		ret = fuse_session_loop_mt(se, lcfg);
+		fuse_loop_cfg_destroy(lcfg);
+	}
+	ret = ret < 0 ? 1 : 0; /* a signal (positive) is a normal stop */
+
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_dp:
+	d.dp_ops->fini(d.dp);
+out_close:
+	if (d.fs) {
+		err = daxfs_close(&d.fs);
+		if (err) {
+			fprintf(stderr, "daxfs: closing %s: %s\n", c.region, pmd_strerror(err));
+			ret = 1;
+		}
+	}
+out_session:
+	fuse_session_destroy(se);
+out_args:
+	fuse_opt_free_args(&args);
+	free(copts.mountpoint);
+	free(c.region);
+	free(c.mountpoint);
+	free(c.extra);
+	free(c.datapath);
+	free(c.mode);
+	free(c.threads);
+	free(c.cache_pages);
+	return ret;
+}
+
+/* daxfs stat MOUNTPOINT [--json]: copy the daemon's hidden stats file. */
+static int cmd_stat(int argc, char **argv)
+{
+	const char *mp = NULL;
+	char path[PATH_MAX];
+	struct statfs sfs;
+	bool json = false;
+	char buf[65536];
+	ssize_t n;
+	int i, fd;
+
+	for (i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("usage: daxfs stat MOUNTPOINT [--json]\n");
+			return 0;
+		} else if (argv[i][0] == '-' || mp) {
+			fprintf(stderr, "daxfs stat: unexpected argument '%s'\n", argv[i]);
+			fprintf(stderr, "usage: daxfs stat MOUNTPOINT [--json]\n");
+			return 2;
+		} else {
+			mp = argv[i];
+		}
+	}
+	if (!mp) {
+		fprintf(stderr, "usage: daxfs stat MOUNTPOINT [--json]\n");
+		return 2;
+	}
+	if (statfs(mp, &sfs)) {
+		fprintf(stderr, "daxfs stat: %s: %s\n", mp, strerror(errno));
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", mp, json ? DAXFS_STATS_JSON_NAME : DAXFS_STATS_NAME);
+	fd = sfs.f_type == FUSE_SUPER_MAGIC ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0) {
+		fprintf(stderr, "daxfs stat: %s is not a mounted daxfs\n", mp);
+		return 1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+			break;
+	}
+	close(fd);
+	if (n < 0) {
+		fprintf(stderr, "daxfs stat: reading %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "stat"))
+		return cmd_stat(argc, argv);
+	return run_daemon(argc, argv);
+}

@@ -1,0 +1,981 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuse_ops.c - the FUSE low-level operations of the daxfs daemon: thin glue
+ * from FUSE requests to the core (daxfs.h) and the data path (datapath.h).
+ *
+ * Lifetime: every reply that gives the kernel a lookup count (lookup,
+ * create, mknod, mkdir, symlink, link) takes one core reference with
+ * daxfs_iget(); forget drops them with daxfs_iput(), so an unlinked file
+ * stays readable while open and its space is freed at the last forget.
+ * The kernel sends forget when it evicts the inode, after the last release.
+ *
+ * Coherence: files are opened with direct_io and without keep_cache, so
+ * every read and write comes here and no process sees stale data.
+ *
+ * Permissions: the daemon always mounts with default_permissions, so the
+ * kernel checks modes and owners before calling us.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "daxfs.h"
+#include "errmsg.h"
+#include "fuse_daemon.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+static struct daxfs_daemon *daemon_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void op_done(struct daxfs_daemon *d, enum daxfs_stat_op op, uint64_t t0, int err)
+{
+	daxfs_fuse_stats_op_done(&d->stats, op, t0, err);
+}
+
+static bool is_stats_ino(fuse_ino_t ino)
+{
+	return ino == DAXFS_FUSE_STATS_INO || ino == DAXFS_FUSE_STATS_JSON_INO;
+}
+
+/* The hidden names live only in the root directory. */
+static bool is_stats_name(fuse_ino_t parent, const char *name)
+{
+	return parent == DAXFS_ROOT_INO &&
+	       (!strcmp(name, DAXFS_STATS_NAME) || !strcmp(name, DAXFS_STATS_JSON_NAME));
+}
+
+static void attr_to_stat(const struct daxfs_attr *a, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = a->ino;
+	st->st_mode = a->mode;
+	st->st_nlink = a->nlink;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_rdev = a->rdev;
+	st->st_size = (off_t)a->size;
+	st->st_blocks = (blkcnt_t)a->blocks;
+	st->st_blksize = a->blksize ? a->blksize : DAXFS_BLOCK_SIZE;
+	st->st_atim = a->atime;
+	st->st_mtim = a->mtime;
+	st->st_ctim = a->ctime;
+}
+
+static void stats_attr(struct daxfs_daemon *d, fuse_ino_t ino, struct stat *st)
+{
+	struct daxfs_attr root;
+
+	memset(st, 0, sizeof(*st));
+	if (daxfs_getattr(d->fs, DAXFS_ROOT_INO, &root) == 0) {
+		st->st_uid = root.uid;
+		st->st_gid = root.gid;
+		st->st_atim = st->st_mtim = st->st_ctim = root.ctime;
+	}
+	st->st_ino = ino;
+	st->st_mode = S_IFREG | 0444;
+	st->st_nlink = 1;
+	st->st_size = 0; /* generated at open; served with direct_io */
+	st->st_blksize = DAXFS_BLOCK_SIZE;
+}
+
+/* Reply with an entry and take the core reference that goes with it. */
+static int reply_entry(fuse_req_t req, struct daxfs_daemon *d, const struct daxfs_attr *a)
+{
+	struct fuse_entry_param e;
+	int err;
+
+	err = daxfs_iget(d->fs, a->ino);
+	if (err) {
+		fuse_reply_err(req, -err);
+		return err;
+	}
+	memset(&e, 0, sizeof(e));
+	e.ino = a->ino;
+	e.generation = a->generation;
+	e.attr_timeout = d->attr_timeout;
+	e.entry_timeout = d->entry_timeout;
+	attr_to_stat(a, &e.attr);
+	if (fuse_reply_entry(req, &e))
+		daxfs_iput(d->fs, a->ino, 1); /* the kernel never got it */
+	return 0;
+}
+
+static void reply_result(fuse_req_t req, int err)
+{
+	fuse_reply_err(req, err < 0 ? -err : err);
+}
+
+static void dx_init(void *userdata, struct fuse_conn_info *conn)
+{
+	conn->max_write = DAXFS_FUSE_MAX_IO;
+	conn->max_readahead = DAXFS_FUSE_MAX_IO;
+	conn->want &=
+		~(unsigned)(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_HANDLE_KILLPRIV |
+			    FUSE_CAP_POSIX_ACL | FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_SPLICE_READ |
+			    FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE | FUSE_CAP_EXPORT_SUPPORT);
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	if (conn->capable & FUSE_CAP_ASYNC_DIO)
+		conn->want |= FUSE_CAP_ASYNC_DIO;
+	conn->time_gran = 1;
+}
+
+static void dx_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	struct daxfs_attr a;
+	int err;
+
+	if (is_stats_name(parent, name)) {
+		struct fuse_entry_param e;
+
+		memset(&e, 0, sizeof(e));
+		e.ino = strcmp(name, DAXFS_STATS_NAME) ? DAXFS_FUSE_STATS_JSON_INO
+						       : DAXFS_FUSE_STATS_INO;
+		stats_attr(d, e.ino, &e.attr);
+		fuse_reply_entry(req, &e);
+		op_done(d, DXS_LOOKUP, t0, 0);
+		return;
+	}
+	err = daxfs_lookup(d->fs, parent, name, &a);
+	if (err)
+		reply_result(req, err);
+	else
+		err = reply_entry(req, d, &a);
+	op_done(d, DXS_LOOKUP, t0, err == -ENOENT ? 0 : err);
+}
+
+static void forget_one(struct daxfs_daemon *d, fuse_ino_t ino, uint64_t nlookup)
+{
+	if (is_stats_ino(ino))
+		return;
+	/* The kernel evicted the inode: cached pages go before the reference. */
+	if (d->dp_ops->flush)
+		d->dp_ops->flush(d->dp, ino, true);
+	daxfs_iput(d->fs, ino, nlookup);
+}
+
+static void dx_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+
+	forget_one(d, ino, nlookup);
+	fuse_reply_none(req);
+	op_done(d, DXS_FORGET, t0, 0);
+}
+
+static void dx_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		forget_one(d, forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+	op_done(d, DXS_FORGET, t0, 0);
+}
+
+static void dx_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	struct daxfs_attr a;
+	struct stat st;
+	int err = 0;
+
+	if (is_stats_ino(ino)) {
+		stats_attr(d, ino, &st);
+		fuse_reply_attr(req, &st, 0);
+	} else {
+		err = daxfs_getattr(d->fs, ino, &a);
+		if (err) {
+			reply_result(req, err);
+		} else {
+			attr_to_stat(&a, &st);
+			fuse_reply_attr(req, &st, d->attr_timeout);
+		}
+	}
+	op_done(d, DXS_GETATTR, t0, err);
+}
+
+static void dx_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	struct daxfs_attr in, out;
+	unsigned valid = 0;
+	struct stat st;
+	int err;
+
+	if (is_stats_ino(ino)) {
+		err = -EPERM;
+		goto out_reply;
+	}
+	memset(&in, 0, sizeof(in));
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		valid |= DAXFS_SET_MODE;
+		in.mode = attr->st_mode;
+	}
+	if (to_set & FUSE_SET_ATTR_UID) {
+		valid |= DAXFS_SET_UID;
+		in.uid = attr->st_uid;
+	}
+	if (to_set & FUSE_SET_ATTR_GID) {
+		valid |= DAXFS_SET_GID;
+		in.gid = attr->st_gid;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		valid |= DAXFS_SET_SIZE;
+		in.size = (uint64_t)attr->st_size;
+	}
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
+		valid |= DAXFS_SET_ATIME_NOW;
+	} else if (to_set & FUSE_SET_ATTR_ATIME) {
+		valid |= DAXFS_SET_ATIME;
+		in.atime = attr->st_atim;
+	}
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+		valid |= DAXFS_SET_MTIME_NOW;
+	} else if (to_set & FUSE_SET_ATTR_MTIME) {
+		valid |= DAXFS_SET_MTIME;
+		in.mtime = attr->st_mtim;
+	}
+	if (to_set & FUSE_SET_ATTR_CTIME) {
+		valid |= DAXFS_SET_CTIME;
+		in.ctime = attr->st_ctim;
+	}
+	if ((valid & DAXFS_SET_SIZE) && d->dp_ops->flush) {
+		err = d->dp_ops->flush(d->dp, ino, true);
+		if (err)
+			goto out_reply;
+	}
+	err = daxfs_setattr(d->fs, ino, &in, valid, &out);
+	if (!err) {
+		attr_to_stat(&out, &st);
+		fuse_reply_attr(req, &st, d->attr_timeout);
+		op_done(d, DXS_SETATTR, t0, 0);
+		return;
+	}
+out_reply:
+	reply_result(req, err);
+	op_done(d, DXS_SETATTR, t0, err);
+}
+
+static void dx_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	char buf[DAXFS_SYMLINK_MAX + 1];
+	int err;
+
+	err = daxfs_readlink(d->fs, ino, buf, sizeof(buf), NULL);
+	if (err)
+		reply_result(req, err);
+	else
+		fuse_reply_readlink(req, buf);
+	op_done(d, DXS_READLINK, t0, err);
+}
+
+/* Owner of a new inode: the caller, or a setgid parent directory's group. */
+static void new_owner(fuse_req_t req, struct daxfs_daemon *d, fuse_ino_t parent, uint32_t *mode,
+		      uint32_t *uid, uint32_t *gid)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct daxfs_attr pa;
+
+	*uid = ctx->uid;
+	*gid = ctx->gid;
+	if (daxfs_getattr(d->fs, parent, &pa) == 0 && (pa.mode & S_ISGID)) {
+		*gid = pa.gid;
+		if (S_ISDIR(*mode))
+			*mode |= S_ISGID;
+	}
+}
+
+static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev,
+		      enum daxfs_stat_op op)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	uint32_t m = mode, uid, gid;
+	struct daxfs_attr a;
+	int err;
+
+	if (is_stats_name(parent, name)) {
+		err = -EEXIST;
+		reply_result(req, err);
+		op_done(d, op, t0, err);
+		return;
+	}
+	if (op == DXS_MKDIR)
+		m = (m & 07777) | S_IFDIR;
+	new_owner(req, d, parent, &m, &uid, &gid);
+	if (op == DXS_MKDIR)
+		err = daxfs_mkdir(d->fs, parent, name, m, uid, gid, &a);
+	else
+		err = daxfs_mknod(d->fs, parent, name, m, uid, gid, rdev, &a);
+	if (err)
+		reply_result(req, err);
+	else
+		err = reply_entry(req, d, &a);
+	op_done(d, op, t0, err);
+}
+
+static void dx_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	make_node(req, parent, name, mode, rdev, DXS_MKNOD);
+}
+
+static void dx_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	make_node(req, parent, name, mode, 0, DXS_MKDIR);
+}
+
+static void dx_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	int err;
+
+	err = is_stats_name(parent, name) ? -EPERM : daxfs_unlink(d->fs, parent, name);
+	reply_result(req, err);
+	op_done(d, DXS_UNLINK, t0, err);
+}
+
+static void dx_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	int err;
+
+	err = is_stats_name(parent, name) ? -ENOTDIR : daxfs_rmdir(d->fs, parent, name);
+	reply_result(req, err);
+	op_done(d, DXS_RMDIR, t0, err);
+}
+
+static void dx_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	uint32_t m = S_IFLNK | 0777, uid, gid;
+	struct daxfs_attr a;
+	int err;
+
+	if (is_stats_name(parent, name)) {
+		err = -EEXIST;
+		reply_result(req, err);
+		op_done(d, DXS_SYMLINK, t0, err);
+		return;
+	}
+	new_owner(req, d, parent, &m, &uid, &gid);
+	err = daxfs_symlink(d->fs, parent, name, link, uid, gid, &a);
+	if (err)
+		reply_result(req, err);
+	else
+		err = reply_entry(req, d, &a);
+	op_done(d, DXS_SYMLINK, t0, err);
+}
+
+static void dx_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	unsigned f = 0;
+	int err;
+
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+		err = -EINVAL;
+	} else if (is_stats_name(parent, name) || is_stats_name(newparent, newname)) {
+		err = -EPERM;
+	} else {
+		if (flags & RENAME_NOREPLACE)
+			f |= DAXFS_RENAME_NOREPLACE;
+		if (flags & RENAME_EXCHANGE)
+			f |= DAXFS_RENAME_EXCHANGE;
+		err = daxfs_rename(d->fs, parent, name, newparent, newname, f);
+	}
+	reply_result(req, err);
+	op_done(d, DXS_RENAME, t0, err);
+}
+
+static void dx_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	struct daxfs_attr a;
+	int err;
+
+	if (is_stats_ino(ino) || is_stats_name(newparent, newname))
+		err = -EPERM;
+	else
+		err = daxfs_link(d->fs, ino, newparent, newname, &a);
+	if (err)
+		reply_result(req, err);
+	else
+		err = reply_entry(req, d, &a);
+	op_done(d, DXS_LINK, t0, err);
+}
+
+/* A statistics snapshot, generated at open, held by the file handle. */
+struct stats_snap {
+	char *buf;
+	size_t len;
+};
+
+static int open_stats(struct daxfs_daemon *d, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct stats_snap *s;
+	FILE *f;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY)
+		return -EACCES;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	f = open_memstream(&s->buf, &s->len);
+	if (!f) {
+		free(s);
+		return -ENOMEM;
+	}
+	daxfs_fuse_print_stats(d, f, ino == DAXFS_FUSE_STATS_JSON_INO);
+	fclose(f);
+	fi->fh = (uintptr_t)s;
+	fi->direct_io = 1;
+	return 0;
+}
+
+static void dx_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	int err = 0;
+
+	if (is_stats_ino(ino)) {
+		err = open_stats(d, ino, fi);
+	} else {
+		fi->fh = 0;
+		fi->direct_io = 1;
+		fi->keep_cache = 0;
+	}
+	if (err)
+		reply_result(req, err);
+	else
+		fuse_reply_open(req, fi);
+	op_done(d, DXS_OPEN, t0, err);
+}
+
+static void dx_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	struct fuse_bufvec *bv;
+	int err;
+
+	if (is_stats_ino(ino)) {
+		struct stats_snap *s = (struct stats_snap *)(uintptr_t)fi->fh;
+		size_t n = 0;
+
+		if ((uint64_t)off < s->len)
+			n = s->len - (size_t)off < size ? s->len - (size_t)off : size;
+		fuse_reply_buf(req, n ? s->buf + off : NULL, n);
+		op_done(d, DXS_READ, t0, 0);
+		return;
+	}
+	if (size > DAXFS_FUSE_MAX_IO)
+		size = DAXFS_FUSE_MAX_IO;
+	err = d->dp_ops->read(d->dp, ino, (uint64_t)off, size, &bv);
+	if (err) {
+		reply_result(req, err);
+	} else {
+		atomic_fetch_add_explicit(&d->stats.bytes_read, fuse_buf_size(bv),
+					  memory_order_relaxed);
+		fuse_reply_data(req, bv, 0);
+		if (d->dp_ops->read_done)
+			d->dp_ops->read_done(d->dp, ino);
+	}
+	op_done(d, DXS_READ, t0, err);
+}
+
+static void dx_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
+			 struct fuse_file_info *fi)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	long n;
+	int err = 0;
+
+	if (is_stats_ino(ino)) {
+		err = -EBADF;
+		reply_result(req, err);
+		op_done(d, DXS_WRITE, t0, err);
+		return;
+	}
+	n = d->dp_ops->write(d->dp, ino, (uint64_t)off, in);
+	if (n < 0) {
+		err = (int)n;
+		reply_result(req, err);
+	} else {
+		atomic_fetch_add_explicit(&d->stats.bytes_written, (uint64_t)n,
+					  memory_order_relaxed);
+		fuse_reply_write(req, (size_t)n);
+	}
+	op_done(d, DXS_WRITE, t0, err);
+}
+
+static void dx_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	int err = 0;
+
+	if (!is_stats_ino(ino) && d->dp_ops->flush)
+		err = d->dp_ops->flush(d->dp, ino, false);
+	reply_result(req, err);
+	op_done(d, DXS_FLUSH, t0, err);
+}
+
+static void dx_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	int err = 0;
+
+	if (is_stats_ino(ino)) {
+		struct stats_snap *s = (struct stats_snap *)(uintptr_t)fi->fh;
+
+		if (s) {
+			free(s->buf);
+			free(s);
+		}
+	} else if (d->dp_ops->flush) {
+		err = d->dp_ops->flush(d->dp, ino, false);
+	}
+	reply_result(req, err);
+	op_done(d, DXS_RELEASE, t0, err);
+}
+
+static void dx_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	int err = 0;
+
+	if (!is_stats_ino(ino))
+		err = d->dp_ops->fsync(d->dp, ino, datasync);
+	reply_result(req, err);
+	op_done(d, DXS_FSYNC, t0, err);
+}
+
+static void dx_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	struct daxfs_attr a;
+	int err;
+
+	err = daxfs_getattr(d->fs, ino, &a);
+	if (!err && !S_ISDIR(a.mode))
+		err = -ENOTDIR;
+	if (err) {
+		reply_result(req, err);
+	} else {
+		fi->fh = 0;
+		fuse_reply_open(req, fi);
+	}
+	op_done(d, DXS_OPENDIR, t0, err);
+}
+
+struct dirbuf {
+	fuse_req_t req;
+	char *buf;
+	size_t size; /* bytes available */
+	size_t used; /* bytes filled */
+};
+
+static int fill_dirent(void *ctx, const char *name, uint64_t ino, unsigned type,
+		       uint64_t next_cookie)
+{
+	struct dirbuf *db = ctx;
+	struct stat st;
+	size_t need;
+
+	memset(&st, 0, sizeof(st));
+	st.st_ino = ino;
+	st.st_mode = (mode_t)type << 12;
+	need = fuse_add_direntry(db->req, NULL, 0, name, NULL, 0);
+	if (db->used + need > db->size)
+		return 1;
+	fuse_add_direntry(db->req, db->buf + db->used, db->size - db->used, name, &st,
+			  (off_t)next_cookie);
+	db->used += need;
+	return 0;
+}
+
+static void dx_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	struct dirbuf db = {.req = req, .size = size};
+	int err;
+
+	db.buf = malloc(size ? size : 1);
+	if (!db.buf) {
+		err = -ENOMEM;
+		reply_result(req, err);
+		op_done(d, DXS_READDIR, t0, err);
+		return;
+	}
+	err = daxfs_readdir(d->fs, ino, (uint64_t)off, fill_dirent, &db);
+	if (err)
+		reply_result(req, err);
+	else
+		fuse_reply_buf(req, db.buf, db.used);
+	free(db.buf);
+	op_done(d, DXS_READDIR, t0, err);
+}
+
+static void dx_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+
+	fuse_reply_err(req, 0);
+	op_done(d, DXS_RELEASEDIR, t0, 0);
+}
+
+static void dx_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	int err;
+
+	err = daxfs_fsync(d->fs, ino, datasync);
+	reply_result(req, err);
+	op_done(d, DXS_FSYNCDIR, t0, err);
+}
+
+static void dx_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	struct daxfs_statfs s;
+	struct statvfs sv;
+	int err;
+
+	err = daxfs_statfs(d->fs, &s);
+	if (err) {
+		reply_result(req, err);
+	} else {
+		memset(&sv, 0, sizeof(sv));
+		sv.f_bsize = s.block_size;
+		sv.f_frsize = s.block_size;
+		sv.f_blocks = s.total_blocks;
+		sv.f_bfree = s.free_blocks;
+		sv.f_bavail = s.free_blocks;
+		sv.f_files = s.total_inodes;
+		sv.f_ffree = s.free_inodes;
+		sv.f_favail = s.free_inodes;
+		sv.f_namemax = s.name_max ? s.name_max : DAXFS_NAME_MAX;
+		fuse_reply_statfs(req, &sv);
+	}
+	op_done(d, DXS_STATFS, t0, err);
+}
+
+static void dx_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	int err;
+
+	err = is_stats_ino(ino) ? -EPERM : daxfs_setxattr(d->fs, ino, name, value, size, flags);
+	reply_result(req, err);
+	op_done(d, DXS_SETXATTR, t0, err);
+}
+
+static void dx_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	size_t len = 0;
+	char *buf = NULL;
+	int err;
+
+	if (is_stats_ino(ino)) {
+		err = -ENODATA;
+		goto out_reply;
+	}
+	if (size) {
+		buf = malloc(size);
+		if (!buf) {
+			err = -ENOMEM;
+			goto out_reply;
+		}
+	}
+	err = daxfs_getxattr(d->fs, ino, name, buf, size, &len);
+	if (err)
+		goto out_reply;
+	if (size)
+		fuse_reply_buf(req, buf, len);
+	else
+		fuse_reply_xattr(req, len);
+	free(buf);
+	op_done(d, DXS_GETXATTR, t0, 0);
+	return;
+out_reply:
+	free(buf);
+	reply_result(req, err);
+	op_done(d, DXS_GETXATTR, t0, err == -ENODATA ? 0 : err);
+}
+
+static void dx_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	size_t len = 0;
+	char *buf = NULL;
+	int err;
+
+	if (is_stats_ino(ino)) {
+		if (size)
+			fuse_reply_buf(req, NULL, 0);
+		else
+			fuse_reply_xattr(req, 0);
+		op_done(d, DXS_LISTXATTR, t0, 0);
+		return;
+	}
+	if (size) {
+		buf = malloc(size);
+		if (!buf) {
+			err = -ENOMEM;
+			goto out_reply;
+		}
+	}
+	err = daxfs_listxattr(d->fs, ino, buf, size, &len);
+	if (err)
+		goto out_reply;
+	if (size)
+		fuse_reply_buf(req, buf, len);
+	else
+		fuse_reply_xattr(req, len);
+	free(buf);
+	op_done(d, DXS_LISTXATTR, t0, 0);
+	return;
+out_reply:
+	free(buf);
+	reply_result(req, err);
+	op_done(d, DXS_LISTXATTR, t0, err);
+}
+
+static void dx_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	int err;
+
+	err = is_stats_ino(ino) ? -EPERM : daxfs_removexattr(d->fs, ino, name);
+	reply_result(req, err);
+	op_done(d, DXS_REMOVEXATTR, t0, err);
+}
+
+static void dx_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	uint32_t m = (mode & 07777) | S_IFREG, uid, gid;
+	struct fuse_entry_param e;
+	struct daxfs_attr a;
+	int err;
+
+	if (is_stats_name(parent, name)) {
+		err = -EEXIST;
+		goto out_reply;
+	}
+	new_owner(req, d, parent, &m, &uid, &gid);
+	err = daxfs_create(d->fs, parent, name, m, uid, gid, &a);
+	if (err)
+		goto out_reply;
+	err = daxfs_iget(d->fs, a.ino);
+	if (err)
+		goto out_reply;
+	memset(&e, 0, sizeof(e));
+	e.ino = a.ino;
+	e.generation = a.generation;
+	e.attr_timeout = d->attr_timeout;
+	e.entry_timeout = d->entry_timeout;
+	attr_to_stat(&a, &e.attr);
+	fi->fh = 0;
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+	if (fuse_reply_create(req, &e, fi))
+		daxfs_iput(d->fs, a.ino, 1);
+	op_done(d, DXS_CREATE, t0, 0);
+	return;
+out_reply:
+	reply_result(req, err);
+	op_done(d, DXS_CREATE, t0, err);
+}
+
+static void dx_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+			 struct fuse_file_info *fi)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	int err = 0;
+
+	if (is_stats_ino(ino))
+		err = -EPERM;
+	else if (off < 0 || len <= 0)
+		err = -EINVAL;
+	if (!err && d->dp_ops->flush)
+		err = d->dp_ops->flush(d->dp, ino, true);
+	if (!err)
+		err = daxfs_fallocate(d->fs, ino, mode, (uint64_t)off, (uint64_t)len);
+	reply_result(req, err);
+	op_done(d, DXS_FALLOCATE, t0, err);
+}
+
+static void dx_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		     struct fuse_file_info *fi)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	uint64_t result = 0;
+	int err = 0;
+
+	if (is_stats_ino(ino) || (whence != SEEK_DATA && whence != SEEK_HOLE) || off < 0)
+		err = -EINVAL;
+	if (!err && d->dp_ops->flush)
+		err = d->dp_ops->flush(d->dp, ino, false);
+	if (!err)
+		err = daxfs_lseek_data(d->fs, ino, (uint64_t)off, whence, &result);
+	if (err)
+		reply_result(req, err);
+	else
+		fuse_reply_lseek(req, (off_t)result);
+	op_done(d, DXS_LSEEK, t0, err == -ENXIO ? 0 : err);
+}
+
+const struct fuse_lowlevel_ops daxfs_fuse_ops = {
+	.init = dx_init,
+	.lookup = dx_lookup,
+	.forget = dx_forget,
+	.forget_multi = dx_forget_multi,
+	.getattr = dx_getattr,
+	.setattr = dx_setattr,
+	.readlink = dx_readlink,
+	.mknod = dx_mknod,
+	.mkdir = dx_mkdir,
+	.unlink = dx_unlink,
+	.rmdir = dx_rmdir,
+	.symlink = dx_symlink,
+	.rename = dx_rename,
+	.link = dx_link,
+	.open = dx_open,
+	.read = dx_read,
+	.write_buf = dx_write_buf,
+	.flush = dx_flush,
+	.release = dx_release,
+	.fsync = dx_fsync,
+	.opendir = dx_opendir,
+	.readdir = dx_readdir,
+	.releasedir = dx_releasedir,
+	.fsyncdir = dx_fsyncdir,
+	.statfs = dx_statfs,
+	.setxattr = dx_setxattr,
+	.getxattr = dx_getxattr,
+	.listxattr = dx_listxattr,
+	.removexattr = dx_removexattr,
+	.create = dx_create,
+	.fallocate = dx_fallocate,
+	.lseek = dx_lseek,
+};
+
+void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
+{
+	uint64_t up_ns = daxfs_now_ns() - atomic_load(&d->stats.start_ns);
+	uint64_t rd = atomic_load(&d->stats.bytes_read), wr = atomic_load(&d->stats.bytes_written);
+	struct daxfs_statfs sfs;
+	struct daxfs_stats cs;
+
+	memset(&sfs, 0, sizeof(sfs));
+	daxfs_statfs(d->fs, &sfs);
+	daxfs_get_stats(d->fs, &cs);
+	if (json) {
+		fprintf(f,
+			"{\n  \"region\": \"%s\",\n  \"datapath\": \"%s\",\n  \"mode\": \"%s\",\n",
+			d->region_path, daxfs_dp_name(d->dp_cfg.kind),
+			desc_mode_name(d->dp_cfg.mode));
+		fprintf(f, "  \"read_only\": %s,\n  \"uptime_ns\": %llu,\n",
+			d->read_only ? "true" : "false", (unsigned long long)up_ns);
+		fprintf(f, "  \"bytes_read\": %llu,\n  \"bytes_written\": %llu,\n  ",
+			(unsigned long long)rd, (unsigned long long)wr);
+		daxfs_fuse_stats_print_ops(&d->stats, f, 1);
+		fprintf(f,
+			",\n  \"space\": {\"block_size\": %llu, \"total_blocks\": %llu, "
+			"\"free_blocks\": %llu, \"free_huge\": %llu, \"total_inodes\": %llu, "
+			"\"free_inodes\": %llu},\n",
+			(unsigned long long)sfs.block_size, (unsigned long long)sfs.total_blocks,
+			(unsigned long long)sfs.free_blocks, (unsigned long long)sfs.free_huge,
+			(unsigned long long)sfs.total_inodes, (unsigned long long)sfs.free_inodes);
+		fprintf(f,
+			"  \"core\": {\"tx_commits\": %llu, \"tx_bytes\": %llu, \"alloc_calls\": "
+			"%llu, "
+			"\"alloc_huge\": %llu, \"alloc_blocks\": %llu, \"freed_blocks\": %llu, "
+			"\"deferred_blocks\": %llu}",
+			(unsigned long long)cs.tx_commits, (unsigned long long)cs.tx_bytes,
+			(unsigned long long)cs.alloc_calls, (unsigned long long)cs.alloc_huge,
+			(unsigned long long)cs.alloc_blocks, (unsigned long long)cs.freed_blocks,
+			(unsigned long long)cs.deferred_blocks);
+		if (d->dp_ops->print_stats) {
+			fprintf(f, ",\n");
+			d->dp_ops->print_stats(d->dp, f, 1);
+		}
+		fprintf(f, "\n}\n");
+		return;
+	}
+	fprintf(f, "region:        %s\n", d->region_path);
+	fprintf(f, "datapath:      %s (descriptor mode %s)%s\n", daxfs_dp_name(d->dp_cfg.kind),
+		desc_mode_name(d->dp_cfg.mode), d->read_only ? ", read-only" : "");
+	fprintf(f, "uptime:        %.3f s\n", (double)up_ns / 1e9);
+	fprintf(f, "bytes read:    %llu\n", (unsigned long long)rd);
+	fprintf(f, "bytes written: %llu\n", (unsigned long long)wr);
+	fprintf(f,
+		"space:         %llu of %llu blocks free (%llu free 2 MiB chunks), "
+		"%llu of %llu inodes free\n",
+		(unsigned long long)sfs.free_blocks, (unsigned long long)sfs.total_blocks,
+		(unsigned long long)sfs.free_huge, (unsigned long long)sfs.free_inodes,
+		(unsigned long long)sfs.total_inodes);
+	fprintf(f,
+		"core:          %llu journal commits, %llu allocations (%llu huge), "
+		"%llu blocks freed\n",
+		(unsigned long long)cs.tx_commits, (unsigned long long)cs.alloc_calls,
+		(unsigned long long)cs.alloc_huge, (unsigned long long)cs.freed_blocks);
+	fprintf(f, "\n");
+	daxfs_fuse_stats_print_ops(&d->stats, f, 0);
+	if (d->dp_ops->print_stats) {
+		fprintf(f, "\n");
+		d->dp_ops->print_stats(d->dp, f, 0);
+	}
+}

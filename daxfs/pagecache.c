@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pagecache.c - the page data path's 4 KiB page cache (see pagecache.h).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errmsg.h"
+#include "pagecache.h"
+#include "pfn.h"
+#include "units.h"
+
+#define PC_MAX_RUN 64u /* pages filled or written back by one hook call */
+
+struct pagecache {
+	pthread_mutex_t lock;
+	const struct pagecache_ops *ops;
+	void *ctx;
+	void *mem; /* the pool, nr_pages * 4 KiB */
+	uint64_t nr_pages;
+	struct pfn_range *range; /* the pool's pfns and memmap */
+	struct page *first;	 /* struct page of the pool's first frame */
+	uint64_t *ino_of;	 /* per slot: owning inode (0: free) */
+	struct page **hash;	 /* buckets, chained through page->private */
+	uint64_t hash_mask;
+	struct list_head lru; /* in use, most recent first */
+	struct list_head free_list;
+	struct pagecache_stats st;
+};
+
+static void list_init(struct list_head *h)
+{
+	h->next = h->prev = h;
+}
+
+static void list_del_entry(struct list_head *e)
+{
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+	e->next = e->prev = e;
+}
+
+static void list_add_head(struct list_head *e, struct list_head *h)
+{
+	e->next = h->next;
+	e->prev = h;
+	h->next->prev = e;
+	h->next = e;
+}
+
+static bool list_is_empty(const struct list_head *h)
+{
+	return h->next == h;
+}
+
+static struct page *lru_to_page(struct list_head *e)
+{
+	return (struct page *)((char *)e - offsetof(struct page, lru));
+}
+
+static void pg_set(struct page *p, enum pageflags f)
+{
+	p->flags |= UINT64_C(1) << f;
+}
+
+static void pg_clear(struct page *p, enum pageflags f)
+{
+	p->flags &= ~(UINT64_C(1) << f);
+}
+
+static uint64_t slot_of(const struct pagecache *pc, const struct page *p)
+{
+	return (uint64_t)(p - pc->first);
+}
+
+static uint64_t hash_of(const struct pagecache *pc, uint64_t ino, uint64_t index)
+{
+	uint64_t h = ino * UINT64_C(0x9e3779b97f4a7c15) ^ (index * UINT64_C(0xc2b2ae3d27d4eb4f));
+
+	return (h ^ (h >> 29)) & pc->hash_mask;
+}
+
+static struct page *pc_lookup(struct pagecache *pc, uint64_t ino, uint64_t index)
+{
+	struct page *p = pc->hash[hash_of(pc, ino, index)];
+
+	while (p) {
+		if (p->index == index && pc->ino_of[slot_of(pc, p)] == ino)
+			return p;
+		p = (struct page *)p->private;
+	}
+	return NULL;
+}
+
+static void pc_hash_insert(struct pagecache *pc, struct page *p, uint64_t ino, uint64_t index)
+{
+	struct page **b = &pc->hash[hash_of(pc, ino, index)];
+
+	p->index = index;
+	p->mapping = pc;
+	pc->ino_of[slot_of(pc, p)] = ino;
+	p->private = (uintptr_t)*b;
+	*b = p;
+	pc->st.used_pages++;
+}
+
+static void pc_hash_remove(struct pagecache *pc, struct page *p)
+{
+	uint64_t ino = pc->ino_of[slot_of(pc, p)];
+	struct page **pp = &pc->hash[hash_of(pc, ino, p->index)];
+
+	while (*pp != p)
+		pp = (struct page **)&(*pp)->private;
+	*pp = (struct page *)p->private;
+	p->private = 0;
+	p->mapping = NULL;
+	pc->ino_of[slot_of(pc, p)] = 0;
+	pg_clear(p, PG_uptodate);
+	pc->st.used_pages--;
+}
+
+/* Write back one run of dirty pages; clears their dirty bits on success. */
+static int pc_write_run(struct pagecache *pc, uint64_t ino, struct page **pages, unsigned nr)
+{
+	unsigned i;
+	int err;
+
+	for (i = 0; i < nr; i++)
+		pg_set(pages[i], PG_writeback);
+	err = pc->ops->writeback(pc->ctx, ino, pages[0]->index, pages, nr);
+	for (i = 0; i < nr; i++) {
+		pg_clear(pages[i], PG_writeback);
+		if (!err) {
+			pg_clear(pages[i], PG_dirty);
+			pc->st.dirty_pages--;
+		}
+	}
+	if (!err)
+		pc->st.writeback_pages += nr;
+	return err;
+}
+
+/* Take a page for new data: from the free list, else evict the LRU tail. */
+static int pc_alloc(struct pagecache *pc, struct page **out)
+{
+	struct page *p;
+	int err;
+
+	if (!list_is_empty(&pc->free_list)) {
+		p = lru_to_page(pc->free_list.next);
+		list_del_entry(&p->lru);
+		*out = p;
+		return 0;
+	}
+	if (list_is_empty(&pc->lru))
+		return pmd_err(-ENOMEM, "page cache: no page to evict");
+	p = lru_to_page(pc->lru.prev);
+	if (page_test_flag(p, PG_dirty)) {
+		err = pc_write_run(pc, pc->ino_of[slot_of(pc, p)], &p, 1);
+		if (err)
+			return err;
+	}
+	list_del_entry(&p->lru);
+	pc_hash_remove(pc, p);
+	pc->st.evictions++;
+	*out = p;
+	return 0;
+}
+
+static void pc_free_page(struct pagecache *pc, struct page *p)
+{
+	list_add_head(&p->lru, &pc->free_list);
+}
+
+int pagecache_new(uint64_t nr_pages, const struct pagecache_ops *ops, void *ctx,
+		  struct pagecache **out)
+{
+	struct pagecache *pc;
+	uint64_t i, buckets = 1;
+	int err;
+
+	if (nr_pages < 16)
+		return pmd_err(-EINVAL, "page cache of %llu pages is too small (at least 16)",
+			       (unsigned long long)nr_pages);
+	if (!ops || !ops->fill || !ops->writeback)
+		return pmd_err(-EINVAL, "page cache needs fill and writeback hooks");
+	pc = calloc(1, sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	pc->ops = ops;
+	pc->ctx = ctx;
+	pc->nr_pages = nr_pages;
+	while (buckets < nr_pages)
+		buckets <<= 1;
+	pc->hash_mask = buckets - 1;
+	pc->hash = calloc(buckets, sizeof(*pc->hash));
+	pc->ino_of = calloc(nr_pages, sizeof(*pc->ino_of));
+	if (!pc->hash || !pc->ino_of) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	if (posix_memalign(&pc->mem, FRAME_SIZE, frames_to_bytes(nr_pages))) {
+		pc->mem = NULL;
+		err = pmd_err(-ENOMEM, "page cache: cannot allocate %llu pages",
+			      (unsigned long long)nr_pages);
+		goto out_free;
+	}
+	memset(pc->mem, 0, frames_to_bytes(nr_pages));
+	err = pfn_range_register(pc->mem, frames_to_bytes(nr_pages), PFN_KIND_DRAM, DESC_PAGE,
+				 &pc->range);
+	if (err)
+		goto out_free;
+	pc->first = pfn_to_page(pfn_range_base(pc->range));
+	list_init(&pc->lru);
+	list_init(&pc->free_list);
+	for (i = nr_pages; i-- > 0;) {
+		struct page *p = pc->first + i;
+
+		p->mapping = NULL;
+		p->private = 0;
+		pg_clear(p, PG_dirty);
+		pg_clear(p, PG_uptodate);
+		pc_free_page(pc, p);
+	}
+	pthread_mutex_init(&pc->lock, NULL);
+	pc->st.nr_pages = nr_pages;
+	pc->st.descriptor_bytes = pfn_range_descriptor_bytes(pc->range);
+	*out = pc;
+	return 0;
+
+out_free:
+	free(pc->mem);
+	free(pc->ino_of);
+	free(pc->hash);
+	free(pc);
+	return err;
+}
+
+void pagecache_delete(struct pagecache **pcp)
+{
+	struct pagecache *pc = *pcp;
+
+	if (!pc)
+		return;
+	pfn_range_unregister(&pc->range);
+	pthread_mutex_destroy(&pc->lock);
+	free(pc->mem);
+	free(pc->ino_of);
+	free(pc->hash);
+	free(pc);
+	*pcp = NULL;
+}
+
+/*
+ * Bring file pages [@index, @index + @nr) of @ino into the cache; pages
+ * already cached are left alone. Fills runs of missing pages with one hook
+ * call each. With @no_fill (whole pages about to be overwritten) missing
+ * pages are only allocated. Called with the lock held.
+ */
+static int pc_populate(struct pagecache *pc, uint64_t ino, uint64_t index, unsigned nr,
+		       bool no_fill)
+{
+	struct page *run[PC_MAX_RUN];
+	unsigned i = 0, n, k;
+	int err;
+
+	while (i < nr) {
+		if (pc_lookup(pc, ino, index + i)) {
+			pc->st.hits++;
+			i++;
+			continue;
+		}
+		for (n = 0; i + n < nr && n < PC_MAX_RUN && n < pc->nr_pages / 4; n++) {
+			if (n && pc_lookup(pc, ino, index + i + n))
+				break;
+			err = pc_alloc(pc, &run[n]);
+			if (err)
+				goto out_free_run;
+		}
+		if (!no_fill) {
+			err = pc->ops->fill(pc->ctx, ino, index + i, run, n);
+			if (err)
+				goto out_free_run;
+		}
+		for (k = 0; k < n; k++) {
+			pg_set(run[k], PG_uptodate);
+			pc_hash_insert(pc, run[k], ino, index + i + k);
+			list_add_head(&run[k]->lru, &pc->lru);
+		}
+		pc->st.misses += n;
+		i += n;
+	}
+	return 0;
+
+out_free_run:
+	for (k = 0; k < n; k++)
+		pc_free_page(pc, run[k]);
+	return err;
+}
+
+int pagecache_read(struct pagecache *pc, uint64_t ino, uint64_t off, size_t len, void *dst)
+{
+	uint64_t idx, end = off + len;
+	char *d = dst;
+	int err = 0;
+
+	pthread_mutex_lock(&pc->lock);
+	while (off < end) {
+		uint64_t first = bytes_to_frames(off);
+		uint64_t last = bytes_to_frames(end - 1);
+		unsigned nr =
+			(unsigned)(last - first + 1 < PC_MAX_RUN ? last - first + 1 : PC_MAX_RUN);
+
+		err = pc_populate(pc, ino, first, nr, false);
+		if (err)
+			break;
+		for (idx = first; idx < first + nr && off < end; idx++) {
+			struct page *p = pc_lookup(pc, ino, idx);
+			uint64_t in = off - frames_to_bytes(idx);
+			uint64_t n = FRAME_SIZE - in < end - off ? FRAME_SIZE - in : end - off;
+
+			if (!p) { /* evicted by a later run of this call: refill */
+				break;
+			}
+			memcpy(d, (char *)page_address(p) + in, n);
+			list_del_entry(&p->lru);
+			list_add_head(&p->lru, &pc->lru);
+			d += n;
+			off += n;
+		}
+	}
+	pthread_mutex_unlock(&pc->lock);
+	return err;
+}
+
+int pagecache_write(struct pagecache *pc, uint64_t ino, uint64_t off, size_t len, const void *src)
+{
+	uint64_t end = off + len;
+	const char *s = src;
+	int err = 0;
+
+	pthread_mutex_lock(&pc->lock);
+	while (off < end) {
+		uint64_t idx = bytes_to_frames(off);
+		uint64_t in = off - frames_to_bytes(idx);
+		uint64_t n = FRAME_SIZE - in < end - off ? FRAME_SIZE - in : end - off;
+		struct page *p;
+
+		err = pc_populate(pc, ino, idx, 1, n == FRAME_SIZE);
+		if (err)
+			break;
+		p = pc_lookup(pc, ino, idx);
+		memcpy((char *)page_address(p) + in, s, n);
+		if (!page_test_flag(p, PG_dirty)) {
+			pg_set(p, PG_dirty);
+			pc->st.dirty_pages++;
+		}
+		list_del_entry(&p->lru);
+		list_add_head(&p->lru, &pc->lru);
+		s += n;
+		off += n;
+	}
+	pthread_mutex_unlock(&pc->lock);
+	return err;
+}
+
+static int cmp_page_index(const void *a, const void *b)
+{
+	const struct page *pa = *(struct page *const *)a, *pb = *(struct page *const *)b;
+
+	return pa->index < pb->index ? -1 : pa->index > pb->index;
+}
+
+int pagecache_writeback(struct pagecache *pc, uint64_t ino, bool drop)
+{
+	struct page **dirty;
+	uint64_t i, nr = 0;
+	int err = 0, e;
+
+	dirty = malloc(pc->nr_pages * sizeof(*dirty));
+	if (!dirty)
+		return -ENOMEM;
+	pthread_mutex_lock(&pc->lock);
+	for (i = 0; i < pc->nr_pages; i++) {
+		struct page *p = pc->first + i;
+
+		if (!pc->ino_of[i] || (ino && pc->ino_of[i] != ino))
+			continue;
+		if (page_test_flag(p, PG_dirty))
+			dirty[nr++] = p;
+	}
+	/* Sort by (inode, index) so consecutive pages go out in one run. */
+	qsort(dirty, nr, sizeof(*dirty), cmp_page_index);
+	if (!ino) {
+		/* stable grouping by inode: a second pass per distinct inode */
+		uint64_t done = 0;
+
+		while (done < nr) {
+			uint64_t cur = pc->ino_of[slot_of(pc, dirty[done])], j, k = done;
+
+			for (j = done; j < nr; j++) {
+				if (pc->ino_of[slot_of(pc, dirty[j])] == cur) {
+					struct page *t = dirty[k];
+
+					dirty[k++] = dirty[j];
+					dirty[j] = t;
+				}
+			}
+			qsort(dirty + done, k - done, sizeof(*dirty), cmp_page_index);
+			done = k;
+		}
+	}
+	for (i = 0; i < nr;) {
+		uint64_t cur = pc->ino_of[slot_of(pc, dirty[i])];
+		unsigned n = 1;
+
+		while (i + n < nr && n < PC_MAX_RUN &&
+		       pc->ino_of[slot_of(pc, dirty[i + n])] == cur &&
+		       dirty[i + n]->index == dirty[i]->index + n)
+			n++;
+		e = pc_write_run(pc, cur, dirty + i, n);
+		if (e && !err)
+			err = e;
+		i += n;
+	}
+	if (drop && !err) {
+		for (i = 0; i < pc->nr_pages; i++) {
+			struct page *p = pc->first + i;
+
+			if (!pc->ino_of[i] || (ino && pc->ino_of[i] != ino))
+				continue;
+			list_del_entry(&p->lru);
+			pc_hash_remove(pc, p);
+			pc_free_page(pc, p);
+		}
+	}
+	pthread_mutex_unlock(&pc->lock);
+	free(dirty);
+	return err;
+}
+
+void pagecache_get_stats(struct pagecache *pc, struct pagecache_stats *st)
+{
+	pthread_mutex_lock(&pc->lock);
+	*st = pc->st;
+	pthread_mutex_unlock(&pc->lock);
+}
