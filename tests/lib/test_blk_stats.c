@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_blk_stats - per-device counters: ios and bytes per direction,
+ * errors, requests, splits, bvecs and the bvecs-per-bio histogram in each
+ * descriptor mode, the latency histogram and its percentiles, in-flight
+ * while a driver holds requests (back to 0 after), and reset.
+ */
+#include <pthread.h>
+#include <time.h>
+
+#include "test_blk_ramdisk.h"
+
+#define MEM (4 * MiB)
+#define DISK (8 * MiB)
+#define BAD_SECTOR 12000
+
+static atomic_int gate_closed;
+
+static int fail_or_wait(struct ramdisk *rd, const struct blk_rq *rq)
+{
+	while (atomic_load(&gate_closed)) {
+		struct timespec ts = {0, 100000};
+
+		nanosleep(&ts, NULL);
+	}
+	if (rq->op != BIO_OP_FLUSH && rq->sector <= BAD_SECTOR &&
+	    BAD_SECTOR < rq->sector + off_to_sector(rq->bytes))
+		return -EIO;
+	return 0;
+}
+
+static void submit_wait(struct blk_dev *dev, struct bio *bio, int want)
+{
+	CHECK_EQ(blk_submit_bio_wait(dev, bio), want);
+	bio_put(bio);
+}
+
+static void test_mode(enum desc_mode mode)
+{
+	char *mem = map_huge(MEM);
+	struct pfn_range *r = reg(mem, MEM, mode);
+	struct blk_limits lim = {.logical_block_size = 512, .max_bytes = 1 * MiB};
+	struct ramdisk rd;
+	struct blk_dev *dev = ramdisk_new(&rd, DISK, &lim, 0);
+	struct blk_stats st;
+	uint64_t lat_total = 0;
+	/* bvecs of an 8 KiB, a 2 MiB and a 4 KiB buffer in this mode */
+	unsigned v8k = mode == DESC_PAGE ? 2 : 1;
+	unsigned v2m = mode == DESC_PAGE ? 512 : 1;
+	struct bio *bio;
+
+	rd.fail = fail_or_wait;
+	for (int i = 0; i < 3; i++)
+		submit_wait(dev, new_bio(BIO_OP_READ, mem + i * 8 * KiB, 8 * KiB, mode, i * 16), 0);
+	for (int i = 0; i < 2; i++)
+		submit_wait(dev,
+			    new_bio(BIO_OP_WRITE, mem + i * HUGE_SIZE, HUGE_SIZE, mode, 4096 * i),
+			    0);
+	submit_wait(dev, new_bio(BIO_OP_WRITE, mem, 4 * KiB, mode, BAD_SECTOR), -EIO);
+	submit_wait(dev, new_bio(BIO_OP_FLUSH, NULL, 0, mode, 0), 0);
+	bio = new_bio(BIO_OP_DISCARD, NULL, 0, mode, 0);
+	bio->bi_iter.bi_size = 4 * KiB;
+	submit_wait(dev, bio, 0);
+	/* A synchronous rejection counts nothing. */
+	bio = new_bio(BIO_OP_READ, mem, 4 * KiB, mode, DISK / 512);
+	CHECK_EQ(blk_submit_bio(dev, bio), -ERANGE);
+	bio_put(bio);
+
+	blk_dev_get_stats(dev, &st);
+	CHECK_EQ(st.ios[BLK_STAT_READ], 3);
+	CHECK_EQ(st.ios[BLK_STAT_WRITE], 3);
+	CHECK_EQ(st.ios[BLK_STAT_OTHER], 2);
+	CHECK_EQ(st.bytes[BLK_STAT_READ], 24 * KiB);
+	CHECK_EQ(st.bytes[BLK_STAT_WRITE], 4 * MiB + 4 * KiB);
+	CHECK_EQ(st.bytes[BLK_STAT_OTHER], 4 * KiB);
+	CHECK_EQ(st.errors, 1);
+	CHECK_EQ(st.splits, 2); /* each 2 MiB write in two 1 MiB pieces */
+	CHECK_EQ(st.requests, 3 + 4 + 1 + 1 + 1);
+	CHECK_EQ(st.merges, 0);
+	CHECK_EQ(st.in_flight, 0);
+	CHECK_EQ(st.bvecs, 3 * v8k + 2 * v2m + 1);
+	if (mode == DESC_PAGE) {
+		CHECK_EQ(st.seg_hist[0], 1);
+		CHECK_EQ(st.seg_hist[1], 3);
+		CHECK_EQ(st.seg_hist[9], 2);
+	} else {
+		CHECK_EQ(st.seg_hist[0], 6);
+	}
+	CHECK(blk_stats_mean_bvecs(&st) > (double)st.bvecs / 6 - 1e-9);
+	CHECK(blk_stats_mean_bvecs(&st) < (double)st.bvecs / 6 + 1e-9);
+	for (int i = 0; i < BLK_LAT_BUCKETS; i++)
+		lat_total += st.lat_hist[i];
+	CHECK_EQ(lat_total, 8);
+	CHECK(st.lat_sum_ns > 0);
+	CHECK(blk_stats_lat_percentile(&st, 50) <= blk_stats_lat_percentile(&st, 99));
+	CHECK(blk_stats_lat_percentile(&st, 100) >= st.lat_sum_ns / 8);
+
+	/* Reset clears everything. */
+	blk_dev_reset_stats(dev);
+	blk_dev_get_stats(dev, &st);
+	{
+		struct blk_stats zero;
+
+		memset(&zero, 0, sizeof(zero));
+		CHECK(memcmp(&st, &zero, sizeof(st)) == 0);
+	}
+	ramdisk_delete(&rd, &dev);
+
+	/* Merges under a plug are counted. */
+	dev = ramdisk_new(&rd, DISK, NULL, 0);
+	{
+		struct blk_plug plug;
+		struct bio *b[4];
+
+		blk_start_plug(&plug);
+		for (int i = 0; i < 4; i++) {
+			b[i] = new_bio(BIO_OP_WRITE, mem + i * 4 * KiB, 4 * KiB, mode, i * 8);
+			CHECK_OK(blk_submit_bio(dev, b[i]));
+		}
+		blk_finish_plug(&plug);
+		blk_dev_get_stats(dev, &st);
+		CHECK_EQ(st.requests, 1);
+		CHECK_EQ(st.merges, 3);
+		CHECK_EQ(st.ios[BLK_STAT_WRITE], 4);
+		for (int i = 0; i < 4; i++)
+			bio_put(b[i]);
+	}
+	ramdisk_delete(&rd, &dev);
+	pfn_range_unregister(&r);
+	munmap(mem, MEM);
+}
+
+/* In-flight counts bios held by a (slow) driver, and returns to 0. */
+static void test_in_flight(void)
+{
+	char *mem = map_huge(MEM);
+	struct pfn_range *r = reg(mem, MEM, DESC_PFN);
+	struct ramdisk rd;
+	struct blk_dev *dev = ramdisk_new(&rd, DISK, NULL, 2);
+	struct blk_stats st;
+	struct bio *b[10];
+
+	rd.fail = fail_or_wait;
+	atomic_store(&gate_closed, 1);
+	for (int i = 0; i < 10; i++) {
+		b[i] = new_bio(BIO_OP_WRITE, mem, 4 * KiB, DESC_PFN, i * 64);
+		CHECK_OK(blk_submit_bio(dev, b[i]));
+	}
+	blk_dev_get_stats(dev, &st);
+	CHECK_EQ(st.in_flight, 10);
+	CHECK_EQ(st.ios[BLK_STAT_WRITE], 0);
+	atomic_store(&gate_closed, 0);
+	blk_dev_drain(dev);
+	blk_dev_get_stats(dev, &st);
+	CHECK_EQ(st.in_flight, 0);
+	CHECK_EQ(st.ios[BLK_STAT_WRITE], 10);
+	/* The queue held them at least the 100 us the driver slept. */
+	CHECK(blk_stats_lat_percentile(&st, 100) >= 100000);
+	for (int i = 0; i < 10; i++)
+		bio_put(b[i]);
+	ramdisk_delete(&rd, &dev);
+	pfn_range_unregister(&r);
+	munmap(mem, MEM);
+}
+
+static void test_helpers(void)
+{
+	struct blk_stats st;
+
+	memset(&st, 0, sizeof(st));
+	CHECK_EQ(blk_stats_lat_percentile(&st, 50), 0);
+	CHECK(blk_stats_mean_bvecs(&st) == 0.0);
+	st.lat_hist[3] = 50;  /* [8, 16) ns */
+	st.lat_hist[10] = 50; /* [1024, 2048) ns */
+	CHECK_EQ(blk_stats_lat_percentile(&st, 0), 16);
+	CHECK_EQ(blk_stats_lat_percentile(&st, 50), 16);
+	CHECK_EQ(blk_stats_lat_percentile(&st, 50.5), 2048);
+	CHECK_EQ(blk_stats_lat_percentile(&st, 100), 2048);
+	CHECK_EQ(blk_stats_lat_percentile(&st, 1000), 2048);
+	st.seg_hist[0] = 3;
+	st.seg_hist[9] = 1;
+	st.bvecs = 3 + 512;
+	CHECK(blk_stats_mean_bvecs(&st) == 515.0 / 4);
+}
+
+int main(void)
+{
+	test_helpers();
+	for (int m = 0; m < DESC_NR_MODES; m++)
+		test_mode((enum desc_mode)m);
+	test_in_flight();
+	return 0;
+}
