@@ -294,6 +294,15 @@ static int pmemdev_fio_init(struct thread_data *td)
 	}
 	d->bdev = pmemdev_blk(d->pd);
 	td->io_ops_data = d;
+
+	/*
+	 * completion=sync is a synchronous engine: tell fio, per job, so it
+	 * takes the issue time before ->queue and reports the copy as completion
+	 * latency, as it does for its own sync engines (libpmem, psync). fio
+	 * copies the table's flags into td->flags at load; this only adds one.
+	 */
+	if (!d->async)
+		td->flags |= (unsigned long long)FIO_SYNCIO << TD_ENG_FLAG_SHIFT;
 	return 0;
 
 out_destroy:

@@ -1,0 +1,42 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# fio_bad_options.sh - bad input gets a clear message and a nonzero exit,
+# and the region is not written: unknown mode/target/completion, no region,
+# a region that does not exist, a region smaller than the job, a region
+# that is not a valid region (size not a multiple of 2 MiB).
+. "$(dirname "$0")/fio_lib.sh"
+
+region=$(make_region r 8M)
+sum=$(md5sum <"$region")
+job=(--name=bad --rw=write --bs=4k --size=4M)
+
+run_fio "${job[@]}" --region="$region" --mode=pages
+expect_fail "failed parsing mode=pages" "unknown mode"
+grep -q "folio" "$OUT" || fail "the valid modes are not listed"
+
+run_fio "${job[@]}" --region="$region" --target=nvme
+expect_fail "failed parsing target=nvme" "unknown target"
+
+run_fio "${job[@]}" --region="$region" --completion=poll
+expect_fail "failed parsing completion=poll" "unknown completion"
+
+run_fio "${job[@]}"
+expect_fail "no region given: set region=PATH or filename=PATH" "missing region"
+
+run_fio "${job[@]}" --region="$TDIR/missing"
+expect_fail "cannot open region .*missing" "region that does not exist"
+
+run_fio --name=bad --rw=write --bs=4k --size=16M --region="$region"
+expect_fail "region .* is 8 MiB, smaller than the job needs: offset 0 B \+ size 16 MiB" \
+	"region smaller than size"
+
+run_fio --name=bad --rw=write --bs=4k --size=4M --offset=6M --region="$region"
+expect_fail "smaller than the job needs: offset 6 MiB \+ size 4 MiB" "offset past the end"
+
+odd=$(make_region odd 5M)
+run_fio "${job[@]}" --region="$odd"
+expect_fail "cannot open region .*odd" "region size not a multiple of 2 MiB"
+
+[ "$(md5sum <"$region")" = "$sum" ] || fail "a rejected job modified the region"
+echo "ok: bad options rejected"
