@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: MIT
+# lib.sh - shared set-up for the daxfs mount tests (sourced, not run).
+#
+# Usage in a test:   . "$(dirname "$0")/lib.sh" "$@"   (args: BUILD_DIR SOURCE_DIR)
+# Then: dx_mkfs [SIZE]; dx_mount [-o opts...]; ... checks ...; dx_umount.
+# The data path comes from $DAXFS_DATAPATH (dax|bio|page; default dax).
+# Every mount is undone on exit, whatever happens. Skips (77) when /dev/fuse
+# or a tool is missing, except under CI=true, where that is a failure.
+
+set -u
+
+BUILD=${1:?build dir}
+SRC=${2:?source dir}
+DAXFS=$BUILD/daxfs/daxfs
+MKFS=$BUILD/daxfs/mkfs.daxfs
+FSCK=$BUILD/daxfs/fsck.daxfs
+DP=${DAXFS_DATAPATH:-dax}
+DX_PIDS=()
+
+dx_skip() {
+	if [ "${CI:-}" = true ]; then
+		echo "FAIL (CI): $*" >&2
+		exit 1
+	fi
+	echo "SKIP: $*" >&2
+	exit 77
+}
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+[ -c /dev/fuse ] || dx_skip "/dev/fuse is missing"
+[ -w /dev/fuse ] || dx_skip "/dev/fuse is not writable"
+command -v fusermount3 >/dev/null || dx_skip "fusermount3 is not installed"
+for _b in "$DAXFS" "$MKFS" "$FSCK"; do
+	[ -x "$_b" ] || fail "$_b is not built"
+done
+
+T=$(mktemp -d "${PMD_TEST_DIR:-/dev/shm}/daxfs-test.XXXXXX") || fail "mktemp"
+REGION=$T/region
+MNT=$T/mnt
+mkdir "$MNT"
+
+dx_cleanup() {
+	local m p
+	for m in "$T"/mnt*; do
+		if mountpoint -q "$m" 2>/dev/null; then
+			fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+		fi
+	done
+	for p in "${DX_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	# wait for daemons to let go of their regions before removing them
+	for m in "$T"/region*; do
+		[ -e "$m" ] && flock -w 20 "$m" true 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap dx_cleanup EXIT
+
+# dx_mkfs [SIZE [REGION]] - a fresh filesystem (default 64M).
+dx_mkfs() {
+	local size=${1:-64M} region=${2:-$REGION}
+	"$MKFS" "$region" --size "$size" >/dev/null || fail "mkfs.daxfs $region"
+}
+
+# dx_mount [daxfs options...] - mount $REGION on $MNT with the data path.
+dx_mount_at() {
+	local region=$1 mnt=$2
+	shift 2
+	"$DAXFS" -o "datapath=$DP" "$@" "$region" "$mnt" || fail "daxfs $* $region $mnt"
+	mountpoint -q "$mnt" || fail "$mnt is not mounted"
+}
+dx_mount() {
+	dx_mount_at "$REGION" "$MNT" "$@"
+}
+
+# dx_wait_released REGION - until the daemon on REGION has exited.
+dx_wait_released() {
+	flock -w 30 "$1" true || fail "daemon on $1 did not exit"
+}
+
+# dx_umount [MNT [REGION]] - unmount and wait until the daemon has finished.
+dx_umount() {
+	local mnt=${1:-$MNT} region=${2:-$REGION}
+	fusermount3 -u "$mnt" || fail "fusermount3 -u $mnt"
+	dx_wait_released "$region"
+}
+
+# dx_fsck [REGION] - fsck.daxfs -n must report a clean filesystem.
+dx_fsck() {
+	local region=${1:-$REGION} out
+	out=$("$FSCK" -n "$region" 2>&1) || fail "fsck.daxfs -n $region: exit $? $out"
+}
+
+# expect_eq ACTUAL EXPECTED WHAT
+expect_eq() {
+	[ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
+}
+
+# expect_fail_errno ERRNAME PYTHON-EXPR - the expression must raise OSError ERRNAME.
+expect_errno() {
+	local want=$1 code=$2
+	MNT=$MNT python3 - "$want" <<PYEOF || fail "expected $want from: $code"
+import errno, os, sys
+want = getattr(errno, sys.argv[1])
+try:
+    $code
+except OSError as e:
+    if e.errno == want:
+        sys.exit(0)
+    print("got", errno.errorcode.get(e.errno, e.errno), file=sys.stderr)
+    sys.exit(1)
+print("no error", file=sys.stderr)
+sys.exit(1)
+PYEOF
+}
+
+# py CODE - run python3 with MNT in the environment.
+py() {
+	MNT=$MNT python3 -c "$1" || fail "python: $1"
+}
