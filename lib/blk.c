@@ -295,6 +295,9 @@ static int blk_check_segs(struct blk_dev *dev, const struct bio *bio, unsigned *
 			return pmd_err(-EINVAL, "%s: bio of %u bytes has only %u bvecs", dev->name,
 				       bio->bi_iter.bi_size, bio->bi_vcnt);
 		len = bio->bi_io_vec[it.bi_idx].bv_len - it.bi_bvec_done;
+		if (!len)
+			return pmd_err(-EINVAL, "%s: bvec %u of the bio is empty", dev->name,
+				       it.bi_idx);
 		if (len > it.bi_size)
 			len = it.bi_size;
 		if (mask) {

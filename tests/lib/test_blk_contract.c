@@ -139,6 +139,14 @@ static void test_contract(unsigned nr_workers)
 		reject(dev, &rd, bio, -EINVAL);
 	}
 	{
+		/* An empty bvec (bio_add_* never make one; bio_init users might). */
+		struct bio *bio = mk(BIO_OP_WRITE, mem, 8 * KiB, 0, &d[12]);
+
+		bio->bi_io_vec[0].bv_len = 0;
+		bio->bi_iter.bi_size = 8 * KiB;
+		reject(dev, &rd, bio, -EINVAL);
+	}
+	{
 		struct bio *bio = mk(BIO_OP_DISCARD, NULL, 0, 0, &d[11]);
 
 		bio->bi_iter.bi_size = 6 * KiB; /* not whole blocks */
