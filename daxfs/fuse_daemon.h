@@ -17,6 +17,7 @@
 #include "fuse_stats.h"
 
 struct daxfs;
+struct daxfs_mmap_server;
 
 /* Inode numbers of the hidden statistics files (never used by the core). */
 #define DAXFS_FUSE_STATS_INO (UINT64_MAX - 1)
@@ -36,6 +37,7 @@ struct daxfs_daemon {
 	double entry_timeout; /* seconds */
 	double attr_timeout;  /* seconds */
 	struct daxfs_fuse_stats stats;
+	struct daxfs_mmap_server *mmap; /* DAX mmap server, NULL if not built */
 };
 
 /* The low-level operations; userdata is a struct daxfs_daemon. */

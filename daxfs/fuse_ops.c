@@ -27,6 +27,7 @@
 #include "daxfs.h"
 #include "errmsg.h"
 #include "fuse_daemon.h"
+#include "mmap_server.h"
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
@@ -471,7 +472,7 @@ static void dx_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (is_stats_ino(ino)) {
 		err = open_stats(d, ino, fi);
 	} else {
-		fi->fh = 0;
+		fi->fh = daxfs_mmap_fh(fi->flags);
 		fi->direct_io = 1;
 		fi->keep_cache = 0;
 	}
@@ -825,7 +826,7 @@ static void dx_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	e.attr_timeout = d->attr_timeout;
 	e.entry_timeout = d->entry_timeout;
 	attr_to_stat(&a, &e.attr);
-	fi->fh = 0;
+	fi->fh = daxfs_mmap_fh(fi->flags);
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
 	if (fuse_reply_create(req, &e, fi))
@@ -877,7 +878,24 @@ static void dx_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	op_done(d, DXS_LSEEK, t0, err == -ENXIO ? 0 : err);
 }
 
+static void dx_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+		     struct fuse_file_info *fi, unsigned flags, const void *in_buf, size_t in_bufsz,
+		     size_t out_bufsz)
+{
+#ifdef DAXFS_HAVE_MMAP_SERVER
+	struct daxfs_daemon *d = daemon_of(req);
+
+	if (!is_stats_ino(ino)) {
+		daxfs_mmap_server_ioctl(d->mmap, req, ino, cmd, arg, fi, flags, in_buf, in_bufsz,
+					out_bufsz);
+		return;
+	}
+#endif
+	fuse_reply_err(req, ENOTTY);
+}
+
 const struct fuse_lowlevel_ops daxfs_fuse_ops = {
+	.ioctl = dx_ioctl,
 	.init = dx_init,
 	.lookup = dx_lookup,
 	.forget = dx_forget,

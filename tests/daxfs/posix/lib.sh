@@ -68,10 +68,21 @@ dx_mkfs() {
 }
 
 # dx_mount [daxfs options...] - mount $REGION on $MNT with the data path.
+# The page path runs with a small cache (DAXFS_CACHE_PAGES, default 64) so
+# that eviction and writeback under memory pressure are exercised; the
+# descriptor mode comes from DAXFS_MODE (default pfn for bio, page for page).
+dx_dp_opts() {
+	case $DP in
+	bio) echo "-o datapath=bio,mode=${DAXFS_MODE:-pfn}" ;;
+	page) echo "-o datapath=page,mode=${DAXFS_MODE:-page},cache_pages=${DAXFS_CACHE_PAGES:-64}" ;;
+	*) echo "-o datapath=$DP" ;;
+	esac
+}
 dx_mount_at() {
 	local region=$1 mnt=$2
 	shift 2
-	"$DAXFS" -o "datapath=$DP" "$@" "$region" "$mnt" || fail "daxfs $* $region $mnt"
+	# shellcheck disable=SC2046
+	"$DAXFS" $(dx_dp_opts) "$@" "$region" "$mnt" || fail "daxfs $* $region $mnt"
 	mountpoint -q "$mnt" || fail "$mnt is not mounted"
 }
 dx_mount() {

@@ -1,0 +1,28 @@
+#!/bin/bash
+# test_mount_helper.sh - `mount -t fuse.daxfs REGION DIR` works through
+# mount.fuse3 (which runs `daxfs` from PATH), as does an fstab line
+# "REGION DIR fuse.daxfs defaults,datapath=bio 0 0"; umount(8) unmounts.
+. "$(dirname "$0")/posix/lib.sh" "$@"
+command -v mount.fuse3 >/dev/null || [ -x /sbin/mount.fuse3 ] ||
+	dx_skip "mount.fuse3 is not installed"
+[ -x /sbin/mount.fuse ] || [ -x /sbin/mount.fuse.daxfs ] || [ -x /usr/sbin/mount.fuse ] ||
+	dx_skip "no mount.fuse helper for mount -t fuse.daxfs"
+dx_mkfs 64M
+export PATH=$BUILD/daxfs:$PATH
+mount -t fuse.daxfs -o "datapath=$DP" "$REGION" "$MNT" || fail "mount -t fuse.daxfs"
+mountpoint -q "$MNT" || fail "not mounted"
+expect_eq "$(findmnt -n -o FSTYPE "$MNT")" fuse.daxfs "fstype"
+expect_eq "$(findmnt -n -o SOURCE "$MNT")" "$REGION" "source"
+findmnt -n -o OPTIONS "$MNT" | grep -q default_permissions ||
+	findmnt -n -o FS-OPTIONS "$MNT" | grep -q default_permissions ||
+	fail "default_permissions missing"
+echo via-mount > "$MNT/f"
+umount "$MNT" || fail "umount"
+dx_wait_released "$REGION"
+echo "$REGION $MNT fuse.daxfs defaults,datapath=bio,mode=page 0 0" > "$T/fstab"
+mount --fstab "$T/fstab" "$MNT" || fail "mount from fstab"
+expect_eq "$(cat "$MNT/f")" via-mount "contents through the fstab mount"
+grep -q "datapath:.*bio" "$MNT/.daxfs-stats" || fail "fstab options not applied"
+umount "$MNT" || fail "umount fstab mount"
+dx_wait_released "$REGION"
+dx_fsck
