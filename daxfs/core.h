@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core.h - internals shared by the daxfs core files (not an API).
+ */
+#ifndef PMD_DAXFS_CORE_H
+#define PMD_DAXFS_CORE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daxfs.h"
+#include "format.h"
+
+#define BLK_SIZE 4096U
+#define BLK_SHIFT 12
+#define LINE_SIZE 64U
+#define CHUNK_BLKS 512U /* blocks per 2 MiB chunk */
+#define MAX_TREE_HEIGHT 8
+
+static inline uint64_t blk_to_off(uint64_t blk)
+{
+	return blk << BLK_SHIFT;
+}
+
+static inline uint64_t off_to_blk(uint64_t off)
+{
+	return off >> BLK_SHIFT;
+}
+
+/* crc32c.c */
+uint32_t daxfs_crc32c(uint32_t crc, const void *buf, size_t len);
+/* crc of @len bytes with the 4 bytes at @crc_off taken as zero */
+uint32_t daxfs_csum(const void *buf, size_t len, size_t crc_off);
+
+/* In-memory extent */
+struct dx_ext {
+	uint64_t lblk; /* file block */
+	uint64_t len;  /* blocks */
+	uint64_t pblk; /* region block */
+};
+
+struct dx_range {
+	uint64_t pblk;
+	uint64_t len;
+};
+
+/* In-memory inode: lifetime references, pins, data lock, extent cache. */
+struct dxi {
+	uint64_t ino;
+	struct dxi *hnext;
+	unsigned refs;	  /* internal users + 1 while nlookup or pins or deferred */
+	uint64_t nlookup; /* daxfs_iget references */
+	unsigned pins;
+	pthread_rwlock_t rw;
+	bool ext_loaded;
+	struct dx_ext *ext;
+	size_t next, ext_cap;
+	struct dx_range *deferred; /* frees waiting for the last unpin */
+	size_t ndeferred, deferred_cap;
+};
+
+/* A block shadowed by the running transaction. */
+struct tx_blk {
+	uint64_t blk;
+	uint64_t dirty; /* bit per 64-byte line */
+	bool seal;	/* recompute the blkhdr crc at commit */
+	uint8_t data[BLK_SIZE];
+};
+
+struct dx_tx {
+	struct tx_blk **blks;
+	size_t nblks, cap;
+	int32_t *hash; /* open addressing, index into blks or -1 */
+	size_t hash_size;
+	struct dx_range *frees; /* bits to clear at commit */
+	size_t nfrees, frees_cap;
+	bool active;
+};
+
+#define ICACHE_BUCKETS 4096
+
+struct daxfs {
+	struct pmr_region *r;
+	uint8_t *base;
+	uint64_t size; /* bytes the fs spans */
+	unsigned flags;
+	bool rdonly;
+
+	/* geometry, from the superblock */
+	uint64_t total_blocks;
+	uint64_t journal_blk, journal_nblks;
+	uint64_t itable_blk, inode_count;
+	uint64_t bitmap_blk, bitmap_nblks;
+	uint64_t data_blk;
+	uint64_t hash_seed;
+
+	pthread_mutex_t lock; /* metadata: namespace, allocation, journal */
+	struct dx_tx tx;
+	uint64_t seq;
+
+	/* allocator (under lock) */
+	uint16_t *chunk_free; /* free blocks per 2 MiB chunk */
+	uint64_t nchunks;
+	uint64_t free_blocks;
+	uint64_t free_chunks; /* wholly free chunks */
+	uint64_t small_chunk; /* chunk that small allocations fill first */
+
+	/* inode allocation (under lock) */
+	uint64_t *imap; /* bit per inode: in use */
+	uint64_t free_inodes;
+	uint64_t ino_cursor;
+
+	pthread_mutex_t icache_lock;
+	struct dxi *icache[ICACHE_BUCKETS];
+	unsigned ndeferred_inodes;
+
+	struct daxfs_stats stats;
+};
+
+/* Pointers into the mapping */
+static inline void *dx_ptr(struct daxfs *fs, uint64_t off)
+{
+	return fs->base + off;
+}
+
+/* journal.c: transactions (all under fs->lock) */
+void tx_begin(struct daxfs *fs);
+/* read pointer honouring the running transaction's shadows */
+const void *tx_read(struct daxfs *fs, uint64_t off);
+/* write pointer into the shadow of [off, off+len) (within one block) */
+void *tx_write(struct daxfs *fs, uint64_t off, size_t len);
+/* whole block for writing; @seal recomputes its blkhdr crc at commit */
+void *tx_write_blk(struct daxfs *fs, uint64_t blk, bool seal);
+/* like tx_write_blk but starts from zeros (a new block) */
+void *tx_new_blk(struct daxfs *fs, uint64_t blk, bool seal);
+void tx_seal(struct daxfs *fs, uint64_t blk); /* recompute its blkhdr crc at commit */
+void tx_free(struct daxfs *fs, uint64_t pblk, uint64_t len);
+int tx_commit(struct daxfs *fs);
+void tx_abort(struct daxfs *fs);
+size_t tx_journal_room(struct daxfs *fs);
+void tx_destroy(struct daxfs *fs);
+/* recovery: replay a committed transaction; returns 1 if replayed, 0, -errno */
+int jnl_replay(struct daxfs *fs, bool check_only);
+
+/* alloc.c (under fs->lock, inside a transaction) */
+int alloc_init(struct daxfs *fs);
+void alloc_destroy(struct daxfs *fs);
+/* allocate @want blocks (contiguous, fewer allowed down to 1 unless @exact);
+ * @huge: whole aligned 2 MiB chunks (@want multiple of 512) */
+int alloc_blocks(struct daxfs *fs, uint64_t want, bool huge, uint64_t goal, struct dx_range *out);
+void alloc_release(struct daxfs *fs, uint64_t pblk, uint64_t len); /* after commit */
+void alloc_recount(struct daxfs *fs);
+bool bitmap_test(struct daxfs *fs, uint64_t blk);
+
+/* inode.c */
+const struct daxfs_dinode *di_read(struct daxfs *fs, uint64_t ino);
+struct daxfs_dinode *di_write(struct daxfs *fs, uint64_t ino); /* in tx; crc at di_seal */
+void di_seal(struct daxfs_dinode *di);
+bool ino_valid(struct daxfs *fs, uint64_t ino);
+int ino_alloc(struct daxfs *fs, uint64_t *ino);
+void ino_free_mark(struct daxfs *fs, uint64_t ino);
+int imap_init(struct daxfs *fs);
+int64_t now_ns(void);
+void di_to_attr(struct daxfs *fs, uint64_t ino, const struct daxfs_dinode *di,
+		struct daxfs_attr *a);
+struct dxi *dxi_get(struct daxfs *fs, uint64_t ino);
+void dxi_put(struct daxfs *fs, struct dxi *i);
+struct dxi *dxi_find_locked(struct daxfs *fs, uint64_t ino);
+int ext_load(struct daxfs *fs, struct dxi *i);
+int ext_store(struct daxfs *fs, struct dxi *i);
+void ext_unload(struct dxi *i);
+int orphan_add(struct daxfs *fs, uint64_t ino);
+int orphan_remove(struct daxfs *fs, uint64_t ino);
+int inode_evict(struct daxfs *fs, uint64_t ino); /* called without locks */
+void maybe_evict(struct daxfs *fs, uint64_t ino);
+int orphans_recover(struct daxfs *fs);
+/* free blocks of @i past file block @from_lblk (or in [from, to)), batching
+ * transactions; caller holds i->rw exclusive and fs->lock; commits */
+int file_free_range(struct daxfs *fs, struct dxi *i, uint64_t from_lblk, uint64_t to_lblk);
+void inode_release_blocks(struct daxfs *fs, struct dxi *i, uint64_t pblk, uint64_t len);
+
+/* dir.c (under fs->lock) */
+uint64_t name_hash(struct daxfs *fs, const char *name, size_t len);
+int dir_find(struct daxfs *fs, uint64_t dir, const char *name, size_t len, uint64_t *ino,
+	     unsigned *type, uint64_t *key);
+int dir_insert(struct daxfs *fs, uint64_t dir, const char *name, size_t len, uint64_t ino,
+	       unsigned type);
+int dir_remove(struct daxfs *fs, uint64_t dir, const char *name, size_t len);
+int dir_set(struct daxfs *fs, uint64_t dir, const char *name, size_t len, uint64_t ino,
+	    unsigned type);
+typedef int (*dir_iter_fn)(void *ctx, uint64_t key, const char *name, size_t len, uint64_t ino,
+			   unsigned type);
+int dir_iterate(struct daxfs *fs, uint64_t dir, uint64_t from_key, dir_iter_fn fn, void *ctx);
+int dir_free_tree(struct daxfs *fs, uint64_t dir); /* in tx */
+/* visit every block of the tree (fsck) */
+typedef int (*dir_blk_fn)(void *ctx, uint64_t blk, int level);
+int dir_walk_blocks(struct daxfs *fs, uint64_t root, int height, dir_blk_fn fn, void *ctx);
+
+/* xattr.c */
+int xattr_free(struct daxfs *fs, struct daxfs_dinode *di);
+
+/* super.c */
+int super_check(const struct daxfs_dsuper *sb, uint64_t region_size, bool quiet);
+void super_load_geometry(struct daxfs *fs, const struct daxfs_dsuper *sb);
+struct daxfs_dsuper *super_write(struct daxfs *fs); /* in tx */
+void super_seal(struct daxfs_dsuper *sb);
+int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out);
+
+#define dx_lock(fs) pthread_mutex_lock(&(fs)->lock)
+#define dx_unlock(fs) pthread_mutex_unlock(&(fs)->lock)
+
+#endif

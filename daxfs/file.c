@@ -1,0 +1,870 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * file.c - file data: read, write, truncate, fallocate, SEEK_DATA/HOLE,
+ * block mapping, pins, setattr.
+ *
+ * Invariant: the bytes of allocated blocks past the file size are zero, so
+ * extending a file never exposes old data. New blocks are zeroed (where the
+ * caller does not overwrite them) and persisted before the transaction that
+ * maps them commits ("ordered" data).
+ *
+ * Allocation: once a file reaches 2 MiB, each 2 MiB window of the file that
+ * is still a hole gets a whole 2 MiB-aligned chunk, so file offset and region
+ * offset agree modulo 2 MiB and DAX mappings can use PMDs. Smaller files get
+ * 4 KiB blocks packed into partly used chunks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "errmsg.h"
+#include "region.h"
+#include "units.h"
+
+#define WIN_BLKS CHUNK_BLKS
+#define MAX_LBLK (DAXFS_FILE_SIZE_MAX >> BLK_SHIFT)
+#define PIECE_BLKS (16384U) /* blocks per transaction in big writes (64 MiB) */
+
+static const struct daxfs_dinode *di_home(struct daxfs *fs, uint64_t ino)
+{
+	return dx_ptr(fs, blk_to_off(fs->itable_blk) + (ino - 1) * DAXFS_INODE_SIZE);
+}
+
+/* file_get - in-memory inode of the regular file @ino, or -errno */
+static int file_get(struct daxfs *fs, uint64_t ino, struct dxi **out)
+{
+	const struct daxfs_dinode *di;
+	uint32_t mode;
+
+	if (!ino_valid(fs, ino))
+		return -ENOENT;
+	di = di_home(fs, ino);
+	mode = le32_to_cpu(di->mode);
+	if (!mode)
+		return -ENOENT;
+	if (S_ISDIR(mode))
+		return -EISDIR;
+	if (!S_ISREG(mode))
+		return -EINVAL;
+	*out = dxi_get(fs, ino);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* lock @i shared with its extent map loaded */
+static int lock_shared(struct daxfs *fs, struct dxi *i)
+{
+	for (;;) {
+		pthread_rwlock_rdlock(&i->rw);
+		if (i->ext_loaded)
+			return 0;
+		pthread_rwlock_unlock(&i->rw);
+		pthread_rwlock_wrlock(&i->rw);
+		int err = ext_load(fs, i);
+
+		pthread_rwlock_unlock(&i->rw);
+		if (err)
+			return err;
+	}
+}
+
+static int lock_excl(struct daxfs *fs, struct dxi *i)
+{
+	int err;
+
+	pthread_rwlock_wrlock(&i->rw);
+	err = ext_load(fs, i);
+	if (err)
+		pthread_rwlock_unlock(&i->rw);
+	return err;
+}
+
+/* index of the first extent ending after @lblk */
+static size_t ext_find(struct dxi *i, uint64_t lblk)
+{
+	size_t lo = 0, hi = i->next;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (i->ext[mid].lblk + i->ext[mid].len <= lblk)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* the run at @lblk: *pblk = region block or DAXFS_HOLE; returns blocks */
+static uint64_t map_run(struct dxi *i, uint64_t lblk, uint64_t max, uint64_t *pblk)
+{
+	size_t k = ext_find(i, lblk);
+
+	if (k < i->next && i->ext[k].lblk <= lblk) {
+		uint64_t n = i->ext[k].lblk + i->ext[k].len - lblk;
+
+		*pblk = i->ext[k].pblk + (lblk - i->ext[k].lblk);
+		return n < max ? n : max;
+	}
+	*pblk = DAXFS_HOLE;
+	if (k < i->next && i->ext[k].lblk - lblk < max)
+		return i->ext[k].lblk - lblk;
+	return max;
+}
+
+static int ext_insert(struct dxi *i, uint64_t lblk, uint64_t len, uint64_t pblk)
+{
+	size_t k = ext_find(i, lblk);
+
+	if (k > 0) {
+		struct dx_ext *p = &i->ext[k - 1];
+
+		if (p->lblk + p->len == lblk && p->pblk + p->len == pblk &&
+		    p->len + len <= UINT32_MAX) {
+			p->len += len;
+			if (k < i->next && i->ext[k].lblk == lblk + len &&
+			    i->ext[k].pblk == pblk + len) {
+				p->len += i->ext[k].len;
+				memmove(&i->ext[k], &i->ext[k + 1], (i->next - k - 1) * sizeof(*p));
+				i->next--;
+			}
+			return 0;
+		}
+	}
+	if (k < i->next && i->ext[k].lblk == lblk + len && i->ext[k].pblk == pblk + len) {
+		i->ext[k].lblk = lblk;
+		i->ext[k].pblk = pblk;
+		i->ext[k].len += len;
+		return 0;
+	}
+	if (i->next == i->ext_cap) {
+		size_t cap = i->ext_cap ? i->ext_cap * 2 : 8;
+		struct dx_ext *n = realloc(i->ext, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		i->ext = n;
+		i->ext_cap = cap;
+	}
+	memmove(&i->ext[k + 1], &i->ext[k], (i->next - k) * sizeof(*i->ext));
+	i->ext[k] = (struct dx_ext){lblk, len, pblk};
+	i->next++;
+	return 0;
+}
+
+/* zero the parts of new blocks [lblk, +n) at @pblk outside [cs, ce) bytes */
+static void zero_new(struct daxfs *fs, uint64_t lblk, uint64_t n, uint64_t pblk, uint64_t cs,
+		     uint64_t ce)
+{
+	uint64_t s = blk_to_off(lblk), e = blk_to_off(lblk + n);
+	uint8_t *base = dx_ptr(fs, blk_to_off(pblk));
+
+	if (ce <= s || cs >= e) {
+		pmr_memset(fs->r, base, 0, e - s, PMR_MEM_NODRAIN | PMR_MEM_NONTEMPORAL);
+		return;
+	}
+	if (cs > s)
+		pmr_memset(fs->r, base, 0, cs - s, PMR_MEM_NODRAIN | PMR_MEM_NONTEMPORAL);
+	if (ce < e)
+		pmr_memset(fs->r, base + (ce - s), 0, e - ce,
+			   PMR_MEM_NODRAIN | PMR_MEM_NONTEMPORAL);
+}
+
+/*
+ * alloc_range - allocate the holes of file blocks [lblk, lblk+n) of @i in
+ * the running transaction; new bytes outside [cs, ce) are zeroed. @big:
+ * the file is (or becomes) at least 2 MiB. Stops early on -ENOSPC with
+ * *@got = blocks from @lblk that are now mapped contiguously in the file.
+ */
+static int alloc_range(struct daxfs *fs, struct dxi *i, uint64_t lblk, uint64_t n, bool big,
+		       uint64_t cs, uint64_t ce, uint64_t *got)
+{
+	uint64_t pos = lblk, end = lblk + n;
+	int64_t added = 0;
+	int err = 0;
+
+	while (pos < end) {
+		uint64_t pb, run = map_run(i, pos, end - pos, &pb);
+		struct dx_range r;
+
+		if (pb != DAXFS_HOLE) {
+			pos += run;
+			continue;
+		}
+		uint64_t win = pos - pos % WIN_BLKS, wpb;
+
+		if (big && map_run(i, win, WIN_BLKS, &wpb) == WIN_BLKS && wpb == DAXFS_HOLE) {
+			/* whole window is a hole: take aligned chunks */
+			uint64_t wins = 1;
+			uint64_t goal = 0;
+			size_t k = ext_find(i, win);
+
+			while (win + wins * WIN_BLKS < end && wins < 64 &&
+			       map_run(i, win + wins * WIN_BLKS, WIN_BLKS, &wpb) == WIN_BLKS &&
+			       wpb == DAXFS_HOLE)
+				wins++;
+			if (k > 0) {
+				struct dx_ext *p = &i->ext[k - 1];
+
+				if ((p->lblk + p->len) % WIN_BLKS == 0 &&
+				    (p->pblk + p->len) % WIN_BLKS == 0)
+					goal = p->pblk + p->len + (win - (p->lblk + p->len));
+			}
+			err = alloc_blocks(fs, wins * WIN_BLKS, true, goal, &r);
+			if (!err) {
+				zero_new(fs, win, r.len, r.pblk, cs, ce);
+				err = ext_insert(i, win, r.len, r.pblk);
+				if (err)
+					break;
+				added += (int64_t)r.len;
+				pos = win + r.len;
+				continue;
+			}
+			if (err != -ENOSPC)
+				break;
+		}
+		/* small blocks, continuing the previous extent if possible */
+		uint64_t goal = 0;
+		size_t k = ext_find(i, pos);
+
+		if (k > 0 && i->ext[k - 1].lblk + i->ext[k - 1].len == pos)
+			goal = i->ext[k - 1].pblk + i->ext[k - 1].len;
+		err = alloc_blocks(fs, run, false, goal, &r);
+		if (err)
+			break;
+		zero_new(fs, pos, r.len, r.pblk, cs, ce);
+		err = ext_insert(i, pos, r.len, r.pblk);
+		if (err)
+			break;
+		added += (int64_t)r.len;
+		pos += r.len;
+	}
+	if (added) {
+		struct daxfs_dinode *di = di_write(fs, i->ino);
+
+		di->blocks = cpu_to_le64(le64_to_cpu(di->blocks) + (uint64_t)added);
+	}
+	if (got) {
+		uint64_t p = lblk, pb;
+
+		while (p < end) {
+			uint64_t r = map_run(i, p, end - p, &pb);
+
+			if (pb == DAXFS_HOLE)
+				break;
+			p += r;
+		}
+		*got = p - lblk;
+	}
+	if (err == -ENOSPC && got && *got)
+		err = 0;
+	return err;
+}
+
+static void copy_out(struct daxfs *fs, struct dxi *i, uint64_t off, size_t len, uint8_t *buf)
+{
+	while (len) {
+		uint64_t lblk = off_to_blk(off), in = off & (BLK_SIZE - 1), pb;
+		uint64_t run = map_run(i, lblk, (in + len + BLK_SIZE - 1) / BLK_SIZE, &pb);
+		size_t n = (size_t)(blk_to_off(run) - in);
+
+		if (n > len)
+			n = len;
+		if (pb == DAXFS_HOLE)
+			memset(buf, 0, n);
+		else
+			memcpy(buf, dx_ptr(fs, blk_to_off(pb) + in), n);
+		buf += n;
+		off += n;
+		len -= n;
+	}
+}
+
+/* copy into mapped blocks; returns bytes copied (stops at a hole) */
+static size_t copy_in(struct daxfs *fs, struct dxi *i, uint64_t off, size_t len, const uint8_t *buf)
+{
+	size_t done = 0;
+
+	while (len) {
+		uint64_t lblk = off_to_blk(off), in = off & (BLK_SIZE - 1), pb;
+		uint64_t run = map_run(i, lblk, (in + len + BLK_SIZE - 1) / BLK_SIZE, &pb);
+		size_t n = (size_t)(blk_to_off(run) - in);
+
+		if (pb == DAXFS_HOLE)
+			break;
+		if (n > len)
+			n = len;
+		pmr_memcpy(fs->r, dx_ptr(fs, blk_to_off(pb) + in), buf, n, PMR_MEM_NODRAIN);
+		buf += n;
+		off += n;
+		len -= n;
+		done += n;
+	}
+	return done;
+}
+
+int daxfs_read(struct daxfs *fs, uint64_t ino, uint64_t off, size_t len, void *buf, size_t *done)
+{
+	struct dxi *i;
+	uint64_t size;
+	int err = file_get(fs, ino, &i);
+
+	*done = 0;
+	if (err)
+		return err;
+	err = lock_shared(fs, i);
+	if (err)
+		goto out_put;
+	size = le64_to_cpu(di_home(fs, ino)->size);
+	if (off < size) {
+		if (len > size - off)
+			len = (size_t)(size - off);
+		copy_out(fs, i, off, len, buf);
+		*done = len;
+	}
+	pthread_rwlock_unlock(&i->rw);
+out_put:
+	dxi_put(fs, i);
+	return err;
+}
+
+/* set size (if @new_size is bigger, or always if @exact) and times, in the tx */
+static void set_size_times(struct daxfs *fs, uint64_t ino, uint64_t new_size, bool exact)
+{
+	const struct daxfs_dinode *rd = di_read(fs, ino);
+	struct daxfs_dinode *di;
+	le64 t = cpu_to_le64((uint64_t)now_ns());
+
+	di = di_write(fs, ino);
+	if (exact || new_size > le64_to_cpu(rd->size))
+		di->size = cpu_to_le64(new_size);
+	di->mtime = t;
+	di->ctime = t;
+}
+
+static bool range_mapped(struct dxi *i, uint64_t lblk, uint64_t n)
+{
+	while (n) {
+		uint64_t pb, r = map_run(i, lblk, n, &pb);
+
+		if (pb == DAXFS_HOLE)
+			return false;
+		lblk += r;
+		n -= r;
+	}
+	return true;
+}
+
+int daxfs_write(struct daxfs *fs, uint64_t ino, uint64_t off, size_t len, const void *buf,
+		size_t *done)
+{
+	const uint8_t *src = buf;
+	struct dxi *i;
+	int err;
+
+	*done = 0;
+	if (fs->rdonly)
+		return -EROFS;
+	if (off > DAXFS_FILE_SIZE_MAX || len > DAXFS_FILE_SIZE_MAX - off)
+		return pmd_err(-EFBIG, "write past the maximum file size");
+	if (!len)
+		return 0;
+	err = file_get(fs, ino, &i);
+	if (err)
+		return err;
+	err = lock_excl(fs, i);
+	if (err)
+		goto out_put;
+	uint64_t size = le64_to_cpu(di_home(fs, ino)->size);
+	uint64_t end = off + len;
+	bool big = (end > size ? end : size) >= HUGE_SIZE;
+
+	while (*done < len) {
+		uint64_t o = off + *done;
+		size_t n = len - *done;
+		uint64_t lb = off_to_blk(o), nb;
+
+		if (n > (size_t)PIECE_BLKS * BLK_SIZE)
+			n = (size_t)PIECE_BLKS * BLK_SIZE - (size_t)(o & (BLK_SIZE - 1));
+		nb = off_to_blk(o + n + BLK_SIZE - 1) - lb;
+		if (range_mapped(i, lb, nb)) {
+			/* overwrite: copy without the fs lock */
+			copy_in(fs, i, o, n, src + *done);
+			pmr_drain(fs->r);
+			dx_lock(fs);
+			tx_begin(fs);
+			set_size_times(fs, ino, o + n, false);
+			err = tx_commit(fs);
+			dx_unlock(fs);
+			if (err)
+				break;
+			*done += n;
+			continue;
+		}
+		uint64_t got = 0;
+		size_t c;
+
+		dx_lock(fs);
+		tx_begin(fs);
+		err = alloc_range(fs, i, lb, nb, big, o, o + n, &got);
+		if (!err)
+			err = ext_store(fs, i);
+		if (err) {
+			tx_abort(fs);
+			ext_unload(i);
+			ext_load(fs, i);
+			dx_unlock(fs);
+			break;
+		}
+		c = copy_in(fs, i, o, n, src + *done);
+		pmr_drain(fs->r);
+		set_size_times(fs, ino, o + c, false);
+		err = tx_commit(fs);
+		if (err) {
+			ext_unload(i);
+			ext_load(fs, i);
+		}
+		dx_unlock(fs);
+		if (err)
+			break;
+		*done += c;
+		if (c < n) {
+			err = pmd_err(-ENOSPC, "no space left for file data");
+			break;
+		}
+	}
+	if (*done)
+		err = 0;
+	pthread_rwlock_unlock(&i->rw);
+out_put:
+	dxi_put(fs, i);
+	return err;
+}
+
+int daxfs_fsync(struct daxfs *fs, uint64_t ino, bool datasync)
+{
+	if (!ino_valid(fs, ino) || !di_home(fs, ino)->mode)
+		return -ENOENT;
+	pmr_drain(fs->r);
+	return 0;
+}
+
+/* truncate @i to @new_size; caller holds i->rw exclusive; takes fs->lock */
+static int do_truncate(struct daxfs *fs, struct dxi *i, uint64_t new_size)
+{
+	uint64_t size = le64_to_cpu(di_home(fs, i->ino)->size);
+	int err;
+
+	if (new_size > DAXFS_FILE_SIZE_MAX)
+		return pmd_err(-EFBIG, "size %llu is above the maximum file size",
+			       (unsigned long long)new_size);
+	dx_lock(fs);
+	tx_begin(fs);
+	set_size_times(fs, i->ino, new_size, true);
+	if (new_size < size) {
+		uint64_t in = new_size & (BLK_SIZE - 1), pb;
+
+		if (in && map_run(i, off_to_blk(new_size), 1, &pb) && pb != DAXFS_HOLE)
+			pmr_memset(fs->r, dx_ptr(fs, blk_to_off(pb) + in), 0, BLK_SIZE - in, 0);
+		err = file_free_range(fs, i, off_to_blk(new_size + BLK_SIZE - 1), UINT64_MAX);
+	} else {
+		err = tx_commit(fs);
+	}
+	dx_unlock(fs);
+	return err;
+}
+
+int daxfs_setattr(struct daxfs *fs, uint64_t ino, const struct daxfs_attr *in, unsigned valid,
+		  struct daxfs_attr *out)
+{
+	struct dxi *i = NULL;
+	int err = 0;
+
+	if (fs->rdonly)
+		return -EROFS;
+	if (!ino_valid(fs, ino) || !di_home(fs, ino)->mode)
+		return -ENOENT;
+	if (valid & DAXFS_SET_SIZE) {
+		err = file_get(fs, ino, &i);
+		if (err)
+			return err;
+		err = lock_excl(fs, i);
+		if (err)
+			goto out_put;
+		err = do_truncate(fs, i, in->size);
+		if (err)
+			goto out_unlock;
+	}
+	dx_lock(fs);
+	tx_begin(fs);
+	const struct daxfs_dinode *rd = di_read(fs, ino);
+
+	if (!rd->mode) {
+		err = -ENOENT;
+		tx_abort(fs);
+		dx_unlock(fs);
+		goto out_unlock;
+	}
+	struct daxfs_dinode *di = di_write(fs, ino);
+	int64_t now = now_ns();
+
+	if (valid & DAXFS_SET_MODE)
+		di->mode = cpu_to_le32((le32_to_cpu(di->mode) & S_IFMT) | (in->mode & 07777));
+	if (valid & DAXFS_SET_UID)
+		di->uid = cpu_to_le32(in->uid);
+	if (valid & DAXFS_SET_GID)
+		di->gid = cpu_to_le32(in->gid);
+	if (valid & DAXFS_SET_ATIME_NOW)
+		di->atime = cpu_to_le64((uint64_t)now);
+	else if (valid & DAXFS_SET_ATIME)
+		di->atime = cpu_to_le64(
+			(uint64_t)(in->atime.tv_sec * 1000000000LL + in->atime.tv_nsec));
+	if (valid & DAXFS_SET_MTIME_NOW)
+		di->mtime = cpu_to_le64((uint64_t)now);
+	else if (valid & DAXFS_SET_MTIME)
+		di->mtime = cpu_to_le64(
+			(uint64_t)(in->mtime.tv_sec * 1000000000LL + in->mtime.tv_nsec));
+	if (valid & DAXFS_SET_CTIME)
+		di->ctime = cpu_to_le64(
+			(uint64_t)(in->ctime.tv_sec * 1000000000LL + in->ctime.tv_nsec));
+	else
+		di->ctime = cpu_to_le64((uint64_t)now);
+	err = tx_commit(fs);
+	if (!err && out)
+		di_to_attr(fs, ino, di_read(fs, ino), out);
+	dx_unlock(fs);
+out_unlock:
+	if (i)
+		pthread_rwlock_unlock(&i->rw);
+out_put:
+	if (i)
+		dxi_put(fs, i);
+	return err;
+}
+
+int daxfs_fallocate(struct daxfs *fs, uint64_t ino, int mode, uint64_t off, uint64_t len)
+{
+	struct dxi *i;
+	int err;
+
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
+		return pmd_err(-EOPNOTSUPP, "fallocate: unsupported mode 0x%x", mode);
+	if (!len)
+		return -EINVAL;
+	if ((mode & FALLOC_FL_PUNCH_HOLE) &&
+	    (!(mode & FALLOC_FL_KEEP_SIZE) || (mode & FALLOC_FL_ZERO_RANGE)))
+		return -EINVAL;
+	if (off > DAXFS_FILE_SIZE_MAX || len > DAXFS_FILE_SIZE_MAX - off)
+		return -EFBIG;
+	if (fs->rdonly)
+		return -EROFS;
+	err = file_get(fs, ino, &i);
+	if (err)
+		return err == -EISDIR || err == -EINVAL ? -ENODEV : err;
+	err = lock_excl(fs, i);
+	if (err)
+		goto out_put;
+	uint64_t size = le64_to_cpu(di_home(fs, ino)->size), end = off + len;
+	uint64_t fb = off_to_blk(off), lb = off_to_blk(end + BLK_SIZE - 1);
+
+	if (mode & FALLOC_FL_PUNCH_HOLE) {
+		uint64_t ffull = off_to_blk(off + BLK_SIZE - 1), lfull = off_to_blk(end);
+
+		if (end > size)
+			end = size;
+		/* zero partial blocks at the edges */
+		for (uint64_t o = off; o < end;) {
+			uint64_t b = off_to_blk(o), pb, n;
+			uint64_t be = blk_to_off(b + 1) < end ? blk_to_off(b + 1) : end;
+
+			if ((b >= ffull && b < lfull)) {
+				o = blk_to_off(lfull);
+				continue;
+			}
+			n = be - o;
+			if (map_run(i, b, 1, &pb) && pb != DAXFS_HOLE)
+				pmr_memset(fs->r, dx_ptr(fs, blk_to_off(pb) + (o & (BLK_SIZE - 1))),
+					   0, n, PMR_MEM_NODRAIN);
+			o += n;
+		}
+		pmr_drain(fs->r);
+		dx_lock(fs);
+		tx_begin(fs);
+		set_size_times(fs, ino, 0, false);
+		if (ffull < lfull)
+			err = file_free_range(fs, i, ffull, lfull);
+		else
+			err = tx_commit(fs);
+		dx_unlock(fs);
+		goto out_unlock;
+	}
+	if (mode & FALLOC_FL_ZERO_RANGE) {
+		/* zero what is mapped; holes read as zero and are allocated below */
+		for (uint64_t o = off; o < end;) {
+			uint64_t b = off_to_blk(o), pb;
+			uint64_t run = map_run(i, b, lb - b, &pb);
+			uint64_t re = blk_to_off(b + run) < end ? blk_to_off(b + run) : end;
+
+			if (pb != DAXFS_HOLE)
+				pmr_memset(fs->r, dx_ptr(fs, blk_to_off(pb) + (o & (BLK_SIZE - 1))),
+					   0, re - o, PMR_MEM_NODRAIN);
+			o = re;
+		}
+	}
+	bool big = (end > size ? end : size) >= HUGE_SIZE;
+
+	for (uint64_t p = fb; p < lb;) {
+		uint64_t n = lb - p < PIECE_BLKS ? lb - p : PIECE_BLKS;
+
+		dx_lock(fs);
+		tx_begin(fs);
+		err = alloc_range(fs, i, p, n, big, 0, 0, NULL);
+		if (!err)
+			err = ext_store(fs, i);
+		if (!err) {
+			pmr_drain(fs->r);
+			if (!(mode & FALLOC_FL_KEEP_SIZE))
+				set_size_times(fs, ino,
+					       blk_to_off(p + n) < end ? blk_to_off(p + n) : end,
+					       false);
+			else
+				set_size_times(fs, ino, 0, false);
+			err = tx_commit(fs);
+		} else {
+			tx_abort(fs);
+		}
+		if (err) {
+			ext_unload(i);
+			ext_load(fs, i);
+		}
+		dx_unlock(fs);
+		if (err)
+			break;
+		p += n;
+	}
+out_unlock:
+	pthread_rwlock_unlock(&i->rw);
+out_put:
+	dxi_put(fs, i);
+	return err;
+}
+
+int daxfs_lseek_data(struct daxfs *fs, uint64_t ino, uint64_t off, int whence, uint64_t *result)
+{
+	struct dxi *i;
+	int err;
+
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		return -EINVAL;
+	err = file_get(fs, ino, &i);
+	if (err)
+		return err;
+	err = lock_shared(fs, i);
+	if (err)
+		goto out_put;
+	uint64_t size = le64_to_cpu(di_home(fs, ino)->size);
+
+	if (off >= size) {
+		err = -ENXIO;
+		goto out_unlock;
+	}
+	uint64_t b = off_to_blk(off), endb = off_to_blk(size + BLK_SIZE - 1);
+
+	if (whence == SEEK_DATA) {
+		err = -ENXIO;
+		while (b < endb) {
+			uint64_t pb, r = map_run(i, b, endb - b, &pb);
+
+			if (pb != DAXFS_HOLE) {
+				*result = blk_to_off(b) > off ? blk_to_off(b) : off;
+				err = 0;
+				break;
+			}
+			b += r;
+		}
+	} else {
+		*result = size;
+		while (b < endb) {
+			uint64_t pb, r = map_run(i, b, endb - b, &pb);
+
+			if (pb == DAXFS_HOLE) {
+				*result = blk_to_off(b) > off ? blk_to_off(b) : off;
+				break;
+			}
+			b += r;
+		}
+	}
+out_unlock:
+	pthread_rwlock_unlock(&i->rw);
+out_put:
+	dxi_put(fs, i);
+	return err;
+}
+
+int daxfs_bmap(struct daxfs *fs, uint64_t ino, uint64_t file_off, uint64_t len, unsigned flags,
+	       struct daxfs_map *out)
+{
+	struct dxi *i;
+	uint64_t lb, nb, pb, run;
+	int err;
+
+	if (!len)
+		return -EINVAL;
+	if (file_off > DAXFS_FILE_SIZE_MAX || len > DAXFS_FILE_SIZE_MAX - file_off)
+		return -EFBIG;
+	err = file_get(fs, ino, &i);
+	if (err)
+		return err;
+	lb = off_to_blk(file_off);
+	nb = off_to_blk(file_off + len + BLK_SIZE - 1) - lb;
+	if (!(flags & DAXFS_BMAP_ALLOC)) {
+		err = lock_shared(fs, i);
+		if (err)
+			goto out_put;
+		run = map_run(i, lb, nb, &pb);
+		goto out_fill;
+	}
+	if (fs->rdonly) {
+		err = -EROFS;
+		goto out_put;
+	}
+	err = lock_excl(fs, i);
+	if (err)
+		goto out_put;
+	run = map_run(i, lb, nb, &pb);
+	if (pb == DAXFS_HOLE) {
+		uint64_t size = le64_to_cpu(di_home(fs, ino)->size);
+		uint64_t end = blk_to_off(lb + run);
+		uint64_t got = 0;
+
+		if (run > PIECE_BLKS)
+			run = PIECE_BLKS;
+		dx_lock(fs);
+		tx_begin(fs);
+		err = alloc_range(fs, i, lb, run, (end > size ? end : size) >= HUGE_SIZE, 0, 0,
+				  &got);
+		if (!err)
+			err = ext_store(fs, i);
+		if (!err) {
+			pmr_drain(fs->r);
+			err = tx_commit(fs);
+		} else {
+			tx_abort(fs);
+		}
+		if (err) {
+			ext_unload(i);
+			ext_load(fs, i);
+		}
+		dx_unlock(fs);
+		if (err)
+			goto out_unlock;
+		run = map_run(i, lb, nb, &pb);
+	}
+out_fill:
+	out->file_off = blk_to_off(lb);
+	out->len = blk_to_off(run);
+	out->region_off = pb == DAXFS_HOLE ? DAXFS_HOLE : blk_to_off(pb);
+out_unlock:
+	pthread_rwlock_unlock(&i->rw);
+out_put:
+	dxi_put(fs, i);
+	return err;
+}
+
+int daxfs_extent_map(struct daxfs *fs, uint64_t ino, daxfs_extent_fn fn, void *ctx)
+{
+	struct dxi *i;
+	int err = file_get(fs, ino, &i);
+
+	if (err)
+		return err;
+	err = lock_shared(fs, i);
+	if (err)
+		goto out_put;
+	for (size_t k = 0; k < i->next; k++) {
+		struct daxfs_map m = {blk_to_off(i->ext[k].lblk), blk_to_off(i->ext[k].len),
+				      blk_to_off(i->ext[k].pblk)};
+
+		if (fn(ctx, &m))
+			break;
+	}
+	pthread_rwlock_unlock(&i->rw);
+out_put:
+	dxi_put(fs, i);
+	return err;
+}
+
+int daxfs_write_commit(struct daxfs *fs, uint64_t ino, uint64_t new_size)
+{
+	struct dxi *i;
+	int err;
+
+	if (new_size > DAXFS_FILE_SIZE_MAX)
+		return -EFBIG;
+	if (fs->rdonly)
+		return -EROFS;
+	err = file_get(fs, ino, &i);
+	if (err)
+		return err;
+	pthread_rwlock_wrlock(&i->rw);
+	pmr_drain(fs->r);
+	dx_lock(fs);
+	tx_begin(fs);
+	set_size_times(fs, ino, new_size, false);
+	err = tx_commit(fs);
+	dx_unlock(fs);
+	pthread_rwlock_unlock(&i->rw);
+	dxi_put(fs, i);
+	return err;
+}
+
+int daxfs_pin(struct daxfs *fs, uint64_t ino)
+{
+	struct dxi *i;
+
+	if (!ino_valid(fs, ino) || !di_home(fs, ino)->mode)
+		return -ENOENT;
+	i = dxi_get(fs, ino); /* the reference is held until the unpin */
+	if (!i)
+		return -ENOMEM;
+	pthread_mutex_lock(&fs->icache_lock);
+	i->pins++;
+	pthread_mutex_unlock(&fs->icache_lock);
+	return 0;
+}
+
+int daxfs_unpin(struct daxfs *fs, uint64_t ino)
+{
+	struct dxi *i;
+	bool last;
+
+	pthread_mutex_lock(&fs->icache_lock);
+	i = dxi_find_locked(fs, ino);
+	if (!i || !i->pins) {
+		pthread_mutex_unlock(&fs->icache_lock);
+		return -ENOENT;
+	}
+	last = --i->pins == 0;
+	pthread_mutex_unlock(&fs->icache_lock);
+	if (last && i->ndeferred) {
+		pthread_rwlock_wrlock(&i->rw);
+		dx_lock(fs);
+		tx_begin(fs);
+		for (size_t k = 0; k < i->ndeferred; k++)
+			tx_free(fs, i->deferred[k].pblk, i->deferred[k].len);
+		if (!tx_commit(fs)) {
+			pthread_mutex_lock(&fs->icache_lock);
+			fs->ndeferred_inodes -= (unsigned)i->ndeferred;
+			i->ndeferred = 0;
+			pthread_mutex_unlock(&fs->icache_lock);
+		}
+		dx_unlock(fs);
+		pthread_rwlock_unlock(&i->rw);
+	}
+	dxi_put(fs, i);
+	return 0;
+}

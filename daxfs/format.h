@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * format.h - daxfs on-media structures (version 1). See docs/format.md.
+ *
+ * All multi-byte fields are little-endian (le16/le32/le64 below, converted
+ * with the le*_to_cpu/cpu_to_le* helpers). Block size is 4 KiB; a "blk" is
+ * a block number from the start of the region (region byte offset =
+ * blk * 4096). Checksums are crc32c (Castagnoli) with the crc field taken as
+ * zero while computing.
+ *
+ * Region layout, in blocks:
+ *   0                 primary superblock
+ *   1                 backup superblock (written by mkfs, read by fsck)
+ *   journal_blk ..    redo journal: header in the first block, records after
+ *   itable_blk ..     inode table, 16 inodes of 256 bytes per block
+ *   bitmap_blk ..     allocation bitmap, 1 bit per block of the region
+ *   data_blk ..       data and dynamic metadata (dir nodes, extent blocks,
+ *                     xattr blocks, symlink targets)
+ */
+#ifndef PMD_DAXFS_FORMAT_H
+#define PMD_DAXFS_FORMAT_H
+
+#include <assert.h>
+#include <endian.h>
+#include <stdint.h>
+
+typedef uint16_t le16;
+typedef uint32_t le32;
+typedef uint64_t le64;
+
+static inline uint16_t le16_to_cpu(le16 v)
+{
+	return le16toh(v);
+}
+static inline uint32_t le32_to_cpu(le32 v)
+{
+	return le32toh(v);
+}
+static inline uint64_t le64_to_cpu(le64 v)
+{
+	return le64toh(v);
+}
+static inline le16 cpu_to_le16(uint16_t v)
+{
+	return htole16(v);
+}
+static inline le32 cpu_to_le32(uint32_t v)
+{
+	return htole32(v);
+}
+static inline le64 cpu_to_le64(uint64_t v)
+{
+	return htole64(v);
+}
+
+#define DAXFS_MAGIC UINT64_C(0x3153465841445844) /* "DXDAXFS1" */
+#define DAXFS_VERSION 1
+#define DAXFS_BLOCK_SHIFT 12
+
+/* Superblock state */
+#define DAXFS_STATE_CLEAN 1 /* cleanly closed */
+#define DAXFS_STATE_INUSE 2 /* open read-write, or crashed */
+
+/* Superblock flags */
+#define DAXFS_SB_DEFERRED \
+	(1U << 0) /* some frees were deferred by pins: if the
+				     * fs crashed, rebuild the bitmap at open */
+
+/* Feature bits: none defined in version 1; unknown incompat bits refuse. */
+#define DAXFS_FEAT_INCOMPAT_SUPP 0U
+
+struct daxfs_dsuper {
+	le64 magic;
+	le32 version;
+	le32 crc; /* crc32c of this struct (DAXFS_SUPER_SIZE bytes) */
+	le32 feat_compat;
+	le32 feat_incompat;
+	le32 feat_ro_compat;
+	le32 block_size; /* bytes, 4096 */
+	uint8_t uuid[16];
+	char label[64];	   /* NUL-padded, not necessarily terminated */
+	le64 region_size;  /* bytes the filesystem spans */
+	le64 total_blocks; /* region_size / block_size */
+	le64 journal_blk;
+	le64 journal_nblks;
+	le64 itable_blk;
+	le64 itable_nblks;
+	le64 inode_count;
+	le64 bitmap_blk;
+	le64 bitmap_nblks;
+	le64 data_blk; /* first block after the fixed metadata */
+	le64 root_ino;
+	le64 orphan_head; /* first inode of the orphan list, 0 = empty */
+	le64 hash_seed;	  /* seed of the directory name hash */
+	le64 mkfs_time;	  /* ns since the epoch */
+	le64 mount_count;
+	le64 mount_time; /* ns */
+	le32 state;	 /* DAXFS_STATE_* */
+	le32 flags;	 /* DAXFS_SB_* */
+	uint8_t reserved[512 - 248];
+};
+#define DAXFS_SUPER_SIZE 512
+static_assert(sizeof(struct daxfs_dsuper) == DAXFS_SUPER_SIZE, "superblock size");
+
+/* Journal header, at the start of the journal's first block. */
+#define DAXFS_JNL_MAGIC UINT64_C(0x4c4e524a53465844) /* "DXFSJRNL" */
+#define DAXFS_JNL_EMPTY 0
+#define DAXFS_JNL_COMMITTED 1
+
+struct daxfs_jheader {
+	le64 magic;
+	le64 seq;	  /* transaction sequence number */
+	le32 state;	  /* DAXFS_JNL_* */
+	le32 nrec;	  /* records */
+	le64 len;	  /* bytes of records, from the journal's second block */
+	le32 crc_records; /* crc32c of those bytes */
+	le32 crc;	  /* crc32c of this header */
+	uint8_t pad[24];
+};
+static_assert(sizeof(struct daxfs_jheader) == 64, "journal header is one cache line");
+
+/* A redo record: write @len bytes following it at region byte offset @off. */
+struct daxfs_jrec {
+	le64 off; /* bytes */
+	le32 len; /* bytes; the record is padded to 8 bytes */
+	le32 pad;
+};
+
+/* Extent: file blocks [lblk, lblk+len) live at region blocks [pblk, pblk+len). */
+struct daxfs_dextent {
+	le32 lblk; /* file block */
+	le32 len;  /* blocks */
+	le64 pblk; /* region block */
+};
+
+#define DAXFS_INLINE_EXTENTS 7
+#define DAXFS_INODE_SIZE 256
+#define DAXFS_INODES_PER_BLOCK (4096 / DAXFS_INODE_SIZE)
+
+/* Inode flags */
+#define DAXFS_IF_ORPHAN (1U << 0) /* on the orphan list */
+
+struct daxfs_dinode {
+	le32 mode; /* 0: free */
+	le32 nlink;
+	le32 uid;
+	le32 gid;
+	le32 flags; /* DAXFS_IF_* */
+	le32 crc;   /* crc32c of the 256 bytes */
+	le64 generation;
+	le64 size;   /* bytes */
+	le64 blocks; /* 4 KiB blocks owned, data and metadata */
+	le64 rdev;
+	le64 atime; /* ns since the epoch, signed */
+	le64 mtime;
+	le64 ctime;
+	le64 btime;
+	le64 parent;	  /* directories: the parent's inode number */
+	le64 orphan_next; /* next inode on the orphan list, 0 = end */
+	le64 xattr_blk;	  /* block of extended attributes, 0 = none */
+	union {
+		struct {
+			le64 ext_next; /* first extent block, 0 = none */
+			le32 nextents; /* total extents, inline first */
+			le32 pad;
+			struct daxfs_dextent ext[DAXFS_INLINE_EXTENTS];
+		} file;
+		struct {
+			le64 root;     /* block of the B-tree root, 0 = empty */
+			le64 nentries; /* entries (without . and ..) */
+			le64 nblocks;  /* tree blocks */
+			le32 height;   /* levels, leaf = 1 */
+			le32 pad;
+		} dir;
+		struct {
+			le64 blk; /* block holding the target */
+			le32 len; /* bytes */
+			le32 crc; /* crc32c of the target bytes */
+		} symlink;
+		uint8_t u_raw[128];
+	};
+	uint8_t reserved[16];
+};
+static_assert(sizeof(struct daxfs_dinode) == DAXFS_INODE_SIZE, "inode size");
+
+/* Header of dynamic metadata blocks (extent, dir node, xattr). */
+#define DAXFS_EXT_MAGIC 0x54584544U   /* "DEXT" */
+#define DAXFS_DIR_MAGIC 0x52494444U   /* "DDIR" */
+#define DAXFS_XATTR_MAGIC 0x54584444U /* "DDXT" */
+
+struct daxfs_blkhdr {
+	le32 magic;
+	le32 crc; /* crc32c of the whole block */
+	le64 ino; /* owner */
+};
+
+/* Extent block: a chain continuing the inline extents. */
+struct daxfs_extblk {
+	struct daxfs_blkhdr h;
+	le64 next; /* next extent block, 0 = end */
+	le32 count;
+	le32 pad;
+	struct daxfs_dextent ext[];
+};
+#define DAXFS_EXTBLK_MAX ((4096 - 32) / 16)
+
+/*
+ * Directory B+tree node. Keys are 62-bit name hashes (the low 4 bits number
+ * names that collide on the rest), unique per directory.
+ *   internal (level > 0): after the header, nslots struct daxfs_dindex sorted
+ *     by key; child i holds keys >= key[i] (key[0] is 0).
+ *   leaf (level 0): after the header, nslots le16 byte offsets of entries,
+ *     sorted by key; entries are packed at the end of the block from
+ *     heap_start to 4096, each padded to 8 bytes; dead bytes count in frag.
+ */
+struct daxfs_dnode {
+	struct daxfs_blkhdr h;
+	le16 level;
+	le16 nslots;
+	le16 heap_start; /* bytes from the block start */
+	le16 frag;	 /* bytes of deleted entries inside the heap */
+	le32 pad[2];
+};
+static_assert(sizeof(struct daxfs_dnode) == 32, "dnode header");
+
+struct daxfs_dindex {
+	le64 key;
+	le64 child; /* block */
+};
+#define DAXFS_DINDEX_MAX ((4096 - 32) / 16)
+
+struct daxfs_dentry {
+	le64 key;
+	le64 ino;
+	uint8_t type; /* DT_* */
+	uint8_t namelen;
+	char name[]; /* not terminated */
+};
+#define DAXFS_DENTRY_SIZE(namelen) (((18 + (namelen)) + 7) & ~7U)
+
+/* Xattr block: entries packed after the header, each padded to 4 bytes. */
+struct daxfs_xattrblk {
+	struct daxfs_blkhdr h;
+	le32 used; /* bytes of entries */
+	le32 count;
+};
+struct daxfs_xentry {
+	uint8_t namelen;
+	uint8_t pad;
+	le16 vlen;
+	char data[]; /* name then value */
+};
+#define DAXFS_XENTRY_SIZE(nl, vl) (((4 + (nl) + (vl)) + 3) & ~3U)
+
+#endif

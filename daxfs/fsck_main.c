@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fsck.daxfs - check and repair a daxfs filesystem.
+ *
+ *   fsck.daxfs [-n|-y|-p] [--json] [-v] REGION
+ *
+ * Exit status is a bitmask as for e2fsck: 0 clean, 1 errors corrected,
+ * 4 errors left uncorrected, 8 operational error, 16 usage error.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daxfs.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: fsck.daxfs [-n|-y|-p] [--json] [-v] REGION\n"
+		   "  -n  check only, never write (default)\n"
+		   "  -y  repair every problem found\n"
+		   "  -p  preen: repair without asking (same as -y)\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'J'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct daxfs_fsck_opts o = {.mode = DAXFS_FSCK_CHECK};
+	int c, modes = 0;
+
+	while ((c = getopt_long(argc, argv, "nypfvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			o.mode = DAXFS_FSCK_CHECK;
+			modes++;
+			break;
+		case 'y':
+			o.mode = DAXFS_FSCK_REPAIR;
+			modes++;
+			break;
+		case 'p':
+			o.mode = DAXFS_FSCK_PREEN;
+			modes++;
+			break;
+		case 'f':
+			break; /* always a full check */
+		case 'J':
+			o.json = true;
+			break;
+		case 'v':
+			o.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return DAXFS_FSCK_USAGE;
+		}
+	}
+	if (optind != argc - 1 || modes > 1) {
+		if (modes > 1)
+			fprintf(stderr, "fsck.daxfs: -n, -y and -p exclude each other\n");
+		usage(stderr);
+		return DAXFS_FSCK_USAGE;
+	}
+	return daxfs_fsck(argv[optind], &o);
+}

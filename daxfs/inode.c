@@ -1,0 +1,704 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * inode.c - inode table, in-memory inodes, extent maps, orphans.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core.h"
+#include "errmsg.h"
+#include "region.h"
+
+static uint64_t di_off(struct daxfs *fs, uint64_t ino)
+{
+	return blk_to_off(fs->itable_blk) + (ino - 1) * DAXFS_INODE_SIZE;
+}
+
+bool ino_valid(struct daxfs *fs, uint64_t ino)
+{
+	return ino >= 1 && ino <= fs->inode_count;
+}
+
+const struct daxfs_dinode *di_read(struct daxfs *fs, uint64_t ino)
+{
+	assert(ino_valid(fs, ino));
+	return tx_read(fs, di_off(fs, ino));
+}
+
+struct daxfs_dinode *di_write(struct daxfs *fs, uint64_t ino)
+{
+	assert(ino_valid(fs, ino));
+	return tx_write(fs, di_off(fs, ino), DAXFS_INODE_SIZE);
+}
+
+void di_seal(struct daxfs_dinode *di)
+{
+	di->crc = cpu_to_le32(daxfs_csum(di, sizeof(*di), offsetof(struct daxfs_dinode, crc)));
+}
+
+int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static struct timespec ns_to_ts(uint64_t v)
+{
+	int64_t ns = (int64_t)v;
+	struct timespec ts;
+
+	ts.tv_sec = ns / 1000000000LL;
+	ts.tv_nsec = ns % 1000000000LL;
+	if (ts.tv_nsec < 0) {
+		ts.tv_nsec += 1000000000LL;
+		ts.tv_sec--;
+	}
+	return ts;
+}
+
+void di_to_attr(struct daxfs *fs, uint64_t ino, const struct daxfs_dinode *di, struct daxfs_attr *a)
+{
+	uint32_t mode = le32_to_cpu(di->mode);
+
+	memset(a, 0, sizeof(*a));
+	a->ino = ino;
+	a->mode = mode;
+	a->nlink = le32_to_cpu(di->nlink);
+	a->uid = le32_to_cpu(di->uid);
+	a->gid = le32_to_cpu(di->gid);
+	a->rdev = le64_to_cpu(di->rdev);
+	a->size = le64_to_cpu(di->size);
+	a->blocks = le64_to_cpu(di->blocks) * (BLK_SIZE / 512);
+	a->blksize = S_ISREG(mode) ? 2 * 1024 * 1024 : BLK_SIZE;
+	a->generation = le64_to_cpu(di->generation);
+	a->atime = ns_to_ts(le64_to_cpu(di->atime));
+	a->mtime = ns_to_ts(le64_to_cpu(di->mtime));
+	a->ctime = ns_to_ts(le64_to_cpu(di->ctime));
+	a->btime = ns_to_ts(le64_to_cpu(di->btime));
+}
+
+/* ---- inode allocation map (DRAM) ---- */
+
+int imap_init(struct daxfs *fs)
+{
+	size_t words = (fs->inode_count + 63) / 64;
+
+	if (!fs->imap) {
+		fs->imap = calloc(words ? words : 1, sizeof(uint64_t));
+		if (!fs->imap)
+			return -ENOMEM;
+	} else {
+		memset(fs->imap, 0, words * sizeof(uint64_t));
+	}
+	fs->free_inodes = 0;
+	for (uint64_t ino = 1; ino <= fs->inode_count; ino++) {
+		const struct daxfs_dinode *di = dx_ptr(fs, di_off(fs, ino));
+
+		if (di->mode)
+			fs->imap[(ino - 1) / 64] |= 1ULL << ((ino - 1) % 64);
+		else
+			fs->free_inodes++;
+	}
+	return 0;
+}
+
+int ino_alloc(struct daxfs *fs, uint64_t *ino)
+{
+	uint64_t words = (fs->inode_count + 63) / 64;
+
+	if (!fs->free_inodes)
+		return pmd_err(-ENOSPC, "daxfs: no free inode (%llu in use)",
+			       (unsigned long long)fs->inode_count);
+	for (uint64_t n = 0; n <= words; n++) {
+		uint64_t w = (fs->ino_cursor / 64 + n) % words;
+		uint64_t bits = ~fs->imap[w];
+
+		if (!bits)
+			continue;
+		uint64_t b = (uint64_t)__builtin_ctzll(bits);
+		uint64_t i = w * 64 + b;
+
+		if (i >= fs->inode_count)
+			continue;
+		fs->imap[w] |= 1ULL << b;
+		fs->free_inodes--;
+		fs->ino_cursor = i;
+		*ino = i + 1;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+void ino_free_mark(struct daxfs *fs, uint64_t ino)
+{
+	fs->imap[(ino - 1) / 64] &= ~(1ULL << ((ino - 1) % 64));
+	fs->free_inodes++;
+}
+
+/* ---- in-memory inodes ---- */
+
+static size_t ih(uint64_t ino)
+{
+	return (size_t)(ino * 0x9E3779B97F4A7C15ULL >> 40) % ICACHE_BUCKETS;
+}
+
+struct dxi *dxi_find_locked(struct daxfs *fs, uint64_t ino)
+{
+	for (struct dxi *i = fs->icache[ih(ino)]; i; i = i->hnext)
+		if (i->ino == ino)
+			return i;
+	return NULL;
+}
+
+/* dxi_get - in-memory inode for @ino with one more reference (never NULL
+ * except on out of memory). The caller checks the inode is in use. */
+struct dxi *dxi_get(struct daxfs *fs, uint64_t ino)
+{
+	struct dxi *i;
+
+	pthread_mutex_lock(&fs->icache_lock);
+	i = dxi_find_locked(fs, ino);
+	if (!i) {
+		i = calloc(1, sizeof(*i));
+		if (!i) {
+			pthread_mutex_unlock(&fs->icache_lock);
+			return NULL;
+		}
+		i->ino = ino;
+		pthread_rwlock_init(&i->rw, NULL);
+		i->hnext = fs->icache[ih(ino)];
+		fs->icache[ih(ino)] = i;
+	}
+	i->refs++;
+	pthread_mutex_unlock(&fs->icache_lock);
+	return i;
+}
+
+static void dxi_unhash(struct daxfs *fs, struct dxi *i)
+{
+	struct dxi **pp = &fs->icache[ih(i->ino)];
+
+	while (*pp != i)
+		pp = &(*pp)->hnext;
+	*pp = i->hnext;
+}
+
+static void dxi_free(struct dxi *i)
+{
+	pthread_rwlock_destroy(&i->rw);
+	free(i->ext);
+	free(i->deferred);
+	free(i);
+}
+
+/* dxi_put - drop a reference; the last one frees the in-memory inode and, if
+ * the inode is unlinked, the inode itself. Call without fs->lock. */
+void dxi_put(struct daxfs *fs, struct dxi *i)
+{
+	uint64_t ino = i->ino;
+	bool idle;
+
+	pthread_mutex_lock(&fs->icache_lock);
+	assert(i->refs > 0);
+	idle = --i->refs == 0 && !i->nlookup && !i->pins && !i->ndeferred;
+	if (idle) {
+		dxi_unhash(fs, i);
+		dxi_free(i);
+	}
+	pthread_mutex_unlock(&fs->icache_lock);
+	if (idle)
+		maybe_evict(fs, ino);
+}
+
+int daxfs_iget(struct daxfs *fs, uint64_t ino)
+{
+	struct dxi *i;
+	bool ok;
+
+	if (!ino_valid(fs, ino))
+		return -ENOENT;
+	dx_lock(fs);
+	ok = di_read(fs, ino)->mode != 0;
+	dx_unlock(fs);
+	if (!ok)
+		return -ENOENT;
+	i = dxi_get(fs, ino);
+	if (!i)
+		return -ENOMEM;
+	pthread_mutex_lock(&fs->icache_lock);
+	i->nlookup++;
+	i->refs--;
+	pthread_mutex_unlock(&fs->icache_lock);
+	return 0;
+}
+
+void daxfs_iput(struct daxfs *fs, uint64_t ino, uint64_t count)
+{
+	struct dxi *i;
+
+	pthread_mutex_lock(&fs->icache_lock);
+	i = dxi_find_locked(fs, ino);
+	if (!i || !i->nlookup) {
+		pthread_mutex_unlock(&fs->icache_lock);
+		return;
+	}
+	i->nlookup = count >= i->nlookup ? 0 : i->nlookup - count;
+	i->refs++;
+	pthread_mutex_unlock(&fs->icache_lock);
+	dxi_put(fs, i);
+}
+
+/* ---- extent maps ---- */
+
+static int ext_reserve(struct dxi *i, size_t n)
+{
+	if (n <= i->ext_cap)
+		return 0;
+	size_t cap = i->ext_cap ? i->ext_cap : 8;
+
+	while (cap < n)
+		cap *= 2;
+	struct dx_ext *e = realloc(i->ext, cap * sizeof(*e));
+
+	if (!e)
+		return -ENOMEM;
+	i->ext = e;
+	i->ext_cap = cap;
+	return 0;
+}
+
+void ext_unload(struct dxi *i)
+{
+	i->ext_loaded = false;
+	i->next = 0;
+}
+
+/* ext_load - read the extent map of @i (needs fs->lock or i->rw held). */
+int ext_load(struct daxfs *fs, struct dxi *i)
+{
+	const struct daxfs_dinode *di;
+	uint32_t n, k = 0;
+	uint64_t blk;
+	int err;
+
+	if (i->ext_loaded)
+		return 0;
+	di = dx_ptr(fs, di_off(fs, i->ino));
+	n = le32_to_cpu(di->file.nextents);
+	err = ext_reserve(i, n);
+	if (err)
+		return err;
+	for (; k < n && k < DAXFS_INLINE_EXTENTS; k++) {
+		i->ext[k].lblk = le32_to_cpu(di->file.ext[k].lblk);
+		i->ext[k].len = le32_to_cpu(di->file.ext[k].len);
+		i->ext[k].pblk = le64_to_cpu(di->file.ext[k].pblk);
+	}
+	blk = le64_to_cpu(di->file.ext_next);
+	while (k < n && blk) {
+		const struct daxfs_extblk *eb;
+		uint32_t c;
+
+		if (blk >= fs->total_blocks)
+			return pmd_err(-EIO, "inode %llu: extent block %llu out of range",
+				       (unsigned long long)i->ino, (unsigned long long)blk);
+		eb = dx_ptr(fs, blk_to_off(blk));
+		c = le32_to_cpu(eb->count);
+		for (uint32_t j = 0; j < c && k < n; j++, k++) {
+			i->ext[k].lblk = le32_to_cpu(eb->ext[j].lblk);
+			i->ext[k].len = le32_to_cpu(eb->ext[j].len);
+			i->ext[k].pblk = le64_to_cpu(eb->ext[j].pblk);
+		}
+		blk = le64_to_cpu(eb->next);
+	}
+	i->next = k;
+	i->ext_loaded = true;
+	return 0;
+}
+
+static void put_ext(struct daxfs_dextent *d, const struct dx_ext *e)
+{
+	struct daxfs_dextent v = {cpu_to_le32((uint32_t)e->lblk), cpu_to_le32((uint32_t)e->len),
+				  cpu_to_le64(e->pblk)};
+
+	if (memcmp(d, &v, sizeof(v)))
+		*d = v;
+}
+
+/*
+ * ext_store - write the in-memory extent map of @i to media in the running
+ * transaction: inline extents, then a chain of extent blocks (allocated or
+ * freed as the count changes). Only changed lines get journaled.
+ */
+int ext_store(struct daxfs *fs, struct dxi *i)
+{
+	const struct daxfs_dinode *rd = di_read(fs, i->ino);
+	size_t n = i->next, k;
+	size_t need_blks =
+		n > DAXFS_INLINE_EXTENTS
+			? (n - DAXFS_INLINE_EXTENTS + DAXFS_EXTBLK_MAX - 1) / DAXFS_EXTBLK_MAX
+			: 0;
+	uint64_t *chain;
+	size_t have = 0, chain_max = 4096;
+	uint64_t blk = le64_to_cpu(rd->file.ext_next);
+	struct daxfs_dinode *di;
+	int64_t dblocks = 0;
+
+	if (need_blks > chain_max)
+		return pmd_err(-EFBIG, "inode %llu: too many extents", (unsigned long long)i->ino);
+	chain = malloc(chain_max * sizeof(*chain));
+	if (!chain)
+		return -ENOMEM;
+	while (blk && have < chain_max) {
+		chain[have++] = blk;
+		blk = le64_to_cpu(
+			((const struct daxfs_extblk *)tx_read(fs, blk_to_off(blk)))->next);
+	}
+	while (have < need_blks) {
+		struct dx_range r;
+		int err = alloc_blocks(fs, 1, false, have ? chain[have - 1] + 1 : 0, &r);
+
+		if (err) {
+			free(chain);
+			return err;
+		}
+		tx_new_blk(fs, r.pblk, true);
+		chain[have++] = r.pblk;
+		dblocks++;
+	}
+	while (have > need_blks) {
+		tx_free(fs, chain[--have], 1);
+		dblocks--;
+	}
+	di = di_write(fs, i->ino);
+	di->file.nextents = cpu_to_le32((uint32_t)n);
+	for (k = 0; k < DAXFS_INLINE_EXTENTS; k++) {
+		if (k < n)
+			put_ext(&di->file.ext[k], &i->ext[k]);
+		else
+			memset(&di->file.ext[k], 0, sizeof(di->file.ext[k]));
+	}
+	di->file.ext_next = cpu_to_le64(have ? chain[0] : 0);
+	di->blocks = cpu_to_le64(le64_to_cpu(di->blocks) + (uint64_t)dblocks);
+	for (size_t b = 0; b < have; b++) {
+		const struct daxfs_extblk *ro = tx_read(fs, blk_to_off(chain[b]));
+		size_t first = DAXFS_INLINE_EXTENTS + b * DAXFS_EXTBLK_MAX;
+		size_t cnt = n - first < DAXFS_EXTBLK_MAX ? n - first : DAXFS_EXTBLK_MAX;
+		uint64_t next = b + 1 < have ? chain[b + 1] : 0;
+		struct daxfs_extblk *eb;
+		bool changed = le32_to_cpu(ro->h.magic) != DAXFS_EXT_MAGIC ||
+			       le64_to_cpu(ro->next) != next || le32_to_cpu(ro->count) != cnt;
+
+		for (size_t j = 0; j < cnt && !changed; j++) {
+			const struct dx_ext *e = &i->ext[first + j];
+
+			changed = le32_to_cpu(ro->ext[j].lblk) != e->lblk ||
+				  le32_to_cpu(ro->ext[j].len) != e->len ||
+				  le64_to_cpu(ro->ext[j].pblk) != e->pblk;
+		}
+		if (!changed)
+			continue;
+		eb = tx_write(fs, blk_to_off(chain[b]), 32);
+		eb->h.magic = cpu_to_le32(DAXFS_EXT_MAGIC);
+		eb->h.ino = cpu_to_le64(i->ino);
+		eb->next = cpu_to_le64(next);
+		eb->count = cpu_to_le32((uint32_t)cnt);
+		for (size_t j = 0; j < cnt; j++) {
+			const struct dx_ext *e = &i->ext[first + j];
+			struct daxfs_dextent v = {cpu_to_le32((uint32_t)e->lblk),
+						  cpu_to_le32((uint32_t)e->len),
+						  cpu_to_le64(e->pblk)};
+
+			if (memcmp(&ro->ext[j], &v, sizeof(v))) {
+				struct daxfs_dextent *d =
+					tx_write(fs, blk_to_off(chain[b]) + 32 + j * 16, 16);
+				*d = v;
+			}
+		}
+		tx_seal(fs, chain[b]);
+	}
+	free(chain);
+	return 0;
+}
+
+/* ---- freeing ---- */
+
+/* inode_release_blocks - free (or defer while pinned) blocks of @i in the tx */
+void inode_release_blocks(struct daxfs *fs, struct dxi *i, uint64_t pblk, uint64_t len)
+{
+	bool pinned;
+
+	pthread_mutex_lock(&fs->icache_lock);
+	pinned = i->pins > 0;
+	if (pinned) {
+		if (i->ndeferred == i->deferred_cap) {
+			size_t cap = i->deferred_cap ? i->deferred_cap * 2 : 8;
+			struct dx_range *n = realloc(i->deferred, cap * sizeof(*n));
+
+			if (!n)
+				abort();
+			i->deferred = n;
+			i->deferred_cap = cap;
+		}
+		i->deferred[i->ndeferred++] = (struct dx_range){pblk, len};
+		fs->ndeferred_inodes++;
+	}
+	pthread_mutex_unlock(&fs->icache_lock);
+	if (pinned) {
+		struct daxfs_dsuper *sb = super_write(fs);
+
+		sb->flags = cpu_to_le32(le32_to_cpu(sb->flags) | DAXFS_SB_DEFERRED);
+		super_seal(sb);
+		fs->stats.deferred_blocks += len;
+	} else {
+		tx_free(fs, pblk, len);
+	}
+}
+
+/*
+ * file_free_range - remove file blocks [@from, @to) from @i's map and free
+ * them, committing a transaction every few hundred extents so no transaction
+ * outgrows the journal. The caller holds i->rw exclusive and fs->lock and
+ * has begun a transaction, which is committed on return (0) or aborted.
+ */
+int file_free_range(struct daxfs *fs, struct dxi *i, uint64_t from, uint64_t to)
+{
+	int err = ext_load(fs, i);
+	unsigned batch = 0;
+
+	if (err)
+		goto out_abort;
+	for (size_t k = 0; k < i->next;) {
+		struct dx_ext *e = &i->ext[k];
+		uint64_t s = e->lblk, end = e->lblk + e->len;
+		uint64_t cs = s > from ? s : from, ce = end < to ? end : to;
+		struct daxfs_dinode *di;
+
+		if (cs >= ce) {
+			k++;
+			continue;
+		}
+		inode_release_blocks(fs, i, e->pblk + (cs - s), ce - cs);
+		di = di_write(fs, i->ino);
+		di->blocks = cpu_to_le64(le64_to_cpu(di->blocks) - (ce - cs));
+		if (cs == s && ce == end) {
+			memmove(e, e + 1, (i->next - k - 1) * sizeof(*e));
+			i->next--;
+		} else if (cs == s) {
+			e->pblk += ce - s;
+			e->len = end - ce;
+			e->lblk = ce;
+			k++;
+		} else if (ce == end) {
+			e->len = cs - s;
+			k++;
+		} else {
+			err = ext_reserve(i, i->next + 1);
+			if (err)
+				goto out_abort;
+			e = &i->ext[k];
+			memmove(e + 2, e + 1, (i->next - k - 1) * sizeof(*e));
+			e[1] = (struct dx_ext){ce, end - ce, e->pblk + (ce - s)};
+			e->len = cs - s;
+			i->next++;
+			k += 2;
+		}
+		if (++batch >= 256 || tx_journal_room(fs) < 64 * 1024) {
+			err = ext_store(fs, i);
+			if (!err)
+				err = tx_commit(fs);
+			if (err)
+				goto out_reload;
+			tx_begin(fs);
+			batch = 0;
+		}
+	}
+	err = ext_store(fs, i);
+	if (err)
+		goto out_abort;
+	return tx_commit(fs);
+out_abort:
+	tx_abort(fs);
+out_reload:
+	ext_unload(i);
+	return err;
+}
+
+/* ---- orphans ---- */
+
+int orphan_add(struct daxfs *fs, uint64_t ino)
+{
+	const struct daxfs_dsuper *rsb = tx_read(fs, 0);
+	struct daxfs_dinode *di = di_write(fs, ino);
+	struct daxfs_dsuper *sb;
+
+	if (le32_to_cpu(di->flags) & DAXFS_IF_ORPHAN)
+		return 0;
+	di->orphan_next = rsb->orphan_head;
+	di->flags = cpu_to_le32(le32_to_cpu(di->flags) | DAXFS_IF_ORPHAN);
+	di_seal(di);
+	sb = super_write(fs);
+	sb->orphan_head = cpu_to_le64(ino);
+	super_seal(sb);
+	return 0;
+}
+
+int orphan_remove(struct daxfs *fs, uint64_t ino)
+{
+	const struct daxfs_dsuper *rsb = tx_read(fs, 0);
+	uint64_t cur = le64_to_cpu(rsb->orphan_head), prev = 0;
+	unsigned guard = 0;
+
+	while (cur && cur != ino) {
+		if (!ino_valid(fs, cur) || ++guard > fs->inode_count)
+			return pmd_err(-EIO, "orphan list is corrupt at inode %llu",
+				       (unsigned long long)cur);
+		prev = cur;
+		cur = le64_to_cpu(di_read(fs, cur)->orphan_next);
+	}
+	if (!cur)
+		return 0;
+	uint64_t next = le64_to_cpu(di_read(fs, ino)->orphan_next);
+
+	if (prev) {
+		struct daxfs_dinode *p = di_write(fs, prev);
+
+		p->orphan_next = cpu_to_le64(next);
+		di_seal(p);
+	} else {
+		struct daxfs_dsuper *sb = super_write(fs);
+
+		sb->orphan_head = cpu_to_le64(next);
+		super_seal(sb);
+	}
+	struct daxfs_dinode *di = di_write(fs, ino);
+
+	di->orphan_next = 0;
+	di->flags = cpu_to_le32(le32_to_cpu(di->flags) & ~DAXFS_IF_ORPHAN);
+	di_seal(di);
+	return 0;
+}
+
+/*
+ * inode_evict - free an unlinked inode nobody references: its blocks (in
+ * batches), its metadata blocks, and finally the inode, taking it off the
+ * orphan list. Called without locks.
+ */
+int inode_evict(struct daxfs *fs, uint64_t ino)
+{
+	struct dxi *i = dxi_get(fs, ino);
+	const struct daxfs_dinode *rd;
+	uint32_t mode;
+	int err = 0;
+
+	if (!i)
+		return -ENOMEM;
+	pthread_rwlock_wrlock(&i->rw);
+	dx_lock(fs);
+	rd = di_read(fs, ino);
+	mode = le32_to_cpu(rd->mode);
+	pthread_mutex_lock(&fs->icache_lock);
+	bool busy = i->refs > 1 || i->nlookup || i->pins || i->ndeferred;
+	pthread_mutex_unlock(&fs->icache_lock);
+	if (!mode || le32_to_cpu(rd->nlink) || busy || fs->rdonly)
+		goto out_unlock;
+	tx_begin(fs);
+	if (S_ISREG(mode)) {
+		err = file_free_range(fs, i, 0, UINT64_MAX);
+		if (err)
+			goto out_unlock;
+		tx_begin(fs);
+	} else if (S_ISDIR(mode)) {
+		err = dir_free_tree(fs, ino);
+		if (err)
+			goto out_abort;
+	} else if (S_ISLNK(mode)) {
+		uint64_t b = le64_to_cpu(rd->symlink.blk);
+
+		if (b)
+			tx_free(fs, b, 1);
+	}
+	struct daxfs_dinode *di = di_write(fs, ino);
+
+	err = xattr_free(fs, di);
+	if (err)
+		goto out_abort;
+	err = orphan_remove(fs, ino);
+	if (err)
+		goto out_abort;
+	di = di_write(fs, ino);
+	uint64_t gen = le64_to_cpu(di->generation);
+
+	memset(di, 0, sizeof(*di));
+	di->generation = cpu_to_le64(gen);
+	err = tx_commit(fs);
+	if (!err)
+		ino_free_mark(fs, ino);
+	ext_unload(i);
+	goto out_unlock;
+out_abort:
+	tx_abort(fs);
+out_unlock:
+	dx_unlock(fs);
+	pthread_rwlock_unlock(&i->rw);
+	dxi_put(fs, i);
+	return err;
+}
+
+/* maybe_evict - evict @ino if it is an orphan nobody references */
+void maybe_evict(struct daxfs *fs, uint64_t ino)
+{
+	bool orphan;
+
+	if (fs->rdonly || !ino_valid(fs, ino))
+		return;
+	dx_lock(fs);
+	const struct daxfs_dinode *di = di_read(fs, ino);
+
+	orphan = di->mode && !di->nlink;
+	dx_unlock(fs);
+	if (orphan)
+		inode_evict(fs, ino);
+}
+
+/* orphans_recover - free every inode on the orphan list (open, after replay) */
+int orphans_recover(struct daxfs *fs)
+{
+	for (;;) {
+		uint64_t ino;
+
+		dx_lock(fs);
+		ino = le64_to_cpu(((const struct daxfs_dsuper *)dx_ptr(fs, 0))->orphan_head);
+		if (ino &&
+		    (!ino_valid(fs, ino) || !di_read(fs, ino)->mode || di_read(fs, ino)->nlink)) {
+			/* a linked or free inode on the list: just unlink it from the list */
+			int err;
+
+			tx_begin(fs);
+			if (!ino_valid(fs, ino)) {
+				struct daxfs_dsuper *sb = super_write(fs);
+
+				sb->orphan_head = 0;
+				super_seal(sb);
+			} else {
+				orphan_remove(fs, ino);
+			}
+			err = tx_commit(fs);
+			dx_unlock(fs);
+			if (err)
+				return err;
+			continue;
+		}
+		dx_unlock(fs);
+		if (!ino)
+			return 0;
+		int err = inode_evict(fs, ino);
+
+		if (err)
+			return err;
+	}
+}

@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * journal.c - redo journal transactions.
+ *
+ * A transaction shadows every metadata block it changes in DRAM (tx_write)
+ * and remembers which 64-byte lines changed. Commit:
+ *   1. clear the bitmap bits of blocks freed by the transaction;
+ *   2. recompute the crc of sealed blocks;
+ *   3. write redo records {region offset, length, bytes} for every run of
+ *      changed lines into the journal, flush them, drain;
+ *   4. write the journal header (state COMMITTED, crc of the records) and
+ *      persist it: this is the commit point;
+ *   5. copy the runs to their home locations, drain;
+ *   6. mark the header EMPTY and persist it.
+ * Recovery replays a COMMITTED header whose crcs match (idempotent). A torn
+ * header fails its crc and means "nothing to replay" (the records were
+ * drained before it, and step 6 only follows a complete apply).
+ * Nothing of a transaction reaches a home location before step 4, so a crash
+ * anywhere leaves either the old or the new metadata.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "errmsg.h"
+#include "region.h"
+
+static uint64_t jnl_off(struct daxfs *fs)
+{
+	return blk_to_off(fs->journal_blk);
+}
+
+static uint64_t jnl_cap(struct daxfs *fs)
+{
+	return blk_to_off(fs->journal_nblks - 1);
+}
+
+void tx_begin(struct daxfs *fs)
+{
+	struct dx_tx *tx = &fs->tx;
+
+	tx->active = true;
+}
+
+static size_t tx_hash_slot(struct dx_tx *tx, uint64_t blk)
+{
+	return (size_t)((blk * 0x9E3779B97F4A7C15ULL) >> 20) & (tx->hash_size - 1);
+}
+
+static struct tx_blk *tx_lookup(struct daxfs *fs, uint64_t blk)
+{
+	struct dx_tx *tx = &fs->tx;
+
+	if (!tx->nblks)
+		return NULL;
+	for (size_t s = tx_hash_slot(tx, blk);; s = (s + 1) & (tx->hash_size - 1)) {
+		int32_t idx = tx->hash[s];
+
+		if (idx < 0)
+			return NULL;
+		if (tx->blks[idx]->blk == blk)
+			return tx->blks[idx];
+	}
+}
+
+static void tx_rehash(struct dx_tx *tx, size_t size)
+{
+	free(tx->hash);
+	tx->hash = malloc(size * sizeof(*tx->hash));
+	if (!tx->hash)
+		abort();
+	tx->hash_size = size;
+	for (size_t s = 0; s < size; s++)
+		tx->hash[s] = -1;
+	for (size_t n = 0; n < tx->nblks; n++) {
+		size_t s = tx_hash_slot(tx, tx->blks[n]->blk);
+
+		while (tx->hash[s] >= 0)
+			s = (s + 1) & (size - 1);
+		tx->hash[s] = (int32_t)n;
+	}
+}
+
+static struct tx_blk *tx_shadow(struct daxfs *fs, uint64_t blk, bool zero)
+{
+	struct dx_tx *tx = &fs->tx;
+	struct tx_blk *b = tx_lookup(fs, blk);
+
+	assert(tx->active);
+	assert(blk < fs->total_blocks);
+	if (b) {
+		if (zero) {
+			memset(b->data, 0, BLK_SIZE);
+			b->dirty = ~0ULL;
+		}
+		return b;
+	}
+	if (tx->nblks == tx->cap) {
+		size_t cap = tx->cap ? tx->cap * 2 : 16;
+		struct tx_blk **n = realloc(tx->blks, cap * sizeof(*n));
+
+		if (!n)
+			abort(); /* out of memory inside a transaction: no way back */
+		tx->blks = n;
+		tx->cap = cap;
+	}
+	b = malloc(sizeof(*b));
+	if (!b)
+		abort();
+	b->blk = blk;
+	b->seal = false;
+	if (zero) {
+		memset(b->data, 0, BLK_SIZE);
+		b->dirty = ~0ULL;
+	} else {
+		memcpy(b->data, dx_ptr(fs, blk_to_off(blk)), BLK_SIZE);
+		b->dirty = 0;
+	}
+	tx->blks[tx->nblks++] = b;
+	if (tx->nblks * 2 > tx->hash_size)
+		tx_rehash(tx, tx->hash_size ? tx->hash_size * 4 : 64);
+	else {
+		size_t s = tx_hash_slot(tx, blk);
+
+		while (tx->hash[s] >= 0)
+			s = (s + 1) & (tx->hash_size - 1);
+		tx->hash[s] = (int32_t)(tx->nblks - 1);
+	}
+	return b;
+}
+
+const void *tx_read(struct daxfs *fs, uint64_t off)
+{
+	struct tx_blk *b = fs->tx.active ? tx_lookup(fs, off_to_blk(off)) : NULL;
+
+	if (b)
+		return b->data + (off & (BLK_SIZE - 1));
+	return dx_ptr(fs, off);
+}
+
+void *tx_write(struct daxfs *fs, uint64_t off, size_t len)
+{
+	struct tx_blk *b = tx_shadow(fs, off_to_blk(off), false);
+	unsigned in = off & (BLK_SIZE - 1);
+	unsigned first = in / LINE_SIZE, last = (in + (unsigned)len - 1) / LINE_SIZE;
+
+	assert(len > 0 && in + len <= BLK_SIZE);
+	for (unsigned l = first; l <= last; l++)
+		b->dirty |= 1ULL << l;
+	return b->data + in;
+}
+
+void *tx_write_blk(struct daxfs *fs, uint64_t blk, bool seal)
+{
+	struct tx_blk *b = tx_shadow(fs, blk, false);
+
+	b->dirty = ~0ULL;
+	b->seal |= seal;
+	return b->data;
+}
+
+void *tx_new_blk(struct daxfs *fs, uint64_t blk, bool seal)
+{
+	struct tx_blk *b = tx_shadow(fs, blk, true);
+
+	b->seal |= seal;
+	return b->data;
+}
+
+void tx_seal(struct daxfs *fs, uint64_t blk)
+{
+	tx_shadow(fs, blk, false)->seal = true;
+}
+
+void tx_free(struct daxfs *fs, uint64_t pblk, uint64_t len)
+{
+	struct dx_tx *tx = &fs->tx;
+
+	if (!len)
+		return;
+	if (tx->nfrees == tx->frees_cap) {
+		size_t cap = tx->frees_cap ? tx->frees_cap * 2 : 16;
+		struct dx_range *n = realloc(tx->frees, cap * sizeof(*n));
+
+		if (!n)
+			abort();
+		tx->frees = n;
+		tx->frees_cap = cap;
+	}
+	tx->frees[tx->nfrees++] = (struct dx_range){pblk, len};
+}
+
+/* Bytes of records the journal can still take for this transaction (rough). */
+size_t tx_journal_room(struct daxfs *fs)
+{
+	struct dx_tx *tx = &fs->tx;
+	size_t used = 0;
+
+	for (size_t n = 0; n < tx->nblks; n++)
+		used += (size_t)__builtin_popcountll(tx->blks[n]->dirty) * (LINE_SIZE + 16);
+	used += tx->nfrees * (LINE_SIZE + 16) * 2;
+	return used >= jnl_cap(fs) ? 0 : jnl_cap(fs) - used;
+}
+
+static void tx_clear(struct daxfs *fs)
+{
+	struct dx_tx *tx = &fs->tx;
+
+	for (size_t n = 0; n < tx->nblks; n++)
+		free(tx->blks[n]);
+	tx->nblks = 0;
+	for (size_t s = 0; s < tx->hash_size; s++)
+		tx->hash[s] = -1;
+	tx->nfrees = 0;
+	tx->active = false;
+}
+
+static void bitmap_clear_range(struct daxfs *fs, uint64_t pblk, uint64_t len)
+{
+	uint64_t bits_per_blk = BLK_SIZE * 8;
+
+	while (len) {
+		uint64_t bblk = fs->bitmap_blk + pblk / bits_per_blk;
+		uint64_t bit = pblk % bits_per_blk;
+		uint64_t n = len;
+		uint8_t *p;
+
+		if (bit + n > bits_per_blk)
+			n = bits_per_blk - bit;
+		p = tx_write(fs, blk_to_off(bblk) + bit / 8, (bit + n - 1) / 8 - bit / 8 + 1);
+		p -= bit / 8;
+		for (uint64_t k = bit; k < bit + n; k++) {
+			assert(p[k / 8] & (1U << (k % 8)));
+			p[k / 8] &= (uint8_t) ~(1U << (k % 8));
+		}
+		pblk += n;
+		len -= n;
+	}
+}
+
+int tx_commit(struct daxfs *fs)
+{
+	struct dx_tx *tx = &fs->tx;
+	const struct pmr_region *r = fs->r;
+	uint8_t *jbase = dx_ptr(fs, jnl_off(fs) + BLK_SIZE);
+	struct daxfs_jheader *jh = dx_ptr(fs, jnl_off(fs));
+	struct daxfs_jheader h;
+	uint64_t cap = jnl_cap(fs), len = 0;
+	uint32_t nrec = 0, crc = 0;
+
+	assert(tx->active);
+	for (size_t n = 0; n < tx->nfrees; n++)
+		bitmap_clear_range(fs, tx->frees[n].pblk, tx->frees[n].len);
+	if (!tx->nblks) {
+		tx_clear(fs);
+		return 0;
+	}
+	for (size_t n = 0; n < tx->nblks; n++) {
+		struct tx_blk *b = tx->blks[n];
+
+		if (b->blk == 0 && (b->dirty & 0xff)) {
+			super_seal((struct daxfs_dsuper *)b->data);
+			b->dirty |= 1;
+		}
+		if (b->blk >= fs->itable_blk && b->blk < fs->bitmap_blk) {
+			for (unsigned j = 0; j < DAXFS_INODES_PER_BLOCK; j++) {
+				if (!((b->dirty >> (4 * j)) & 0xf))
+					continue;
+				di_seal((struct daxfs_dinode *)(b->data + j * DAXFS_INODE_SIZE));
+				b->dirty |= 1ULL << (4 * j);
+			}
+		}
+		if (b->seal) {
+			struct daxfs_blkhdr *bh = (void *)b->data;
+
+			bh->crc = cpu_to_le32(daxfs_csum(b->data, BLK_SIZE, 4));
+			b->dirty |= 1;
+		}
+	}
+	/* 3. records */
+	for (size_t n = 0; n < tx->nblks; n++) {
+		struct tx_blk *b = tx->blks[n];
+		unsigned l = 0;
+
+		while (l < 64) {
+			unsigned e;
+			struct daxfs_jrec rec;
+			uint32_t rlen;
+
+			if (!(b->dirty & (1ULL << l))) {
+				l++;
+				continue;
+			}
+			for (e = l; e < 64 && (b->dirty & (1ULL << e)); e++)
+				;
+			rlen = (e - l) * LINE_SIZE;
+			if (len + sizeof(rec) + rlen > cap) {
+				tx_abort(fs);
+				return pmd_err(-ENOSPC,
+					       "daxfs: transaction larger than the journal");
+			}
+			rec.off = cpu_to_le64(blk_to_off(b->blk) + l * LINE_SIZE);
+			rec.len = cpu_to_le32(rlen);
+			rec.pad = 0;
+			memcpy(jbase + len, &rec, sizeof(rec));
+			memcpy(jbase + len + sizeof(rec), b->data + l * LINE_SIZE, rlen);
+			crc = daxfs_crc32c(crc, jbase + len, sizeof(rec) + rlen);
+			len += sizeof(rec) + rlen;
+			nrec++;
+			l = e;
+		}
+	}
+	pmr_flush(r, jbase, len);
+	pmr_drain(r);
+	/* 4. commit point */
+	memset(&h, 0, sizeof(h));
+	h.magic = cpu_to_le64(DAXFS_JNL_MAGIC);
+	h.seq = cpu_to_le64(++fs->seq);
+	h.state = cpu_to_le32(DAXFS_JNL_COMMITTED);
+	h.nrec = cpu_to_le32(nrec);
+	h.len = cpu_to_le64(len);
+	h.crc_records = cpu_to_le32(crc);
+	h.crc = cpu_to_le32(daxfs_csum(&h, sizeof(h), offsetof(struct daxfs_jheader, crc)));
+	memcpy(jh, &h, sizeof(h));
+	pmr_persist(r, jh, sizeof(h));
+	/* 5. apply */
+	for (size_t n = 0; n < tx->nblks; n++) {
+		struct tx_blk *b = tx->blks[n];
+		uint8_t *home = dx_ptr(fs, blk_to_off(b->blk));
+		unsigned l = 0;
+
+		while (l < 64) {
+			unsigned e;
+
+			if (!(b->dirty & (1ULL << l))) {
+				l++;
+				continue;
+			}
+			for (e = l; e < 64 && (b->dirty & (1ULL << e)); e++)
+				;
+			memcpy(home + l * LINE_SIZE, b->data + l * LINE_SIZE, (e - l) * LINE_SIZE);
+			pmr_flush(r, home + l * LINE_SIZE, (e - l) * LINE_SIZE);
+			l = e;
+		}
+	}
+	pmr_drain(r);
+	/* 6. retire */
+	h.state = cpu_to_le32(DAXFS_JNL_EMPTY);
+	h.crc = 0;
+	h.crc = cpu_to_le32(daxfs_csum(&h, sizeof(h), offsetof(struct daxfs_jheader, crc)));
+	memcpy(jh, &h, sizeof(h));
+	pmr_persist(r, jh, sizeof(h));
+
+	fs->stats.tx_commits++;
+	fs->stats.tx_bytes += len;
+	for (size_t n = 0; n < tx->nfrees; n++)
+		alloc_release(fs, tx->frees[n].pblk, tx->frees[n].len);
+	tx_clear(fs);
+	return 0;
+}
+
+void tx_abort(struct daxfs *fs)
+{
+	tx_clear(fs);
+	/* the allocator's counters may include blocks of the dropped shadows */
+	alloc_recount(fs);
+	imap_init(fs);
+}
+
+void tx_destroy(struct daxfs *fs)
+{
+	struct dx_tx *tx = &fs->tx;
+
+	if (tx->hash)
+		tx_clear(fs);
+	free(tx->blks);
+	free(tx->hash);
+	free(tx->frees);
+	memset(tx, 0, sizeof(*tx));
+}
+
+/*
+ * jnl_replay - apply a committed transaction found in the journal.
+ * Returns 1 if one was found (and, unless @check_only, replayed), 0 if the
+ * journal is empty, -EINVAL if a record points outside the metadata.
+ */
+int jnl_replay(struct daxfs *fs, bool check_only)
+{
+	struct daxfs_jheader h;
+	const uint8_t *jbase = dx_ptr(fs, jnl_off(fs) + BLK_SIZE);
+	uint64_t len, pos = 0;
+
+	memcpy(&h, dx_ptr(fs, jnl_off(fs)), sizeof(h));
+	fs->seq = le64_to_cpu(h.seq);
+	if (le64_to_cpu(h.magic) != DAXFS_JNL_MAGIC)
+		return 0;
+	if (le32_to_cpu(h.crc) != daxfs_csum(&h, sizeof(h), offsetof(struct daxfs_jheader, crc)))
+		return 0;
+	if (le32_to_cpu(h.state) != DAXFS_JNL_COMMITTED)
+		return 0;
+	len = le64_to_cpu(h.len);
+	if (len > jnl_cap(fs) || daxfs_crc32c(0, jbase, len) != le32_to_cpu(h.crc_records))
+		return pmd_err(-EINVAL, "journal: committed transaction %llu has bad records",
+			       (unsigned long long)le64_to_cpu(h.seq));
+	while (pos < len) {
+		struct daxfs_jrec rec;
+		uint64_t off;
+		uint32_t rlen;
+
+		memcpy(&rec, jbase + pos, sizeof(rec));
+		off = le64_to_cpu(rec.off);
+		rlen = le32_to_cpu(rec.len);
+		if (pos + sizeof(rec) + rlen > len || off + rlen > fs->size ||
+		    (off < blk_to_off(fs->journal_blk + fs->journal_nblks) && off >= BLK_SIZE * 2))
+			return pmd_err(-EINVAL, "journal: record at %llu points outside metadata",
+				       (unsigned long long)pos);
+		if (!check_only) {
+			memcpy(dx_ptr(fs, off), jbase + pos + sizeof(rec), rlen);
+			pmr_flush(fs->r, dx_ptr(fs, off), rlen);
+		}
+		pos += sizeof(rec) + rlen;
+	}
+	if (!check_only) {
+		struct daxfs_jheader *jh = dx_ptr(fs, jnl_off(fs));
+
+		pmr_drain(fs->r);
+		h.state = cpu_to_le32(DAXFS_JNL_EMPTY);
+		h.crc = 0;
+		h.crc = cpu_to_le32(daxfs_csum(&h, sizeof(h), offsetof(struct daxfs_jheader, crc)));
+		memcpy(jh, &h, sizeof(h));
+		pmr_persist(fs->r, jh, sizeof(h));
+	}
+	return 1;
+}

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mkfs.c - write an empty daxfs over a region.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "errmsg.h"
+#include "region.h"
+#include "units.h"
+
+#define MAX_DEFAULT_INODES (UINT64_C(1) << 22)
+
+static void fill_random(void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n <= 0) {
+			/* no entropy source: time and pid are enough for a uuid */
+			uint64_t v = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
+
+			for (; len; len--, p++, v = v * 6364136223846793005ULL + 1)
+				*p = (uint8_t)(v >> 56);
+			return;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* zero [off, off+len) durably, reporting progress for big ranges */
+static void zero_range(struct pmr_region *r, uint64_t off, uint64_t len, bool progress,
+		       const char *what)
+{
+	uint8_t *base = (uint8_t *)pmr_addr(r) + off;
+	bool tty = progress && isatty(2) && len >= 64 * MiB;
+	uint64_t step = 16 * MiB;
+
+	for (uint64_t done = 0; done < len; done += step) {
+		uint64_t n = len - done < step ? len - done : step;
+
+		pmr_memset(r, base + done, 0, n, PMR_MEM_NODRAIN | PMR_MEM_NONTEMPORAL);
+		if (tty)
+			fprintf(stderr, "\rmkfs.daxfs: zeroing %s: %3u%%", what,
+				(unsigned)((done + n) * 100 / len));
+	}
+	pmr_drain(r);
+	if (tty)
+		fputc('\n', stderr);
+}
+
+int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts)
+{
+	uint64_t size = pmr_size(r), tb = size / BLK_SIZE;
+	uint64_t jbytes = opts->journal_bytes, inodes = opts->inodes;
+	uint64_t jn, in, bn, db;
+	uint8_t *base = pmr_addr(r);
+	struct daxfs_dsuper sb;
+	struct daxfs_dinode root;
+	char buf[32];
+
+	if (size % HUGE_SIZE || size < PMR_MIN_SIZE)
+		return pmd_err(-EINVAL,
+			       "region size %s is not a multiple of 2 MiB of at least 4 MiB",
+			       format_size(size, buf, sizeof(buf)));
+	if (opts->label && strlen(opts->label) > 64)
+		return pmd_err(-EINVAL, "label \"%s\" is longer than 64 bytes", opts->label);
+	if (!jbytes) {
+		jbytes = size / 64;
+		if (jbytes < 256 * KiB)
+			jbytes = 256 * KiB;
+		if (jbytes > 16 * MiB)
+			jbytes = 16 * MiB;
+	}
+	if (jbytes < 64 * KiB || jbytes > 1 * GiB)
+		return pmd_err(-EINVAL, "journal size %llu bytes out of range (64 KiB .. 1 GiB)",
+			       (unsigned long long)jbytes);
+	jn = align_up(jbytes, BLK_SIZE) / BLK_SIZE;
+	if (!inodes) {
+		inodes = size / (16 * KiB);
+		if (inodes > MAX_DEFAULT_INODES)
+			inodes = MAX_DEFAULT_INODES;
+	}
+	if (inodes < 16 || inodes > (UINT64_C(1) << 32))
+		return pmd_err(-EINVAL, "inode count %llu out of range (16 .. 2^32)",
+			       (unsigned long long)inodes);
+	inodes = align_up(inodes, DAXFS_INODES_PER_BLOCK);
+	in = inodes / DAXFS_INODES_PER_BLOCK;
+	bn = (tb + BLK_SIZE * 8 - 1) / (BLK_SIZE * 8);
+	db = 2 + jn + in + bn;
+	if (db + 16 > tb)
+		return pmd_err(-EINVAL,
+			       "region of %s is too small for %llu inodes and a %llu KiB journal",
+			       format_size(size, buf, sizeof(buf)), (unsigned long long)inodes,
+			       (unsigned long long)(jn * 4));
+
+	/* 1. invalidate any old superblock first, then lay out the metadata */
+	pmr_memset(r, base, 0, 2 * BLK_SIZE, 0);
+	zero_range(r, blk_to_off(2), blk_to_off(jn + in + bn), opts->progress, "metadata");
+
+	/* 2. bitmap: the fixed metadata is in use */
+	uint8_t *bm = base + blk_to_off(2 + jn + in);
+
+	for (uint64_t b = 0; b < db; b++)
+		bm[b / 8] |= (uint8_t)(1U << (b % 8));
+	pmr_persist(r, bm, (size_t)(db + 7) / 8);
+
+	/* 3. root directory */
+	int64_t now = now_ns();
+
+	memset(&root, 0, sizeof(root));
+	root.mode = cpu_to_le32(S_IFDIR | 0755);
+	root.nlink = cpu_to_le32(2);
+	root.uid = cpu_to_le32((uint32_t)getuid());
+	root.gid = cpu_to_le32((uint32_t)getgid());
+	root.generation = cpu_to_le64(1);
+	root.atime = root.mtime = root.ctime = root.btime = cpu_to_le64((uint64_t)now);
+	root.parent = cpu_to_le64(DAXFS_ROOT_INO);
+	di_seal(&root);
+	pmr_memcpy(r, base + blk_to_off(2 + jn), &root, sizeof(root), 0);
+
+	/* 4. superblock last: backup, then primary */
+	memset(&sb, 0, sizeof(sb));
+	sb.magic = cpu_to_le64(DAXFS_MAGIC);
+	sb.version = cpu_to_le32(DAXFS_VERSION);
+	sb.block_size = cpu_to_le32(BLK_SIZE);
+	fill_random(sb.uuid, sizeof(sb.uuid));
+	if (opts->label)
+		memcpy(sb.label, opts->label, strlen(opts->label));
+	sb.region_size = cpu_to_le64(size);
+	sb.total_blocks = cpu_to_le64(tb);
+	sb.journal_blk = cpu_to_le64(2);
+	sb.journal_nblks = cpu_to_le64(jn);
+	sb.itable_blk = cpu_to_le64(2 + jn);
+	sb.itable_nblks = cpu_to_le64(in);
+	sb.inode_count = cpu_to_le64(inodes);
+	sb.bitmap_blk = cpu_to_le64(2 + jn + in);
+	sb.bitmap_nblks = cpu_to_le64(bn);
+	sb.data_blk = cpu_to_le64(db);
+	sb.root_ino = cpu_to_le64(DAXFS_ROOT_INO);
+	fill_random(&sb.hash_seed, sizeof(sb.hash_seed));
+	sb.mkfs_time = cpu_to_le64((uint64_t)now);
+	sb.state = cpu_to_le32(DAXFS_STATE_CLEAN);
+	super_seal(&sb);
+	pmr_memcpy(r, base + BLK_SIZE, &sb, sizeof(sb), 0);
+	pmr_memcpy(r, base, &sb, sizeof(sb), 0);
+	return 0;
+}

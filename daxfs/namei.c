@@ -1,0 +1,632 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * namei.c - namespace operations: lookup, create, mkdir, unlink, rmdir,
+ * rename, link, symlink, readlink, readdir, getattr.
+ *
+ * Each operation is one journal transaction under fs->lock, so it is atomic
+ * and durable when it returns.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core.h"
+#include "errmsg.h"
+#include "region.h"
+
+#define DIR_NLINK_MAX 65000U
+#define FILE_NLINK_MAX 65000U
+
+static int check_name(const char *name, size_t *len)
+{
+	size_t n = strnlen(name, DAXFS_NAME_MAX + 1);
+
+	if (n > DAXFS_NAME_MAX)
+		return pmd_err(-ENAMETOOLONG, "name longer than %d bytes", DAXFS_NAME_MAX);
+	if (!n || !strcmp(name, ".") || !strcmp(name, "..") || memchr(name, '/', n))
+		return pmd_err(-EINVAL, "invalid name \"%s\"", name);
+	*len = n;
+	return 0;
+}
+
+/* the in-use inode @ino, or NULL */
+static const struct daxfs_dinode *iget_used(struct daxfs *fs, uint64_t ino)
+{
+	const struct daxfs_dinode *di;
+
+	if (!ino_valid(fs, ino))
+		return NULL;
+	di = di_read(fs, ino);
+	return di->mode ? di : NULL;
+}
+
+static int get_dir(struct daxfs *fs, uint64_t ino)
+{
+	const struct daxfs_dinode *di = iget_used(fs, ino);
+
+	if (!di)
+		return -ENOENT;
+	if (!S_ISDIR(le32_to_cpu(di->mode)))
+		return -ENOTDIR;
+	if (!di->nlink)
+		return -ENOENT; /* removed directory */
+	return 0;
+}
+
+static void touch(struct daxfs *fs, uint64_t ino, bool mtime)
+{
+	struct daxfs_dinode *di = di_write(fs, ino);
+	le64 t = cpu_to_le64((uint64_t)now_ns());
+
+	di->ctime = t;
+	if (mtime)
+		di->mtime = t;
+}
+
+static void nlink_add(struct daxfs *fs, uint64_t ino, int delta)
+{
+	struct daxfs_dinode *di = di_write(fs, ino);
+
+	di->nlink = cpu_to_le32((uint32_t)((int64_t)le32_to_cpu(di->nlink) + delta));
+}
+
+static int attr_of(struct daxfs *fs, uint64_t ino, struct daxfs_attr *out)
+{
+	const struct daxfs_dinode *di = iget_used(fs, ino);
+
+	if (!di)
+		return -ENOENT;
+	if (out)
+		di_to_attr(fs, ino, di, out);
+	return 0;
+}
+
+int daxfs_getattr(struct daxfs *fs, uint64_t ino, struct daxfs_attr *out)
+{
+	int err;
+
+	dx_lock(fs);
+	err = attr_of(fs, ino, out);
+	dx_unlock(fs);
+	return err;
+}
+
+int daxfs_lookup(struct daxfs *fs, uint64_t parent, const char *name, struct daxfs_attr *out)
+{
+	uint64_t ino;
+	size_t len = strnlen(name, DAXFS_NAME_MAX + 1);
+	int err;
+
+	if (len > DAXFS_NAME_MAX)
+		return pmd_err(-ENAMETOOLONG, "name longer than %d bytes", DAXFS_NAME_MAX);
+	dx_lock(fs);
+	err = get_dir(fs, parent);
+	if (err)
+		goto out_unlock;
+	if (!strcmp(name, "."))
+		ino = parent;
+	else if (!strcmp(name, ".."))
+		ino = le64_to_cpu(di_read(fs, parent)->parent);
+	else if (!len) {
+		err = -ENOENT;
+		goto out_unlock;
+	} else {
+		err = dir_find(fs, parent, name, len, &ino, NULL, NULL);
+		if (err)
+			goto out_unlock;
+	}
+	err = attr_of(fs, ino, out);
+out_unlock:
+	dx_unlock(fs);
+	return err;
+}
+
+/* new_inode - allocate and initialise an inode in the running transaction */
+static int new_inode(struct daxfs *fs, uint32_t mode, uint32_t uid, uint32_t gid, uint64_t rdev,
+		     uint64_t parent, uint64_t *out)
+{
+	uint64_t ino;
+	int err = ino_alloc(fs, &ino);
+	struct daxfs_dinode *di;
+	uint64_t gen;
+	le64 t = cpu_to_le64((uint64_t)now_ns());
+
+	if (err)
+		return err;
+	di = di_write(fs, ino);
+	gen = le64_to_cpu(di->generation) + 1;
+	memset(di, 0, sizeof(*di));
+	di->mode = cpu_to_le32(mode);
+	di->nlink = cpu_to_le32(S_ISDIR(mode) ? 2 : 1);
+	di->uid = cpu_to_le32(uid);
+	di->gid = cpu_to_le32(gid);
+	di->rdev = cpu_to_le64(rdev);
+	di->generation = cpu_to_le64(gen);
+	di->atime = di->mtime = di->ctime = di->btime = t;
+	if (S_ISDIR(mode))
+		di->parent = cpu_to_le64(parent);
+	*out = ino;
+	return 0;
+}
+
+static unsigned mode_dt(uint32_t mode)
+{
+	return (mode >> 12) & 15;
+}
+
+static int do_create(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mode,
+		     uint32_t uid, uint32_t gid, uint64_t rdev, const char *target,
+		     struct daxfs_attr *out)
+{
+	size_t len, tlen = 0;
+	uint64_t ino, tblk = 0;
+	int err = check_name(name, &len);
+
+	if (err)
+		return err;
+	if (target) {
+		tlen = strnlen(target, DAXFS_SYMLINK_MAX + 1);
+		if (tlen > DAXFS_SYMLINK_MAX)
+			return pmd_err(-ENAMETOOLONG, "symlink target longer than %d bytes",
+				       DAXFS_SYMLINK_MAX);
+		if (!tlen)
+			return pmd_err(-ENOENT, "empty symlink target");
+	}
+	if (fs->rdonly)
+		return -EROFS;
+	dx_lock(fs);
+	err = get_dir(fs, parent);
+	if (err)
+		goto out_unlock;
+	if (S_ISDIR(mode) && le32_to_cpu(di_read(fs, parent)->nlink) >= DIR_NLINK_MAX) {
+		err = -EMLINK;
+		goto out_unlock;
+	}
+	tx_begin(fs);
+	err = dir_find(fs, parent, name, len, NULL, NULL, NULL);
+	if (!err)
+		err = -EEXIST;
+	if (err != -ENOENT)
+		goto out_abort;
+	err = new_inode(fs, mode, uid, gid, rdev, parent, &ino);
+	if (err)
+		goto out_abort;
+	if (target) {
+		struct dx_range r;
+		struct daxfs_dinode *di;
+
+		err = alloc_blocks(fs, 1, false, 0, &r);
+		if (err)
+			goto out_abort;
+		tblk = r.pblk;
+		/* a new block: store it directly, it becomes visible at commit */
+		pmr_memset(fs->r, dx_ptr(fs, blk_to_off(tblk)), 0, BLK_SIZE, PMR_MEM_NODRAIN);
+		pmr_memcpy(fs->r, dx_ptr(fs, blk_to_off(tblk)), target, tlen, 0);
+		di = di_write(fs, ino);
+		di->symlink.blk = cpu_to_le64(tblk);
+		di->symlink.len = cpu_to_le32((uint32_t)tlen);
+		di->symlink.crc = cpu_to_le32(daxfs_crc32c(0, target, tlen));
+		di->size = cpu_to_le64(tlen);
+		di->blocks = cpu_to_le64(1);
+	}
+	err = dir_insert(fs, parent, name, len, ino, mode_dt(mode));
+	if (err)
+		goto out_abort;
+	if (S_ISDIR(mode))
+		nlink_add(fs, parent, 1);
+	touch(fs, parent, true);
+	err = tx_commit(fs);
+	if (!err)
+		err = attr_of(fs, ino, out);
+	goto out_unlock;
+out_abort:
+	tx_abort(fs);
+out_unlock:
+	dx_unlock(fs);
+	return err;
+}
+
+int daxfs_mknod(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
+		uint32_t gid, uint64_t rdev, struct daxfs_attr *out)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+	case S_IFCHR:
+	case S_IFBLK:
+	case S_IFIFO:
+	case S_IFSOCK:
+		break;
+	case 0:
+		mode |= S_IFREG;
+		break;
+	default:
+		return pmd_err(-EINVAL, "mknod: bad file type 0%o", mode & S_IFMT);
+	}
+	if (!S_ISCHR(mode) && !S_ISBLK(mode))
+		rdev = 0;
+	return do_create(fs, parent, name, mode & (S_IFMT | 07777), uid, gid, rdev, NULL, out);
+}
+
+int daxfs_create(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
+		 uint32_t gid, struct daxfs_attr *out)
+{
+	return do_create(fs, parent, name, S_IFREG | (mode & 07777), uid, gid, 0, NULL, out);
+}
+
+int daxfs_mkdir(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
+		uint32_t gid, struct daxfs_attr *out)
+{
+	return do_create(fs, parent, name, S_IFDIR | (mode & 07777), uid, gid, 0, NULL, out);
+}
+
+int daxfs_symlink(struct daxfs *fs, uint64_t parent, const char *name, const char *target,
+		  uint32_t uid, uint32_t gid, struct daxfs_attr *out)
+{
+	return do_create(fs, parent, name, S_IFLNK | 0777, uid, gid, 0, target, out);
+}
+
+/* drop_link - one link of @ino goes away (in the running transaction);
+ * returns true if the inode became an orphan */
+static bool drop_link(struct daxfs *fs, uint64_t ino)
+{
+	const struct daxfs_dinode *di = di_read(fs, ino);
+	bool dir = S_ISDIR(le32_to_cpu(di->mode));
+	uint32_t nl = le32_to_cpu(di->nlink);
+	struct daxfs_dinode *w = di_write(fs, ino);
+
+	nl = dir ? 0 : (nl ? nl - 1 : 0);
+	w->nlink = cpu_to_le32(nl);
+	w->ctime = cpu_to_le64((uint64_t)now_ns());
+	if (nl)
+		return false;
+	orphan_add(fs, ino);
+	return true;
+}
+
+static int do_remove(struct daxfs *fs, uint64_t parent, const char *name, bool rmdir)
+{
+	size_t len;
+	uint64_t ino;
+	const struct daxfs_dinode *di;
+	bool orphan = false;
+	int err;
+
+	if (rmdir && !strcmp(name, "."))
+		return -EINVAL;
+	if (rmdir && !strcmp(name, ".."))
+		return -ENOTEMPTY;
+	err = check_name(name, &len);
+	if (err)
+		return err;
+	if (fs->rdonly)
+		return -EROFS;
+	dx_lock(fs);
+	err = get_dir(fs, parent);
+	if (err)
+		goto out_unlock;
+	err = dir_find(fs, parent, name, len, &ino, NULL, NULL);
+	if (err)
+		goto out_unlock;
+	di = iget_used(fs, ino);
+	if (!di) {
+		err = pmd_err(-EIO, "entry \"%s\" points to free inode %llu", name,
+			      (unsigned long long)ino);
+		goto out_unlock;
+	}
+	if (rmdir) {
+		if (!S_ISDIR(le32_to_cpu(di->mode))) {
+			err = -ENOTDIR;
+			goto out_unlock;
+		}
+		if (ino == DAXFS_ROOT_INO) {
+			err = -EBUSY;
+			goto out_unlock;
+		}
+		if (di->dir.nentries) {
+			err = -ENOTEMPTY;
+			goto out_unlock;
+		}
+	} else if (S_ISDIR(le32_to_cpu(di->mode))) {
+		err = -EISDIR;
+		goto out_unlock;
+	}
+	tx_begin(fs);
+	err = dir_remove(fs, parent, name, len);
+	if (err)
+		goto out_abort;
+	if (rmdir)
+		nlink_add(fs, parent, -1);
+	touch(fs, parent, true);
+	orphan = drop_link(fs, ino);
+	err = tx_commit(fs);
+	goto out_unlock;
+out_abort:
+	tx_abort(fs);
+out_unlock:
+	dx_unlock(fs);
+	if (!err && orphan)
+		maybe_evict(fs, ino);
+	return err;
+}
+
+int daxfs_unlink(struct daxfs *fs, uint64_t parent, const char *name)
+{
+	return do_remove(fs, parent, name, false);
+}
+
+int daxfs_rmdir(struct daxfs *fs, uint64_t parent, const char *name)
+{
+	return do_remove(fs, parent, name, true);
+}
+
+int daxfs_link(struct daxfs *fs, uint64_t ino, uint64_t newparent, const char *newname,
+	       struct daxfs_attr *out)
+{
+	const struct daxfs_dinode *di;
+	size_t len;
+	int err = check_name(newname, &len);
+
+	if (err)
+		return err;
+	if (fs->rdonly)
+		return -EROFS;
+	dx_lock(fs);
+	di = iget_used(fs, ino);
+	if (!di || !di->nlink) {
+		err = -ENOENT;
+		goto out_unlock;
+	}
+	if (S_ISDIR(le32_to_cpu(di->mode))) {
+		err = -EPERM;
+		goto out_unlock;
+	}
+	if (le32_to_cpu(di->nlink) >= FILE_NLINK_MAX) {
+		err = -EMLINK;
+		goto out_unlock;
+	}
+	err = get_dir(fs, newparent);
+	if (err)
+		goto out_unlock;
+	tx_begin(fs);
+	err = dir_insert(fs, newparent, newname, len, ino, mode_dt(le32_to_cpu(di->mode)));
+	if (err)
+		goto out_abort;
+	nlink_add(fs, ino, 1);
+	touch(fs, ino, false);
+	touch(fs, newparent, true);
+	err = tx_commit(fs);
+	if (!err)
+		err = attr_of(fs, ino, out);
+	goto out_unlock;
+out_abort:
+	tx_abort(fs);
+out_unlock:
+	dx_unlock(fs);
+	return err;
+}
+
+/* is @dir (a directory) @anc or below it? */
+static bool is_below(struct daxfs *fs, uint64_t dir, uint64_t anc)
+{
+	for (unsigned guard = 0; guard < 4096; guard++) {
+		if (dir == anc)
+			return true;
+		if (dir == DAXFS_ROOT_INO || !ino_valid(fs, dir))
+			return false;
+		dir = le64_to_cpu(di_read(fs, dir)->parent);
+	}
+	return true;
+}
+
+int daxfs_rename(struct daxfs *fs, uint64_t parent, const char *name, uint64_t newparent,
+		 const char *newname, unsigned flags)
+{
+	size_t len, nlen;
+	uint64_t s, t = 0;
+	bool sdir, tdir = false, torphan = false;
+	int err;
+
+	if (flags & ~(DAXFS_RENAME_NOREPLACE | DAXFS_RENAME_EXCHANGE) ||
+	    (flags & DAXFS_RENAME_NOREPLACE && flags & DAXFS_RENAME_EXCHANGE))
+		return pmd_err(-EINVAL, "rename: bad flags 0x%x", flags);
+	err = check_name(name, &len);
+	if (!err)
+		err = check_name(newname, &nlen);
+	if (err)
+		return err == -ENAMETOOLONG ? err : -EINVAL;
+	if (fs->rdonly)
+		return -EROFS;
+	dx_lock(fs);
+	err = get_dir(fs, parent);
+	if (!err)
+		err = get_dir(fs, newparent);
+	if (err)
+		goto out_unlock;
+	err = dir_find(fs, parent, name, len, &s, NULL, NULL);
+	if (err)
+		goto out_unlock;
+	err = dir_find(fs, newparent, newname, nlen, &t, NULL, NULL);
+	if (err && err != -ENOENT)
+		goto out_unlock;
+	if (err == -ENOENT) {
+		t = 0;
+		if (flags & DAXFS_RENAME_EXCHANGE)
+			goto out_unlock;
+	}
+	err = 0;
+	if (!iget_used(fs, s) || (t && !iget_used(fs, t))) {
+		err = pmd_err(-EIO, "rename: entry points to a free inode");
+		goto out_unlock;
+	}
+	if (t && flags & DAXFS_RENAME_NOREPLACE) {
+		err = -EEXIST;
+		goto out_unlock;
+	}
+	if (t == s) /* same entry, or two links of one inode: nothing to do */
+		goto out_unlock;
+	sdir = S_ISDIR(le32_to_cpu(di_read(fs, s)->mode));
+	if (t)
+		tdir = S_ISDIR(le32_to_cpu(di_read(fs, t)->mode));
+	if (sdir && parent != newparent && is_below(fs, newparent, s)) {
+		err = -EINVAL;
+		goto out_unlock;
+	}
+	if (flags & DAXFS_RENAME_EXCHANGE) {
+		if (tdir && parent != newparent && is_below(fs, parent, t)) {
+			err = -EINVAL;
+			goto out_unlock;
+		}
+		tx_begin(fs);
+		err = dir_set(fs, parent, name, len, t, mode_dt(le32_to_cpu(di_read(fs, t)->mode)));
+		if (!err)
+			err = dir_set(fs, newparent, newname, nlen, s,
+				      mode_dt(le32_to_cpu(di_read(fs, s)->mode)));
+		if (err)
+			goto out_abort;
+		if (parent != newparent && sdir != tdir) {
+			nlink_add(fs, sdir ? parent : newparent, -1);
+			nlink_add(fs, sdir ? newparent : parent, 1);
+		}
+		if (sdir && parent != newparent)
+			di_write(fs, s)->parent = cpu_to_le64(newparent);
+		if (tdir && parent != newparent)
+			di_write(fs, t)->parent = cpu_to_le64(parent);
+		touch(fs, s, false);
+		touch(fs, t, false);
+		goto out_commit;
+	}
+	if (t) {
+		if (sdir && !tdir) {
+			err = -ENOTDIR;
+			goto out_unlock;
+		}
+		if (!sdir && tdir) {
+			err = -EISDIR;
+			goto out_unlock;
+		}
+		if (tdir && di_read(fs, t)->dir.nentries) {
+			err = -ENOTEMPTY;
+			goto out_unlock;
+		}
+	} else if (sdir && parent != newparent &&
+		   le32_to_cpu(di_read(fs, newparent)->nlink) >= DIR_NLINK_MAX) {
+		err = -EMLINK;
+		goto out_unlock;
+	}
+	tx_begin(fs);
+	if (t) {
+		err = dir_set(fs, newparent, newname, nlen, s,
+			      mode_dt(le32_to_cpu(di_read(fs, s)->mode)));
+		if (err)
+			goto out_abort;
+		if (tdir)
+			nlink_add(fs, newparent, -1);
+		torphan = drop_link(fs, t);
+	} else {
+		err = dir_insert(fs, newparent, newname, nlen, s,
+				 mode_dt(le32_to_cpu(di_read(fs, s)->mode)));
+		if (err)
+			goto out_abort;
+	}
+	err = dir_remove(fs, parent, name, len);
+	if (err)
+		goto out_abort;
+	if (sdir && parent != newparent) {
+		nlink_add(fs, parent, -1);
+		nlink_add(fs, newparent, 1);
+		di_write(fs, s)->parent = cpu_to_le64(newparent);
+	}
+	touch(fs, s, false);
+out_commit:
+	touch(fs, parent, true);
+	if (newparent != parent)
+		touch(fs, newparent, true);
+	err = tx_commit(fs);
+	goto out_unlock;
+out_abort:
+	tx_abort(fs);
+out_unlock:
+	dx_unlock(fs);
+	if (!err && torphan)
+		maybe_evict(fs, t);
+	return err;
+}
+
+int daxfs_readlink(struct daxfs *fs, uint64_t ino, char *buf, size_t bufsize, size_t *lenp)
+{
+	const struct daxfs_dinode *di;
+	uint32_t len;
+	uint64_t blk;
+	int err = 0;
+
+	dx_lock(fs);
+	di = iget_used(fs, ino);
+	if (!di) {
+		err = -ENOENT;
+		goto out_unlock;
+	}
+	if (!S_ISLNK(le32_to_cpu(di->mode))) {
+		err = -EINVAL;
+		goto out_unlock;
+	}
+	len = le32_to_cpu(di->symlink.len);
+	blk = le64_to_cpu(di->symlink.blk);
+	if (!blk || blk >= fs->total_blocks || len > DAXFS_SYMLINK_MAX) {
+		err = pmd_err(-EIO, "symlink %llu: bad target block", (unsigned long long)ino);
+		goto out_unlock;
+	}
+	if (lenp)
+		*lenp = len;
+	if (bufsize <= len) {
+		err = -ERANGE;
+		goto out_unlock;
+	}
+	memcpy(buf, dx_ptr(fs, blk_to_off(blk)), len);
+	buf[len] = '\0';
+out_unlock:
+	dx_unlock(fs);
+	return err;
+}
+
+struct rd_ctx {
+	daxfs_filldir_fn fn;
+	void *ctx;
+};
+
+static int readdir_cb(void *ctx, uint64_t key, const char *name, size_t len, uint64_t ino,
+		      unsigned type)
+{
+	struct rd_ctx *c = ctx;
+	char buf[DAXFS_NAME_MAX + 1];
+
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	return c->fn(c->ctx, buf, ino, type, key + 3) ? 1 : 0;
+}
+
+int daxfs_readdir(struct daxfs *fs, uint64_t ino, uint64_t cookie, daxfs_filldir_fn fn, void *ctx)
+{
+	struct rd_ctx c = {fn, ctx};
+	int err;
+
+	dx_lock(fs);
+	err = get_dir(fs, ino);
+	if (err)
+		goto out_unlock;
+	if (cookie == 0) {
+		if (fn(ctx, ".", ino, DT_DIR, 1))
+			goto out_unlock;
+		cookie = 1;
+	}
+	if (cookie == 1) {
+		if (fn(ctx, "..", le64_to_cpu(di_read(fs, ino)->parent), DT_DIR, 2))
+			goto out_unlock;
+		cookie = 2;
+	}
+	err = dir_iterate(fs, ino, cookie - 2, readdir_cb, &c);
+out_unlock:
+	dx_unlock(fs);
+	return err;
+}

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * super.c - superblock, open/close with recovery, statfs, counters.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+
+#include "core.h"
+#include "errmsg.h"
+#include "region.h"
+#include "units.h"
+
+struct daxfs_dsuper *super_write(struct daxfs *fs)
+{
+	return tx_write(fs, 0, DAXFS_SUPER_SIZE);
+}
+
+void super_seal(struct daxfs_dsuper *sb)
+{
+	sb->crc = cpu_to_le32(daxfs_csum(sb, DAXFS_SUPER_SIZE, offsetof(struct daxfs_dsuper, crc)));
+}
+
+/*
+ * super_check - validate @sb against a region of @region_size bytes.
+ * Returns 0 or -errno with a message naming the bad field.
+ */
+int super_check(const struct daxfs_dsuper *sb, uint64_t region_size, bool quiet)
+{
+	uint64_t tb, jb, jn, ib, in, bb, bn, db, ic;
+
+	if (le64_to_cpu(sb->magic) != DAXFS_MAGIC)
+		return pmd_err(-EINVAL, "superblock: bad magic 0x%016llx, not a daxfs filesystem",
+			       (unsigned long long)le64_to_cpu(sb->magic));
+	if (le32_to_cpu(sb->version) != DAXFS_VERSION)
+		return pmd_err(-EPROTONOSUPPORT,
+			       "superblock: filesystem version %u, this daxfs supports version %u",
+			       le32_to_cpu(sb->version), DAXFS_VERSION);
+	if (le32_to_cpu(sb->crc) !=
+	    daxfs_csum(sb, DAXFS_SUPER_SIZE, offsetof(struct daxfs_dsuper, crc)))
+		return pmd_err(-EINVAL, "superblock: checksum mismatch (corrupt superblock)");
+	if (le32_to_cpu(sb->feat_incompat) & ~DAXFS_FEAT_INCOMPAT_SUPP)
+		return pmd_err(-EPROTONOSUPPORT, "superblock: unknown incompatible features 0x%x",
+			       le32_to_cpu(sb->feat_incompat));
+	if (le32_to_cpu(sb->block_size) != BLK_SIZE)
+		return pmd_err(-EINVAL, "superblock: block size %u, expected %u",
+			       le32_to_cpu(sb->block_size), BLK_SIZE);
+	tb = le64_to_cpu(sb->total_blocks);
+	if (le64_to_cpu(sb->region_size) != tb * BLK_SIZE || tb % CHUNK_BLKS || !tb)
+		return pmd_err(-EINVAL, "superblock: size %llu bytes / %llu blocks inconsistent",
+			       (unsigned long long)le64_to_cpu(sb->region_size),
+			       (unsigned long long)tb);
+	if (le64_to_cpu(sb->region_size) > region_size)
+		return pmd_err(-EINVAL,
+			       "superblock: filesystem is %llu bytes but the region has only %llu",
+			       (unsigned long long)le64_to_cpu(sb->region_size),
+			       (unsigned long long)region_size);
+	jb = le64_to_cpu(sb->journal_blk);
+	jn = le64_to_cpu(sb->journal_nblks);
+	ib = le64_to_cpu(sb->itable_blk);
+	in = le64_to_cpu(sb->itable_nblks);
+	ic = le64_to_cpu(sb->inode_count);
+	bb = le64_to_cpu(sb->bitmap_blk);
+	bn = le64_to_cpu(sb->bitmap_nblks);
+	db = le64_to_cpu(sb->data_blk);
+	if (jb != 2 || jn < 16 || ib != jb + jn || in * DAXFS_INODES_PER_BLOCK != ic || !ic ||
+	    bb != ib + in || bn * BLK_SIZE * 8 < tb || db != bb + bn || db >= tb)
+		return pmd_err(-EINVAL,
+			       "superblock: layout (journal/inode table/bitmap) inconsistent");
+	if (le64_to_cpu(sb->root_ino) != DAXFS_ROOT_INO)
+		return pmd_err(-EINVAL, "superblock: root inode %llu, expected 1",
+			       (unsigned long long)le64_to_cpu(sb->root_ino));
+	if (le64_to_cpu(sb->orphan_head) > ic)
+		return pmd_err(-EINVAL, "superblock: orphan list head %llu out of range",
+			       (unsigned long long)le64_to_cpu(sb->orphan_head));
+	return 0;
+}
+
+void super_load_geometry(struct daxfs *fs, const struct daxfs_dsuper *sb)
+{
+	fs->size = le64_to_cpu(sb->region_size);
+	fs->total_blocks = le64_to_cpu(sb->total_blocks);
+	fs->journal_blk = le64_to_cpu(sb->journal_blk);
+	fs->journal_nblks = le64_to_cpu(sb->journal_nblks);
+	fs->itable_blk = le64_to_cpu(sb->itable_blk);
+	fs->inode_count = le64_to_cpu(sb->inode_count);
+	fs->bitmap_blk = le64_to_cpu(sb->bitmap_blk);
+	fs->bitmap_nblks = le64_to_cpu(sb->bitmap_nblks);
+	fs->data_blk = le64_to_cpu(sb->data_blk);
+	fs->hash_seed = le64_to_cpu(sb->hash_seed);
+}
+
+enum daxfs_probe_result daxfs_probe(const struct pmr_region *r)
+{
+	const uint8_t *p = pmr_addr(r);
+	uint64_t magic;
+	size_t n = pmr_size(r) < 64 * KiB ? pmr_size(r) : 64 * KiB;
+
+	memcpy(&magic, p, sizeof(magic));
+	if (le64_to_cpu(magic) == DAXFS_MAGIC)
+		return DAXFS_PROBE_DAXFS;
+	for (size_t k = 0; k < n; k++)
+		if (p[k])
+			return DAXFS_PROBE_FOREIGN;
+	return DAXFS_PROBE_EMPTY;
+}
+
+static void fs_free(struct daxfs *fs)
+{
+	for (size_t b = 0; b < ICACHE_BUCKETS; b++) {
+		struct dxi *i = fs->icache[b], *n;
+
+		for (; i; i = n) {
+			n = i->hnext;
+			pthread_rwlock_destroy(&i->rw);
+			free(i->ext);
+			free(i->deferred);
+			free(i);
+		}
+	}
+	tx_destroy(fs);
+	alloc_destroy(fs);
+	free(fs->imap);
+	pthread_mutex_destroy(&fs->lock);
+	pthread_mutex_destroy(&fs->icache_lock);
+	free(fs);
+}
+
+/* rebuild the bitmap from the metadata (after a crash with deferred frees) */
+int daxfs_rebuild_bitmap(struct daxfs *fs);
+
+/*
+ * daxfs_open_region - open the filesystem on an already mapped region; takes
+ * ownership of @r (closed on failure too).
+ */
+int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out)
+{
+	struct daxfs *fs;
+	struct daxfs_dsuper sb;
+	int err;
+
+	*out = NULL;
+	if ((flags & DAXFS_O_NORECOVERY) && !(flags & DAXFS_O_RDONLY)) {
+		pmr_close(&r);
+		return pmd_err(-EINVAL, "daxfs: no-recovery open must be read-only");
+	}
+	if (!(flags & DAXFS_O_NOLOCK) &&
+	    flock(pmr_fd(r), ((flags & DAXFS_O_RDONLY) ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		pmr_close(&r);
+		return pmd_err(err, "daxfs: region is in use by another process (locked)");
+	}
+	memcpy(&sb, pmr_addr(r), sizeof(sb));
+	err = super_check(&sb, pmr_size(r), false);
+	if (err) {
+		pmr_close(&r);
+		return err;
+	}
+	fs = calloc(1, sizeof(*fs));
+	if (!fs) {
+		pmr_close(&r);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&fs->lock, NULL);
+	pthread_mutex_init(&fs->icache_lock, NULL);
+	fs->r = r;
+	fs->base = pmr_addr(r);
+	fs->flags = flags;
+	fs->rdonly = flags & DAXFS_O_RDONLY;
+	super_load_geometry(fs, &sb);
+
+	err = jnl_replay(fs, true);
+	if (err < 0)
+		goto out_free;
+	if (err > 0) {
+		if (fs->rdonly && !(flags & DAXFS_O_NORECOVERY)) {
+			err = pmd_err(-EROFS,
+				      "daxfs: journal needs recovery, cannot open read-only");
+			goto out_free;
+		}
+		if (!fs->rdonly) {
+			err = jnl_replay(fs, false);
+			if (err < 0)
+				goto out_free;
+			/* the replay may have changed the superblock */
+			memcpy(&sb, pmr_addr(r), sizeof(sb));
+			err = super_check(&sb, pmr_size(r), false);
+			if (err)
+				goto out_free;
+		}
+	}
+	err = alloc_init(fs);
+	if (err)
+		goto out_free;
+	err = imap_init(fs);
+	if (err)
+		goto out_free;
+	if (!fs->rdonly) {
+		bool crashed = le32_to_cpu(sb.state) != DAXFS_STATE_CLEAN;
+		struct daxfs_dsuper *w;
+
+		if (crashed && (le32_to_cpu(sb.flags) & DAXFS_SB_DEFERRED)) {
+			err = daxfs_rebuild_bitmap(fs);
+			if (err)
+				goto out_free;
+		}
+		dx_lock(fs);
+		tx_begin(fs);
+		w = super_write(fs);
+		w->state = cpu_to_le32(DAXFS_STATE_INUSE);
+		w->flags = cpu_to_le32(le32_to_cpu(w->flags) & ~DAXFS_SB_DEFERRED);
+		w->mount_count = cpu_to_le64(le64_to_cpu(w->mount_count) + 1);
+		w->mount_time = cpu_to_le64((uint64_t)now_ns());
+		super_seal(w);
+		err = tx_commit(fs);
+		dx_unlock(fs);
+		if (err)
+			goto out_free;
+		err = orphans_recover(fs);
+		if (err)
+			goto out_free;
+	}
+	*out = fs;
+	return 0;
+out_free:
+	fs_free(fs);
+	pmr_close(&r);
+	return err;
+}
+
+int daxfs_open(const char *path, unsigned flags, struct daxfs **out)
+{
+	struct pmr_region *r;
+	int err;
+
+	*out = NULL;
+	err = pmr_open(path, (flags & DAXFS_O_RDONLY) ? PMR_F_RDONLY : 0, &r);
+	if (err)
+		return err;
+	return daxfs_open_region(r, flags, out);
+}
+
+int daxfs_close(struct daxfs **fsp)
+{
+	struct daxfs *fs = *fsp;
+	struct pmr_region *r;
+	int err = 0;
+
+	if (!fs)
+		return 0;
+	*fsp = NULL;
+	/* drop leftover references and pins: frees unlinked inodes */
+	for (;;) {
+		struct dxi *i = NULL;
+
+		pthread_mutex_lock(&fs->icache_lock);
+		for (size_t b = 0; b < ICACHE_BUCKETS && !i; b++)
+			for (struct dxi *c = fs->icache[b]; c && !i; c = c->hnext)
+				if (c->nlookup || c->pins)
+					i = c;
+		if (i) {
+			i->nlookup = 0;
+			i->pins = i->pins ? 1 : 0;
+			i->refs++;
+		}
+		pthread_mutex_unlock(&fs->icache_lock);
+		if (!i)
+			break;
+		if (i->pins)
+			daxfs_unpin(fs, i->ino);
+		dxi_put(fs, i);
+	}
+	if (!fs->rdonly) {
+		struct daxfs_dsuper *w;
+		int e;
+
+		dx_lock(fs);
+		tx_begin(fs);
+		w = super_write(fs);
+		w->state = cpu_to_le32(DAXFS_STATE_CLEAN);
+		super_seal(w);
+		e = tx_commit(fs);
+		dx_unlock(fs);
+		if (e && !err)
+			err = e;
+	}
+	r = fs->r;
+	fs_free(fs);
+	pmr_close(&r);
+	return err;
+}
+
+struct pmr_region *daxfs_region(struct daxfs *fs)
+{
+	return fs->r;
+}
+
+int daxfs_statfs(struct daxfs *fs, struct daxfs_statfs *st)
+{
+	const struct daxfs_dsuper *sb = dx_ptr(fs, 0);
+
+	memset(st, 0, sizeof(*st));
+	dx_lock(fs);
+	st->block_size = BLK_SIZE;
+	st->total_blocks = fs->total_blocks;
+	st->free_blocks = fs->free_blocks;
+	st->free_huge = fs->free_chunks;
+	st->total_inodes = fs->inode_count;
+	st->free_inodes = fs->free_inodes;
+	st->name_max = DAXFS_NAME_MAX;
+	memcpy(st->uuid, sb->uuid, 16);
+	memcpy(st->label, sb->label, 64);
+	st->label[64] = '\0';
+	dx_unlock(fs);
+	return 0;
+}
+
+void daxfs_get_stats(struct daxfs *fs, struct daxfs_stats *st)
+{
+	dx_lock(fs);
+	*st = fs->stats;
+	dx_unlock(fs);
+}

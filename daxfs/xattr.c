@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xattr.c - extended attributes: one 4 KiB block per inode, entries
+ * {namelen, vlen, name, value} packed after the header. Every change
+ * rewrites the block inside a transaction.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "errmsg.h"
+
+#define XHDR sizeof(struct daxfs_xattrblk)
+
+struct xiter {
+	const uint8_t *p, *end;
+};
+
+static const struct daxfs_xentry *xnext(struct xiter *it)
+{
+	const struct daxfs_xentry *e = (const void *)it->p;
+
+	if (it->p + 4 > it->end)
+		return NULL;
+	size_t sz = DAXFS_XENTRY_SIZE(e->namelen, le16_to_cpu(e->vlen));
+
+	if (!e->namelen || it->p + sz > it->end)
+		return NULL;
+	it->p += sz;
+	return e;
+}
+
+static int xblk_get(struct daxfs *fs, uint64_t ino, const struct daxfs_xattrblk **out)
+{
+	const struct daxfs_dinode *di;
+	uint64_t blk;
+
+	if (!ino_valid(fs, ino))
+		return -ENOENT;
+	di = di_read(fs, ino);
+	if (!di->mode)
+		return -ENOENT;
+	blk = le64_to_cpu(di->xattr_blk);
+	*out = NULL;
+	if (!blk)
+		return 0;
+	if (blk >= fs->total_blocks)
+		return pmd_err(-EIO, "inode %llu: xattr block %llu out of range",
+			       (unsigned long long)ino, (unsigned long long)blk);
+	*out = tx_read(fs, blk_to_off(blk));
+	if (le32_to_cpu((*out)->h.magic) != DAXFS_XATTR_MAGIC ||
+	    le32_to_cpu((*out)->used) > BLK_SIZE - XHDR)
+		return pmd_err(-EIO, "inode %llu: bad xattr block", (unsigned long long)ino);
+	return 0;
+}
+
+static const struct daxfs_xentry *xfind(const struct daxfs_xattrblk *xb, const char *name,
+					size_t nl)
+{
+	struct xiter it;
+	const struct daxfs_xentry *e;
+
+	if (!xb)
+		return NULL;
+	it.p = (const uint8_t *)xb + XHDR;
+	it.end = it.p + le32_to_cpu(xb->used);
+	while ((e = xnext(&it)))
+		if (e->namelen == nl && !memcmp(e->data, name, nl))
+			return e;
+	return NULL;
+}
+
+static int check_xname(const char *name, size_t *nl)
+{
+	*nl = strnlen(name, DAXFS_XATTR_NAME_MAX + 1);
+	if (!*nl || *nl > DAXFS_XATTR_NAME_MAX)
+		return pmd_err(-ERANGE, "xattr name empty or longer than %d bytes",
+			       DAXFS_XATTR_NAME_MAX);
+	return 0;
+}
+
+int daxfs_getxattr(struct daxfs *fs, uint64_t ino, const char *name, void *buf, size_t bufsize,
+		   size_t *size)
+{
+	const struct daxfs_xattrblk *xb;
+	const struct daxfs_xentry *e;
+	size_t nl;
+	int err = check_xname(name, &nl);
+
+	if (err)
+		return err == -ERANGE ? -ENODATA : err;
+	dx_lock(fs);
+	err = xblk_get(fs, ino, &xb);
+	if (err)
+		goto out_unlock;
+	e = xfind(xb, name, nl);
+	if (!e) {
+		err = -ENODATA;
+		goto out_unlock;
+	}
+	size_t vl = le16_to_cpu(e->vlen);
+
+	if (size)
+		*size = vl;
+	if (bufsize) {
+		if (bufsize < vl)
+			err = -ERANGE;
+		else
+			memcpy(buf, e->data + e->namelen, vl);
+	}
+out_unlock:
+	dx_unlock(fs);
+	return err;
+}
+
+int daxfs_listxattr(struct daxfs *fs, uint64_t ino, char *buf, size_t bufsize, size_t *size)
+{
+	const struct daxfs_xattrblk *xb;
+	const struct daxfs_xentry *e;
+	struct xiter it;
+	size_t total = 0;
+	int err;
+
+	dx_lock(fs);
+	err = xblk_get(fs, ino, &xb);
+	if (err || !xb)
+		goto out_done;
+	it.p = (const uint8_t *)xb + XHDR;
+	it.end = it.p + le32_to_cpu(xb->used);
+	while ((e = xnext(&it))) {
+		if (bufsize) {
+			if (total + e->namelen + 1 > bufsize) {
+				err = -ERANGE;
+				goto out_done;
+			}
+			memcpy(buf + total, e->data, e->namelen);
+			buf[total + e->namelen] = '\0';
+		}
+		total += e->namelen + 1u;
+	}
+out_done:
+	if (size && !err)
+		*size = total;
+	dx_unlock(fs);
+	return err;
+}
+
+/* rewrite the attributes of @ino without @name, plus @name=@value if @value */
+static int xrewrite(struct daxfs *fs, uint64_t ino, const struct daxfs_xattrblk *xb,
+		    const char *name, size_t nl, const void *value, size_t vl)
+{
+	uint8_t *tmp = calloc(1, BLK_SIZE);
+	size_t used = 0;
+	uint32_t count = 0;
+	const struct daxfs_xentry *e;
+	struct xiter it;
+	int err = 0;
+
+	if (!tmp)
+		return -ENOMEM;
+	if (xb) {
+		it.p = (const uint8_t *)xb + XHDR;
+		it.end = it.p + le32_to_cpu(xb->used);
+		while ((e = xnext(&it))) {
+			size_t sz = DAXFS_XENTRY_SIZE(e->namelen, le16_to_cpu(e->vlen));
+
+			if (e->namelen == nl && !memcmp(e->data, name, nl))
+				continue;
+			memcpy(tmp + XHDR + used, e, sz);
+			used += sz;
+			count++;
+		}
+	}
+	if (value) {
+		size_t sz = DAXFS_XENTRY_SIZE(nl, vl);
+		struct daxfs_xentry *n = (void *)(tmp + XHDR + used);
+
+		if (XHDR + used + sz > BLK_SIZE || used + sz > DAXFS_XATTR_SIZE_MAX + 4 * 64) {
+			err = pmd_err(-ENOSPC, "no room for xattr \"%s\" in inode %llu", name,
+				      (unsigned long long)ino);
+			goto out_free;
+		}
+		n->namelen = (uint8_t)nl;
+		n->vlen = cpu_to_le16((uint16_t)vl);
+		memcpy(n->data, name, nl);
+		memcpy(n->data + nl, value, vl);
+		used += sz;
+		count++;
+	}
+	const struct daxfs_dinode *rd = di_read(fs, ino);
+	uint64_t blk = le64_to_cpu(rd->xattr_blk);
+
+	if (!count) {
+		if (blk) {
+			struct daxfs_dinode *di = di_write(fs, ino);
+
+			tx_free(fs, blk, 1);
+			di->xattr_blk = 0;
+			di->blocks = cpu_to_le64(le64_to_cpu(di->blocks) - 1);
+		}
+		goto out_free;
+	}
+	uint8_t *b;
+
+	if (!blk) {
+		struct dx_range r;
+		struct daxfs_dinode *di;
+
+		err = alloc_blocks(fs, 1, false, 0, &r);
+		if (err)
+			goto out_free;
+		blk = r.pblk;
+		b = tx_new_blk(fs, blk, true);
+		di = di_write(fs, ino);
+		di->xattr_blk = cpu_to_le64(blk);
+		di->blocks = cpu_to_le64(le64_to_cpu(di->blocks) + 1);
+	} else {
+		b = tx_write_blk(fs, blk, true);
+	}
+	struct daxfs_xattrblk *h = (void *)b;
+
+	memcpy(b + XHDR, tmp + XHDR, BLK_SIZE - XHDR);
+	h->h.magic = cpu_to_le32(DAXFS_XATTR_MAGIC);
+	h->h.ino = cpu_to_le64(ino);
+	h->used = cpu_to_le32((uint32_t)used);
+	h->count = cpu_to_le32(count);
+out_free:
+	free(tmp);
+	return err;
+}
+
+static void touch_ctime(struct daxfs *fs, uint64_t ino)
+{
+	di_write(fs, ino)->ctime = cpu_to_le64((uint64_t)now_ns());
+}
+
+int daxfs_setxattr(struct daxfs *fs, uint64_t ino, const char *name, const void *value, size_t size,
+		   int flags)
+{
+	const struct daxfs_xattrblk *xb;
+	size_t nl;
+	int err = check_xname(name, &nl);
+
+	if (err)
+		return err;
+	if (size > DAXFS_XATTR_SIZE_MAX)
+		return pmd_err(-E2BIG, "xattr value of %zu bytes is over the limit of %d", size,
+			       DAXFS_XATTR_SIZE_MAX);
+	if (flags & ~(DAXFS_XATTR_CREATE | DAXFS_XATTR_REPLACE))
+		return -EINVAL;
+	if (fs->rdonly)
+		return -EROFS;
+	dx_lock(fs);
+	tx_begin(fs);
+	err = xblk_get(fs, ino, &xb);
+	if (err)
+		goto out_abort;
+	bool exists = xfind(xb, name, nl) != NULL;
+
+	if (exists && (flags & DAXFS_XATTR_CREATE)) {
+		err = -EEXIST;
+		goto out_abort;
+	}
+	if (!exists && (flags & DAXFS_XATTR_REPLACE)) {
+		err = -ENODATA;
+		goto out_abort;
+	}
+	err = xrewrite(fs, ino, xb, name, nl, value ? value : "", size);
+	if (err)
+		goto out_abort;
+	touch_ctime(fs, ino);
+	err = tx_commit(fs);
+	dx_unlock(fs);
+	return err;
+out_abort:
+	tx_abort(fs);
+	dx_unlock(fs);
+	return err;
+}
+
+int daxfs_removexattr(struct daxfs *fs, uint64_t ino, const char *name)
+{
+	const struct daxfs_xattrblk *xb;
+	size_t nl;
+	int err = check_xname(name, &nl);
+
+	if (err)
+		return err == -ERANGE ? -ENODATA : err;
+	if (fs->rdonly)
+		return -EROFS;
+	dx_lock(fs);
+	tx_begin(fs);
+	err = xblk_get(fs, ino, &xb);
+	if (err)
+		goto out_abort;
+	if (!xfind(xb, name, nl)) {
+		err = -ENODATA;
+		goto out_abort;
+	}
+	err = xrewrite(fs, ino, xb, name, nl, NULL, 0);
+	if (err)
+		goto out_abort;
+	touch_ctime(fs, ino);
+	err = tx_commit(fs);
+	dx_unlock(fs);
+	return err;
+out_abort:
+	tx_abort(fs);
+	dx_unlock(fs);
+	return err;
+}
+
+/* xattr_free - free @di's xattr block in the running transaction */
+int xattr_free(struct daxfs *fs, struct daxfs_dinode *di)
+{
+	uint64_t blk = le64_to_cpu(di->xattr_blk);
+
+	if (blk) {
+		tx_free(fs, blk, 1);
+		di->xattr_blk = 0;
+		di->blocks = cpu_to_le64(le64_to_cpu(di->blocks) - 1);
+	}
+	return 0;
+}
