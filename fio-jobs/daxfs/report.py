@@ -1,0 +1,302 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""report.py - turn the raw results of fio-jobs/run-daxfs into
+docs/results/daxfs.md and its plots (gnuplot SVG, when gnuplot is there).
+
+Called by run-daxfs; by hand only to re-render kept raw results:
+
+  report.py --raw DIR --out DIR --runs N --fs "tmpfs passthrough_hp ..."
+            [--cmdline STR] [--elapsed S] [--runtime S] [--ramp S]
+            [--size SIZE] [--region-size SIZE] [--files N] [--fuse-version V]
+
+Raw files: FS.JOB.ROUND.json from fio (--output-format=json) and
+FS.meta.ROUND.json from metaops.py. Medians are over the rounds.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+
+# (key, label, unit, source): source is (fio job, direction) or
+# ("meta", field).
+METRICS = [
+    ("seqread", "sequential read, 1 MiB, psync", "MiB/s", ("seqread", "read")),
+    ("seqwrite", "sequential write, 1 MiB, psync + fsync", "MiB/s", ("seqwrite", "write")),
+    ("randread", "random read, 4 KiB, psync", "IOPS", ("randread", "read")),
+    ("randread-qd16", "random read, 4 KiB, io_uring QD16", "IOPS",
+     ("randread-qd16", "read")),
+    ("create", "file create (open O_CREAT + close)", "ops/s", ("meta", "create_per_s")),
+    ("stat", "stat by path", "ops/s", ("meta", "stat_per_s")),
+    ("unlink", "unlink", "ops/s", ("meta", "unlink_per_s")),
+]
+
+# Targets from the issue: the best daxfs data path against passthrough_hp.
+TARGETS = {"seqread": 1.0, "seqwrite": 1.0, "randread": 1.0, "randread-qd16": 1.0,
+           "create": 2.0, "unlink": 2.0}
+
+DAXFS_PATHS = ["daxfs-dax", "daxfs-bio", "daxfs-page"]
+PEER = "passthrough_hp"
+CEILING = "tmpfs"
+
+
+def load(raw, fs, key, src, runs):
+    vals = []
+    for r in range(1, runs + 1):
+        if src[0] == "meta":
+            path = os.path.join(raw, f"{fs}.meta.{r}.json")
+        else:
+            path = os.path.join(raw, f"{fs}.{src[0]}.{r}.json")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            text = f.read()
+        # fio may print notes before the JSON document.
+        d = json.loads(text[text.index("{"):])
+        if src[0] == "meta":
+            vals.append(float(d[src[1]]))
+        else:
+            job = d["jobs"][0][src[1]]
+            if key.startswith("seq"):
+                vals.append(job["bw_bytes"] / (1 << 20))
+            else:
+                vals.append(job["iops"])
+    return vals
+
+
+def fmt(v, unit):
+    if v is None:
+        return "n/a"
+    if unit == "MiB/s":
+        return f"{v:,.0f}"
+    if v >= 1e6:
+        return f"{v / 1e6:.2f} M"
+    if v >= 1e3:
+        return f"{v / 1e3:.1f} k"
+    return f"{v:.0f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def fmt_ratio(x):
+    return "n/a" if x is None else f"{x:.2f}x"
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return ""
+
+
+def machine():
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(f.readline().split()[1])
+            mem = f"{kb / (1 << 20):.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return cpu, os.cpu_count(), mem, platform.release()
+
+
+def plot(out, fs_list, med):
+    """Two SVG plots; returns the file names written (none without gnuplot)."""
+    gp = shutil.which("gnuplot")
+    if not gp:
+        return []
+    written = []
+    groups = [
+        ("daxfs-bandwidth.svg", "Sequential 1 MiB (MiB/s, median)", ["seqread", "seqwrite"],
+         False),
+        ("daxfs-ops.svg", "4 KiB random reads and metadata (ops/s, median, log scale)",
+         ["randread", "randread-qd16", "create", "stat", "unlink"], True),
+    ]
+    for name, title, keys, logy in groups:
+        dat = os.path.join(out, name + ".dat")
+        with open(dat, "w") as f:
+            f.write("workload " + " ".join(fs_list) + "\n")
+            for k in keys:
+                f.write(k + " " + " ".join(
+                    f"{med[fs][k]:.3f}" if med[fs][k] is not None else "NaN"
+                    for fs in fs_list) + "\n")
+        cols = " , ".join(
+            f"'{dat}' using {i + 2}:xtic(1) title columnheader({i + 2})"
+            for i in range(len(fs_list)))
+        script = "\n".join([
+            "set terminal svg size 800,420 dynamic font 'sans,11' background rgb 'white'",
+            f"set output '{os.path.join(out, name)}'",
+            f"set title '{title}'",
+            "set style data histogram",
+            "set style histogram cluster gap 1",
+            "set style fill solid 0.85 border -1",
+            "set boxwidth 0.9",
+            "set key top right",
+            "set grid ytics",
+            "set yrange [" + ("1" if logy else "0") + ":*]",
+            "set logscale y" if logy else "unset logscale y",
+            f"plot {cols}",
+            "",
+        ])
+        r = subprocess.run([gp], input=script, text=True, capture_output=True)
+        os.unlink(dat)
+        if r.returncode != 0:
+            print(f"report.py: gnuplot failed for {name}: {r.stderr.strip()}", file=sys.stderr)
+            continue
+        written.append(name)
+    return written
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--runs", type=int, required=True)
+    ap.add_argument("--fs", required=True)
+    ap.add_argument("--cmdline", default="fio-jobs/run-daxfs BUILD_DIR")
+    ap.add_argument("--elapsed", default="?")
+    ap.add_argument("--runtime", default="3")
+    ap.add_argument("--ramp", default="1")
+    ap.add_argument("--size", default="512M")
+    ap.add_argument("--region-size", default="1G")
+    ap.add_argument("--files", default="20000")
+    ap.add_argument("--fuse-version", default="?")
+    a = ap.parse_args()
+
+    fs_list = a.fs.split()
+    allv = {fs: {} for fs in fs_list}
+    med = {fs: {} for fs in fs_list}
+    for fs in fs_list:
+        for key, _, _, src in METRICS:
+            v = load(a.raw, fs, key, src, a.runs)
+            allv[fs][key] = v
+            med[fs][key] = statistics.median(v) if v else None
+
+    os.makedirs(a.out, exist_ok=True)
+    plots = plot(a.out, fs_list, med)
+    cpu, ncpu, mem, kernel = machine()
+    fio_version = sh(["fio", "--version"])
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+    L = []
+    w = L.append
+    w("# daxfs against tmpfs and passthrough_hp")
+    w("")
+    w("Written by `fio-jobs/run-daxfs` (see `docs/benchmarking-daxfs.md` for the method);")
+    w("do not edit by hand, run the benchmark again.")
+    w("")
+    w(f"- Run: {now}, {a.runs} round(s), {a.elapsed} s in all; every round mounts each")
+    w("  filesystem fresh, in rotating order, and runs every workload once.")
+    w(f"- Machine: {cpu}, {ncpu} cores, {mem} RAM, Linux {kernel}; {fio_version},")
+    w(f"  libfuse {a.fuse_version}. Emulated pmem: the daxfs region is a file in /dev/shm.")
+    w(f"- Data: one {a.size} file, {a.runtime} s per fio job after {a.ramp} s of warm-up;")
+    w(f"  metadata: {a.files} files in one directory. Region and tmpfs size {a.region_size}.")
+    w(f"- Command: `{a.cmdline}`")
+    w("")
+    w("## Medians")
+    w("")
+    w("| workload | unit | " + " | ".join(fs_list) + " |")
+    w("|---|---|" + "---:|" * len(fs_list))
+    for key, label, unit, _ in METRICS:
+        w(f"| {label} | {unit} | " + " | ".join(fmt(med[fs][key], unit) for fs in fs_list) + " |")
+    w("")
+    for p in plots:
+        w(f"![{p}]({p})")
+        w("")
+
+    paths = [p for p in DAXFS_PATHS if p in fs_list]
+    if paths and (PEER in fs_list or CEILING in fs_list):
+        w("## Ratios")
+        w("")
+        w("Each daxfs data path divided by the peer (higher is better for daxfs).")
+        w("")
+        hdr = []
+        for p in paths:
+            if PEER in fs_list:
+                hdr.append(f"{p[6:]} / {PEER}")
+            if CEILING in fs_list:
+                hdr.append(f"{p[6:]} / {CEILING}")
+        w("| workload | " + " | ".join(hdr) + " |")
+        w("|---|" + "---:|" * len(hdr))
+        for key, label, unit, _ in METRICS:
+            cells = []
+            for p in paths:
+                if PEER in fs_list:
+                    cells.append(fmt_ratio(ratio(med[p][key], med[PEER][key])))
+                if CEILING in fs_list:
+                    cells.append(fmt_ratio(ratio(med[p][key], med[CEILING][key])))
+            w(f"| {key} | " + " | ".join(cells) + " |")
+        w("")
+
+    if paths and PEER in fs_list:
+        w("## Targets")
+        w("")
+        w("The best daxfs data path against passthrough_hp: at least 1.0x on sequential")
+        w("read and write and 4 KiB random read, at least 2x on creates and unlinks.")
+        w("")
+        w("| workload | target | best path | ratio | met |")
+        w("|---|---:|---|---:|:-:|")
+        for key, label, unit, _ in METRICS:
+            if key not in TARGETS:
+                continue
+            best = max(paths, key=lambda p: med[p][key] or 0)
+            x = ratio(med[best][key], med[PEER][key])
+            met = "n/a" if x is None else ("yes" if x >= TARGETS[key] else "**no**")
+            w(f"| {key} | {TARGETS[key]:.1f}x | {best[6:]} | {fmt_ratio(x)} | {met} |")
+        w("")
+    if "daxfs-page" in fs_list and ("daxfs-dax" in fs_list or "daxfs-bio" in fs_list):
+        w("The page path (4 KiB page cache with struct pages) is the baseline the pfn")
+        w("paths must beat:")
+        w("")
+        pfn = [p for p in ("daxfs-dax", "daxfs-bio") if p in fs_list]
+        w("| workload | " + " | ".join(f"{p[6:]} / page" for p in pfn) + " |")
+        w("|---|" + "---:|" * len(pfn))
+        for key, label, unit, _ in METRICS:
+            w(f"| {key} | " + " | ".join(
+                fmt_ratio(ratio(med[p][key], med["daxfs-page"][key])) for p in pfn) + " |")
+        w("")
+
+    if a.runs > 1:
+        w("## Every round")
+        w("")
+        w("Values per round in run order, to judge the spread behind each median.")
+        w("")
+        w("| workload | filesystem | rounds |")
+        w("|---|---|---|")
+        for key, label, unit, _ in METRICS:
+            for fs in fs_list:
+                w(f"| {key} | {fs} | " + ", ".join(fmt(v, unit) for v in allv[fs][key]) + " |")
+        w("")
+
+    expl = os.path.join(os.path.dirname(os.path.abspath(__file__)), "why.md")
+    if os.path.exists(expl):
+        with open(expl) as f:
+            w(f.read().rstrip())
+        w("")
+
+    tmp = os.path.join(a.out, "daxfs.md.tmp")
+    with open(tmp, "w") as f:
+        f.write("\n".join(L))
+    os.replace(tmp, os.path.join(a.out, "daxfs.md"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
