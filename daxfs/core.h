@@ -208,6 +208,12 @@ struct daxfs_dsuper *super_write(struct daxfs *fs); /* in tx */
 void super_seal(struct daxfs_dsuper *sb);
 int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out);
 
+/* internal open flags (beside DAXFS_O_*) */
+#define DAXFS_O_FSCK (1U << 16)	     /* replay the journal but leave orphans alone */
+#define DAXFS_O_BACKUP_SB (1U << 17) /* take the geometry from the backup superblock */
+
+int daxfs_rebuild_bitmap(struct daxfs *fs);
+
 #define dx_lock(fs) pthread_mutex_lock(&(fs)->lock)
 #define dx_unlock(fs) pthread_mutex_unlock(&(fs)->lock)
 

@@ -127,9 +127,6 @@ static void fs_free(struct daxfs *fs)
 	free(fs);
 }
 
-/* rebuild the bitmap from the metadata (after a crash with deferred frees) */
-int daxfs_rebuild_bitmap(struct daxfs *fs);
-
 /*
  * daxfs_open_region - open the filesystem on an already mapped region; takes
  * ownership of @r (closed on failure too).
@@ -151,7 +148,8 @@ int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out)
 		pmr_close(&r);
 		return pmd_err(err, "daxfs: region is in use by another process (locked)");
 	}
-	memcpy(&sb, pmr_addr(r), sizeof(sb));
+	memcpy(&sb, (uint8_t *)pmr_addr(r) + ((flags & DAXFS_O_BACKUP_SB) ? BLK_SIZE : 0),
+	       sizeof(sb));
 	err = super_check(&sb, pmr_size(r), false);
 	if (err) {
 		pmr_close(&r);
@@ -184,10 +182,12 @@ int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out)
 			if (err < 0)
 				goto out_free;
 			/* the replay may have changed the superblock */
-			memcpy(&sb, pmr_addr(r), sizeof(sb));
-			err = super_check(&sb, pmr_size(r), false);
-			if (err)
-				goto out_free;
+			if (!(flags & DAXFS_O_BACKUP_SB)) {
+				memcpy(&sb, pmr_addr(r), sizeof(sb));
+				err = super_check(&sb, pmr_size(r), false);
+				if (err)
+					goto out_free;
+			}
 		}
 	}
 	err = alloc_init(fs);
@@ -196,7 +196,7 @@ int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out)
 	err = imap_init(fs);
 	if (err)
 		goto out_free;
-	if (!fs->rdonly) {
+	if (!fs->rdonly && !(flags & DAXFS_O_FSCK)) {
 		bool crashed = le32_to_cpu(sb.state) != DAXFS_STATE_CLEAN;
 		struct daxfs_dsuper *w;
 
