@@ -1,0 +1,677 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daxfs_client.c - libdaxfs: DAX mmap of daxfs files (see libdaxfs.h and,
+ * for the protocol, daxfs_mmap_proto.h).
+ *
+ * Every mapping is a record {virtual range, connection to the daemon}: the
+ * connection is what keeps the daemon's layout pin, so it stays open as
+ * long as any byte of the range is mapped (a split range dups it). The
+ * descriptors are close-on-exec and are inherited by fork, so a child that
+ * inherits a mapping also keeps its pin.
+ *
+ * The library maps and unmaps with raw system calls, never through the
+ * mmap/munmap symbols: libdaxfs-preload.so interposes those and calls in
+ * here.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libpmem2.h>
+#include <linux/magic.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "daxfs_client_internal.h"
+#include "daxfs_mmap_proto.h"
+#include "libdaxfs.h"
+
+#ifndef FUSE_SUPER_MAGIC
+#define FUSE_SUPER_MAGIC 0x65735546
+#endif
+
+#define PAGE_4K UINT64_C(4096)
+#define HUGE_2M (UINT64_C(2) << 20)
+
+#define DAXFS_EXPORT __attribute__((visibility("default")))
+
+struct dmap {
+	struct dmap *next;
+	uintptr_t start;     /* bytes, page aligned */
+	size_t len;	     /* bytes */
+	int conn_fd;	     /* holds the daemon's pin while open */
+	uint64_t file_off;   /* file offset mapped at start */
+	uint64_t file_size;  /* bytes, when mapped */
+	uint64_t nr_extents; /* of the original mapping */
+	uint64_t huge_bytes; /* of the original mapping */
+	bool writable;
+	pmem2_persist_fn persist;
+};
+
+static pthread_mutex_t dmaps_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dmap *dmaps;
+static pmem2_persist_fn persist_fns[3]; /* by DAXFS_GRAN_*, filled on first use */
+
+static __thread char errbuf[256];
+
+static int seterr(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int seterr(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+DAXFS_EXPORT const char *daxfs_errmsg(void)
+{
+	return errbuf;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Raw system calls (never interposed) */
+
+void *daxfs_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+
+	return (void *)r;
+}
+
+int daxfs_sys_munmap(void *addr, size_t len)
+{
+	return (int)syscall(SYS_munmap, addr, len);
+}
+
+int daxfs_sys_msync(void *addr, size_t len, int flags)
+{
+	return (int)syscall(SYS_msync, addr, len, flags);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Talking to the daemon */
+
+static int query_info(int fd, struct daxfs_ioc_info *info)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return errno == EBADF ? -EBADF : -errno;
+	if (!S_ISREG(st.st_mode))
+		return seterr(-ENODEV, "not a regular file");
+	if (fstatfs(fd, &sfs))
+		return -errno;
+	if (sfs.f_type != FUSE_SUPER_MAGIC)
+		return seterr(-ENODEV, "not a file on a FUSE (daxfs) mount");
+	memset(info, 0, sizeof(*info));
+	if (ioctl(fd, DAXFS_IOC_INFO, info))
+		return seterr(-ENODEV, "the FUSE filesystem does not answer daxfs ioctls (%s)",
+			      strerror(errno));
+	if (info->magic != DAXFS_MMAP_MAGIC)
+		return seterr(-ENODEV, "the FUSE filesystem is not daxfs");
+	if (info->version != DAXFS_MMAP_VERSION)
+		return seterr(-EPROTO, "daemon speaks DAX mmap protocol %u, library %u",
+			      info->version, DAXFS_MMAP_VERSION);
+	info->sock_name[sizeof(info->sock_name) - 1] = 0;
+	info->why[sizeof(info->why) - 1] = 0;
+	if (!(info->flags & DAXFS_INFO_MMAP))
+		return seterr(-ENODEV, "the daemon does not offer DAX mmap: %s", info->why);
+	if (info->granularity > DAXFS_GRAN_PAGE || info->map_align < PAGE_4K ||
+	    (info->map_align & (info->map_align - 1)))
+		return seterr(-EPROTO, "daemon sent a bad region description");
+	return 0;
+}
+
+DAXFS_EXPORT bool daxfs_is_daxfs(int fd)
+{
+	struct daxfs_ioc_info info;
+
+	return query_info(fd, &info) == 0;
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int connect_daemon(const struct daxfs_ioc_info *info, int *conn_fd, uint64_t *conn_id)
+{
+	struct daxfs_mmap_hello hello;
+	struct sockaddr_un sa;
+	size_t nlen = strlen(info->sock_name);
+	int fd, err;
+
+	if (nlen == 0 || nlen + 1 > sizeof(sa.sun_path))
+		return seterr(-EPROTO, "daemon sent a bad socket name");
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return seterr(-errno, "socket: %s", strerror(errno));
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path + 1, info->sock_name, nlen);
+	if (connect(fd, (struct sockaddr *)&sa,
+		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + nlen))) {
+		err = seterr(-ENODEV, "cannot reach the daxfs daemon at @%s: %s", info->sock_name,
+			     strerror(errno));
+		goto out_close;
+	}
+	err = read_full(fd, &hello, sizeof(hello));
+	if (err) {
+		err = seterr(-EPROTO, "daemon hung up before its hello");
+		goto out_close;
+	}
+	if (hello.magic != DAXFS_MMAP_MAGIC || hello.version != DAXFS_MMAP_VERSION) {
+		err = seterr(-EPROTO, "bad hello from the daemon");
+		goto out_close;
+	}
+	*conn_fd = fd;
+	*conn_id = hello.conn_id;
+	return 0;
+
+out_close:
+	close(fd);
+	return err;
+}
+
+/* Receive the grant header and the region descriptor. */
+static int recv_grant(int conn_fd, struct daxfs_mmap_grant *g, int *region_fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = g, .iov_len = sizeof(*g)};
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	do {
+		n = recvmsg(conn_fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+	} while (n < 0 && errno == EINTR);
+	*region_fd = -1;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(region_fd, CMSG_DATA(cm), sizeof(int));
+	if (n != (ssize_t)sizeof(*g) || g->magic != DAXFS_MMAP_MAGIC || *region_fd < 0) {
+		if (*region_fd >= 0)
+			close(*region_fd);
+		return seterr(-EPROTO, "daemon sent no usable grant");
+	}
+	return 0;
+}
+
+static pmem2_persist_fn get_persist_fn(int region_fd, uint32_t gran, void *addr, size_t len)
+{
+	static const enum pmem2_granularity g2[] = {
+		PMEM2_GRANULARITY_BYTE, PMEM2_GRANULARITY_CACHE_LINE, PMEM2_GRANULARITY_PAGE};
+	struct pmem2_source *src = NULL;
+	struct pmem2_map *map = NULL;
+	pmem2_persist_fn fn;
+
+	pthread_mutex_lock(&dmaps_lock);
+	fn = persist_fns[gran];
+	pthread_mutex_unlock(&dmaps_lock);
+	if (fn)
+		return fn;
+	/* libpmem2 picks the flush and fence for the granularity once;
+	 * they do not depend on the map object, so keep the function. */
+	if (pmem2_source_from_fd(&src, region_fd))
+		return NULL;
+	if (pmem2_map_from_existing(&map, src, addr, len, g2[gran]) == 0) {
+		fn = pmem2_get_persist_fn(map);
+		pmem2_map_delete(&map);
+	}
+	pmem2_source_delete(&src);
+	pthread_mutex_lock(&dmaps_lock);
+	if (fn)
+		persist_fns[gran] = fn;
+	pthread_mutex_unlock(&dmaps_lock);
+	return fn;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The registry */
+
+static void dmap_free(struct dmap *m)
+{
+	close(m->conn_fd);
+	free(m);
+}
+
+/*
+ * Forget [@start, @end) in every record (the caller unmapped or replaced
+ * it). Records leave the list when nothing is left; a hole in the middle
+ * splits one in two, each with its own descriptor of the connection.
+ * Returns records to free (close) after the lock is dropped.
+ */
+static struct dmap *forget_range_locked(uintptr_t start, uintptr_t end)
+{
+	struct dmap **pp = &dmaps, *dead = NULL;
+
+	while (*pp) {
+		struct dmap *m = *pp;
+		uintptr_t ms = m->start, me = m->start + m->len;
+
+		if (end <= ms || start >= me) {
+			pp = &m->next;
+			continue;
+		}
+		if (start <= ms && end >= me) {
+			*pp = m->next;
+			m->next = dead;
+			dead = m;
+			continue;
+		}
+		if (start > ms && end < me) {
+			struct dmap *t = malloc(sizeof(*t));
+			int fd = fcntl(m->conn_fd, F_DUPFD_CLOEXEC, 0);
+
+			if (t && fd >= 0) {
+				*t = *m;
+				t->conn_fd = fd;
+				t->file_off = m->file_off + (end - ms);
+				t->start = end;
+				t->len = me - end;
+				t->next = m->next;
+				m->next = t;
+			} else {
+				/* Keep the pin for the whole range: leak-safe. */
+				free(t);
+				if (fd >= 0)
+					close(fd);
+				pp = &m->next;
+				continue;
+			}
+			m->len = start - ms;
+			pp = &t->next;
+			continue;
+		}
+		if (start <= ms) {
+			m->file_off += end - ms;
+			m->start = end;
+			m->len = me - end;
+		} else {
+			m->len = start - ms;
+		}
+		pp = &m->next;
+	}
+	return dead;
+}
+
+static void forget_range(uintptr_t start, uintptr_t end)
+{
+	struct dmap *dead;
+
+	pthread_mutex_lock(&dmaps_lock);
+	dead = forget_range_locked(start, end);
+	pthread_mutex_unlock(&dmaps_lock);
+	while (dead) {
+		struct dmap *n = dead->next;
+
+		dmap_free(dead);
+		dead = n;
+	}
+}
+
+bool daxfs_overlaps(const void *addr, size_t len)
+{
+	uintptr_t s = (uintptr_t)addr, e = s + len;
+	struct dmap *m;
+	bool hit = false;
+
+	pthread_mutex_lock(&dmaps_lock);
+	for (m = dmaps; m && !hit; m = m->next)
+		hit = s < m->start + m->len && e > m->start;
+	pthread_mutex_unlock(&dmaps_lock);
+	return hit;
+}
+
+void daxfs_persist_overlaps(const void *addr, size_t len)
+{
+	uintptr_t s = (uintptr_t)addr, e = s + len;
+	struct dmap *m;
+
+	pthread_mutex_lock(&dmaps_lock);
+	for (m = dmaps; m; m = m->next) {
+		uintptr_t a = s > m->start ? s : m->start;
+		uintptr_t b = e < m->start + m->len ? e : m->start + m->len;
+
+		if (a >= b)
+			continue;
+		if (m->persist)
+			m->persist((void *)a, b - a);
+		else
+			daxfs_sys_msync((void *)(a & ~(uintptr_t)(PAGE_4K - 1)),
+					b - (a & ~(uintptr_t)(PAGE_4K - 1)), MS_SYNC);
+	}
+	pthread_mutex_unlock(&dmaps_lock);
+}
+
+void daxfs_forget(void *addr, size_t len)
+{
+	forget_range((uintptr_t)addr, (uintptr_t)addr + len);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Map */
+
+/* Reserve @len bytes whose start is congruent to @phase modulo 2 MiB. */
+static void *reserve_va(size_t len, uint64_t phase)
+{
+	size_t span = len + HUGE_2M;
+	uintptr_t raw, start;
+	void *p;
+
+	p = daxfs_sys_mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+			   0);
+	if (p == MAP_FAILED)
+		return NULL;
+	raw = (uintptr_t)p;
+	start = ((raw + HUGE_2M - 1) & ~(HUGE_2M - 1)) + (uintptr_t)(phase % HUGE_2M);
+	if (start - HUGE_2M >= raw)
+		start -= HUGE_2M;
+	if (start > raw)
+		daxfs_sys_munmap(p, start - raw);
+	if (raw + span > start + len)
+		daxfs_sys_munmap((void *)(start + len), raw + span - (start + len));
+	return (void *)start;
+}
+
+static uint64_t huge_bytes_of(uintptr_t base, uint64_t off, const struct daxfs_mmap_ext *e,
+			      uint64_t n)
+{
+	uint64_t i, total = 0;
+
+	for (i = 0; i < n; i++) {
+		uintptr_t va = base + (e[i].file_off - off);
+		uintptr_t a = (va + HUGE_2M - 1) & ~(HUGE_2M - 1);
+		uintptr_t end = va + e[i].len;
+
+		if (e[i].region_off == DAXFS_MMAP_EXT_HOLE || (va - e[i].region_off) % HUGE_2M != 0)
+			continue;
+		while (a + HUGE_2M <= end) {
+			total += HUGE_2M;
+			a += HUGE_2M;
+		}
+	}
+	return total;
+}
+
+/* Map the extents and the SIGBUS tail into [base, base + len). */
+static int map_extents(uintptr_t base, uint64_t off, size_t len, int prot, int region_fd,
+		       const struct daxfs_mmap_ext *e, uint64_t n)
+{
+	uint64_t i, mapped_end = off;
+
+	for (i = 0; i < n; i++) {
+		void *va = (void *)(base + (e[i].file_off - off));
+		void *p;
+
+		if (e[i].file_off != mapped_end || e[i].len == 0 ||
+		    e[i].file_off + e[i].len > off + len)
+			return seterr(-EPROTO, "daemon sent extents that do not tile the range");
+		if (e[i].region_off == DAXFS_MMAP_EXT_HOLE)
+			p = daxfs_sys_mmap(va, e[i].len, prot & PROT_READ,
+					   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		else
+			p = daxfs_sys_mmap(va, e[i].len, prot, MAP_SHARED | MAP_FIXED, region_fd,
+					   (off_t)e[i].region_off);
+		if (p == MAP_FAILED)
+			return seterr(-errno, "mapping %llu bytes of the region at %llu: %s",
+				      (unsigned long long)e[i].len,
+				      (unsigned long long)e[i].region_off, strerror(errno));
+		mapped_end += e[i].len;
+	}
+	if (mapped_end < off + len) {
+		/* Past the end of file: an empty file, so touching raises
+		 * SIGBUS as with mmap. */
+		int mfd = (int)syscall(SYS_memfd_create, "daxfs-eof", MFD_CLOEXEC);
+		void *p;
+
+		if (mfd < 0)
+			return seterr(-errno, "memfd_create: %s", strerror(errno));
+		p = daxfs_sys_mmap((void *)(base + (mapped_end - off)), off + len - mapped_end,
+				   prot, MAP_SHARED | MAP_FIXED, mfd, 0);
+		close(mfd);
+		if (p == MAP_FAILED)
+			return seterr(-errno, "mapping past the end of file: %s", strerror(errno));
+	}
+	return 0;
+}
+
+DAXFS_EXPORT int daxfs_mmap(int fd, uint64_t off, size_t len, int prot, unsigned flags, void **addr)
+{
+	struct daxfs_mmap_ext *ext = NULL;
+	struct daxfs_ioc_info info;
+	struct daxfs_mmap_grant g;
+	struct daxfs_ioc_map req;
+	struct dmap *m = NULL, *dead;
+	int conn_fd = -1, region_fd = -1, err;
+	uint64_t conn_id = 0;
+	uintptr_t base;
+	bool fixed = flags & DAXFS_MMAP_FIXED;
+
+	errbuf[0] = 0;
+	if (!addr || len == 0 || off % PAGE_4K || (prot & ~(PROT_READ | PROT_WRITE)) ||
+	    (flags & ~DAXFS_MMAP_FIXED) || len > SIZE_MAX - 2 * HUGE_2M || off + len < off ||
+	    (fixed && (uintptr_t)*addr % PAGE_4K))
+		return seterr(-EINVAL, "bad arguments: offset %llu length %zu prot %#x flags %#x",
+			      (unsigned long long)off, len, prot, flags);
+	len = (len + PAGE_4K - 1) & ~(PAGE_4K - 1);
+	if (fcntl(fd, F_GETFL) < 0)
+		return seterr(-EBADF, "bad file descriptor %d", fd);
+	err = query_info(fd, &info);
+	if (err)
+		return err;
+	if ((prot & PROT_WRITE) && (info.flags & DAXFS_INFO_RDONLY_FS))
+		return seterr(-EACCES, "writable mapping on a read-only daxfs mount");
+	err = connect_daemon(&info, &conn_fd, &conn_id);
+	if (err)
+		return err;
+
+	memset(&req, 0, sizeof(req));
+	req.conn_id = conn_id;
+	req.file_off = off;
+	req.len = len;
+	req.want = (prot & PROT_WRITE) ? DAXFS_MAP_WANT_WRITE : 0;
+	if (ioctl(fd, DAXFS_IOC_MAP, &req)) {
+		err = seterr(-errno, "DAX map request failed: %s", strerror(errno));
+		goto out_close_conn;
+	}
+	if (req.status) {
+		req.msg[sizeof(req.msg) - 1] = 0;
+		err = seterr(req.status < 0 ? req.status : -EPROTO, "%s", req.msg);
+		goto out_close_conn;
+	}
+	err = recv_grant(conn_fd, &g, &region_fd);
+	if (err)
+		goto out_close_conn;
+	if (g.nr_extents != req.nr_extents || g.nr_extents > len / PAGE_4K) {
+		err = seterr(-EPROTO, "daemon sent %llu extents for %zu bytes",
+			     (unsigned long long)g.nr_extents, len);
+		goto out_close_region;
+	}
+	if (g.nr_extents) {
+		ext = calloc(g.nr_extents, sizeof(*ext));
+		if (!ext) {
+			err = seterr(-ENOMEM, "out of memory");
+			goto out_close_region;
+		}
+		err = read_full(conn_fd, ext, g.nr_extents * sizeof(*ext));
+		if (err) {
+			err = seterr(-EPROTO, "daemon hung up while sending extents");
+			goto out_free_ext;
+		}
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		err = seterr(-ENOMEM, "out of memory");
+		goto out_free_ext;
+	}
+
+	if (fixed) {
+		base = (uintptr_t)*addr;
+	} else {
+		void *p = reserve_va(len, off);
+
+		if (!p) {
+			err = seterr(-ENOMEM, "no room for %zu bytes of address space", len);
+			goto out_free_m;
+		}
+		base = (uintptr_t)p;
+	}
+	err = map_extents(base, off, len, prot, region_fd, ext, g.nr_extents);
+	if (err) {
+		if (!fixed)
+			daxfs_sys_munmap((void *)base, len);
+		goto out_free_m;
+	}
+	m->persist = get_persist_fn(region_fd, info.granularity, (void *)base, len);
+	if (!m->persist) {
+		/* Fall back to msync, correct on any backing. */
+		m->persist = NULL;
+	}
+	m->start = base;
+	m->len = len;
+	m->conn_fd = conn_fd;
+	m->file_off = off;
+	m->file_size = req.file_size;
+	m->nr_extents = g.nr_extents;
+	m->huge_bytes = huge_bytes_of(base, off, ext, g.nr_extents);
+	m->writable = prot & PROT_WRITE;
+	close(region_fd);
+	free(ext);
+
+	pthread_mutex_lock(&dmaps_lock);
+	dead = fixed ? forget_range_locked(base, base + len) : NULL;
+	m->next = dmaps;
+	dmaps = m;
+	pthread_mutex_unlock(&dmaps_lock);
+	while (dead) {
+		struct dmap *n = dead->next;
+
+		dmap_free(dead);
+		dead = n;
+	}
+	*addr = (void *)base;
+	return 0;
+
+out_free_m:
+	free(m);
+out_free_ext:
+	free(ext);
+out_close_region:
+	close(region_fd);
+out_close_conn:
+	close(conn_fd);
+	return err;
+}
+
+DAXFS_EXPORT int daxfs_munmap(void *addr, size_t len)
+{
+	if ((uintptr_t)addr % PAGE_4K || len == 0)
+		return -EINVAL;
+	if (daxfs_sys_munmap(addr, len))
+		return -errno;
+	forget_range((uintptr_t)addr, (uintptr_t)addr + len);
+	return 0;
+}
+
+/* Find the record holding [@addr, @addr + @len); copy it to *@out. */
+static bool find_map(const void *addr, size_t len, struct dmap *out)
+{
+	uintptr_t s = (uintptr_t)addr, e = s + len;
+	struct dmap *m;
+	bool found = false;
+
+	pthread_mutex_lock(&dmaps_lock);
+	for (m = dmaps; m; m = m->next) {
+		if (s >= m->start && e <= m->start + m->len && e >= s) {
+			*out = *m;
+			found = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&dmaps_lock);
+	return found;
+}
+
+DAXFS_EXPORT bool daxfs_is_mapped(const void *addr, size_t len)
+{
+	struct dmap m;
+
+	return find_map(addr, len, &m);
+}
+
+DAXFS_EXPORT int daxfs_persist(const void *addr, size_t len)
+{
+	struct dmap m;
+
+	if (!find_map(addr, len, &m))
+		return seterr(-EINVAL, "%p+%zu is not inside one daxfs mapping", addr, len);
+	if (len == 0)
+		return 0;
+	if (m.persist) {
+		m.persist(addr, len);
+		return 0;
+	}
+	uintptr_t a = (uintptr_t)addr & ~(uintptr_t)(PAGE_4K - 1);
+
+	return daxfs_sys_msync((void *)a, (uintptr_t)addr + len - a, MS_SYNC) ? -errno : 0;
+}
+
+DAXFS_EXPORT int daxfs_msync(void *addr, size_t len, int flags)
+{
+	struct dmap m;
+
+	if ((uintptr_t)addr % PAGE_4K || (flags & ~(MS_SYNC | MS_ASYNC | MS_INVALIDATE)) ||
+	    ((flags & MS_SYNC) && (flags & MS_ASYNC)))
+		return -EINVAL;
+	if (!find_map(addr, len, &m))
+		return daxfs_overlaps(addr, len) ? -EINVAL : -ENOMEM;
+	return daxfs_persist(addr, len);
+}
+
+DAXFS_EXPORT int daxfs_mapping_info(const void *addr, struct daxfs_mapping_info *out)
+{
+	struct dmap m;
+
+	if (!find_map(addr, 1, &m))
+		return seterr(-EINVAL, "%p is not in a daxfs mapping", addr);
+	out->addr = (void *)m.start;
+	out->len = m.len;
+	out->file_off = m.file_off;
+	out->file_size = m.file_size;
+	out->nr_extents = m.nr_extents;
+	out->huge_bytes = m.huge_bytes;
+	out->writable = m.writable;
+	return 0;
+}

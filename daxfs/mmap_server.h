@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmap_server.h - the daemon side of DAX mmap (protocol in
+ * client/daxfs_mmap_proto.h, design in docs/dax-mmap.md).
+ *
+ * A self-contained module: the daemon creates one server per mount after
+ * opening the filesystem, routes the FUSE ioctl operation to
+ * daxfs_mmap_server_ioctl(), and deletes the server before closing the
+ * filesystem. The server owns an abstract unix socket and one thread that
+ * accepts clients and notices when they go away; every granted mapping
+ * holds a layout pin (daxfs_pin) and an inode reference (daxfs_iget) that
+ * are dropped when the client's connection closes, which the kernel does
+ * for a client that exits or dies.
+ *
+ * Open files: the FUSE ioctl request carries only the file handle, so the
+ * daemon's open and create handlers must store daxfs_mmap_fh(fi->flags) in
+ * fi->fh for regular files: it records whether the file was opened for
+ * writing, which decides whether a writable mapping may be granted.
+ */
+#ifndef DAXFS_MMAP_SERVER_H
+#define DAXFS_MMAP_SERVER_H
+
+#ifndef FUSE_USE_VERSION
+#define FUSE_USE_VERSION 314
+#endif
+
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct daxfs;
+struct daxfs_mmap_server;
+
+/* Bit of fi->fh for regular files: opened with write access. */
+#define DAXFS_MMAP_FH_WRITE UINT64_C(1)
+
+/* daxfs_mmap_fh - the fi->fh value for a regular file opened with @open_flags. */
+static inline uint64_t daxfs_mmap_fh(int open_flags)
+{
+	return (open_flags & O_ACCMODE) == O_RDONLY ? 0 : DAXFS_MMAP_FH_WRITE;
+}
+
+/*
+ * daxfs_mmap_server_new - start serving DAX mmap for the open filesystem
+ * @fs (which must outlive the server). If @disabled_why is not NULL the
+ * server only answers DAXFS_IOC_INFO, saying mmap is not offered and why
+ * (e.g. the page data path, whose cache is not coherent with a mapping),
+ * and starts no thread. Returns 0 and the server in *@out, or -errno with
+ * pmd_err (socket, thread or region descriptor failures).
+ */
+int daxfs_mmap_server_new(struct daxfs *fs, const char *disabled_why,
+			  struct daxfs_mmap_server **out);
+
+/*
+ * daxfs_mmap_server_delete - stop the thread, close every connection and
+ * drop their pins and references (call before daxfs_close). Sets *@sp to
+ * NULL; a NULL server is fine.
+ */
+void daxfs_mmap_server_delete(struct daxfs_mmap_server **sp);
+
+/*
+ * daxfs_mmap_server_ioctl - the FUSE low-level ioctl operation for regular
+ * files (same arguments): answers DAXFS_IOC_INFO and DAXFS_IOC_MAP and
+ * replies ENOTTY to any other command. Always replies to @req. May be
+ * called from any FUSE worker thread. @s may be NULL (replies ENOTTY).
+ */
+void daxfs_mmap_server_ioctl(struct daxfs_mmap_server *s, fuse_req_t req, fuse_ino_t ino,
+			     unsigned int cmd, void *arg, struct fuse_file_info *fi, unsigned flags,
+			     const void *in_buf, size_t in_bufsz, size_t out_bufsz);
+
+/* Counters since start. */
+struct daxfs_mmap_server_stats {
+	uint64_t connections; /* accepted */
+	uint64_t grants;      /* mappings granted */
+	uint64_t refusals;    /* DAXFS_IOC_MAP answered with an error */
+	uint64_t active;      /* connections holding a pin now */
+	uint64_t bytes;	      /* bytes granted, sum over grants */
+};
+
+void daxfs_mmap_server_get_stats(struct daxfs_mmap_server *s, struct daxfs_mmap_server_stats *st);
+
+#endif
