@@ -334,6 +334,8 @@ static void pmemdev_fio_print_stats(struct thread_data *td, struct pmemdev_fio_d
 		 st.ios[BLK_STAT_READ] + st.ios[BLK_STAT_WRITE], st.bvecs,
 		 blk_stats_mean_bvecs(&st), st.requests, st.merges, st.splits, st.errors,
 		 region_desc + d->buf_desc_bytes, region_desc, d->buf_desc_bytes);
+	/* A forked job leaves with _exit(): flush, or the line is lost. */
+	fflush(f_out);
 }
 
 /* ->cleanup: after all I/O and after ->iomem_free. */
