@@ -417,9 +417,14 @@ static int region_map(struct pmr_region *r)
 	if (!pmem2_source_alignment(r->src, &src_align) && src_align > r->alignment)
 		r->alignment = src_align;
 
-	ret = reserve_aligned(r->size, r->alignment, &r->rsv);
-	if (ret)
-		goto out_src;
+	/*
+	 * A huge region may not find a reservable hole (libpmem2 reserves with
+	 * MAP_FIXED_NOREPLACE, and its own start-up mappings can land in the
+	 * hole we found): then let libpmem2 place the mapping itself (it aligns
+	 * large mappings to 2 MiB or more) and check the result below.
+	 */
+	if (reserve_aligned(r->size, r->alignment, &r->rsv))
+		r->rsv = NULL;
 
 	ret = pmem2_config_new(&cfg);
 	if (ret) {
@@ -433,7 +438,7 @@ static int region_map(struct pmr_region *r)
 	ret = pmem2_config_set_protection(cfg, prot);
 	if (!ret)
 		ret = pmem2_config_set_length(cfg, r->size);
-	if (!ret)
+	if (!ret && r->rsv)
 		ret = pmem2_config_set_vm_reservation(cfg, r->rsv, 0);
 	if (ret) {
 		ret = pmd_err(pmem2_to_err(ret), "pmem2 config: %s", pmem2_errormsg());
@@ -475,8 +480,8 @@ out_map:
 out_cfg:
 	pmem2_config_delete(&cfg);
 out_rsv:
-	pmem2_vm_reservation_delete(&r->rsv);
-out_src:
+	if (r->rsv)
+		pmem2_vm_reservation_delete(&r->rsv);
 	pmem2_source_delete(&r->src);
 	return ret;
 }
@@ -591,8 +596,8 @@ int pmr_create(const char *path, uint64_t size_bytes, unsigned flags, struct pmr
 	r->size = size_bytes;
 	r->alignment = r->page_size > HUGE_SIZE ? r->page_size : HUGE_SIZE;
 
-	if (r->backend != PMR_BACKEND_HUGETLBFS && !fstatfs(r->fd, &sfs) &&
-	    (uint64_t)sfs.f_bavail * (uint64_t)sfs.f_bsize < size_bytes) {
+	if (r->backend != PMR_BACKEND_HUGETLBFS && !(flags & PMR_F_SPARSE) &&
+	    !fstatfs(r->fd, &sfs) && (uint64_t)sfs.f_bavail * (uint64_t)sfs.f_bsize < size_bytes) {
 		ret = pmd_err(
 			-ENOSPC, "not enough space for %s of %s: %s free",
 			format_size(size_bytes, a, sizeof(a)), path,
@@ -691,7 +696,8 @@ void pmr_close(struct pmr_region **rp)
 	if (!r)
 		return;
 	pmem2_map_delete(&r->map);
-	pmem2_vm_reservation_delete(&r->rsv);
+	if (r->rsv)
+		pmem2_vm_reservation_delete(&r->rsv);
 	pmem2_source_delete(&r->src);
 	region_free(r);
 	*rp = NULL;

@@ -42,15 +42,16 @@ enum pmr_backend {
 };
 
 enum pmr_granularity {
-	PMR_GRAN_BYTE,	     /* eADR: stores are persistent once visible */
-	PMR_GRAN_CACHELINE,  /* ADR: flush cache lines, then fence */
-	PMR_GRAN_PAGE,	     /* page cache: msync */
+	PMR_GRAN_BYTE,	    /* eADR: stores are persistent once visible */
+	PMR_GRAN_CACHELINE, /* ADR: flush cache lines, then fence */
+	PMR_GRAN_PAGE,	    /* page cache: msync */
 };
 
 /* Flags for pmr_create() and pmr_open(). */
-#define PMR_F_RDONLY (1U << 0)	  /* map read-only */
+#define PMR_F_RDONLY (1U << 0)	    /* map read-only */
 #define PMR_F_NATIVE_GRAN (1U << 1) /* keep libpmem2's granularity (no forcing) */
-#define PMR_F_PROGRESS (1U << 2)  /* report progress of long steps on stderr if a tty */
+#define PMR_F_PROGRESS (1U << 2)    /* report progress of long steps on stderr if a tty */
+#define PMR_F_SPARSE (1U << 3)	    /* create: allow a size beyond the free space (sparse) */
 
 /* Flags for pmr_memcpy() and pmr_memset(), same meaning as PMEM2_F_MEM_*. */
 #define PMR_MEM_NODRAIN (1U << 0)
@@ -62,12 +63,12 @@ enum pmr_granularity {
 #define PMR_MIN_SIZE (UINT64_C(4) << 20)
 
 struct pmr_info {
-	const char *path;	       /* as given at open */
+	const char *path; /* as given at open */
 	enum pmr_backend backend;
-	uint64_t size;		       /* bytes mapped, multiple of 2 MiB */
-	uint64_t alignment;	       /* bytes, alignment of the mapping address */
-	uint64_t backing_page_size;    /* bytes per page of the backing memory */
-	enum pmr_granularity granularity; /* effective persist granularity */
+	uint64_t size;				 /* bytes mapped, multiple of 2 MiB */
+	uint64_t alignment;			 /* bytes, alignment of the mapping address */
+	uint64_t backing_page_size;		 /* bytes per page of the backing memory */
+	enum pmr_granularity granularity;	 /* effective persist granularity */
 	enum pmr_granularity native_granularity; /* what libpmem2 reported unforced */
 	bool read_only;
 };

@@ -28,7 +28,9 @@ static const char usage_text[] =
 	"Commands:\n"
 	"  list [--dir DIR]           real pmem namespaces (ndctl) and emulated regions\n"
 	"                             (region-sized files in DIR, default /dev/shm)\n"
-	"  create --size SIZE PATH    create an emulated region file (SIZE: multiple of 2M)\n"
+	"  create --size SIZE [--sparse] PATH\n"
+	"                             create an emulated region file (SIZE: multiple of 2M;\n"
+	"                             --sparse: allow more than the free space)\n"
 	"  info PATH                  size, backend, alignment, backing page size,\n"
 	"                             persist granularity, badblocks of a region\n"
 	"  badblocks PATH list        list emulated bad sectors\n"
@@ -159,9 +161,11 @@ static int cmd_list(int argc, char **argv)
 static int cmd_create(int argc, char **argv)
 {
 	static const struct option opts[] = {{"size", required_argument, NULL, 's'},
+					     {"sparse", no_argument, NULL, 'S'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	struct pmr_region *r;
+	unsigned flags = PMR_F_PROGRESS;
 	uint64_t size = 0;
 	bool have_size = false;
 	int c, err;
@@ -174,6 +178,9 @@ static int cmd_create(int argc, char **argv)
 				return usage_error("invalid --size '%s'", optarg);
 			have_size = true;
 			break;
+		case 'S':
+			flags |= PMR_F_SPARSE;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -185,7 +192,7 @@ static int cmd_create(int argc, char **argv)
 		return usage_error("create needs --size SIZE");
 	if (optind + 1 != argc)
 		return usage_error("create needs exactly one PATH");
-	err = pmr_create(argv[optind], size, PMR_F_PROGRESS, &r);
+	err = pmr_create(argv[optind], size, flags, &r);
 	if (err)
 		return fail(err, argv[optind]);
 	pmr_close(&r);

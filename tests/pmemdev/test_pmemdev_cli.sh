@@ -1,0 +1,131 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# test_pmemdev_cli - the pmemdev command: good paths produce what they say,
+# bad input gets a message naming what was wrong, a nonzero exit, and
+# leaves files untouched.
+# Usage: test_pmemdev_cli.sh BUILD_DIR SOURCE_DIR
+set -u
+build=$1
+pm=$build/pmemdev/pmemdev
+dir=$(mktemp -d /dev/shm/pmd-cli.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+fails=0
+
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+# expect_err EXIT_CODE PATTERN -- cmd...: nonzero exit equal to EXIT_CODE (or
+# any nonzero if EXIT_CODE is '!'), stderr matching PATTERN.
+expect_err()
+{
+	local want=$1 pat=$2 rc
+	shift 3
+	"$@" >"$dir/out" 2>"$dir/err"
+	rc=$?
+	if [ "$want" = '!' ]; then
+		[ $rc -ne 0 ] || fail "'$*' exited 0"
+	else
+		[ $rc -eq "$want" ] || fail "'$*' exited $rc, want $want"
+	fi
+	grep -qiE -- "$pat" "$dir/err" || fail "'$*' stderr lacks /$pat/: $(cat "$dir/err")"
+}
+
+expect_ok()
+{
+	"$@" >"$dir/out" 2>"$dir/err" || fail "'$*' failed: $(cat "$dir/err")"
+}
+
+r=$dir/r0
+expect_ok "$pm" --help
+grep -q 'bench PATH' "$dir/out" || fail "--help lacks bench"
+expect_ok "$pm" --version
+expect_err 2 'unknown command' -- "$pm" frobnicate
+expect_err 2 'no command' -- "$pm"
+
+# create
+expect_ok "$pm" create --size 64M "$r"
+[ "$(stat -c %s "$r")" = $((64 << 20)) ] || fail "region size wrong"
+expect_err 1 'exist' -- "$pm" create --size 64M "$r"
+[ "$(stat -c %s "$r")" = $((64 << 20)) ] || fail "existing region was modified"
+expect_err 1 'multiple of 2 MiB' -- "$pm" create --size 3M "$dir/r1"
+[ ! -e "$dir/r1" ] || fail "failed create left a file"
+expect_err 1 "minimum" -- "$pm" create --size 2M "$dir/r1"
+expect_err 2 'invalid --size' -- "$pm" create --size 12Q "$dir/r1"
+expect_err 2 'needs --size' -- "$pm" create "$dir/r1"
+expect_err 2 'bad option|unrecognized|invalid' -- "$pm" create --bogus "$dir/r1"
+
+# info
+expect_ok "$pm" info "$r"
+grep -q 'backend: *tmpfs' "$dir/out" || fail "info: backend: $(cat "$dir/out")"
+grep -q 'alignment: *2 MiB' "$dir/out" || fail "info: alignment"
+grep -q 'persist: *cacheline' "$dir/out" || fail "info: granularity"
+expect_err 1 'no such file|not exist|missing' -- "$pm" info "$dir/missing"
+head -c $((3 << 20)) /dev/zero >"$dir/odd"
+expect_err 1 'multiple of 2 MiB' -- "$pm" info "$dir/odd"
+
+# list: no NVDIMMs is not an error; our region shows up.
+expect_ok "$pm" list --dir "$dir"
+grep -q 'no persistent memory namespaces\|namespace' "$dir/out" || fail "list output"
+grep -q "$r" "$dir/out" || fail "list does not show $r"
+
+# badblocks
+expect_ok "$pm" badblocks "$r" add 2048 8
+expect_ok "$pm" badblocks "$r" list
+grep -qE '^ *2048 +8' "$dir/out" || fail "badblocks list: $(cat "$dir/out")"
+expect_ok "$pm" badblocks "$r" clear 2050 2
+expect_ok "$pm" badblocks "$r" list
+grep -qE '^ *2048 +2' "$dir/out" && grep -qE '^ *2052 +4' "$dir/out" ||
+	fail "clear did not split: $(cat "$dir/out")"
+expect_err 1 'beyond the end' -- "$pm" badblocks "$r" add $((64 << 11)) 1
+expect_err 2 'unknown badblocks action' -- "$pm" badblocks "$r" smash
+expect_err 2 'invalid SECTOR' -- "$pm" badblocks "$r" add -5
+# a read of a bad sector fails through bench (EIO), a write clears it
+expect_err 1 'Input/output error|I/O' -- "$pm" bench "$r" --rw read --bs 1M --time 0.2 --size 2M
+expect_ok "$pm" bench "$r" --rw write --bs 2M --time 0.2 --size 2M
+expect_ok "$pm" badblocks "$r" list
+grep -q 'no bad sectors' "$dir/out" || fail "write did not clear badblocks"
+
+# bench: JSON with the promised fields, in every mode and target
+for mode in pfn folio page; do
+	for target in pmem null; do
+		expect_ok "$pm" bench "$r" --target $target --mode $mode --rw write --bs 2M --time 0.2 --json
+		python3 - "$dir/out" $mode $target <<'PY' || fail "bench json $mode $target: $(cat "$dir/out")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+need = ["mode", "target", "rw", "bs", "ios", "bytes", "seconds", "cpu_seconds",
+        "bandwidth_bytes_per_s", "iops", "descriptor_bytes", "bvecs_per_bio", "setup_seconds"]
+missing = [k for k in need if k not in d]
+assert not missing, missing
+assert d["mode"] == sys.argv[2] and d["target"] == sys.argv[3]
+assert d["ios"] > 0 and d["bytes"] == d["ios"] * 2097152
+expect_bvecs = 512 if sys.argv[2] == "page" else 1
+assert abs(d["bvecs_per_bio"] - expect_bvecs) < 1e-9, d["bvecs_per_bio"]
+if sys.argv[2] == "pfn":
+    assert d["descriptor_bytes"] < 64 * 1024, d["descriptor_bytes"]
+else:
+    assert d["descriptor_bytes"] >= (64 << 20) // 4096 * 64, d["descriptor_bytes"]
+PY
+	done
+done
+expect_ok "$pm" bench "$r" --rw randread --bs 4k --iodepth 8 --threads 2 --time 0.2 --json
+expect_ok "$pm" bench "$r" --target memcpy --rw write --bs 2M --time 0.2 --json
+expect_err 2 'unknown mode' -- "$pm" bench "$r" --mode paged
+expect_err 2 'unknown target' -- "$pm" bench "$r" --target nvme
+expect_err 2 'unknown rw' -- "$pm" bench "$r" --rw sideways
+expect_err 2 'logical block size' -- "$pm" bench "$r" --bs 1000
+expect_err 2 'multiple of 4 KiB' -- "$pm" bench "$r" --mode page --bs 512
+expect_err 2 'invalid --iodepth' -- "$pm" bench "$r" --iodepth 0
+expect_err 1 'beyond the end' -- "$pm" bench "$r" --size 128M --time 0.1
+expect_err 1 'no such file|not exist' -- "$pm" bench "$dir/missing" --time 0.1
+
+# page mode on a region whose memmap cannot fit fails cleanly, naming the size
+big=$dir/big
+expect_ok "$pm" create --sparse --size 4T "$big"
+expect_err 1 'needs 64 GiB' -- "$pm" bench "$big" --mode page --time 0.1
+expect_ok "$pm" bench "$big" --mode pfn --target null --time 0.1 --size 64M
+
+if [ $fails -ne 0 ]; then
+	echo "$fails check(s) failed" >&2
+	exit 1
+fi
+echo "all pmemdev CLI checks passed"
