@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_core_dirscale - 100,000 entries in one directory: creation, then
+ * 100,000 lookups of existing and 100,000 of missing names in well under a
+ * second each (a linear scan would touch thousands of blocks per lookup),
+ * a full readdir that returns each name exactly once, deletion of half,
+ * and fsck clean.
+ */
+#include <time.h>
+
+#include "test_core_util.h"
+#include "units.h"
+
+#define N 100000
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct rd {
+	uint8_t *seen;
+	long n, dups;
+};
+
+static int rd_cb(void *ctx, const char *name, uint64_t ino, unsigned type, uint64_t next)
+{
+	struct rd *r = ctx;
+	int k;
+
+	if (name[0] == '.')
+		return 0;
+	CHECK(sscanf(name, "entry-%d", &k) == 1 && k >= 0 && k < N);
+	if (r->seen[k])
+		r->dups++;
+	r->seen[k] = 1;
+	r->n++;
+	return 0;
+}
+
+int main(void)
+{
+	const char *path = core_mkfs("dirscale", 256 * MiB, 128 * 1024);
+	struct daxfs *fs = core_open(path);
+	struct daxfs_attr a;
+	char name[64];
+	double t0, t1;
+
+	CHECK_OK(daxfs_mkdir(fs, 1, "d", 0755, 0, 0, &a));
+	uint64_t d = a.ino;
+
+	t0 = now_s();
+	for (int k = 0; k < N; k++) {
+		snprintf(name, sizeof(name), "entry-%d", k);
+		CHECK_OK(daxfs_create(fs, d, name, 0644, 0, 0, NULL));
+	}
+	t1 = now_s();
+	printf("%d creates: %.2f s\n", N, t1 - t0);
+	CHECK_OK(daxfs_getattr(fs, d, &a));
+	printf("directory: %llu bytes of tree blocks\n", (unsigned long long)a.size);
+
+	t0 = now_s();
+	for (int k = 0; k < N; k++) {
+		snprintf(name, sizeof(name), "entry-%d", (k * 7919) % N);
+		CHECK_OK(daxfs_lookup(fs, d, name, NULL));
+	}
+	t1 = now_s();
+	printf("%d lookups: %.3f s\n", N, t1 - t0);
+	CHECK(t1 - t0 < 1.0);
+	t0 = now_s();
+	for (int k = 0; k < N; k++) {
+		snprintf(name, sizeof(name), "missing-%d", k);
+		CHECK_EQ(daxfs_lookup(fs, d, name, NULL), -ENOENT);
+	}
+	t1 = now_s();
+	printf("%d failed lookups: %.3f s\n", N, t1 - t0);
+	CHECK(t1 - t0 < 1.0);
+
+	struct rd r = {calloc(N, 1), 0, 0};
+
+	CHECK(r.seen);
+	CHECK_OK(daxfs_readdir(fs, d, 0, rd_cb, &r));
+	CHECK_EQ(r.n, N);
+	CHECK_EQ(r.dups, 0);
+
+	for (int k = 0; k < N; k += 2) {
+		snprintf(name, sizeof(name), "entry-%d", k);
+		CHECK_OK(daxfs_unlink(fs, d, name));
+	}
+	CHECK_EQ(daxfs_rmdir(fs, 1, "d"), -ENOTEMPTY);
+	CHECK_OK(daxfs_close(&fs));
+	core_fsck_clean(path);
+	fs = core_open(path);
+	memset(r.seen, 0, N);
+	r.n = 0;
+	CHECK_OK(daxfs_readdir(fs, d, 0, rd_cb, &r));
+	CHECK_EQ(r.n, N / 2);
+	for (int k = 1; k < N; k += 2) {
+		snprintf(name, sizeof(name), "entry-%d", k);
+		CHECK_OK(daxfs_unlink(fs, d, name));
+	}
+	CHECK_OK(daxfs_getattr(fs, d, &a));
+	CHECK_EQ(a.size, 0); /* an empty directory has no tree blocks left */
+	CHECK_OK(daxfs_rmdir(fs, 1, "d"));
+	CHECK_OK(daxfs_close(&fs));
+	core_fsck_clean(path);
+	free(r.seen);
+	return 0;
+}
