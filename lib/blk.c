@@ -16,6 +16,16 @@
  * Ordering: bios in flight at the same time are not ordered (plugging sorts
  * by sector); a caller that needs an order waits for the first completion.
  *
+ * Plugs: FLUSH bios are never plugged (they go out at once). A plug sends
+ * its bios by itself every BLK_PLUG_MAX bios; blk_dev_drain() and
+ * blk_submit_bio_wait() never wait on bios held in the caller's own plug
+ * (drain dispatches them first, submit_bio_wait bypasses the plug).
+ *
+ * Async queues: end_io runs on a worker. A worker that submits from end_io
+ * into a full ring runs that request itself instead of waiting on itself.
+ *
+ * Reusing a bio: see bio.c (bio_init() again before resubmitting).
+ *
  * Sync path cost: a bio that needs no split is checked with one walk over
  * its bvecs, dispatched with a request on the stack, and completed on the
  * same thread: no malloc, no lock.
@@ -49,6 +59,7 @@ static bool call_can(bool (*can)(void *), void *data)
 
 static void blk_run_rq(struct blk_dev *dev, const struct blk_rq *rq);
 static void *blk_worker(void *arg);
+static void blk_flush_plug_list(struct blk_plug *plug);
 
 static int blk_validate_config(const struct blk_dev_config *cfg)
 {
@@ -209,6 +220,10 @@ const char *blk_dev_name(const struct blk_dev *dev)
 void blk_dev_drain(struct blk_dev *dev)
 {
 	struct timespec ts = {0, 1000};
+
+	/* Bios held in this thread's plug would never finish: send them now. */
+	if (blk_cur_plug && blk_cur_plug->count)
+		blk_flush_plug_list(blk_cur_plug);
 
 	/*
 	 * Polling keeps the completion path free of locks; the sleep doubles
@@ -519,8 +534,6 @@ static void blk_rq_init(struct blk_rq *rq, struct bio *bio)
 	rq->nr_bios = 1;
 	bio->bi_next = NULL;
 }
-
-static void blk_flush_plug_list(struct blk_plug *plug);
 
 /* Send one checked piece of a bio on: into this thread's plug, or out. */
 static void blk_queue_piece(struct blk_dev *dev, struct bio *bio)

@@ -195,6 +195,30 @@ int main(void)
 		munmap(mem, MEM);
 	}
 
+	/* blk_dev_drain under a plug sends the plugged bios instead of hanging. */
+	{
+		char *mem = map_huge(MEM);
+		struct pfn_range *r = reg(mem, MEM, DESC_PFN);
+		struct ramdisk rd;
+		struct blk_dev *dev = ramdisk_new(&rd, DISK, NULL, 2);
+		struct blk_plug plug;
+		struct bio *a;
+
+		atomic_store(&calls, 0);
+		blk_start_plug(&plug);
+		a = new_bio(BIO_OP_WRITE, mem, 4096, DESC_PFN, 0);
+		a->bi_end_io = end_io;
+		CHECK_OK(blk_submit_bio(dev, a));
+		blk_dev_drain(dev);
+		CHECK_EQ(atomic_load(&calls), 1);
+		blk_finish_plug(&plug);
+		CHECK_EQ(atomic_load(&calls), 1);
+		bio_put(a);
+		ramdisk_delete(&rd, &dev);
+		pfn_range_unregister(&r);
+		munmap(mem, MEM);
+	}
+
 	/* More bios than a plug holds: dispatched in batches, all complete. */
 	{
 		char *mem = map_huge(MEM);
