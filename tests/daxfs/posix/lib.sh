@@ -13,7 +13,7 @@ BUILD=${1:?build dir}
 SRC=${2:?source dir}
 DAXFS=$BUILD/daxfs/daxfs
 MKFS=$BUILD/daxfs/mkfs.daxfs
-FSCK=$BUILD/daxfs/fsck.daxfs
+FSCK=${DAXFS_FSCK:-$BUILD/daxfs/fsck.daxfs}
 DP=${DAXFS_DATAPATH:-dax}
 DX_PIDS=()
 
