@@ -205,6 +205,48 @@ int main(void)
 	bio_put(bio);
 	pfn_range_unregister(&r);
 
+	/* Memory spanning two adjacent ranges: one bvec per range, never merged. */
+	{
+		char *two = map_huge(4 * MiB);
+
+		for (int m = 0; m < DESC_NR_MODES; m++) {
+			struct pfn_range *r1 = reg(two, 2 * MiB, (enum desc_mode)m);
+			struct pfn_range *r2 = reg(two + 2 * MiB, 2 * MiB, (enum desc_mode)m);
+			unsigned want = m == DESC_PAGE ? 512 : 2;
+
+			CHECK_EQ(bio_nr_vecs_for(two + MiB, 2 * MiB, (enum desc_mode)m), want);
+			bio = new_bio(BIO_OP_WRITE, two + MiB, 2 * MiB, (enum desc_mode)m, 0);
+			CHECK_EQ(bio->bi_vcnt, want);
+			if (m == DESC_PFN) {
+				/* Appending the first frame of r2 after r1's last: no merge. */
+				struct bio *b2;
+
+				CHECK_OK(bio_alloc(2, BIO_OP_WRITE, BIO_DESC_PFN, &b2));
+				CHECK(bio_add_pfn(b2, pfn_range_base(r1) + 511, FRAME_SIZE, 0));
+				CHECK(bio_add_pfn(b2, pfn_range_base(r2), FRAME_SIZE, 0));
+				CHECK_EQ(b2->bi_vcnt, 2);
+				/* An offset past a frame is normalised into the pfn. */
+				CHECK_EQ(bio_add_pfn(b2, pfn_range_base(r2), 100,
+						     2 * FRAME_SIZE + 8),
+					 0); /* full and not adjacent */
+				bio_put(b2);
+				CHECK_OK(bio_alloc(1, BIO_OP_WRITE, BIO_DESC_PFN, &b2));
+				CHECK(bio_add_pfn(b2, pfn_range_base(r2), 100, 2 * FRAME_SIZE + 8));
+				CHECK_EQ(b2->bi_io_vec[0].bv_pfn, pfn_range_base(r2) + 2);
+				CHECK_EQ(b2->bi_io_vec[0].bv_offset, 8);
+				/* Continuing it merges. */
+				CHECK(bio_add_pfn(b2, pfn_range_base(r2) + 2, 4000, 108));
+				CHECK_EQ(b2->bi_vcnt, 1);
+				CHECK_EQ(b2->bi_io_vec[0].bv_len, 4100);
+				bio_put(b2);
+			}
+			bio_put(bio);
+			pfn_range_unregister(&r2);
+			pfn_range_unregister(&r1);
+		}
+		munmap(two, 4 * MiB);
+	}
+
 	/* bio_alloc limits. */
 	CHECK_EQ(bio_alloc(BIO_MAX_VECS + 1, BIO_OP_READ, BIO_DESC_PFN, &bio), -EINVAL);
 	CHECK_OK(bio_alloc(0, BIO_OP_FLUSH, BIO_DESC_PFN, &bio));
