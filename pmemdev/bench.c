@@ -272,8 +272,10 @@ int bench_run(const struct bench_opts *o, struct bench_result *res)
 		err = pmemdev_new(&pc, &pd);
 		if (err)
 			goto out_close;
-		setup += pfn_range_setup_ns(pmemdev_pfn_range(pd)) / 1e9;
-		res->descriptor_bytes += pfn_range_descriptor_bytes(pmemdev_pfn_range(pd));
+		res->region_setup_seconds = pfn_range_setup_ns(pmemdev_pfn_range(pd)) / 1e9;
+		res->region_descriptor_bytes = pfn_range_descriptor_bytes(pmemdev_pfn_range(pd));
+		setup += res->region_setup_seconds;
+		res->descriptor_bytes += res->region_descriptor_bytes;
 	}
 
 	populate(region, o->size ? o->size : dev_size);

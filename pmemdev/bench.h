@@ -55,9 +55,11 @@ struct bench_result {
 	double cpu_seconds; /* user + system of the process during the loop */
 	double bandwidth;   /* bytes per second */
 	double iops;
-	uint64_t descriptor_bytes; /* pfn table slots + memmap of region and buffers */
-	double bvecs_per_bio;	   /* mean */
-	double setup_seconds;	   /* registering region and buffers, memmap included */
+	uint64_t descriptor_bytes;	  /* pfn table slots + memmap of region and buffers */
+	double bvecs_per_bio;		  /* mean */
+	double setup_seconds;		  /* registering region and buffers, memmap included */
+	uint64_t region_descriptor_bytes; /* the region's share of descriptor_bytes */
+	double region_setup_seconds;	  /* the region's share of setup_seconds */
 	uint64_t lat_p50_ns;
 	uint64_t lat_p99_ns;
 };

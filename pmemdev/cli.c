@@ -39,8 +39,10 @@ static const char usage_text[] =
 	"  bench PATH [OPTIONS]       drive the block layer and report throughput\n"
 	"\n"
 	"bench options:\n"
-	"  --target pmem|null|memcpy  driver (null: no copy; memcpy: no block layer)\n"
-	"  --mode pfn|folio|page      descriptor mode (default pfn)\n"
+	"  --target pmem|null|memcpy  driver (null: no copy; memcpy: no block layer);\n"
+	"                             a comma list runs each in turn in this process\n"
+	"  --mode pfn|folio|page      descriptor mode (default pfn); a comma list too\n"
+	"  --repeat N                 run the whole list N times, alternating\n"
 	"  --rw read|write|randread|randwrite   (default read)\n"
 	"  --bs SIZE                  bytes per I/O (default 4k)\n"
 	"  --iodepth N                I/Os in flight per thread (default 1)\n"
@@ -50,7 +52,7 @@ static const char usage_text[] =
 	"  --time SECONDS             run time (default 5)\n"
 	"  --size SIZE                use only the first SIZE bytes of the region\n"
 	"  --fua                      FUA on every write\n"
-	"  --json                     one JSON object on stdout\n"
+	"  --json                     one JSON object per run on stdout\n"
 	"\n"
 	"Common: -h/--help, -V/--version\n";
 
@@ -306,11 +308,13 @@ static void print_bench_json(const struct bench_opts *o, const struct bench_resu
 	       "\"ios\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"seconds\":%.6f,"
 	       "\"cpu_seconds\":%.6f,\"bandwidth_bytes_per_s\":%.1f,\"iops\":%.1f,"
 	       "\"descriptor_bytes\":%" PRIu64 ",\"bvecs_per_bio\":%.3f,"
-	       "\"setup_seconds\":%.9f,\"lat_p50_ns\":%" PRIu64 ",\"lat_p99_ns\":%" PRIu64 "}\n",
+	       "\"setup_seconds\":%.9f,\"lat_p50_ns\":%" PRIu64 ",\"lat_p99_ns\":%" PRIu64
+	       ",\"region_descriptor_bytes\":%" PRIu64 ",\"region_setup_seconds\":%.9f}\n",
 	       desc_mode_name(o->mode), bench_target_name(o->target), bench_rw_name(o->rw), o->bs,
 	       o->iodepth, o->threads, o->workers, o->fua ? "true" : "false", res->ios, res->bytes,
 	       res->seconds, res->cpu_seconds, res->bandwidth, res->iops, res->descriptor_bytes,
-	       res->bvecs_per_bio, res->setup_seconds, res->lat_p50_ns, res->lat_p99_ns);
+	       res->bvecs_per_bio, res->setup_seconds, res->lat_p50_ns, res->lat_p99_ns,
+	       res->region_descriptor_bytes, res->region_setup_seconds);
 }
 
 static void print_bench_text(const struct bench_opts *o, const struct bench_result *res)
@@ -341,6 +345,7 @@ static int cmd_bench(int argc, char **argv)
 					     {"size", required_argument, NULL, 's'},
 					     {"fua", no_argument, NULL, 'F'},
 					     {"json", no_argument, NULL, 'J'},
+					     {"repeat", required_argument, NULL, 'R'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	struct bench_opts o = {.target = BENCH_TARGET_PMEM,
@@ -350,6 +355,9 @@ static int cmd_bench(int argc, char **argv)
 			       .iodepth = 1,
 			       .threads = 1,
 			       .seconds = 5};
+	enum bench_target targets[3] = {BENCH_TARGET_PMEM};
+	enum desc_mode modes[DESC_NR_MODES] = {DESC_PFN};
+	unsigned nr_targets = 1, nr_modes = 1, repeat = 1;
 	struct bench_result res;
 	bool json = false, workers_set = false;
 	uint64_t v;
@@ -360,13 +368,36 @@ static int cmd_bench(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (bench_target_parse(optarg, &o.target))
-				return usage_error("%s", pmd_errmsg());
+			nr_targets = 0;
+			for (char *save = NULL, *tok = strtok_r(optarg, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
+				if (nr_targets == 3)
+					return usage_error("too many targets");
+				if (bench_target_parse(tok, &targets[nr_targets]))
+					return usage_error("%s", pmd_errmsg());
+				nr_targets++;
+			}
+			if (!nr_targets)
+				return usage_error("empty --target");
 			break;
 		case 'm':
-			if (desc_mode_parse(optarg, &o.mode))
-				return usage_error(
-					"unknown mode '%s' (expected pfn, folio or page)", optarg);
+			nr_modes = 0;
+			for (char *save = NULL, *tok = strtok_r(optarg, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
+				if (nr_modes == DESC_NR_MODES ||
+				    desc_mode_parse(tok, &modes[nr_modes]))
+					return usage_error(
+						"unknown mode '%s' (expected pfn, folio or page)",
+						tok);
+				nr_modes++;
+			}
+			if (!nr_modes)
+				return usage_error("empty --mode");
+			break;
+		case 'R':
+			if (parse_u64(optarg, &v) || !v || v > 1000)
+				return usage_error("invalid --repeat '%s' (1..1000)", optarg);
+			repeat = (unsigned)v;
 			break;
 		case 'r':
 			if (bench_rw_parse(optarg, &o.rw))
@@ -421,19 +452,34 @@ static int cmd_bench(int argc, char **argv)
 		return usage_error("--bs %" PRIu64 " is not a multiple of the logical block size "
 				   "(512 bytes)",
 				   o.bs);
-	if (o.mode != DESC_PFN && !is_aligned(o.bs, FRAME_SIZE))
-		return usage_error("--bs %" PRIu64 " must be a multiple of 4 KiB in %s mode", o.bs,
-				   desc_mode_name(o.mode));
+	for (unsigned i = 0; i < nr_modes; i++)
+		if (modes[i] != DESC_PFN && !is_aligned(o.bs, FRAME_SIZE))
+			return usage_error("--bs %" PRIu64
+					   " must be a multiple of 4 KiB in %s mode",
+					   o.bs, desc_mode_name(modes[i]));
 	if (!workers_set && o.iodepth > 1)
 		o.workers = o.threads;
 
-	err = bench_run(&o, &res);
-	if (err)
-		return fail(err, o.path);
-	if (json)
-		print_bench_json(&o, &res);
-	else
-		print_bench_text(&o, &res);
+	/*
+	 * Lists of targets and modes, and repetitions, run alternately in this
+	 * one process, so ratios compare runs taken side by side.
+	 */
+	for (unsigned rep = 0; rep < repeat; rep++) {
+		for (unsigned t = 0; t < nr_targets; t++) {
+			for (unsigned m = 0; m < nr_modes; m++) {
+				o.target = targets[t];
+				o.mode = modes[m];
+				err = bench_run(&o, &res);
+				if (err)
+					return fail(err, o.path);
+				if (json)
+					print_bench_json(&o, &res);
+				else
+					print_bench_text(&o, &res);
+				fflush(stdout);
+			}
+		}
+	}
 	return 0;
 }
 
