@@ -307,6 +307,26 @@ static size_t copy_in(struct daxfs *fs, struct dxi *i, uint64_t off, size_t len,
 	return done;
 }
 
+/*
+ * zero_gap - zero the mapped bytes of [@from, @to) before the size moves past
+ * them: normally they are zero already (see the invariant above), but a
+ * crash during a truncate can leave old data past the end of file.
+ * Not drained: the caller drains before its commit.
+ */
+static void zero_gap(struct daxfs *fs, struct dxi *i, uint64_t from, uint64_t to)
+{
+	while (from < to) {
+		uint64_t b = off_to_blk(from), pb;
+		uint64_t run = map_run(i, b, off_to_blk(to + BLK_SIZE - 1) - b, &pb);
+		uint64_t re = blk_to_off(b + run) < to ? blk_to_off(b + run) : to;
+
+		if (pb != DAXFS_HOLE)
+			pmr_memset(fs->r, dx_ptr(fs, blk_to_off(pb) + (from & (BLK_SIZE - 1))), 0,
+				   re - from, PMR_MEM_NODRAIN);
+		from = re;
+	}
+}
+
 int daxfs_read(struct daxfs *fs, uint64_t ino, uint64_t off, size_t len, void *buf, size_t *done)
 {
 	struct dxi *i;
@@ -382,6 +402,9 @@ int daxfs_write(struct daxfs *fs, uint64_t ino, uint64_t off, size_t len, const 
 	uint64_t size = le64_to_cpu(di_home(fs, ino)->size);
 	uint64_t end = off + len;
 	bool big = (end > size ? end : size) >= HUGE_SIZE;
+
+	if (off > size)
+		zero_gap(fs, i, size, off);
 
 	while (*done < len) {
 		uint64_t o = off + *done;
@@ -462,15 +485,21 @@ static int do_truncate(struct daxfs *fs, struct dxi *i, uint64_t new_size)
 	if (new_size > DAXFS_FILE_SIZE_MAX)
 		return pmd_err(-EFBIG, "size %llu is above the maximum file size",
 			       (unsigned long long)new_size);
+	if (new_size > size) {
+		zero_gap(fs, i, size, new_size);
+		pmr_drain(fs->r);
+	}
 	dx_lock(fs);
 	tx_begin(fs);
 	set_size_times(fs, i->ino, new_size, true);
 	if (new_size < size) {
+		/* commit the new size (and frees) first, then clear the tail of
+		 * the last block, which is past the end of file by then */
 		uint64_t in = new_size & (BLK_SIZE - 1), pb;
 
-		if (in && map_run(i, off_to_blk(new_size), 1, &pb) && pb != DAXFS_HOLE)
-			pmr_memset(fs->r, dx_ptr(fs, blk_to_off(pb) + in), 0, BLK_SIZE - in, 0);
 		err = file_free_range(fs, i, off_to_blk(new_size + BLK_SIZE - 1), UINT64_MAX);
+		if (!err && in && map_run(i, off_to_blk(new_size), 1, &pb) && pb != DAXFS_HOLE)
+			pmr_memset(fs->r, dx_ptr(fs, blk_to_off(pb) + in), 0, BLK_SIZE - in, 0);
 	} else {
 		err = tx_commit(fs);
 	}
@@ -617,6 +646,8 @@ int daxfs_fallocate(struct daxfs *fs, uint64_t ino, int mode, uint64_t off, uint
 	}
 	bool big = (end > size ? end : size) >= HUGE_SIZE;
 
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > size)
+		zero_gap(fs, i, size, end);
 	for (uint64_t p = fb; p < lb;) {
 		uint64_t n = lb - p < PIECE_BLKS ? lb - p : PIECE_BLKS;
 
