@@ -149,6 +149,12 @@ static void test_in_flight(void)
 	blk_dev_get_stats(dev, &st);
 	CHECK_EQ(st.in_flight, 10);
 	CHECK_EQ(st.ios[BLK_STAT_WRITE], 0);
+	/* Both workers are inside the driver, waiting at the gate. */
+	while (atomic_load(&rd.requests) < 2) {
+		struct timespec ts = {0, 100000};
+
+		nanosleep(&ts, NULL);
+	}
 	atomic_store(&gate_closed, 0);
 	blk_dev_drain(dev);
 	blk_dev_get_stats(dev, &st);
