@@ -423,10 +423,19 @@ void bio_endio(struct bio *bio, int status)
 			__atomic_compare_exchange_n(&bio->bi_status, &ok, status, false,
 						    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 		}
-		if (atomic_fetch_sub_explicit(&bio->bi_remaining, 1, memory_order_acq_rel) != 1)
-			return;
-		/* Last part: bi_status is final. Re-arm for a later submission. */
-		atomic_store_explicit(&bio->bi_remaining, 1, memory_order_relaxed);
+		/*
+		 * Only 1 outstanding (no split pending) means this call is the
+		 * last: skip the atomic RMW, which is the common case. Otherwise
+		 * the one that drops the count to 0 completes, and re-arms the
+		 * count to 1 for a later submission.
+		 */
+		if (atomic_load_explicit(&bio->bi_remaining, memory_order_acquire) != 1) {
+			if (atomic_fetch_sub_explicit(&bio->bi_remaining, 1,
+						      memory_order_acq_rel) != 1)
+				return;
+			atomic_store_explicit(&bio->bi_remaining, 1, memory_order_relaxed);
+		}
+		/* Last part: bi_status is final. */
 		status = __atomic_load_n(&bio->bi_status, __ATOMIC_RELAXED);
 		if (counted)
 			blk_bio_done(dev, bio);
