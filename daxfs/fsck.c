@@ -741,12 +741,12 @@ static void pass3(struct ck *c, bool quiet_fix)
 	}
 	if (c->leaked && !quiet_fix)
 		problem(c, "bitmap", first_leak, c->repair,
-			"%llu blocks marked used but owned by nobody (first %llu)%s",
+			"bitmap: %llu blocks marked used but owned by nobody (first %llu)%s",
 			(unsigned long long)c->leaked, (unsigned long long)first_leak,
 			c->repair ? ", freed" : "");
 	if (c->unmarked && !quiet_fix)
 		problem(c, "bitmap", first_unmarked, c->repair,
-			"%llu blocks in use but marked free (first %llu)%s",
+			"bitmap: %llu blocks in use but marked free (first %llu)%s",
 			(unsigned long long)c->unmarked, (unsigned long long)first_unmarked,
 			c->repair ? ", marked" : "");
 	if ((c->leaked || c->unmarked) && (c->repair || quiet_fix)) {
