@@ -1,14 +1,26 @@
 #!/bin/bash
 # test_mount_helper.sh - `mount -t fuse.daxfs REGION DIR` works through
-# mount.fuse3 (which runs `daxfs` from PATH), as does an fstab line
+# mount.fuse3, as does an fstab line
 # "REGION DIR fuse.daxfs defaults,datapath=bio 0 0"; umount(8) unmounts.
+#
+# mount(8) runs its helpers with a sanitized environment, so mount.fuse3
+# finds `daxfs` only in the default system PATH. To test without installing
+# anything, the script runs in a private mount namespace in which a
+# directory holding a `daxfs` symlink to the build is bind-mounted over
+# /usr/local/bin; nothing outside the namespace changes.
+if [ -z "${DX_IN_NS:-}" ]; then
+	command -v unshare >/dev/null || { echo "SKIP: unshare is not installed" >&2; exit 77; }
+	DX_IN_NS=1 exec unshare -m --propagation private bash "$0" "$@"
+fi
 . "$(dirname "$0")/posix/lib.sh" "$@"
 command -v mount.fuse3 >/dev/null || [ -x /sbin/mount.fuse3 ] ||
 	dx_skip "mount.fuse3 is not installed"
 [ -x /sbin/mount.fuse ] || [ -x /sbin/mount.fuse.daxfs ] || [ -x /usr/sbin/mount.fuse ] ||
 	dx_skip "no mount.fuse helper for mount -t fuse.daxfs"
 dx_mkfs 64M
-export PATH=$BUILD/daxfs:$PATH
+mkdir "$T/bin"
+ln -s "$(readlink -f "$DAXFS")" "$T/bin/daxfs"
+mount --bind "$T/bin" /usr/local/bin || fail "bind mount in the private namespace"
 mount -t fuse.daxfs -o "datapath=$DP" "$REGION" "$MNT" || fail "mount -t fuse.daxfs"
 mountpoint -q "$MNT" || fail "not mounted"
 expect_eq "$(findmnt -n -o FSTYPE "$MNT")" fuse.daxfs "fstype"

@@ -11,7 +11,7 @@ DX_PIDS+=("$dpid")
 for i in $(seq 100); do mountpoint -q "$MNT" && break; sleep 0.05; done
 mountpoint -q "$MNT" || fail "daemon did not mount"
 MNT=$MNT LOG=$T/log python3 - <<'PYEOF' &
-import os, random
+import os, random, sys
 m, log = os.environ["MNT"], open(os.environ["LOG"], "a")
 rnd = random.Random(7)
 i = 0
@@ -29,16 +29,22 @@ try:
         if i % 5 == 0:
             os.rename(p, p + ".r"); p += ".r"
         log.write("%s %d %d\n" % (p[len(m):], i % 251, n)); log.flush()
-except OSError:
-    pass
+except OSError as e:
+    print("workload stopped after %d files: %s" % (i - 1, e), file=sys.stderr)
 PYEOF
 wpid=$!
-sleep 1.5
+# kill once the workload is well under way (python may be slow to start)
+for i in $(seq 400); do
+	[ -s "$T/log" ] && [ "$(wc -l < "$T/log")" -ge 30 ] && break
+	kill -0 "$wpid" 2>/dev/null || break
+	sleep 0.05
+done
+sleep 0.3
 kill -9 "$dpid"
 wait "$wpid"
 wait "$dpid" 2>/dev/null
 fusermount3 -u -z "$MNT" 2>/dev/null || umount -l "$MNT"
-[ -s "$T/log" ] || fail "workload logged nothing"
+[ -s "$T/log" ] || { cat "$T/daemon.err" >&2; fail "workload logged nothing"; }
 logged=$(wc -l < "$T/log")
 dx_mount
 MNT=$MNT LOG=$T/log python3 - <<'PYEOF' || fail "fsynced data lost after kill -9"
