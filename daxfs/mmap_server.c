@@ -175,13 +175,7 @@ static void accept_one(struct daxfs_mmap_server *s)
 			goto out_free;
 	} while (c->id == 0);
 
-	memset(&hello, 0, sizeof(hello));
-	hello.magic = DAXFS_MMAP_MAGIC;
-	hello.version = DAXFS_MMAP_VERSION;
-	hello.conn_id = c->id;
-	if (write_all(fd, &hello, sizeof(hello)))
-		goto out_free;
-
+	/* List it before the hello: the client's ioctl may follow at once. */
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN | EPOLLRDHUP;
 	ev.data.ptr = c;
@@ -193,6 +187,15 @@ static void accept_one(struct daxfs_mmap_server *s)
 	c->next = s->conns;
 	s->conns = c;
 	pthread_mutex_unlock(&s->lock);
+
+	memset(&hello, 0, sizeof(hello));
+	hello.magic = DAXFS_MMAP_MAGIC;
+	hello.version = DAXFS_MMAP_VERSION;
+	hello.conn_id = c->id;
+	if (write_all(fd, &hello, sizeof(hello))) {
+		conn_unlist(s, c);
+		return;
+	}
 	atomic_fetch_add(&s->n_conn, 1);
 	return;
 
@@ -609,6 +612,11 @@ static void do_map(struct daxfs_mmap_server *s, fuse_req_t req, fuse_ino_t ino,
 			 "bad range: offset %" PRIu64 " length %" PRIu64 " (offset must be 4 KiB "
 			 "aligned, length nonzero, within %" PRIu64 " bytes)",
 			 m.file_off, m.len, (uint64_t)DAXFS_FILE_SIZE_MAX);
+		goto out_reply;
+	}
+	if (!(fi->fh & DAXFS_MMAP_FH_READ)) {
+		err = -EACCES;
+		snprintf(m.msg, sizeof(m.msg), "mapping a file not opened for reading");
 		goto out_reply;
 	}
 	if (want_write && !(fi->fh & DAXFS_MMAP_FH_WRITE)) {

@@ -15,7 +15,8 @@
  * Open files: the FUSE ioctl request carries only the file handle, so the
  * daemon's open and create handlers must store daxfs_mmap_fh(fi->flags) in
  * fi->fh for regular files: it records whether the file was opened for
- * writing, which decides whether a writable mapping may be granted.
+ * reading (any mapping needs it, as with mmap) and for writing (a writable
+ * mapping needs it).
  */
 #ifndef DAXFS_MMAP_SERVER_H
 #define DAXFS_MMAP_SERVER_H
@@ -33,13 +34,21 @@
 struct daxfs;
 struct daxfs_mmap_server;
 
-/* Bit of fi->fh for regular files: opened with write access. */
+/* Bits of fi->fh for regular files: opened with write / read access. */
 #define DAXFS_MMAP_FH_WRITE UINT64_C(1)
+#define DAXFS_MMAP_FH_READ UINT64_C(2)
 
 /* daxfs_mmap_fh - the fi->fh value for a regular file opened with @open_flags. */
 static inline uint64_t daxfs_mmap_fh(int open_flags)
 {
-	return (open_flags & O_ACCMODE) == O_RDONLY ? 0 : DAXFS_MMAP_FH_WRITE;
+	switch (open_flags & O_ACCMODE) {
+	case O_RDONLY:
+		return DAXFS_MMAP_FH_READ;
+	case O_WRONLY:
+		return DAXFS_MMAP_FH_WRITE;
+	default:
+		return DAXFS_MMAP_FH_READ | DAXFS_MMAP_FH_WRITE;
+	}
 }
 
 /*

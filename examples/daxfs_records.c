@@ -25,7 +25,7 @@
 #include <libdaxfs.h>
 
 #define LOG_MAGIC UINT64_C(0x676f6c7366786164) /* "daxfslog" */
-#define LOG_BYTES (UINT64_C(8) << 20)	       /* file size: 8 MiB */
+#define LOG_BYTES (UINT64_C(32) << 20)	       /* file size: 32 MiB */
 
 struct log_header {
 	uint64_t magic;
@@ -79,7 +79,7 @@ int main(int argc, char **argv)
 		char *end;
 
 		n = strtoull(argv[3], &end, 10);
-		if (*end || !n) {
+		if (*end || !n || argv[3][0] == '-') {
 			fprintf(stderr, "daxfs_records: bad COUNT '%s'\n", argv[3]);
 			return 2;
 		}

@@ -135,6 +135,14 @@ int main(int argc, char **argv)
 		case 'l':
 			errno = 0;
 			len = strtoull(optarg, &end, 0);
+			if (*end && strchr("kKmMgG", *end) && !end[1]) {
+				unsigned shift = strchr("kK", *end)   ? 10
+						 : strchr("mM", *end) ? 20
+								      : 30;
+
+				len = len > (UINT64_MAX >> shift) ? 0 : len << shift;
+				end++;
+			}
 			if (errno || *end || len == 0) {
 				fprintf(stderr,
 					"daxfs-mapcheck: bad --length '%s': expected a "

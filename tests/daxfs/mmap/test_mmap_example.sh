@@ -1,0 +1,28 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# test_mmap_example - examples/daxfs_records keeps its records through a
+# kill -9 in the middle of appending, an unmount and a remount: every
+# record the header counts is intact, and appending carries on.
+. "$(dirname "$0")/mmlib.sh" "$@"
+
+mm_region tmpfs 64
+mm_mount
+LOG=$MNT/log
+"$RECORDS" "$LOG" append 1000 | grep -qx "1000 records" || fail "first append"
+
+"$RECORDS" "$LOG" append 100000000 >/dev/null &
+pid=$!
+sleep 0.3
+kill -9 $pid
+wait $pid 2>/dev/null
+mm_umount
+mm_fsck
+mm_mount
+out=$("$RECORDS" "$LOG" check) || fail "check after kill -9: $out"
+n=${out% records}
+[ "$n" -gt 1000 ] || fail "no records appended before the kill: $out"
+out=$("$RECORDS" "$LOG" append 10) || fail "append after the kill"
+[ "$out" = "$((n + 10)) records" ] || fail "append after kill: $out (had $n)"
+mm_umount
+mm_fsck
+exit 0
