@@ -47,6 +47,8 @@ def load_run(path):
             iops += dd["iops"]
             io_bytes += dd["io_bytes"]
             lat_ns = max(lat_ns, dd["lat_ns"]["mean"])
+    if io_bytes == 0:
+        err = err or -1  # a run that moved nothing is a failed run
     r = {
         "bw_mib": bw / (1 << 20),
         "iops_k": iops / 1000.0,
@@ -82,6 +84,10 @@ def fmt_bytes(v):
     return f"{int(v)} B"
 
 
+def cpu_ms(s):
+    return None if s is None else s * 1000.0
+
+
 def ratio(a, b):
     if a is None or b is None or b == 0:
         return None
@@ -95,7 +101,7 @@ def verdict(value, target, higher=True):
     return "meets" if ok else "**misses**"
 
 
-def plot(out_dir, section, title, ylabel, rows, series):
+def plot(out_dir, section, title, ylabel, rows, series, log=False):
     """Clustered bar chart: rows = [(xlabel, {series: value})]."""
     dat = os.path.join(out_dir, f".{section}.dat")
     with open(dat, "w") as f:
@@ -116,7 +122,7 @@ set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set key top right
 set grid ytics
-set yrange [0:*]
+{"set logscale y" if log else "set yrange [0:*]"}
 set xtics rotate by -20
 plot {cols}
 """
@@ -161,7 +167,7 @@ def main():
     m = {c: {k: med(runs[c], k) for k in
              ("bw_mib", "iops_k", "lat_us", "cpu_s_per_gib", "bvecs", "desc_bytes")}
          for c, _, _, _ in cases}
-    errors = [c for c, _, _, _ in cases if any(r["error"] for r in runs[c])]
+    errors = [c for c, _, _, _ in cases if any(r["error"] for r in runs[c]) or not runs[c]]
 
     md = []
     md.append(f"# fio results: {section}\n")
@@ -175,18 +181,19 @@ def main():
               f"DRAM, cache-line flushes forced). These are shared, noisy machines: read "
               f"ratios, not absolute numbers.\n")
     if errors:
-        md.append(f"**Runs with fio errors:** {', '.join(errors)}\n")
+        md.append(f"**Cases with failed runs (fio error, no I/O, or missing):** "
+                  f"{', '.join(errors)}\n")
 
-    md.append("| case | MiB/s | kIOPS | mean lat (µs) | CPU s per GiB | bvecs/bio | "
+    md.append("| case | MiB/s | kIOPS | mean lat (µs) | CPU ms per GiB | bvecs/bio | "
               "descriptor bytes |")
     md.append("|---|---:|---:|---:|---:|---:|---:|")
     for c, label, _, _ in cases:
         x = m[c]
         md.append(f"| {label} | {fmt(x['bw_mib'])} | {fmt(x['iops_k'])} | "
-                  f"{fmt(x['lat_us'], 2)} | {fmt(x['cpu_s_per_gib'], 3)} | "
+                  f"{fmt(x['lat_us'], 2)} | {fmt(cpu_ms(x['cpu_s_per_gib']), 2)} | "
                   f"{fmt(x['bvecs'], 1)} | {fmt_bytes(x['desc_bytes'])} |")
     md.append("")
-    md.append("CPU s per GiB is fio's usr+sys CPU of the job's process (device worker "
+    md.append("CPU ms per GiB is fio's usr+sys CPU of the job's process (device worker "
               "threads included) divided by the GiB moved. bvecs/bio and descriptor bytes "
               "come from the engine's `blk_stats=1` line (region memmap + I/O buffer "
               "descriptors; bios of the warm-up included).\n")
@@ -232,8 +239,9 @@ def main():
             rc = ratio(pg["cpu_s_per_gib"], p["cpu_s_per_gib"])
             md.append(f"| {job} | {fmt(ratio(fo['cpu_s_per_gib'], p['cpu_s_per_gib']), 2)} | "
                       f"{fmt(rc, 2)} | {fmt(ratio(pg['iops_k'], p['iops_k']), 2)} |")
-            rows.append((job, {"pfn": p["cpu_s_per_gib"], "folio": fo["cpu_s_per_gib"],
-                               "page": pg["cpu_s_per_gib"]}))
+            rows.append((job, {"pfn": cpu_ms(p["cpu_s_per_gib"]),
+                               "folio": cpu_ms(fo["cpu_s_per_gib"]),
+                               "page": cpu_ms(pg["cpu_s_per_gib"])}))
             if "seq" in job:
                 targets.append((f"{job} (2 MiB): CPU per GiB page/pfn >= 5", fmt(rc, 2),
                                 verdict(rc, 5.0)))
@@ -246,7 +254,10 @@ def main():
         md.append("|---|---:|---:|---:|")
         rows = []
         for job in meta["jobs"].split():
-            o, lp, mm = (m.get(f"{e}-{job}") for e in ("ours", "libpmem", "mmap"))
+            # Ours at qd16 with sync completion is compared with libpmem's qd16.
+            peer_job = job.replace("-sync", "")
+            o = m.get(f"ours-{job}")
+            lp, mm = (m.get(f"{e}-{peer_job}") for e in ("libpmem", "mmap"))
             if not o:
                 continue
             r_lp = ratio(o["bw_mib"], lp["bw_mib"]) if lp else None
