@@ -6,7 +6,7 @@
 command -v fio >/dev/null || dx_skip "fio is not installed"
 dx_mkfs 128M
 dx_mount
-fio --output="$T/fio.out" --directory="$MNT" --ioengine=psync \
+fio --output="$T/fio.out" --directory="$MNT" --ioengine=psync --verify_state_save=0 \
 	--verify=crc32c --do_verify=1 --verify_fatal=1 --size=16M \
 	--name=randw --rw=randwrite --bsrange=4k-1M --bs_unaligned=0 \
 	--name=seqw --rw=write --bs=1M \
@@ -16,7 +16,7 @@ grep -q "verify" "$T/fio.out" && grep -qi "bad\|mismatch" "$T/fio.out" && fail "
 # read the files again in a second pass, after a remount
 dx_umount
 dx_mount
-fio --output="$T/fio2.out" --directory="$MNT" --ioengine=psync \
+fio --output="$T/fio2.out" --directory="$MNT" --ioengine=psync --verify_state_save=0 \
 	--verify=crc32c --verify_only=1 --verify_fatal=1 --size=16M \
 	--name=randw --rw=randwrite --bsrange=4k-1M \
 	--name=seqw --rw=write --bs=1M \
