@@ -66,7 +66,7 @@ struct tx_blk {
 	uint64_t blk;
 	uint64_t dirty; /* bit per 64-byte line */
 	bool seal;	/* recompute the blkhdr crc at commit */
-	uint8_t data[BLK_SIZE];
+	_Alignas(16) uint8_t data[BLK_SIZE];
 };
 
 struct dx_tx {

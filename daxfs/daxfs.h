@@ -386,6 +386,7 @@ struct daxfs_stats {
 	uint64_t alloc_blocks;	  /* blocks allocated */
 	uint64_t freed_blocks;	  /* blocks freed */
 	uint64_t deferred_blocks; /* blocks whose free waited for an unpin */
+	uint64_t dir_node_reads;  /* directory tree nodes visited (lookups, inserts...) */
 };
 
 void daxfs_get_stats(struct daxfs *fs, struct daxfs_stats *st);

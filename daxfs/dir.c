@@ -41,6 +41,7 @@ uint64_t name_hash(struct daxfs *fs, const char *name, size_t len)
 
 static const struct daxfs_dnode *node_rd(struct daxfs *fs, uint64_t blk)
 {
+	fs->stats.dir_node_reads++;
 	return tx_read(fs, blk_to_off(blk));
 }
 
