@@ -15,6 +15,7 @@ FS.meta.ROUND.json from metaops.py. Medians are over the rounds.
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import shutil
@@ -117,6 +118,12 @@ def machine():
     return cpu, os.cpu_count(), mem, platform.release()
 
 
+def ymin(med, fs_list, keys):
+    """The power of ten just below the smallest value, for a log axis."""
+    vals = [med[fs][k] for fs in fs_list for k in keys if med[fs][k]]
+    return 10 ** math.floor(math.log10(min(vals))) if vals else 1
+
+
 def plot(out, fs_list, med):
     """Two SVG plots; returns the file names written (none without gnuplot)."""
     gp = shutil.which("gnuplot")
@@ -141,16 +148,17 @@ def plot(out, fs_list, med):
             f"'{dat}' using {i + 2}:xtic(1) title columnheader({i + 2})"
             for i in range(len(fs_list)))
         script = "\n".join([
-            "set terminal svg size 800,420 dynamic font 'sans,11' background rgb 'white'",
+            "set terminal svg size 900,420 dynamic noenhanced font 'sans,11' "
+            "background rgb 'white'",
             f"set output '{os.path.join(out, name)}'",
             f"set title '{title}'",
             "set style data histogram",
             "set style histogram cluster gap 1",
             "set style fill solid 0.85 border -1",
             "set boxwidth 0.9",
-            "set key top right",
+            "set key outside right top",
             "set grid ytics",
-            "set yrange [" + ("1" if logy else "0") + ":*]",
+            f"set yrange [{ymin(med, fs_list, keys) if logy else 0}:*]",
             "set logscale y" if logy else "unset logscale y",
             f"plot {cols}",
             "",
