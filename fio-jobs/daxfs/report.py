@@ -69,6 +69,44 @@ def load(raw, fs, key, src, runs):
     return vals
 
 
+# The daxfs daemon's statistics, saved after each step: which request type
+# carries each workload, and the app-side microseconds per request when the
+# workload runs one request at a time (None: not comparable).
+STAT_STEPS = ["mount", "seqread", "randread", "randread-qd16", "seqwrite", "meta"]
+DAEMON_ROWS = [
+    # (label, step, op, metric key, app us per request from the median)
+    ("seqread: read, 1 MiB", "seqread", "read", "seqread", lambda v: 1e6 / v),
+    ("randread: read, 4 KiB", "randread", "read", "randread", lambda v: 1e6 / v),
+    ("randread-qd16: read, 4 KiB", "randread-qd16", "read", "randread-qd16", None),
+    ("seqwrite: write, 1 MiB", "seqwrite", "write", "seqwrite", lambda v: 1e6 / v),
+    ("create: create (+ flush, release)", "meta", "create", "create", lambda v: 1e6 / v),
+    ("unlink: unlink", "meta", "unlink", "unlink", lambda v: 1e6 / v),
+]
+
+
+def daemon_us(raw, fs, step, op, runs):
+    """Median over rounds of the mean time (us) one request of type op spent
+    inside the daxfs daemon during step, or None without statistics."""
+    vals = []
+    prev_step = STAT_STEPS[STAT_STEPS.index(step) - 1]
+    for r in range(1, runs + 1):
+        try:
+            with open(os.path.join(raw, f"{fs}.{prev_step}.{r}.stat.json")) as f:
+                a = json.load(f)["ops"].get(op)
+            with open(os.path.join(raw, f"{fs}.{step}.{r}.stat.json")) as f:
+                b = json.load(f)["ops"].get(op)
+        except (OSError, ValueError, KeyError):
+            continue
+        if not b:
+            continue
+        a = a or {"count": 0, "mean_ns": 0}
+        n = b["count"] - a["count"]
+        if n <= 0:
+            continue
+        vals.append((b["mean_ns"] * b["count"] - a["mean_ns"] * a["count"]) / n / 1e3)
+    return statistics.median(vals) if vals else None
+
+
 def fmt(v, unit):
     if v is None:
         return "n/a"
@@ -304,6 +342,30 @@ def main():
         for key, label, unit, _ in METRICS:
             w(f"| {key} | " + " | ".join(
                 fmt_ratio(ratio(med[p][key], med["daxfs-page"][key])) for p in pfn) + " |")
+        w("")
+
+    rows = []
+    for label, step, op, key, app in DAEMON_ROWS:
+        cells = []
+        for p in paths:
+            d = daemon_us(a.raw, p, step, op, a.runs)
+            u = app(med[p][key]) if app and med[p][key] else None
+            cells.append("n/a" if d is None else f"{d:.1f}")
+            cells.append("-" if u is None else f"{u:.1f}")
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    if paths and any(c != "n/a" for row in rows for c in row.split(" | ")[1::2]):
+        w("## Where the time goes in daxfs")
+        w("")
+        w("Mean microseconds per FUSE request inside the daxfs daemon (from `daxfs stat`,")
+        w("the difference across each job) against microseconds per request as the")
+        w("application saw it (1 / rate, for the jobs that have one request in flight).")
+        w("The difference is the FUSE round trip: the kernel queueing the request,")
+        w("waking a daemon thread, copying the reply, and waking the application.")
+        w("")
+        w("| request | " + " | ".join(f"{p[6:]} daemon | {p[6:]} app" for p in paths) + " |")
+        w("|---|" + "---:|" * (2 * len(paths)))
+        for row in rows:
+            w(row)
         w("")
 
     if a.runs > 1:
