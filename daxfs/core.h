@@ -214,6 +214,15 @@ int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out);
 
 int daxfs_rebuild_bitmap(struct daxfs *fs);
 
+/*
+ * daxfs_test_crash_at - for tests: the @commits_from_now-th transaction
+ * commit from now (1 = the next) calls _exit(DAXFS_TEST_CRASH_EXIT) at
+ * @step: 1 records written, header not; 2 header committed, nothing
+ * applied; 3 about half the blocks applied; 4 all applied, not retired.
+ */
+#define DAXFS_TEST_CRASH_EXIT 99
+void daxfs_test_crash_at(unsigned long commits_from_now, int step);
+
 #define dx_lock(fs) pthread_mutex_lock(&(fs)->lock)
 #define dx_unlock(fs) pthread_mutex_unlock(&(fs)->lock)
 

@@ -21,10 +21,27 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core.h"
 #include "errmsg.h"
 #include "region.h"
+
+/* crash injection for tests: see daxfs_test_crash_at() */
+static unsigned long crash_commit;
+static int crash_step;
+
+void daxfs_test_crash_at(unsigned long commits_from_now, int step)
+{
+	crash_commit = commits_from_now;
+	crash_step = step;
+}
+
+static void crash_point(int step)
+{
+	if (crash_commit == 1 && crash_step == step)
+		_exit(DAXFS_TEST_CRASH_EXIT);
+}
 
 static uint64_t jnl_off(struct daxfs *fs)
 {
@@ -313,6 +330,7 @@ int tx_commit(struct daxfs *fs)
 	}
 	pmr_flush(r, jbase, len);
 	pmr_drain(r);
+	crash_point(1);
 	/* 4. commit point */
 	memset(&h, 0, sizeof(h));
 	h.magic = cpu_to_le64(DAXFS_JNL_MAGIC);
@@ -324,8 +342,13 @@ int tx_commit(struct daxfs *fs)
 	h.crc = cpu_to_le32(daxfs_csum(&h, sizeof(h), offsetof(struct daxfs_jheader, crc)));
 	memcpy(jh, &h, sizeof(h));
 	pmr_persist(r, jh, sizeof(h));
+	crash_point(2);
 	/* 5. apply */
 	for (size_t n = 0; n < tx->nblks; n++) {
+		if (n == tx->nblks / 2) {
+			pmr_drain(r);
+			crash_point(3);
+		}
 		struct tx_blk *b = tx->blks[n];
 		uint8_t *home = dx_ptr(fs, blk_to_off(b->blk));
 		unsigned l = 0;
@@ -345,6 +368,7 @@ int tx_commit(struct daxfs *fs)
 		}
 	}
 	pmr_drain(r);
+	crash_point(4);
 	/* 6. retire */
 	h.state = cpu_to_le32(DAXFS_JNL_EMPTY);
 	h.crc = 0;
@@ -352,6 +376,8 @@ int tx_commit(struct daxfs *fs)
 	memcpy(jh, &h, sizeof(h));
 	pmr_persist(r, jh, sizeof(h));
 
+	if (crash_commit)
+		crash_commit--;
 	fs->stats.tx_commits++;
 	fs->stats.tx_bytes += len;
 	for (size_t n = 0; n < tx->nfrees; n++)
