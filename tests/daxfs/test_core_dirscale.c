@@ -41,6 +41,27 @@ static int rd_cb(void *ctx, const char *name, uint64_t ino, unsigned type, uint6
 	return 0;
 }
 
+struct part {
+	uint8_t *seen;
+	long n;
+	uint64_t cookie;
+	long stop; /* stop after this many entries, 0 = never */
+};
+
+static int part_cb(void *ctx, const char *name, uint64_t ino, unsigned type, uint64_t next)
+{
+	struct part *p = ctx;
+	int k;
+
+	if (p->stop && p->n == p->stop)
+		return 1;
+	p->cookie = next;
+	if (sscanf(name, "entry-%d", &k) == 1)
+		p->seen[k]++;
+	p->n++;
+	return 0;
+}
+
 int main(void)
 {
 	const char *path = core_mkfs("dirscale", 256 * MiB, 128 * 1024);
@@ -94,7 +115,37 @@ int main(void)
 	CHECK_EQ(r.n, N);
 	CHECK_EQ(r.dups, 0);
 
-	for (int k = 0; k < N; k += 2) {
+	/* cookies stay valid while the directory changes under a listing:
+	 * stop after 30000 entries, delete every fourth name and add 20000
+	 * new ones (splitting leaves), resume: every name present throughout
+	 * is listed exactly once */
+	struct part p = {calloc(N, 1), 0, 0, 30000};
+
+	CHECK(p.seen);
+	CHECK_OK(daxfs_readdir(fs, d, 0, part_cb, &p));
+	CHECK_EQ(p.n, 30000);
+	for (int k = 0; k < N; k += 4) {
+		snprintf(name, sizeof(name), "entry-%d", k);
+		CHECK_OK(daxfs_unlink(fs, d, name));
+	}
+	for (int k = 0; k < 20000; k++) {
+		snprintf(name, sizeof(name), "later-%d", k);
+		CHECK_OK(daxfs_create(fs, d, name, 0644, 0, 0, NULL));
+	}
+	p.stop = 0;
+	CHECK_OK(daxfs_readdir(fs, d, p.cookie, part_cb, &p));
+	for (int k = 0; k < N; k++) {
+		if (k % 4)
+			CHECK_EQ(p.seen[k], 1);
+		else
+			CHECK(p.seen[k] <= 1);
+	}
+	for (int k = 0; k < 20000; k++) {
+		snprintf(name, sizeof(name), "later-%d", k);
+		CHECK_OK(daxfs_unlink(fs, d, name));
+	}
+	free(p.seen);
+	for (int k = 2; k < N; k += 4) {
 		snprintf(name, sizeof(name), "entry-%d", k);
 		CHECK_OK(daxfs_unlink(fs, d, name));
 	}
