@@ -12,6 +12,8 @@
  *     reachability (lost inodes go to /lost+found), link counts, orphans;
  *  3. the allocation bitmap against the claimed blocks (leaks, blocks in use
  *     but marked free), plus a fragmentation summary.
+ * Pass 3 runs before pass 2, so the repairs of pass 2 (lost+found, entry
+ * removal) allocate from a correct bitmap.
  * In repair mode fixes are made with journal transactions (or, for the
  * bitmap and superblock, direct persisted writes) and the check is run
  * again until it comes out clean.
@@ -991,8 +993,8 @@ int daxfs_fsck(const char *path, const struct daxfs_fsck_opts *o)
 			repair ? ", replayed" : " (needs recovery: run with -y or mount)");
 	c.journal_pending = journal_pending && !repair;
 	pass1(&c);
+	pass3(&c, false); /* the bitmap first: pass 2's repairs allocate */
 	pass2(&c);
-	pass3(&c, false);
 	if (!repair) {
 		rc = c.nprobs ? DAXFS_FSCK_UNCORRECTED : 0;
 	} else if (c.nprobs) {
@@ -1007,8 +1009,8 @@ int daxfs_fsck(const char *path, const struct daxfs_fsck_opts *o)
 				break;
 			}
 			pass1(&again);
-			pass2(&again);
 			pass3(&again, false);
+			pass2(&again);
 			size_t n = again.nprobs;
 
 			for (size_t k = 0; k < n; k++) {
