@@ -228,31 +228,37 @@ static int recv_grant(int conn_fd, struct daxfs_mmap_grant *g, int *region_fd)
 	return 0;
 }
 
-static pmem2_persist_fn get_persist_fn(int region_fd, uint32_t gran, void *addr, size_t len)
+/*
+ * libpmem2's persist function for a granularity. The flush and fence it
+ * picks do not depend on the map object, so one map per granularity is
+ * made over a page of address space reserved for it for the life of the
+ * process (never over a daxfs mapping: those come and go, and libpmem2
+ * keeps a registry of mapped ranges; the objects stay reachable, since
+ * pmem2_map_delete does not free all of a map made from an existing one).
+ */
+static pmem2_persist_fn get_persist_fn(uint32_t gran)
 {
 	static const enum pmem2_granularity g2[] = {
 		PMEM2_GRANULARITY_BYTE, PMEM2_GRANULARITY_CACHE_LINE, PMEM2_GRANULARITY_PAGE};
+	static struct pmem2_map *maps[3];
 	struct pmem2_source *src = NULL;
-	struct pmem2_map *map = NULL;
 	pmem2_persist_fn fn;
+	void *page;
 
 	pthread_mutex_lock(&dmaps_lock);
 	fn = persist_fns[gran];
-	pthread_mutex_unlock(&dmaps_lock);
 	if (fn)
-		return fn;
-	/* libpmem2 picks the flush and fence for the granularity once;
-	 * they do not depend on the map object, so keep the function. */
-	if (pmem2_source_from_fd(&src, region_fd))
-		return NULL;
-	if (pmem2_map_from_existing(&map, src, addr, len, g2[gran]) == 0) {
-		fn = pmem2_get_persist_fn(map);
-		pmem2_map_delete(&map);
-	}
+		goto out_unlock;
+	page = daxfs_sys_mmap(NULL, PAGE_4K, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		goto out_unlock;
+	if (pmem2_source_from_anon(&src, PAGE_4K) == 0 &&
+	    pmem2_map_from_existing(&maps[gran], src, page, PAGE_4K, g2[gran]) == 0)
+		fn = persist_fns[gran] = pmem2_get_persist_fn(maps[gran]);
+	else
+		daxfs_sys_munmap(page, PAGE_4K);
 	pmem2_source_delete(&src);
-	pthread_mutex_lock(&dmaps_lock);
-	if (fn)
-		persist_fns[gran] = fn;
+out_unlock:
 	pthread_mutex_unlock(&dmaps_lock);
 	return fn;
 }
@@ -554,11 +560,7 @@ DAXFS_EXPORT int daxfs_mmap(int fd, uint64_t off, size_t len, int prot, unsigned
 			daxfs_sys_munmap((void *)base, len);
 		goto out_free_m;
 	}
-	m->persist = get_persist_fn(region_fd, info.granularity, (void *)base, len);
-	if (!m->persist) {
-		/* Fall back to msync, correct on any backing. */
-		m->persist = NULL;
-	}
+	m->persist = get_persist_fn(info.granularity); /* NULL: msync, right anywhere */
 	m->start = base;
 	m->len = len;
 	m->conn_fd = conn_fd;

@@ -195,7 +195,18 @@ static inline int mt_make_file(struct mt *t, const char *name, size_t size, int 
 	return fd;
 }
 
-/* Run @fn in a child; returns its wait status. */
+/*
+ * Under AddressSanitizer: let a child take SIGSEGV/SIGBUS as the kernel
+ * delivers them (the tests check the signal), see mt_in_child().
+ */
+const char *__asan_default_options(void);
+__attribute__((used)) const char *__asan_default_options(void)
+{
+	return "allow_user_segv_handler=1";
+}
+
+/* Run @fn in a child with default SIGSEGV/SIGBUS actions; returns its
+ * wait status. */
 static inline int mt_in_child(void (*fn)(void *), void *arg)
 {
 	int st;
@@ -206,6 +217,8 @@ static inline int mt_in_child(void (*fn)(void *), void *arg)
 	CHECK(pid >= 0);
 	if (pid == 0) {
 		mt_current = NULL; /* the parent cleans up */
+		signal(SIGSEGV, SIG_DFL);
+		signal(SIGBUS, SIG_DFL);
 		fn(arg);
 		_exit(0);
 	}
