@@ -494,14 +494,14 @@ static int ext_push(struct ext_vec *e, uint64_t file_off, uint64_t len, uint64_t
 }
 
 /*
- * Build the extents of [@off, @end) of @ino (allocating holes on a
- * writable filesystem). The caller holds a pin. Returns 0 or -errno with
- * a message in @msg.
+ * Build the extents of [@off, @end) of @ino, allocating holes if @alloc,
+ * and check that every allocated run can be mapped (map_align). The caller
+ * holds a pin. Returns 0 or -errno with a message in @msg.
  */
 static int build_extents(struct daxfs_mmap_server *s, uint64_t ino, uint64_t off, uint64_t end,
-			 struct ext_vec *e, char *msg, size_t msglen)
+			 bool alloc, struct ext_vec *e, char *msg, size_t msglen)
 {
-	unsigned flags = s->read_only ? 0 : DAXFS_BMAP_ALLOC;
+	unsigned flags = alloc ? DAXFS_BMAP_ALLOC : 0;
 	uint64_t pos = off;
 	int err;
 
@@ -673,8 +673,15 @@ static void do_map(struct daxfs_mmap_server *s, fuse_req_t req, fuse_ino_t ino,
 	/* Pieces must be whole pages of the backing (hugetlbfs, devdax). */
 	if (valid_end > m.file_off && s->map_align > FRAME_SIZE)
 		valid_end = align_up(valid_end, s->map_align);
-	if (valid_end > m.file_off)
-		err = build_extents(s, ino, m.file_off, valid_end, &e, m.msg, sizeof(m.msg));
+	/* Where only aligned pieces can be mapped, look before allocating, so
+	 * a refused request changes nothing. */
+	if (valid_end > m.file_off && s->map_align > FRAME_SIZE && !s->read_only) {
+		err = build_extents(s, ino, m.file_off, valid_end, false, &e, m.msg, sizeof(m.msg));
+		e.n = 0;
+	}
+	if (!err && valid_end > m.file_off)
+		err = build_extents(s, ino, m.file_off, valid_end, !s->read_only, &e, m.msg,
+				    sizeof(m.msg));
 	if (err)
 		goto out_reply;
 	m.file_size = a.size;

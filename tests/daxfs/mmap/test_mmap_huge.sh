@@ -4,14 +4,15 @@
 # mappings: 2 MiB PMD mappings (and at most 1 fault per 2 MiB, give or take
 # a few) on a huge-tmpfs region and on a hugetlbfs region, 4 KiB PTEs (one
 # fault per page) on a plain tmpfs region. Files are 2 MiB-aligned extents
-# written by the daemon.
+# allocated by the daemon at map time. On hugetlbfs a file of 4 KiB blocks
+# is refused with a reason, allocating nothing.
 . "$(dirname "$0")/mmlib.sh" "$@"
 
 SIZE=$((16 << 20))
 
 # check KIND EXPECT(pmd|pte): map a 16 MiB file, read and write it.
 check() {
-	local kind=$1 expect=$2 out pmd pte flt mode min
+	local kind=$1 expect=$2 out pmd pte flt mode min free0
 	mm_region "$kind" 64
 	mm_mount
 	truncate -s $SIZE "$MNT/f" || fail "truncate on $kind"
@@ -36,6 +37,14 @@ $out"
 		fi
 	done
 	rm -f "$MNT/f"
+	if [ "$kind" = hugetlbfs ]; then
+		# A small file has 4 KiB blocks: refused, and nothing allocated.
+		printf abc >"$MNT/small"
+		free0=$(stat -f -c %a "$MNT")
+		out=$("$MAPCHECK" "$MNT/small" 2>&1) && fail "small file on hugetlbfs mapped: $out"
+		grep -q "aligned" <<<"$out" || fail "no reason given: $out"
+		[ "$(stat -f -c %a "$MNT")" = "$free0" ] || fail "refused map allocated blocks"
+	fi
 	mm_umount
 	mm_fsck
 	if [ -n "$BACKDIR" ]; then
