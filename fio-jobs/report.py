@@ -114,7 +114,7 @@ def plot(out_dir, section, title, ylabel, rows, series, log=False):
     cols = " , ".join(f"'{dat}' using {i + 2}:xtic(1) title columnheader({i + 2})"
                       for i in range(len(series)))
     script = f"""
-set terminal svg size 900,420 dynamic font 'sans,11'
+set terminal svg size 1000,420 dynamic font 'sans,10'
 set output '{svg}'
 set title "{title}"
 set ylabel "{ylabel}"
@@ -124,7 +124,7 @@ set style fill solid 0.8 border -1
 set key top right
 set grid ytics
 {"set logscale y" if log else "set yrange [0:*]"}
-set xtics rotate by -20
+set xtics nomirror
 plot {cols}
 """
     try:
