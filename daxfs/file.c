@@ -885,13 +885,20 @@ int daxfs_unpin(struct daxfs *fs, uint64_t ino)
 		pthread_rwlock_wrlock(&i->rw);
 		dx_lock(fs);
 		tx_begin(fs);
-		for (size_t k = 0; k < i->ndeferred; k++)
-			tx_free(fs, i->deferred[k].pblk, i->deferred[k].len);
-		if (!tx_commit(fs)) {
+		/* in batches, so no transaction outgrows the journal */
+		while (i->ndeferred) {
+			size_t n = i->ndeferred < 256 ? i->ndeferred : 256;
+
+			for (size_t k = i->ndeferred - n; k < i->ndeferred; k++)
+				tx_free(fs, i->deferred[k].pblk, i->deferred[k].len);
+			if (tx_commit(fs))
+				break;
 			pthread_mutex_lock(&fs->icache_lock);
-			fs->ndeferred_inodes -= (unsigned)i->ndeferred;
-			i->ndeferred = 0;
+			fs->ndeferred_inodes -= (unsigned)n;
+			i->ndeferred -= n;
 			pthread_mutex_unlock(&fs->icache_lock);
+			if (i->ndeferred)
+				tx_begin(fs);
 		}
 		dx_unlock(fs);
 		pthread_rwlock_unlock(&i->rw);
