@@ -64,6 +64,23 @@ static pmem2_persist_fn persist_fns[3]; /* by DAXFS_GRAN_*, filled on first use 
 
 static __thread char errbuf[256];
 
+/* fork while another thread holds the registry lock must not leave the
+ * child with a lock nobody will release. */
+static void dmaps_lock_fork(void)
+{
+	pthread_mutex_lock(&dmaps_lock);
+}
+
+static void dmaps_unlock_fork(void)
+{
+	pthread_mutex_unlock(&dmaps_lock);
+}
+
+__attribute__((constructor)) static void dmaps_init(void)
+{
+	pthread_atfork(dmaps_lock_fork, dmaps_unlock_fork, dmaps_unlock_fork);
+}
+
 static int seterr(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int seterr(int err, const char *fmt, ...)
 {
@@ -556,8 +573,11 @@ DAXFS_EXPORT int daxfs_mmap(int fd, uint64_t off, size_t len, int prot, unsigned
 	}
 	err = map_extents(base, off, len, prot, region_fd, ext, g.nr_extents);
 	if (err) {
-		if (!fixed)
-			daxfs_sys_munmap((void *)base, len);
+		/* Leave no region memory mapped without its pin; with
+		 * DAXFS_MMAP_FIXED what was there is gone, as with mmap. */
+		daxfs_sys_munmap((void *)base, len);
+		if (fixed)
+			forget_range(base, base + len);
 		goto out_free_m;
 	}
 	m->persist = get_persist_fn(info.granularity); /* NULL: msync, right anywhere */
