@@ -34,6 +34,9 @@ expect_fail "region .* is 8 MiB, smaller than the job needs: offset 0 B \+ size 
 run_fio --name=bad --rw=write --bs=4k --size=4M --offset=6M --region="$region"
 expect_fail "smaller than the job needs: offset 6 MiB \+ size 4 MiB" "offset past the end"
 
+run_fio --name=bad --rw=write --bs=32M --size=32M --region="$(make_region big 64M)"
+expect_fail "block size 33554432 is too large: at most [0-9]+ bytes per I/O" "bs over the bio limit"
+
 odd=$(make_region odd 5M)
 run_fio "${job[@]}" --region="$odd"
 expect_fail "cannot open region .*odd" "region size not a multiple of 2 MiB"
