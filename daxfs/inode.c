@@ -588,15 +588,23 @@ int orphan_remove(struct daxfs *fs, uint64_t ino)
  * batches), its metadata blocks, and finally the inode, taking it off the
  * orphan list. Called without locks.
  */
+static _Thread_local bool evicting; /* no recursion from the final dxi_put */
+
 int inode_evict(struct daxfs *fs, uint64_t ino)
 {
-	struct dxi *i = dxi_get(fs, ino);
+	struct dxi *i;
+	bool outer = !evicting;
+
+	evicting = true;
+	i = dxi_get(fs, ino);
 	const struct daxfs_dinode *rd;
 	uint32_t mode;
 	int err = 0;
 
-	if (!i)
+	if (!i) {
+		evicting = !outer;
 		return -ENOMEM;
+	}
 	pthread_rwlock_wrlock(&i->rw);
 	dx_lock(fs);
 	rd = di_read(fs, ino);
@@ -646,6 +654,7 @@ out_unlock:
 	dx_unlock(fs);
 	pthread_rwlock_unlock(&i->rw);
 	dxi_put(fs, i);
+	evicting = !outer;
 	return err;
 }
 
@@ -654,7 +663,7 @@ void maybe_evict(struct daxfs *fs, uint64_t ino)
 {
 	bool orphan;
 
-	if (fs->rdonly || !ino_valid(fs, ino))
+	if (fs->rdonly || !ino_valid(fs, ino) || evicting)
 		return;
 	dx_lock(fs);
 	const struct daxfs_dinode *di = di_read(fs, ino);
@@ -700,5 +709,12 @@ int orphans_recover(struct daxfs *fs)
 
 		if (err)
 			return err;
+		dx_lock(fs);
+		bool stuck =
+			le64_to_cpu(((const struct daxfs_dsuper *)dx_ptr(fs, 0))->orphan_head) ==
+			ino;
+		dx_unlock(fs);
+		if (stuck) /* still referenced: its last iput frees it */
+			return 0;
 	}
 }
