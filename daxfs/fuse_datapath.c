@@ -32,7 +32,7 @@ int daxfs_dp_parse(const char *s, enum daxfs_dp_kind *out)
 			return 0;
 		}
 	}
-	return pmd_err(-EINVAL, "datapath=%s: expected dax, bio or page", s);
+	return pmd_err(-EINVAL, "bad option datapath=%s: expected dax, bio or page", s);
 }
 
 const char *daxfs_dp_name(enum daxfs_dp_kind kind)

@@ -267,7 +267,12 @@ static int pc_populate(struct pagecache *pc, uint64_t ino, uint64_t index, unsig
 	int err;
 
 	while (i < nr) {
-		if (pc_lookup(pc, ino, index + i)) {
+		struct page *hit = pc_lookup(pc, ino, index + i);
+
+		if (hit) {
+			/* to the LRU head, so this call's allocations spare it */
+			list_del_entry(&hit->lru);
+			list_add_head(&hit->lru, &pc->lru);
 			pc->st.hits++;
 			i++;
 			continue;
@@ -310,8 +315,9 @@ int pagecache_read(struct pagecache *pc, uint64_t ino, uint64_t off, size_t len,
 	while (off < end) {
 		uint64_t first = bytes_to_frames(off);
 		uint64_t last = bytes_to_frames(end - 1);
-		unsigned nr =
-			(unsigned)(last - first + 1 < PC_MAX_RUN ? last - first + 1 : PC_MAX_RUN);
+		uint64_t chunk = pc->nr_pages / 2 < PC_MAX_RUN ? pc->nr_pages / 2 : PC_MAX_RUN;
+		/* at most half the cache per pass, so nothing it brings in is evicted */
+		unsigned nr = (unsigned)(last - first + 1 < chunk ? last - first + 1 : chunk);
 
 		err = pc_populate(pc, ino, first, nr, false);
 		if (err)

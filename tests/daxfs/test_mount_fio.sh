@@ -23,4 +23,18 @@ fio --output="$T/fio2.out" --directory="$MNT" --ioengine=psync --verify_state_sa
 	--name=small --rw=randwrite --bs=4k --size=4M ||
 	{ cat "$T/fio2.out" >&2; fail "fio verify after remount"; }
 dx_umount
+# the bio and page paths read the same files back in the other descriptor modes
+if [ "$DP" != dax ]; then
+	for mode in pfn folio page; do
+		DAXFS_MODE=$mode dx_mount
+		fio --output="$T/fio3.out" --directory="$MNT" --ioengine=psync --verify_state_save=0 \
+			--verify=crc32c --verify_only=1 --verify_fatal=1 --size=16M \
+			--name=randw --rw=randwrite --bsrange=4k-1M \
+			--name=seqw --rw=write --bs=1M \
+			--name=small --rw=randwrite --bs=4k --size=4M ||
+			{ cat "$T/fio3.out" >&2; fail "fio verify in mode $mode"; }
+		grep -q "mode $mode" "$MNT/.daxfs-stats" || fail "mode=$mode not in effect"
+		dx_umount
+	done
+fi
 dx_fsck
