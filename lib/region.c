@@ -29,6 +29,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "crashsim.h"
 #include "errmsg.h"
 #include "region.h"
 #include "units.h"
@@ -67,6 +68,7 @@ struct pmr_region {
 	pmem2_drain_fn drain;
 	pmem2_memcpy_fn memcpy_fn;
 	pmem2_memset_fn memset_fn;
+	struct crashsim *sim; /* test mode (lib/crashsim.h), else NULL */
 };
 
 /* Serialises our setenv/getenv of PMEM2_FORCE_GRANULARITY around map_new. */
@@ -486,6 +488,25 @@ out_rsv:
 	return ret;
 }
 
+/* region_unmap - undo region_map(). */
+static void region_unmap(struct pmr_region *r)
+{
+	pmem2_map_delete(&r->map);
+	if (r->rsv)
+		pmem2_vm_reservation_delete(&r->rsv);
+	pmem2_source_delete(&r->src);
+}
+
+/* region_crashsim - enter test mode if asked (flag or PMD_CRASHSIM=1). */
+static int region_crashsim(struct pmr_region *r)
+{
+	if (r->flags & PMR_F_RDONLY)
+		return 0;
+	if (!(r->flags & PMR_F_CRASHSIM) && !crashsim_env_enabled())
+		return 0;
+	return crashsim_new(r->addr, r->size, &r->sim);
+}
+
 static void region_free(struct pmr_region *r)
 {
 	if (r->fd >= 0)
@@ -618,8 +639,14 @@ int pmr_create(const char *path, uint64_t size_bytes, unsigned flags, struct pmr
 	ret = region_map(r);
 	if (ret)
 		goto out_unlink;
+	ret = region_crashsim(r);
+	if (ret)
+		goto out_unmap_unlink;
 	*out = r;
 	return 0;
+
+out_unmap_unlink:
+	region_unmap(r);
 
 out_unlink:
 	unlink(path);
@@ -681,8 +708,14 @@ int pmr_open(const char *path, unsigned flags, struct pmr_region **out)
 	ret = region_map(r);
 	if (ret)
 		goto out_free;
+	ret = region_crashsim(r);
+	if (ret)
+		goto out_unmap;
 	*out = r;
 	return 0;
+
+out_unmap:
+	region_unmap(r);
 
 out_free:
 	region_free(r);
@@ -695,10 +728,8 @@ void pmr_close(struct pmr_region **rp)
 
 	if (!r)
 		return;
-	pmem2_map_delete(&r->map);
-	if (r->rsv)
-		pmem2_vm_reservation_delete(&r->rsv);
-	pmem2_source_delete(&r->src);
+	crashsim_delete(&r->sim);
+	region_unmap(r);
 	region_free(r);
 	*rp = NULL;
 }
@@ -737,27 +768,69 @@ bool pmr_contains(const struct pmr_region *r, const void *p, size_t len)
 	return a >= base && len <= r->size && a - base <= r->size - len;
 }
 
+struct crashsim *pmr_crashsim(const struct pmr_region *r)
+{
+	return r->sim;
+}
+
+/*
+ * The wrappers below: in test mode (r->sim) stores are plain and the
+ * simulator records flushes and drains; otherwise libpmem2's functions.
+ */
 void pmr_persist(const struct pmr_region *r, const void *addr, size_t len)
 {
+	if (__builtin_expect(r->sim != NULL, 0)) {
+		crashsim_flush(r->sim, addr, len);
+		crashsim_drain(r->sim);
+		return;
+	}
 	r->persist(addr, len);
 }
 
 void pmr_flush(const struct pmr_region *r, const void *addr, size_t len)
 {
+	if (__builtin_expect(r->sim != NULL, 0)) {
+		crashsim_flush(r->sim, addr, len);
+		return;
+	}
 	r->flush(addr, len);
 }
 
 void pmr_drain(const struct pmr_region *r)
 {
+	if (__builtin_expect(r->sim != NULL, 0)) {
+		crashsim_drain(r->sim);
+		return;
+	}
 	r->drain();
+}
+
+/* sim_after_store - flush/drain as libpmem2 would after a memcpy/memset. */
+static void sim_after_store(const struct pmr_region *r, const void *dst, size_t len, unsigned flags)
+{
+	if (flags & PMR_MEM_NOFLUSH) /* implies NODRAIN */
+		return;
+	crashsim_flush(r->sim, dst, len);
+	if (!(flags & PMR_MEM_NODRAIN))
+		crashsim_drain(r->sim);
 }
 
 void *pmr_memcpy(const struct pmr_region *r, void *dst, const void *src, size_t len, unsigned flags)
 {
+	if (__builtin_expect(r->sim != NULL, 0)) {
+		memmove(dst, src, len);
+		sim_after_store(r, dst, len, flags);
+		return dst;
+	}
 	return r->memcpy_fn(dst, src, len, flags);
 }
 
 void *pmr_memset(const struct pmr_region *r, void *dst, int c, size_t len, unsigned flags)
 {
+	if (__builtin_expect(r->sim != NULL, 0)) {
+		memset(dst, c, len);
+		sim_after_store(r, dst, len, flags);
+		return dst;
+	}
 	return r->memset_fn(dst, c, len, flags);
 }

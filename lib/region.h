@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 struct pmr_region;
+struct crashsim;
 
 enum pmr_backend {
 	PMR_BACKEND_FILE,
@@ -52,6 +53,7 @@ enum pmr_granularity {
 #define PMR_F_NATIVE_GRAN (1U << 1) /* keep libpmem2's granularity (no forcing) */
 #define PMR_F_PROGRESS (1U << 2)    /* report progress of long steps on stderr if a tty */
 #define PMR_F_SPARSE (1U << 3)	    /* create: allow a size beyond the free space (sparse) */
+#define PMR_F_CRASHSIM (1U << 4)    /* test mode: keep a durable image (lib/crashsim.h) */
 
 /* Flags for pmr_memcpy() and pmr_memset(), same meaning as PMEM2_F_MEM_*. */
 #define PMR_MEM_NODRAIN (1U << 0)
@@ -122,6 +124,15 @@ void pmr_drain(const struct pmr_region *r);
 void *pmr_memcpy(const struct pmr_region *r, void *dst, const void *src, size_t len,
 		 unsigned flags);
 void *pmr_memset(const struct pmr_region *r, void *dst, int c, size_t len, unsigned flags);
+
+/*
+ * pmr_crashsim - the crash simulator of a region in test mode, or NULL.
+ * Test mode is on when the region was created or opened (not read-only)
+ * with PMR_F_CRASHSIM or with PMD_CRASHSIM=1 in the environment; then the
+ * persistence wrappers above feed the simulator instead of libpmem2 (see
+ * lib/crashsim.h). The simulator lives until pmr_close().
+ */
+struct crashsim *pmr_crashsim(const struct pmr_region *r);
 
 /* Names for printing. */
 const char *pmr_backend_name(enum pmr_backend b);
