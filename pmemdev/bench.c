@@ -35,6 +35,7 @@ struct bench_thread {
 	uint64_t seq_next; /* next block for sequential I/O */
 	uint64_t rnd;	   /* xorshift state */
 	uint64_t ios, bytes;
+	uint64_t submitted; /* I/Os started, for bench_opts.ios */
 	int err;
 	bool async;
 	/* Completed slots, pushed by end_io (a worker thread when async). */
@@ -106,6 +107,14 @@ static void bench_end_io(struct bio *bio)
 	pthread_mutex_unlock(&t->lock);
 }
 
+/* Should the thread stop starting I/Os (time up or its count reached)? */
+static bool bench_done(const struct bench_thread *t)
+{
+	if (t->o->ios)
+		return t->submitted >= t->o->ios;
+	return atomic_load_explicit(&bench_stop, memory_order_relaxed);
+}
+
 static int bench_submit(struct bench_thread *t, struct bench_slot *s)
 {
 	const struct bench_opts *o = t->o;
@@ -136,7 +145,7 @@ static void *bench_thread_fn(void *arg)
 	pthread_barrier_wait(&bench_barrier);
 	if (!t->blk) {
 		/* The ceiling: the same copies without the block layer. */
-		while (!atomic_load_explicit(&bench_stop, memory_order_relaxed)) {
+		while (!bench_done(t)) {
 			char *dev = t->base + next_block(t) * o->bs;
 			char *buf = t->slots[0].buf;
 
@@ -148,17 +157,21 @@ static void *bench_thread_fn(void *arg)
 				memcpy(buf, dev, o->bs);
 			}
 			t->ios++;
+			t->submitted++;
 		}
 		t->bytes = t->ios * o->bs;
 		return NULL;
 	}
 
-	for (unsigned i = 0; i < o->iodepth; i++) {
+	unsigned in_flight = 0;
+
+	for (unsigned i = 0; i < o->iodepth && !bench_done(t); i++) {
 		t->err = bench_submit(t, &t->slots[i]);
 		if (t->err)
-			return NULL;
+			break;
+		t->submitted++;
+		in_flight++;
 	}
-	unsigned in_flight = o->iodepth;
 	unsigned local[o->iodepth];
 
 	while (in_flight) {
@@ -180,7 +193,7 @@ static void *bench_thread_fn(void *arg)
 		for (unsigned i = 0; i < n; i++) {
 			in_flight--;
 			t->ios++;
-			if (t->err || atomic_load_explicit(&bench_stop, memory_order_relaxed))
+			if (t->err || bench_done(t))
 				continue;
 			int err = bench_submit(t, &t->slots[local[i]]);
 
@@ -188,6 +201,7 @@ static void *bench_thread_fn(void *arg)
 				t->err = err;
 				continue;
 			}
+			t->submitted++;
 			in_flight++;
 		}
 	}
@@ -357,7 +371,7 @@ int bench_run(const struct bench_opts *o, struct bench_result *res)
 	c0 = cpu_s();
 	t0 = now_s();
 	pthread_barrier_wait(&bench_barrier);
-	{
+	if (!o->ios) {
 		struct timespec ts = {.tv_sec = (time_t)o->seconds,
 				      .tv_nsec = (long)((o->seconds - (time_t)o->seconds) * 1e9)};
 

@@ -44,6 +44,7 @@ struct bench_opts {
 	unsigned threads; /* submitting threads */
 	unsigned workers; /* completion threads of the queue; 0: synchronous */
 	double seconds;	  /* run time */
+	uint64_t ios;	  /* if nonzero: stop after this many I/Os per thread, not on time */
 	uint64_t size;	  /* bytes of the device to use; 0: all */
 	bool fua;	  /* FUA on writes */
 };

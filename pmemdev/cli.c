@@ -50,6 +50,8 @@ static const char usage_text[] =
 	"  --workers N                completion threads (default 0: synchronous,\n"
 	"                             iodepth > 1 defaults to 1 per thread)\n"
 	"  --time SECONDS             run time (default 5)\n"
+	"  --ios N                    stop after N I/Os per thread instead of on time\n"
+	"                             (fixed work, e.g. for instruction counts)\n"
 	"  --size SIZE                use only the first SIZE bytes of the region\n"
 	"  --fua                      FUA on every write\n"
 	"  --json                     one JSON object per run on stdout\n"
@@ -346,6 +348,7 @@ static int cmd_bench(int argc, char **argv)
 					     {"fua", no_argument, NULL, 'F'},
 					     {"json", no_argument, NULL, 'J'},
 					     {"repeat", required_argument, NULL, 'R'},
+					     {"ios", required_argument, NULL, 'N'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	struct bench_opts o = {.target = BENCH_TARGET_PMEM,
@@ -427,6 +430,10 @@ static int cmd_bench(int argc, char **argv)
 			o.seconds = strtod(optarg, &end);
 			if (*end || !(o.seconds > 0) || o.seconds > 86400)
 				return usage_error("invalid --time '%s'", optarg);
+			break;
+		case 'N':
+			if (parse_u64(optarg, &o.ios) || !o.ios)
+				return usage_error("invalid --ios '%s' (a positive count)", optarg);
 			break;
 		case 's':
 			if (parse_size(optarg, &o.size) || !o.size)
