@@ -4,12 +4,12 @@
  *
  *   LD_PRELOAD=libdaxfs-preload.so program ...
  *
- * Interposes mmap/mmap64, munmap and msync. A MAP_SHARED mapping of a file
+ * Interposes mmap/mmap64, munmap, msync and mremap. A MAP_SHARED mapping of a file
  * on a daxfs mount becomes a DAX mapping from libdaxfs (region memory, no
  * page cache); msync on it persists; munmap releases it and its layout pin.
  * Everything else (other filesystems, MAP_PRIVATE, anonymous memory, a
  * daemon that does not offer DAX mmap) goes straight to the system call,
- * exactly as without the shim. fork keeps mappings and pins (the
+ * exactly as without the shim. mremap of a DAX mapping fails with EINVAL. fork keeps mappings and pins (the
  * connection descriptors are inherited); exec drops them (close-on-exec).
  *
  * Set DAXFS_PRELOAD_DEBUG=1 to log each decision on stderr.
@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,4 +144,27 @@ EXPORT int msync(void *addr, size_t len, int flags)
 	if (daxfs_overlaps(addr, len))
 		daxfs_persist_overlaps(addr, len);
 	return daxfs_sys_msync(addr, len, flags);
+}
+
+/*
+ * mremap of a DAX mapping is refused (EINVAL): the extents behind it are
+ * fixed at map time and the registry could not follow a move. Programs
+ * fall back to munmap + mmap. Anything else goes to the system call.
+ */
+EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	void *new_addr = NULL;
+	va_list ap;
+
+	if (flags & MREMAP_FIXED) {
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	if (daxfs_overlaps(old, old_len ? old_len : 1)) {
+		dbg("daxfs-preload: mremap of DAX mapping %p refused\n", old);
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
+	return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
 }

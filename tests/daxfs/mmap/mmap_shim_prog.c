@@ -7,7 +7,8 @@
  *                                forked child stores through the inherited
  *                                mapping and execs /bin/true; print where
  *                                the mapping came from ("backing: PATH"
- *                                from /proc/self/maps)
+ *                                from /proc/self/maps) and what mremap
+ *                                did ("mremap: moved" or the error)
  *   mmap_shim_prog private FILE  MAP_PRIVATE store stays private; anonymous
  *                                memory works
  * Exits 0 on success, 1 with a message otherwise, 3 if mmap failed (errno
@@ -50,7 +51,7 @@ static void print_backing(void *p)
 
 static int shared(const char *file)
 {
-	char *p;
+	char *p, *q;
 	pid_t pid;
 	int fd, st;
 
@@ -67,6 +68,15 @@ static int shared(const char *file)
 	memcpy(p + 4096, "parent-wrote", 12);
 	if (msync(p, LEN, MS_SYNC))
 		return die("msync");
+	q = mremap(p, LEN, 2 * LEN, MREMAP_MAYMOVE);
+	if (q == MAP_FAILED) {
+		printf("mremap: %s\n", strerror(errno));
+	} else {
+		printf("mremap: moved\n");
+		p = mremap(q, 2 * LEN, LEN, 0);
+		if (p == MAP_FAILED)
+			return die("mremap back");
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0)

@@ -5,6 +5,7 @@
 # a standard tool (python3's mmap module) map daxfs files MAP_SHARED through
 # the shim (without it the kernel refuses: daxfs serves files with
 # direct_io); their stores are seen by read(2) and survive a remount;
+# mremap of a DAX mapping is refused (EINVAL), of a tmpfs one works;
 # MAP_PRIVATE and anonymous memory behave as without the shim; files on
 # other filesystems are not touched; the pins go away at exit.
 . "$(dirname "$0")/mmlib.sh" "$@"
@@ -28,6 +29,7 @@ out=$("$PROG" shared "$MNT/f")
 # With the shim: a DAX mapping of the region itself.
 out=$(LD_PRELOAD="$PRELOAD" "$PROG" shared "$MNT/f") || fail "shim, shared: $out"
 grep -q "backing: $REGION" <<<"$out" || fail "mapping is not of the region: $out"
+grep -q "mremap: Invalid argument" <<<"$out" || fail "mremap of a DAX mapping not refused: $out"
 [ "$(dd if="$MNT/f" bs=1 skip=4096 count=12 2>/dev/null)" = parent-wrote ] ||
 	fail "parent's store not seen by read(2)"
 [ "$(dd if="$MNT/f" bs=1 skip=8192 count=11 2>/dev/null)" = child-wrote ] ||
@@ -42,6 +44,7 @@ grep -q "backing: $MNT/f" <<<"$out" || fail "MAP_PRIVATE went elsewhere: $out"
 head -c $((4 << 20)) /dev/zero >"$T/plain"
 out=$(LD_PRELOAD="$PRELOAD" "$PROG" shared "$T/plain") || fail "shim, tmpfs file: $out"
 grep -q "backing: $T/plain" <<<"$out" || fail "tmpfs mapping went elsewhere: $out"
+grep -q "mremap: moved" <<<"$out" || fail "mremap of a tmpfs mapping failed: $out"
 
 # A standard tool: python3's mmap module maps MAP_SHARED.
 if command -v python3 >/dev/null; then
