@@ -88,13 +88,14 @@ static bool want_dax(int prot, int flags, int fd, off_t off, size_t len)
 
 static void *dax_or_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	int saved = errno;
+	int saved = errno; /* the checks must not leave errno changed */
+	void *p;
 
 	if (want_dax(prot, flags, fd, off, len)) {
-		void *p = addr;
 		int err;
 
 		/* PROT_WRITE alone is mapped read-write, as the kernel does. */
+		p = addr;
 		err = daxfs_mmap(fd, (uint64_t)off, len, prot | PROT_READ,
 				 (flags & MAP_FIXED) ? DAXFS_MMAP_FIXED : 0, &p);
 		if (err == 0) {
@@ -109,10 +110,9 @@ static void *dax_or_sys_mmap(void *addr, size_t len, int prot, int flags, int fd
 			errno = -err;
 			return MAP_FAILED;
 		}
-		errno = saved;
 	}
-	void *p = daxfs_sys_mmap(addr, len, prot, flags, fd, off);
-
+	errno = saved;
+	p = daxfs_sys_mmap(addr, len, prot, flags, fd, off);
 	if (p != MAP_FAILED && (flags & MAP_FIXED) && daxfs_overlaps(p, len))
 		daxfs_forget(p, len);
 	return p;
