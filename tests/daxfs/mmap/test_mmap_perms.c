@@ -7,8 +7,10 @@
  *  - a user who cannot open a file cannot map it (there is no fd to ask
  *    with), and may map a file it can read only read-only;
  *  - a process cannot use another process's connection to the daemon
- *    (the daemon checks the ioctl caller against the socket peer).
+ *    (the daemon checks the ioctl caller against the socket peer), while
+ *    any thread of the owning process may map.
  */
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -69,6 +71,17 @@ static int connect_raw(int fd, uint64_t *conn_id)
 	return s;
 }
 
+static void *map_in_thread(void *arg)
+{
+	void *addr = NULL;
+	int fd = open(mt_path(&t, "public"), O_RDWR);
+
+	CHECK(fd >= 0);
+	CHECK_OK(daxfs_mmap(fd, 0, FILE_BYTES, PROT_READ | PROT_WRITE, 0, &addr));
+	close(fd);
+	return addr;
+}
+
 static uint64_t stolen_id;
 
 static void use_stolen(void *arg)
@@ -120,6 +133,17 @@ int main(void)
 	/* Another user */
 	st = mt_in_child(as_nobody, NULL);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+	/* A second thread of this process maps (FUSE reports its thread id). */
+	{
+		pthread_t th;
+		void *addr2 = NULL;
+
+		CHECK(pthread_create(&th, NULL, map_in_thread, NULL) == 0);
+		CHECK(pthread_join(th, &addr2) == 0);
+		CHECK(((char *)addr2)[1] == 'p');
+		CHECK_OK(daxfs_munmap(addr2, FILE_BYTES));
+	}
 
 	/* A connection belongs to the process that opened it. */
 	fd = open(mt_path(&t, "public"), O_RDWR);
