@@ -12,8 +12,12 @@ LOG=$MNT/log
 
 "$RECORDS" "$LOG" append 100000000 >/dev/null &
 pid=$!
-sleep 0.3
-kill -9 $pid
+# kill it once it has published more records (a concurrent read-only map)
+for _ in $(seq 100); do
+	out=$("$RECORDS" "$LOG" check 2>/dev/null) && [ "${out% records}" -gt 1000 ] && break
+	sleep 0.1
+done
+kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 mm_umount
 mm_fsck
