@@ -107,6 +107,49 @@ def daemon_us(raw, fs, step, op, runs):
     return statistics.median(vals) if vals else None
 
 
+# CPU per request: (label, fio job or "meta", metaops phase).
+CPU_ROWS = [
+    ("seqread (per 1 MiB)", "seqread", None),
+    ("randread (per 4 KiB)", "randread", None),
+    ("seqwrite (per 1 MiB)", "seqwrite", None),
+    ("create", "meta", "create"),
+    ("stat", "meta", "stat"),
+    ("unlink", "meta", "unlink"),
+]
+
+
+def cpu_us(raw, fs, job, phase, runs):
+    """Median over rounds of (application, daemon) CPU microseconds per
+    request, or None. The application is fio's job thread (its own rusage
+    over the measured time) or the metaops.py process; the daemon is every
+    thread of the FUSE daemon (none for tmpfs)."""
+    vals = []
+    for r in range(1, runs + 1):
+        try:
+            if job == "meta":
+                with open(os.path.join(raw, f"{fs}.meta.{r}.json")) as f:
+                    d = json.load(f)
+                n = d["files"]
+                app = d[f"{phase}_app_cpu_s"]
+                dmn = d[f"{phase}_daemon_cpu_s"]
+            else:
+                with open(os.path.join(raw, f"{fs}.{job}.{r}.json")) as f:
+                    text = f.read()
+                j = json.loads(text[text.index("{"):])["jobs"][0]
+                ddir = "write" if job == "seqwrite" else "read"
+                n = j[ddir]["total_ios"]
+                app = (j["usr_cpu"] + j["sys_cpu"]) / 100 * j["job_runtime"] / 1e3
+                with open(os.path.join(raw, f"{fs}.{job}.{r}.cpu.json")) as f:
+                    dmn = json.load(f)["daemon_cpu_s"]
+        except (OSError, ValueError, KeyError):
+            continue
+        if n:
+            vals.append((app * 1e6 / n, dmn * 1e6 / n))
+    if not vals:
+        return None
+    return (statistics.median(v[0] for v in vals), statistics.median(v[1] for v in vals))
+
+
 def fmt(v, unit):
     if v is None:
         return "n/a"
@@ -370,6 +413,32 @@ def main():
         w("| request | " + " | ".join(f"{p[6:]} daemon | {p[6:]} app" for p in paths) + " |")
         w("|---|" + "---:|" * (2 * len(paths)))
         for row in rows:
+            w(row)
+        w("")
+
+    cpu_rows = []
+    for label, job, phase in CPU_ROWS:
+        cells = []
+        for fs in fs_list:
+            c = cpu_us(a.raw, fs, job, phase, a.runs)
+            cells.append("n/a" if c is None else f"{c[0] + c[1]:.1f} ({c[1]:.1f})")
+        cpu_rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    if any("(" in row for row in cpu_rows):
+        w("## CPU time per request")
+        w("")
+        w("Microseconds of CPU per request, application plus daemon, with the daemon's")
+        w("share in parentheses (median of the rounds; lower is better). CPU time")
+        w("suffers less than throughput from other work on a busy machine: it counts")
+        w("the work done, not the waiting for a core. The application is fio's job")
+        w("thread (its kernel time included: the copy into its buffer, the FUSE")
+        w("request) or metaops.py; the daemon is all threads of the FUSE daemon.")
+        w("Not counted: kernel threads (writeback of passthrough_hp's dirty pages is")
+        w("queued by a kworker, though the WRITE itself is served by the daemon), and")
+        w("io_uring's worker threads, which is why the QD16 job is not in this table.")
+        w("")
+        w("| request | " + " | ".join(fs_list) + " |")
+        w("|---|" + "---:|" * len(fs_list))
+        for row in cpu_rows:
             w(row)
         w("")
 
