@@ -10,7 +10,7 @@ dpid=$!
 DX_PIDS+=("$dpid")
 for i in $(seq 100); do mountpoint -q "$MNT" && break; sleep 0.05; done
 mountpoint -q "$MNT" || fail "daemon did not mount"
-MNT=$MNT LOG=$T/log python3 - <<'PYEOF' &
+MNT=$MNT LOG=$T/log "$PY" - <<'PYEOF' &
 import os, random, sys
 m, log = os.environ["MNT"], open(os.environ["LOG"], "a")
 rnd = random.Random(7)
@@ -47,7 +47,7 @@ fusermount3 -u -z "$MNT" 2>/dev/null || umount -l "$MNT"
 [ -s "$T/log" ] || { cat "$T/daemon.err" >&2; fail "workload logged nothing"; }
 logged=$(wc -l < "$T/log")
 dx_mount
-MNT=$MNT LOG=$T/log python3 - <<'PYEOF' || fail "fsynced data lost after kill -9"
+MNT=$MNT LOG=$T/log "$PY" - <<'PYEOF' || fail "fsynced data lost after kill -9"
 import os, sys
 m = os.environ["MNT"]
 bad = 0

@@ -13,7 +13,7 @@ grep -q "^write " "$T/stat.txt" || fail "no write line: $(cat "$T/stat.txt")"
 grep -q "^read " "$T/stat.txt" || fail "no read line"
 grep -q "datapath: *$DP" "$T/stat.txt" || fail "datapath not shown"
 "$DAXFS" stat "$MNT" --json > "$T/stat.json" || fail "daxfs stat --json"
-DP=$DP python3 - "$T/stat.json" <<'PYEOF' || fail "json contents: $(cat "$T/stat.json")"
+DP=$DP "$PY" - "$T/stat.json" <<'PYEOF' || fail "json contents: $(cat "$T/stat.json")"
 import json, os, sys
 s = json.load(open(sys.argv[1]))
 dp = os.environ["DP"]

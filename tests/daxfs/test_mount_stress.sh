@@ -14,7 +14,7 @@ stress-ng --temp-path "$MNT/sng" --timeout 6s --quiet \
 	--dentry 1 --dentries 500 --rename 1 --link 1 --symlink 1 --dir 1 \
 	>"$T/sng.out" 2>&1 &
 sng=$!
-MNT=$MNT python3 - <<'PYEOF' || fail "own workload"
+MNT=$MNT "$PY" - <<'PYEOF' || fail "own workload"
 import os, random, sys
 from multiprocessing import Process
 m = os.environ["MNT"] + "/own"

@@ -38,6 +38,11 @@ for _b in "$DAXFS" "$MKFS" "$FSCK"; do
 	[ -x "$_b" ] || fail "$_b is not built"
 done
 
+# One interpreter path for all python snippets (a pyenv shim costs seconds
+# per start).
+command -v python3 >/dev/null || dx_skip "python3 is not installed"
+PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 does not run"
+
 T=$(mktemp -d "${PMD_TEST_DIR:-/dev/shm}/daxfs-test.XXXXXX") || fail "mktemp"
 REGION=$T/region
 MNT=$T/mnt
@@ -115,7 +120,7 @@ expect_eq() {
 # expect_fail_errno ERRNAME PYTHON-EXPR - the expression must raise OSError ERRNAME.
 expect_errno() {
 	local want=$1 code=$2
-	MNT=$MNT python3 - "$want" <<PYEOF || fail "expected $want from: $code"
+	MNT=$MNT "$PY" - "$want" <<PYEOF || fail "expected $want from: $code"
 import errno, os, sys
 want = getattr(errno, sys.argv[1])
 try:
@@ -132,5 +137,5 @@ PYEOF
 
 # py CODE - run python3 with MNT in the environment.
 py() {
-	MNT=$MNT python3 -c "$1" || fail "python: $1"
+	MNT=$MNT "$PY" -c "$1" || fail "python: $1"
 }
