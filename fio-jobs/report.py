@@ -247,8 +247,8 @@ def main():
                 targets.append((f"{job} (2 MiB): CPU per GiB page/pfn >= 5", fmt(rc, 2),
                                 verdict(rc, 5.0)))
         md.append("")
-        img = plot(out_dir, section, "target=null: CPU seconds per GiB (lower is better)",
-                   "CPU s / GiB", rows, ["pfn", "folio", "page"])
+        img = plot(out_dir, section, "target=null: CPU ms per GiB (lower is better)",
+                   "CPU ms / GiB (log scale)", rows, ["pfn", "folio", "page"], log=True)
     elif section == "peers":
         md.append("## pmemdev (mode=pfn) against fio's own engines on the same file\n")
         md.append("| workload | ours/libpmem MiB/s | ours/mmap MiB/s | ours/libpmem CPU per GiB |")
