@@ -123,6 +123,7 @@ static void mt_cleanup(void)
 	rmdir(t->dir);
 }
 
+/* mt_setup - @t must be static: the exit handler uses it after main. */
 static void mt_setup(struct mt *t, enum mt_backing b, uint64_t size_mib)
 {
 	memset(t, 0, sizeof(*t));

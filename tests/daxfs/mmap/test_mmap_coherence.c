@@ -45,7 +45,7 @@ static void check_coherence(struct mt *t)
 int main(void)
 {
 	void *addr = NULL;
-	struct mt t;
+	static struct mt t; /* outlives main: the exit handler cleans up */
 	int fd, err;
 
 	mt_setup(&t, MT_TMPFS, 32);

@@ -26,7 +26,7 @@ int main(void)
 	struct stat st;
 	uint64_t free0;
 	void *addr = NULL;
-	struct mt t;
+	static struct mt t; /* outlives main: the exit handler cleans up */
 	int fd, ofd, st2;
 
 	mt_setup(&t, MT_TMPFS, 32);

@@ -20,7 +20,7 @@ int main(void)
 	uint64_t free0;
 	char *p, *q;
 	void *addr = NULL, *fixed;
-	struct mt t;
+	static struct mt t; /* outlives main: the exit handler cleans up */
 	int fd, fd2, i;
 
 	mt_setup(&t, MT_TMPFS, 48);

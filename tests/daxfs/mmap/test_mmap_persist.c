@@ -23,7 +23,7 @@ int main(void)
 	unsigned char *p, *buf;
 	struct stat st;
 	uint64_t free0;
-	struct mt t;
+	static struct mt t; /* outlives main: the exit handler cleans up */
 	void *addr = NULL;
 	size_t i;
 	int fd;

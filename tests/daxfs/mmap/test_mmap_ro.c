@@ -15,7 +15,7 @@ int main(void)
 {
 	char *p;
 	void *addr = NULL;
-	struct mt t;
+	static struct mt t; /* outlives main: the exit handler cleans up */
 	int fd;
 
 	mt_setup(&t, MT_TMPFS, 32);

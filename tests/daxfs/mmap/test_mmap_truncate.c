@@ -84,7 +84,7 @@ static void run(struct mt *t, bool do_unlink)
 
 int main(void)
 {
-	struct mt t;
+	static struct mt t; /* outlives main: the exit handler cleans up */
 
 	mt_setup(&t, MT_TMPFS, 48);
 	run(&t, false);
