@@ -101,16 +101,17 @@ static bool bio_has_room(const struct bio *bio, uint32_t len)
 	       (uint64_t)bio->bi_iter.bi_size + len <= BIO_MAX_BYTES;
 }
 
-uint32_t bio_add_pfn(struct bio *bio, pfn_t pfn, uint32_t len, uint32_t offset)
+/*
+ * Append [@pfn + @offset, + @len) (@offset < 4 KiB) to a PFN bio, growing the
+ * last bvec when the memory continues it. @known_contig: the caller knows the
+ * extent lies in one registered range (bio_add_range), so only a merge with
+ * an earlier bvec needs the range check. Returns @len or 0.
+ */
+static uint32_t bio_push_pfn(struct bio *bio, pfn_t pfn, uint32_t len, uint32_t offset,
+			     bool known_contig)
 {
-	uint64_t start, frames;
-
-	if (bio->bi_desc != BIO_DESC_PFN || !len ||
-	    (uint64_t)bio->bi_iter.bi_size + len > BIO_MAX_BYTES)
-		return 0;
-	pfn += offset >> FRAME_SHIFT;
-	offset &= FRAME_SIZE - 1;
-	start = frames_to_bytes(pfn) + offset; /* byte address in frame space */
+	uint64_t start = frames_to_bytes(pfn) + offset; /* byte address in frame space */
+	uint64_t frames;
 
 	if (bio->bi_vcnt) {
 		struct bio_vec *prev = &bio->bi_io_vec[bio->bi_vcnt - 1];
@@ -128,9 +129,11 @@ uint32_t bio_add_pfn(struct bio *bio, pfn_t pfn, uint32_t len, uint32_t offset)
 	}
 	if (bio->bi_vcnt >= bio->bi_max_vecs)
 		return 0;
-	frames = bytes_to_frames(align_up((uint64_t)offset + len, FRAME_SIZE));
-	if (!pfn_extent_contiguous(pfn, frames))
-		return 0;
+	if (!known_contig) {
+		frames = bytes_to_frames(align_up((uint64_t)offset + len, FRAME_SIZE));
+		if (!pfn_extent_contiguous(pfn, frames))
+			return 0;
+	}
 	bio->bi_io_vec[bio->bi_vcnt++] = (struct bio_vec){
 		.bv_pfn = pfn,
 		.bv_len = len,
@@ -138,6 +141,16 @@ uint32_t bio_add_pfn(struct bio *bio, pfn_t pfn, uint32_t len, uint32_t offset)
 	};
 	bio->bi_iter.bi_size += len;
 	return len;
+}
+
+uint32_t bio_add_pfn(struct bio *bio, pfn_t pfn, uint32_t len, uint32_t offset)
+{
+	if (bio->bi_desc != BIO_DESC_PFN || !len ||
+	    (uint64_t)bio->bi_iter.bi_size + len > BIO_MAX_BYTES)
+		return 0;
+	pfn += offset >> FRAME_SHIFT;
+	offset &= FRAME_SIZE - 1;
+	return bio_push_pfn(bio, pfn, len, offset, false);
 }
 
 uint32_t bio_add_page(struct bio *bio, struct page *page, uint32_t len, uint32_t offset)
@@ -256,8 +269,9 @@ static int bio_add_chunk(struct bio *bio, const char *a, uint64_t chunk, pfn_t p
 {
 	uint32_t off = (uint32_t)((uintptr_t)a & (FRAME_SIZE - 1));
 
+	/* The chunk lies in one registered range: no need to check it again. */
 	if (mode == DESC_PFN)
-		return bio_add_pfn(bio, pfn, (uint32_t)chunk, off) ? 0 : -ENOSPC;
+		return bio_push_pfn(bio, pfn, (uint32_t)chunk, off, true) ? 0 : -ENOSPC;
 	while (chunk) {
 		uint32_t n;
 
