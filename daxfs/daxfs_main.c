@@ -255,6 +255,8 @@ static int run_daemon(int argc, char **argv)
 	}
 	if (c.show_help) {
 		usage(stdout);
+		printf("\nFUSE options:\n");
+		fuse_lowlevel_help();
 		ret = 0;
 		goto out_args;
 	}

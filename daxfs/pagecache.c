@@ -372,10 +372,15 @@ int pagecache_write(struct pagecache *pc, uint64_t ino, uint64_t off, size_t len
 	return err;
 }
 
-static int cmp_page_index(const void *a, const void *b)
+/* Order pages by (owning inode, file index); @arg is the cache. */
+static int cmp_page_pos(const void *a, const void *b, void *arg)
 {
+	const struct pagecache *pc = arg;
 	const struct page *pa = *(struct page *const *)a, *pb = *(struct page *const *)b;
+	uint64_t ia = pc->ino_of[slot_of(pc, pa)], ib = pc->ino_of[slot_of(pc, pb)];
 
+	if (ia != ib)
+		return ia < ib ? -1 : 1;
 	return pa->index < pb->index ? -1 : pa->index > pb->index;
 }
 
@@ -398,26 +403,7 @@ int pagecache_writeback(struct pagecache *pc, uint64_t ino, bool drop)
 			dirty[nr++] = p;
 	}
 	/* Sort by (inode, index) so consecutive pages go out in one run. */
-	qsort(dirty, nr, sizeof(*dirty), cmp_page_index);
-	if (!ino) {
-		/* stable grouping by inode: a second pass per distinct inode */
-		uint64_t done = 0;
-
-		while (done < nr) {
-			uint64_t cur = pc->ino_of[slot_of(pc, dirty[done])], j, k = done;
-
-			for (j = done; j < nr; j++) {
-				if (pc->ino_of[slot_of(pc, dirty[j])] == cur) {
-					struct page *t = dirty[k];
-
-					dirty[k++] = dirty[j];
-					dirty[j] = t;
-				}
-			}
-			qsort(dirty + done, k - done, sizeof(*dirty), cmp_page_index);
-			done = k;
-		}
-	}
+	qsort_r(dirty, nr, sizeof(*dirty), cmp_page_pos, pc);
 	for (i = 0; i < nr;) {
 		uint64_t cur = pc->ino_of[slot_of(pc, dirty[i])];
 		unsigned n = 1;
@@ -431,7 +417,8 @@ int pagecache_writeback(struct pagecache *pc, uint64_t ino, bool drop)
 			err = e;
 		i += n;
 	}
-	if (drop && !err) {
+	/* Even after a failed writeback: never keep pages of a freed inode. */
+	if (drop) {
 		for (i = 0; i < pc->nr_pages; i++) {
 			struct page *p = pc->first + i;
 

@@ -83,8 +83,9 @@ int pagecache_write(struct pagecache *pc, uint64_t ino, uint64_t off, size_t len
 
 /*
  * pagecache_writeback - write back the dirty pages of @ino (0: of every
- * inode) and, with @drop, remove its pages from the cache. Returns 0 or the
- * first writeback error.
+ * inode) and, with @drop, remove its pages from the cache (also the dirty
+ * ones a failed writeback left: their data is lost, as the kernel loses it
+ * on a writeback error). Returns 0 or the first writeback error.
  */
 int pagecache_writeback(struct pagecache *pc, uint64_t ino, bool drop);
 
