@@ -11,11 +11,17 @@
  * write returns, as on the dax path. daxfs_bmap(ALLOC) maps (and allocates)
  * the range and daxfs_write_commit() updates size and mtime; a layout pin
  * keeps the blocks in place while bios are in flight.
+ *
+ * Locking: a striped reader/writer lock per inode (hashed) makes a write,
+ * with its read-modify-write of shared head and tail blocks, atomic with
+ * respect to other writes and reads of the same file, as the core's inode
+ * lock does on the dax path.
  */
 #define FUSE_USE_VERSION 314
 
 #include <errno.h>
 #include <fuse_lowlevel.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,6 +36,7 @@
 #include "units.h"
 
 #define BIO_MAX_RUNS 512
+#define BIO_LOCK_STRIPES 64
 
 struct daxfs_dp {
 	struct daxfs *fs;
@@ -38,7 +45,13 @@ struct daxfs_dp {
 	enum desc_mode mode;
 	uint32_t max_io; /* bytes */
 	uint64_t buf_bytes;
+	pthread_rwlock_t locks[BIO_LOCK_STRIPES]; /* by inode number */
 };
+
+static pthread_rwlock_t *ino_lock(struct daxfs_dp *dp, uint64_t ino)
+{
+	return &dp->locks[(ino * UINT64_C(0x9e3779b97f4a7c15)) >> 58];
+}
 
 int daxfs_dp_pmemdev_new(struct daxfs *fs, enum desc_mode mode, struct pmemdev **out)
 {
@@ -112,10 +125,13 @@ void daxfs_dp_print_blk_stats(struct blk_dev *dev, FILE *f, int json)
 static int bio_init_dp(struct daxfs *fs, const struct daxfs_dp_config *cfg, struct daxfs_dp **out)
 {
 	struct daxfs_dp *dp = calloc(1, sizeof(*dp));
+	unsigned i;
 	int err;
 
 	if (!dp)
 		return -ENOMEM;
+	for (i = 0; i < BIO_LOCK_STRIPES; i++)
+		pthread_rwlock_init(&dp->locks[i], NULL);
 	dp->fs = fs;
 	dp->mode = cfg->mode;
 	dp->max_io = cfg->max_io_bytes;
@@ -132,8 +148,12 @@ static int bio_init_dp(struct daxfs *fs, const struct daxfs_dp_config *cfg, stru
 
 static void bio_fini(struct daxfs_dp *dp)
 {
+	unsigned i;
+
 	daxfs_dp_tbuf_release();
 	pmemdev_delete(&dp->pd);
+	for (i = 0; i < BIO_LOCK_STRIPES; i++)
+		pthread_rwlock_destroy(&dp->locks[i]);
 	free(dp);
 }
 
@@ -190,9 +210,10 @@ static int bio_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size
 	t->bv->buf[0].flags = 0;
 	t->bv->buf[0].mem = buf;
 	t->bv->buf[0].size = 0;
+	pthread_rwlock_rdlock(ino_lock(dp, ino));
 	err = daxfs_pin(dp->fs, ino);
 	if (err)
-		return err;
+		goto out_unlock;
 	err = bio_getsize(dp, ino, &fsize);
 	if (err)
 		goto out_unpin;
@@ -228,6 +249,8 @@ out_done:
 	*out = t->bv;
 out_unpin:
 	daxfs_unpin(dp->fs, ino);
+out_unlock:
+	pthread_rwlock_unlock(ino_lock(dp, ino));
 	return err;
 }
 
@@ -282,9 +305,10 @@ static long bio_write(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct fu
 	if (err)
 		return err;
 	buf = t->mem;
+	pthread_rwlock_wrlock(ino_lock(dp, ino));
 	err = daxfs_pin(dp->fs, ino);
 	if (err)
-		return err;
+		goto out_unlock;
 	err = bio_getsize(dp, ino, &fsize);
 	if (err)
 		goto out_unpin;
@@ -347,6 +371,8 @@ static long bio_write(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct fu
 	err = daxfs_write_commit(dp->fs, ino, end);
 out_unpin:
 	daxfs_unpin(dp->fs, ino);
+out_unlock:
+	pthread_rwlock_unlock(ino_lock(dp, ino));
 	return err ? err : (long)len;
 }
 
