@@ -3,11 +3,16 @@
 """report.py - turn the raw results of fio-jobs/run-daxfs into
 docs/results/daxfs.md and its plots (gnuplot SVG, when gnuplot is there).
 
-Called by run-daxfs; by hand only to re-render kept raw results:
+Called by run-daxfs, which also saves its arguments (all but --raw and
+--out, one a line) with the raw results, so a report renders again with
 
-  report.py --raw DIR --out DIR --runs N --fs "tmpfs passthrough_hp ..."
-            [--cmdline STR] [--elapsed S] [--runtime S] [--ramp S]
-            [--size SIZE] [--region-size SIZE] [--files N] [--fuse-version V]
+  report.py @BUILD_DIR/fsbench-raw/latest/report.args \
+            --raw BUILD_DIR/fsbench-raw/latest --out docs/results
+
+Arguments: --raw DIR --out DIR --runs N --fs "tmpfs passthrough_hp ..."
+[--cmdline STR] [--elapsed S] [--runtime S] [--ramp S] [--size SIZE]
+[--region-size SIZE] [--files N] [--fuse-version V] [--load STR]
+[--mount NAME=COMMAND]... [--jobs "seqread ..."]
 
 Raw files: FS.JOB.ROUND.json from fio (--output-format=json) and
 FS.meta.ROUND.json from metaops.py. Medians are over the rounds.
@@ -254,7 +259,7 @@ def plot(out, fs_list, med):
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(fromfile_prefix_chars="@")
     ap.add_argument("--raw", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--runs", type=int, required=True)
@@ -268,6 +273,7 @@ def main():
     ap.add_argument("--files", default="20000")
     ap.add_argument("--fuse-version", default="?")
     ap.add_argument("--load", default="?")
+    ap.add_argument("--date", default=None, help="when the run started")
     ap.add_argument("--mount", action="append", default=[],
                     help="NAME=COMMAND: how NAME was mounted (repeatable)")
     ap.add_argument("--jobs", default="seqread randread randread-qd16 seqwrite")
@@ -286,13 +292,14 @@ def main():
     plots = plot(a.out, fs_list, med)
     cpu, ncpu, mem, kernel = machine()
     fio_version = sh(["fio", "--version"])
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = a.date or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
     L = []
     w = L.append
     w("# daxfs against tmpfs and passthrough_hp")
     w("")
-    w("Written by `fio-jobs/run-daxfs` (see `docs/benchmarking-daxfs.md` for the method);")
+    w("Written by `fio-jobs/run-daxfs` (see the section Filesystem of")
+    w("[docs/benchmarking.md](../benchmarking.md) for the method);")
     w("do not edit by hand, run the benchmark again.")
     w("")
     w(f"- Run: {now}, {a.runs} round(s), {a.elapsed} s in all; every round mounts each")
@@ -317,6 +324,8 @@ def main():
     for m in a.mount:
         name, _, cmd = m.partition("=")
         w(f"{cmd:<72} # {name}")
+    w(f"FSB_DIR=MNT FSB_SIZE={a.size} FSB_RUNTIME={a.runtime} FSB_RAMP={a.ramp} "
+      "fio --create_only=1 fio-jobs/daxfs/seqread.fio   # lay the file out")
     for j in a.jobs.split():
         w(f"FSB_DIR=MNT FSB_SIZE={a.size} FSB_RUNTIME={a.runtime} FSB_RAMP={a.ramp} "
           f"fio --output-format=json fio-jobs/daxfs/{j}.fio")
@@ -409,6 +418,9 @@ def main():
         w("application saw it (1 / rate, for the jobs that have one request in flight).")
         w("The difference is the FUSE round trip: the kernel queueing the request,")
         w("waking a daemon thread, copying the reply, and waking the application.")
+        w("The daemon's clock stops when its reply call returns; on a busy machine")
+        w("that can be after the application has been woken, so the daemon's")
+        w("time can exceed the application's.")
         w("")
         w("| request | " + " | ".join(f"{p[6:]} daemon | {p[6:]} app" for p in paths) + " |")
         w("|---|" + "---:|" * (2 * len(paths)))
