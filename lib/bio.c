@@ -425,6 +425,11 @@ int bio_split(struct bio *bio, uint64_t sectors, struct bio **child)
 
 void bio_endio(struct bio *bio, int status)
 {
+	bio_endio_at(bio, status, 0);
+}
+
+void bio_endio_at(struct bio *bio, int status, uint64_t now_ns)
+{
 	for (;;) {
 		struct blk_dev *dev = bio->bi_bdev;
 		bool counted = dev && bio->bi_start_ns;
@@ -452,7 +457,7 @@ void bio_endio(struct bio *bio, int status)
 		/* Last part: bi_status is final. */
 		status = __atomic_load_n(&bio->bi_status, __ATOMIC_RELAXED);
 		if (counted)
-			blk_bio_done(dev, bio);
+			blk_bio_done(dev, bio, now_ns);
 		parent = bio->bi_parent;
 		if (!parent) {
 			if (bio->bi_end_io)

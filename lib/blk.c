@@ -42,6 +42,8 @@
 #define BLK_PLUG_MAX 128u
 #define BLK_MAX_WORKERS 256u
 #define BLK_MAX_DEPTH 65536u
+/* Most requests a worker takes from the ring at once. */
+#define BLK_WORKER_BATCH 16u
 
 static _Thread_local struct blk_plug *blk_cur_plug;
 /* The device this thread is a worker of, if any. */
@@ -57,7 +59,7 @@ static bool call_can(bool (*can)(void *), void *data)
 	return can && can(data);
 }
 
-static void blk_run_rq(struct blk_dev *dev, const struct blk_rq *rq);
+static void blk_run_rq(struct blk_dev *dev, struct blk_rq *rq);
 static void *blk_worker(void *arg);
 static void blk_flush_plug_list(struct blk_plug *plug);
 
@@ -140,8 +142,7 @@ int blk_dev_new(const struct blk_dev_config *cfg, struct blk_dev **out)
 	dev->can_fua = call_can(dev->ops.can_fua, dev->driver_data);
 	dev->can_discard = call_can(dev->ops.can_discard, dev->driver_data);
 	dev->can_write_zeroes = call_can(dev->ops.can_write_zeroes, dev->driver_data);
-	atomic_init(&dev->in_flight, 0);
-
+	pthread_mutex_init(&dev->stats_lock, NULL);
 	pthread_mutex_init(&dev->lock, NULL);
 	pthread_cond_init(&dev->not_empty, NULL);
 	pthread_cond_init(&dev->not_full, NULL);
@@ -177,6 +178,7 @@ out_free_ring:
 	pthread_cond_destroy(&dev->not_full);
 	pthread_cond_destroy(&dev->not_empty);
 	pthread_mutex_destroy(&dev->lock);
+	pthread_mutex_destroy(&dev->stats_lock);
 	free(dev->name);
 out_free_dev:
 	free(dev);
@@ -197,6 +199,7 @@ void blk_dev_delete(struct blk_dev **dp)
 	pthread_cond_destroy(&dev->not_full);
 	pthread_cond_destroy(&dev->not_empty);
 	pthread_mutex_destroy(&dev->lock);
+	pthread_mutex_destroy(&dev->stats_lock);
 	free(dev->name);
 	free(dev);
 	*dp = NULL;
@@ -229,21 +232,29 @@ void blk_dev_drain(struct blk_dev *dev)
 	 * Polling keeps the completion path free of locks; the sleep doubles
 	 * up to 1 ms, so a drain costs little and returns soon after the end.
 	 */
-	while (atomic_load_explicit(&dev->in_flight, memory_order_acquire)) {
+	while (blk_stats_inflight(dev)) {
 		nanosleep(&ts, NULL);
 		if (ts.tv_nsec < 1000000)
 			ts.tv_nsec *= 2;
 	}
 }
 
-void blk_bio_done(struct blk_dev *dev, struct bio *bio)
+void blk_bio_done(struct blk_dev *dev, struct bio *bio, uint64_t now_ns)
 {
-	blk_stats_done(&dev->stats, bio);
+	blk_stats_done(blk_shard(dev), bio, now_ns ? now_ns : blk_now_ns());
 }
 
 void blk_bio_put_inflight(struct blk_dev *dev)
 {
-	atomic_fetch_sub_explicit(&dev->in_flight, 1, memory_order_release);
+	struct blk_shard_ref ref = blk_shard(dev);
+	_Atomic uint64_t *c = &ref.sh->completed;
+
+	/* Release: the bio's end_io happens before a drain that sees this. */
+	if (ref.owned)
+		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+				      memory_order_release);
+	else
+		atomic_fetch_add_explicit(c, 1, memory_order_release);
 }
 
 /* Check the op and flags against the driver's capabilities. */
@@ -446,8 +457,10 @@ out_unsplit:
 	return err;
 }
 
-static void blk_enqueue(struct blk_dev *dev, const struct blk_rq *rq)
+static void blk_enqueue(struct blk_dev *dev, struct blk_rq *rq)
 {
+	bool wake;
+
 	pthread_mutex_lock(&dev->lock);
 	while (dev->count == dev->depth) {
 		if (blk_cur_worker == dev) {
@@ -460,11 +473,17 @@ static void blk_enqueue(struct blk_dev *dev, const struct blk_rq *rq)
 	}
 	dev->ring[(dev->head + dev->count) % dev->depth] = *rq;
 	dev->count++;
-	pthread_cond_signal(&dev->not_empty);
+	/*
+	 * Wake a worker only if one sleeps; a busy worker takes this request
+	 * with its next batch, without a futex wake and a context switch.
+	 */
+	wake = dev->nr_sleeping;
 	pthread_mutex_unlock(&dev->lock);
+	if (wake)
+		pthread_cond_signal(&dev->not_empty);
 }
 
-static void blk_dispatch(struct blk_dev *dev, const struct blk_rq *rq)
+static void blk_dispatch(struct blk_dev *dev, struct blk_rq *rq)
 {
 	if (dev->nr_workers)
 		blk_enqueue(dev, rq);
@@ -475,52 +494,71 @@ static void blk_dispatch(struct blk_dev *dev, const struct blk_rq *rq)
 static void *blk_worker(void *arg)
 {
 	struct blk_dev *dev = arg;
+	struct blk_rq batch[BLK_WORKER_BATCH];
 
 	blk_cur_worker = dev;
 	pthread_mutex_lock(&dev->lock);
 	for (;;) {
-		struct blk_rq rq;
+		unsigned n;
 
-		while (!dev->count && !dev->stop)
+		while (!dev->count && !dev->stop) {
+			dev->nr_sleeping++;
 			pthread_cond_wait(&dev->not_empty, &dev->lock);
+			dev->nr_sleeping--;
+		}
 		if (!dev->count)
 			break;
-		rq = dev->ring[dev->head];
-		dev->head = (dev->head + 1) % dev->depth;
-		dev->count--;
-		pthread_cond_signal(&dev->not_full);
+		/* A batch, leaving the other workers their share. */
+		n = (dev->count + dev->nr_workers - 1) / dev->nr_workers;
+		if (n > BLK_WORKER_BATCH)
+			n = BLK_WORKER_BATCH;
+		for (unsigned i = 0; i < n; i++) {
+			batch[i] = dev->ring[dev->head];
+			dev->head = (dev->head + 1) % dev->depth;
+		}
+		dev->count -= n;
+		if (n > 1)
+			pthread_cond_broadcast(&dev->not_full);
+		else
+			pthread_cond_signal(&dev->not_full);
 		pthread_mutex_unlock(&dev->lock);
-		blk_run_rq(dev, &rq);
+		for (unsigned i = 0; i < n; i++)
+			blk_run_rq(dev, &batch[i]);
 		pthread_mutex_lock(&dev->lock);
 	}
 	pthread_mutex_unlock(&dev->lock);
 	return NULL;
 }
 
-/* Call the driver for @rq (emulating FUA if needed) and complete its bios. */
-static void blk_run_rq(struct blk_dev *dev, const struct blk_rq *rq)
+/*
+ * Call the driver for @rq (emulating FUA if needed) and complete its bios,
+ * with one clock read for all of them. @rq is the caller's copy.
+ */
+static void blk_run_rq(struct blk_dev *dev, struct blk_rq *rq)
 {
-	struct blk_rq r = *rq;
-	bool fua_flush = (r.flags & BIO_FUA) && !dev->can_fua;
-	struct bio *b, *next;
+	struct blk_shard_ref ref = blk_shard(dev);
+	bool fua_flush = (rq->flags & BIO_FUA) && !dev->can_fua;
+	struct bio *b = rq->bio, *next;
+	uint64_t now;
 	int st;
 
 	if (fua_flush)
-		r.flags &= ~BIO_FUA;
-	atomic_fetch_add_explicit(&dev->stats.requests, 1, memory_order_relaxed);
-	st = dev->ops.queue_rq(dev->driver_data, &r);
+		rq->flags &= ~BIO_FUA;
+	blk_stat_add(ref, &ref.sh->requests, 1);
+	st = dev->ops.queue_rq(dev->driver_data, rq);
 	if (!st && fua_flush) {
 		struct blk_rq flush = {.op = BIO_OP_FLUSH};
 
-		atomic_fetch_add_explicit(&dev->stats.requests, 1, memory_order_relaxed);
+		blk_stat_add(ref, &ref.sh->requests, 1);
 		st = dev->ops.queue_rq(dev->driver_data, &flush);
 	}
 	if (st > 0)
 		st = -EIO; /* a driver that forgot the sign */
-	for (b = rq->bio; b; b = next) {
+	now = blk_now_ns();
+	for (; b; b = next) {
 		next = b->bi_next;
 		b->bi_next = NULL;
-		bio_endio(b, st);
+		bio_endio_at(b, st, now);
 	}
 }
 
@@ -557,6 +595,7 @@ int blk_submit_bio(struct blk_dev *dev, struct bio *bio)
 	struct bio *children = NULL;
 	unsigned nr_segs, nr_children = 0;
 	uint32_t bytes = bio->bi_iter.bi_size;
+	struct blk_shard_ref ref;
 	int err;
 
 	err = blk_check_bio(dev, bio, &nr_segs);
@@ -575,12 +614,13 @@ int blk_submit_bio(struct blk_dev *dev, struct bio *bio)
 		err = blk_split(dev, bio, &children, &nr_children);
 		if (err)
 			return err;
-		atomic_fetch_add_explicit(&dev->stats.splits, nr_children, memory_order_relaxed);
 	}
 
 	/* Accepted: from here on end_io will run exactly once. */
-	blk_stats_submit(&dev->stats, bio, bytes, nr_segs);
-	atomic_fetch_add_explicit(&dev->in_flight, 1, memory_order_relaxed);
+	ref = blk_shard(dev);
+	if (nr_children)
+		blk_stat_add(ref, &ref.sh->splits, nr_children);
+	blk_stats_submit(ref, bio, bytes, nr_segs);
 	bio->bi_start_ns = blk_now_ns();
 
 	while (children) {
@@ -725,7 +765,9 @@ static void blk_flush_plug_list(struct blk_plug *plug)
 			rq.bytes += b->bi_iter.bi_size;
 			rq.nr_bios++;
 			segs += b_segs;
-			atomic_fetch_add_explicit(&dev->stats.merges, 1, memory_order_relaxed);
+			struct blk_shard_ref ref = blk_shard(dev);
+
+			blk_stat_add(ref, &ref.sh->merges, 1);
 			continue;
 		}
 		if (dev)

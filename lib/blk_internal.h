@@ -8,14 +8,29 @@
 #define PMD_BLK_INTERNAL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "blk.h"
 
-/* Live counters: relaxed atomics, one cache line apart from the queue lock. */
-struct blk_stats_live {
+/*
+ * Live counters, sharded: each thread that touches a device's counters
+ * owns one shard of every device (a thread slot, claimed on first use and
+ * freed when the thread exits), so the hot path is plain relaxed loads and
+ * stores to a cache line no other thread writes: no locked RMW, no line
+ * bouncing between cores. Threads beyond BLK_STAT_SLOTS share one extra
+ * shard with atomic adds. Readers sum the shards.
+ *
+ * In flight = sum(submitted) - sum(completed): a bio may be submitted on
+ * one thread and completed on another, so neither count alone is per
+ * thread meaningful, and the two are monotonic so a drain can tell a true
+ * zero (see blk_dev_drain()).
+ */
+#define BLK_STAT_SLOTS 64
+
+struct blk_stats_shard {
 	_Atomic uint64_t ios[BLK_STAT_NR_DIRS];
 	_Atomic uint64_t bytes[BLK_STAT_NR_DIRS];
 	_Atomic uint64_t errors;
@@ -23,9 +38,17 @@ struct blk_stats_live {
 	_Atomic uint64_t merges;
 	_Atomic uint64_t splits;
 	_Atomic uint64_t bvecs;
+	_Atomic uint64_t submitted; /* bios accepted */
+	_Atomic uint64_t completed; /* bios whose end_io returned (release) */
+	_Atomic uint64_t lat_sum_ns;
 	_Atomic uint64_t lat_hist[BLK_LAT_BUCKETS];
 	_Atomic uint64_t seg_hist[BLK_SEG_BUCKETS];
-	_Atomic uint64_t lat_sum_ns;
+} __attribute__((aligned(64)));
+
+/* This thread's shard of @dev's counters, and whether it owns it alone. */
+struct blk_shard_ref {
+	struct blk_stats_shard *sh;
+	bool owned;
 };
 
 struct blk_dev {
@@ -37,10 +60,13 @@ struct blk_dev {
 	void *driver_data;
 	bool can_flush, can_fua, can_discard, can_write_zeroes;
 
-	/* Bios submitted and not yet completed (end_io returned). */
-	_Alignas(64) atomic_uint_fast64_t in_flight;
-
-	/* Async dispatch: a ring of requests, workers wake on a condvar. */
+	/*
+	 * Async dispatch: a ring of requests under @lock. Workers take a batch
+	 * at a time and sleep on @not_empty when it is empty; a submitter
+	 * signals only when a worker sleeps. (Workers that spin before
+	 * sleeping were tried: fewer context switches, but more CPU per I/O
+	 * and fewer IOPS on a busy 2-core machine; see docs/design.md.)
+	 */
 	unsigned nr_workers;
 	pthread_t *workers;
 	_Alignas(64) pthread_mutex_t lock;
@@ -48,10 +74,45 @@ struct blk_dev {
 	pthread_cond_t not_full;
 	struct blk_rq *ring;
 	unsigned depth, head, count;
+	unsigned nr_sleeping; /* workers waiting on not_empty (under lock) */
 	bool stop;
 
-	_Alignas(64) struct blk_stats_live stats;
+	/* blk_dev_reset_stats() keeps the sums at reset here (under stats_lock). */
+	pthread_mutex_t stats_lock;
+	struct blk_stats stats_base;
+
+	/* [BLK_STAT_SLOTS] is the shared shard of threads without a slot. */
+	struct blk_stats_shard shards[BLK_STAT_SLOTS + 1];
 };
+
+/* 0: no slot yet; i + 1: this thread owns slot i; BLK_STAT_SLOTS + 1: shared. */
+extern _Thread_local unsigned blk_stat_slot;
+
+/* blk_stat_slot_claim - give this thread a slot (or the shared shard). */
+unsigned blk_stat_slot_claim(void) __attribute__((noinline, cold));
+
+/* blk_shard - this thread's shard of @dev (claims a thread slot once). */
+static inline struct blk_shard_ref blk_shard(struct blk_dev *dev)
+{
+	unsigned slot = blk_stat_slot;
+
+	if (__builtin_expect(!slot, 0))
+		slot = blk_stat_slot_claim();
+	return (struct blk_shard_ref){
+		.sh = &dev->shards[slot - 1],
+		.owned = slot <= BLK_STAT_SLOTS,
+	};
+}
+
+/* blk_stat_add - add @v to counter @c of the shard @ref names. */
+static inline void blk_stat_add(struct blk_shard_ref ref, _Atomic uint64_t *c, uint64_t v)
+{
+	if (ref.owned)
+		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+				      memory_order_relaxed);
+	else
+		atomic_fetch_add_explicit(c, v, memory_order_relaxed);
+}
 
 static inline uint64_t blk_now_ns(void)
 {
@@ -72,16 +133,20 @@ static inline enum blk_stat_dir blk_stat_dir_of(enum bio_op op)
 
 /*
  * blk_stats_submit - count a bio accepted by the queue: @bytes (its whole
- * size, before any split) and, for data bios, its @nr_segs bvecs.
+ * size, before any split), for data bios its @nr_segs bvecs, and one more
+ * bio in flight.
  */
-void blk_stats_submit(struct blk_stats_live *s, const struct bio *bio, uint32_t bytes,
+void blk_stats_submit(struct blk_shard_ref ref, const struct bio *bio, uint32_t bytes,
 		      unsigned nr_segs);
 
 /*
  * blk_stats_done - count a submitted bio's completion (ios, errors,
- * latency from bi_start_ns). bi_status must be final.
+ * latency from bi_start_ns to @now_ns). bi_status must be final.
  */
-void blk_stats_done(struct blk_stats_live *s, const struct bio *bio);
+void blk_stats_done(struct blk_shard_ref ref, const struct bio *bio, uint64_t now_ns);
+
+/* blk_stats_inflight - bios submitted to @dev and not completed. */
+uint64_t blk_stats_inflight(const struct blk_dev *dev);
 
 /*
  * blk_bio_done - called by bio_endio() when a bio that was submitted to
@@ -89,7 +154,14 @@ void blk_stats_done(struct blk_stats_live *s, const struct bio *bio);
  * before its end_io. blk_bio_put_inflight() is called after end_io returns:
  * it is the last access to the device on behalf of that bio.
  */
-void blk_bio_done(struct blk_dev *dev, struct bio *bio);
+void blk_bio_done(struct blk_dev *dev, struct bio *bio, uint64_t now_ns);
 void blk_bio_put_inflight(struct blk_dev *dev);
+
+/*
+ * bio_endio_at - bio_endio() with the completion time already read (@now_ns,
+ * or 0 to read the clock when needed), so a request of many bios reads the
+ * clock once.
+ */
+void bio_endio_at(struct bio *bio, int status, uint64_t now_ns);
 
 #endif

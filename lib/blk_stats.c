@@ -2,20 +2,66 @@
 /*
  * blk_stats.c - per-device counters.
  *
- * Hot path: relaxed atomic adds only. Bytes, bvecs and the bvecs-per-bio
+ * Hot path: plain relaxed loads and stores to this thread's own shard (see
+ * blk_internal.h), no locked RMW. Bytes, bvecs and the bvecs-per-bio
  * histogram are counted when the queue accepts a bio (the iterator is
  * still whole then); ios, errors and latency when it completes. Every
  * accepted bio completes, so after blk_dev_drain() the two sides agree.
  * A snapshot taken while I/O runs is a set of counters read one by one,
  * not an atomic picture.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "blk_internal.h"
 
-static void add(_Atomic uint64_t *c, uint64_t v)
+/*
+ * Thread slots: bit i of blk_slot_map is set while a live thread owns slot
+ * i, i.e. shard i of every device. A thread claims a slot the first time it
+ * counts something and gives it back when it exits (the key's destructor);
+ * the release/acquire pair on the map orders the old owner's last stores
+ * before the new owner's first.
+ */
+static _Atomic uint64_t blk_slot_map;
+static pthread_key_t blk_slot_key;
+static pthread_once_t blk_slot_once = PTHREAD_ONCE_INIT;
+static bool blk_slot_key_ok;
+_Thread_local unsigned blk_stat_slot;
+
+_Static_assert(BLK_STAT_SLOTS <= 64, "the slot map is one 64-bit word");
+
+static void blk_slot_release(void *p)
 {
-	atomic_fetch_add_explicit(c, v, memory_order_relaxed);
+	unsigned slot = (unsigned)(uintptr_t)p - 1;
+
+	atomic_fetch_and_explicit(&blk_slot_map, ~(UINT64_C(1) << slot), memory_order_release);
+}
+
+static void blk_slot_init(void)
+{
+	blk_slot_key_ok = !pthread_key_create(&blk_slot_key, blk_slot_release);
+}
+
+unsigned blk_stat_slot_claim(void)
+{
+	uint64_t map = atomic_load_explicit(&blk_slot_map, memory_order_relaxed);
+
+	pthread_once(&blk_slot_once, blk_slot_init);
+	/* Without a destructor a slot would leak at thread exit: share instead. */
+	while (blk_slot_key_ok && ~map) {
+		unsigned slot = (unsigned)__builtin_ctzll(~map);
+
+		if (atomic_compare_exchange_weak_explicit(
+			    &blk_slot_map, &map, map | (UINT64_C(1) << slot), memory_order_acquire,
+			    memory_order_relaxed)) {
+			if (pthread_setspecific(blk_slot_key, (void *)(uintptr_t)(slot + 1))) {
+				blk_slot_release((void *)(uintptr_t)(slot + 1));
+				break;
+			}
+			return blk_stat_slot = slot + 1;
+		}
+	}
+	return blk_stat_slot = BLK_STAT_SLOTS + 1;
 }
 
 static uint64_t get(const _Atomic uint64_t *c)
@@ -31,68 +77,101 @@ static unsigned log2_bucket(uint64_t v, unsigned nr)
 	return b < nr ? b : nr - 1;
 }
 
-void blk_stats_submit(struct blk_stats_live *s, const struct bio *bio, uint32_t bytes,
+void blk_stats_submit(struct blk_shard_ref ref, const struct bio *bio, uint32_t bytes,
 		      unsigned nr_segs)
 {
-	add(&s->bytes[blk_stat_dir_of(bio_op(bio))], bytes);
+	struct blk_stats_shard *s = ref.sh;
+
+	blk_stat_add(ref, &s->bytes[blk_stat_dir_of(bio_op(bio))], bytes);
 	if (bio_has_data(bio)) {
-		add(&s->bvecs, nr_segs);
-		add(&s->seg_hist[log2_bucket(nr_segs, BLK_SEG_BUCKETS)], 1);
+		blk_stat_add(ref, &s->bvecs, nr_segs);
+		blk_stat_add(ref, &s->seg_hist[log2_bucket(nr_segs, BLK_SEG_BUCKETS)], 1);
 	}
+	blk_stat_add(ref, &s->submitted, 1);
 }
 
-void blk_stats_done(struct blk_stats_live *s, const struct bio *bio)
+void blk_stats_done(struct blk_shard_ref ref, const struct bio *bio, uint64_t now_ns)
 {
-	uint64_t lat = blk_now_ns() - bio->bi_start_ns;
+	struct blk_stats_shard *s = ref.sh;
+	uint64_t lat = now_ns - bio->bi_start_ns;
 
-	add(&s->ios[blk_stat_dir_of(bio_op(bio))], 1);
+	blk_stat_add(ref, &s->ios[blk_stat_dir_of(bio_op(bio))], 1);
 	if (bio->bi_status)
-		add(&s->errors, 1);
-	add(&s->lat_hist[log2_bucket(lat, BLK_LAT_BUCKETS)], 1);
-	add(&s->lat_sum_ns, lat);
+		blk_stat_add(ref, &s->errors, 1);
+	blk_stat_add(ref, &s->lat_hist[log2_bucket(lat, BLK_LAT_BUCKETS)], 1);
+	blk_stat_add(ref, &s->lat_sum_ns, lat);
+}
+
+/*
+ * In flight: completions are summed first, with acquire loads that pair
+ * with the release that counts each completion, so every submission whose
+ * completion was seen is seen too; sum(submitted) - sum(completed) is then
+ * never below the true count of bios submitted before the call and not yet
+ * completed, and is 0 only when those are all done.
+ */
+uint64_t blk_stats_inflight(const struct blk_dev *dev)
+{
+	uint64_t done = 0, sub = 0;
+
+	for (unsigned i = 0; i <= BLK_STAT_SLOTS; i++)
+		done += atomic_load_explicit((_Atomic uint64_t *)&dev->shards[i].completed,
+					     memory_order_acquire);
+	for (unsigned i = 0; i <= BLK_STAT_SLOTS; i++)
+		sub += atomic_load_explicit((_Atomic uint64_t *)&dev->shards[i].submitted,
+					    memory_order_acquire);
+	return sub - done;
+}
+
+/* The sums of the shards, without the reset base. */
+static void blk_stats_sum(const struct blk_dev *dev, struct blk_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (unsigned k = 0; k <= BLK_STAT_SLOTS; k++) {
+		const struct blk_stats_shard *s = &dev->shards[k];
+
+		for (int d = 0; d < BLK_STAT_NR_DIRS; d++) {
+			st->ios[d] += get(&s->ios[d]);
+			st->bytes[d] += get(&s->bytes[d]);
+		}
+		st->errors += get(&s->errors);
+		st->requests += get(&s->requests);
+		st->merges += get(&s->merges);
+		st->splits += get(&s->splits);
+		st->bvecs += get(&s->bvecs);
+		for (int i = 0; i < BLK_LAT_BUCKETS; i++)
+			st->lat_hist[i] += get(&s->lat_hist[i]);
+		for (int i = 0; i < BLK_SEG_BUCKETS; i++)
+			st->seg_hist[i] += get(&s->seg_hist[i]);
+		st->lat_sum_ns += get(&s->lat_sum_ns);
+	}
 }
 
 void blk_dev_get_stats(const struct blk_dev *dev, struct blk_stats *st)
 {
-	const struct blk_stats_live *s = &dev->stats;
+	struct blk_dev *d = (struct blk_dev *)dev;
+	const struct blk_stats *b = &dev->stats_base;
+	uint64_t *v = (uint64_t *)st;
+	const uint64_t *bv = (const uint64_t *)b;
 
-	for (int d = 0; d < BLK_STAT_NR_DIRS; d++) {
-		st->ios[d] = get(&s->ios[d]);
-		st->bytes[d] = get(&s->bytes[d]);
-	}
-	st->errors = get(&s->errors);
-	st->requests = get(&s->requests);
-	st->merges = get(&s->merges);
-	st->splits = get(&s->splits);
-	st->bvecs = get(&s->bvecs);
-	st->in_flight =
-		atomic_load_explicit((atomic_uint_fast64_t *)&dev->in_flight, memory_order_relaxed);
-	for (int i = 0; i < BLK_LAT_BUCKETS; i++)
-		st->lat_hist[i] = get(&s->lat_hist[i]);
-	for (int i = 0; i < BLK_SEG_BUCKETS; i++)
-		st->seg_hist[i] = get(&s->seg_hist[i]);
-	st->lat_sum_ns = get(&s->lat_sum_ns);
+	_Static_assert(sizeof(struct blk_stats) % sizeof(uint64_t) == 0,
+		       "blk_stats is all uint64_t");
+	pthread_mutex_lock(&d->stats_lock);
+	blk_stats_sum(dev, st);
+	for (size_t i = 0; i < sizeof(*st) / sizeof(uint64_t); i++)
+		v[i] -= bv[i];
+	pthread_mutex_unlock(&d->stats_lock);
+	st->in_flight = blk_stats_inflight(dev);
 }
 
 void blk_dev_reset_stats(struct blk_dev *dev)
 {
-	struct blk_stats_live *s = &dev->stats;
-
-	/* in_flight is state, not a statistic: it is never reset. */
-	for (int d = 0; d < BLK_STAT_NR_DIRS; d++) {
-		atomic_store_explicit(&s->ios[d], 0, memory_order_relaxed);
-		atomic_store_explicit(&s->bytes[d], 0, memory_order_relaxed);
-	}
-	atomic_store_explicit(&s->errors, 0, memory_order_relaxed);
-	atomic_store_explicit(&s->requests, 0, memory_order_relaxed);
-	atomic_store_explicit(&s->merges, 0, memory_order_relaxed);
-	atomic_store_explicit(&s->splits, 0, memory_order_relaxed);
-	atomic_store_explicit(&s->bvecs, 0, memory_order_relaxed);
-	for (int i = 0; i < BLK_LAT_BUCKETS; i++)
-		atomic_store_explicit(&s->lat_hist[i], 0, memory_order_relaxed);
-	for (int i = 0; i < BLK_SEG_BUCKETS; i++)
-		atomic_store_explicit(&s->seg_hist[i], 0, memory_order_relaxed);
-	atomic_store_explicit(&s->lat_sum_ns, 0, memory_order_relaxed);
+	/*
+	 * The shards belong to their threads: remember the sums instead of
+	 * zeroing them. in_flight is state, not a statistic: never reset.
+	 */
+	pthread_mutex_lock(&dev->stats_lock);
+	blk_stats_sum(dev, &dev->stats_base);
+	pthread_mutex_unlock(&dev->stats_lock);
 }
 
 uint64_t blk_stats_lat_percentile(const struct blk_stats *st, double pct)
