@@ -930,6 +930,23 @@ const struct fuse_lowlevel_ops daxfs_fuse_ops = {
 	.lseek = dx_lseek,
 };
 
+/* Print @s as a JSON string literal. */
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
 void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 {
 	uint64_t up_ns = daxfs_now_ns() - atomic_load(&d->stats.start_ns);
@@ -941,10 +958,10 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 	daxfs_statfs(d->fs, &sfs);
 	daxfs_get_stats(d->fs, &cs);
 	if (json) {
-		fprintf(f,
-			"{\n  \"region\": \"%s\",\n  \"datapath\": \"%s\",\n  \"mode\": \"%s\",\n",
-			d->region_path, daxfs_dp_name(d->dp_cfg.kind),
-			desc_mode_name(d->dp_cfg.mode));
+		fprintf(f, "{\n  \"region\": ");
+		json_str(f, d->region_path);
+		fprintf(f, ",\n  \"datapath\": \"%s\",\n  \"mode\": \"%s\",\n",
+			daxfs_dp_name(d->dp_cfg.kind), desc_mode_name(d->dp_cfg.mode));
 		fprintf(f, "  \"read_only\": %s,\n  \"uptime_ns\": %llu,\n",
 			d->read_only ? "true" : "false", (unsigned long long)up_ns);
 		fprintf(f, "  \"bytes_read\": %llu,\n  \"bytes_written\": %llu,\n  ",
