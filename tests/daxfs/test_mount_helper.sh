@@ -9,7 +9,11 @@
 # directory holding a `daxfs` symlink to the build is bind-mounted over
 # /usr/local/bin; nothing outside the namespace changes.
 if [ -z "${DX_IN_NS:-}" ]; then
-	command -v unshare >/dev/null || { echo "SKIP: unshare is not installed" >&2; exit 77; }
+	if ! command -v unshare >/dev/null; then
+		[ "${CI:-}" = true ] && { echo "FAIL (CI): unshare is not installed" >&2; exit 1; }
+		echo "SKIP: unshare is not installed" >&2
+		exit 77
+	fi
 	DX_IN_NS=1 exec unshare -m --propagation private bash "$0" "$@"
 fi
 . "$(dirname "$0")/posix/lib.sh" "$@"
