@@ -348,33 +348,6 @@ out_rollback:
 	return err;
 }
 
-struct bio_seg bvec_iter_seg(const struct bio_vec *vecs, enum bio_desc desc, struct bvec_iter iter)
-{
-	const struct bio_vec *bv = &vecs[iter.bi_idx];
-	char *base = desc == BIO_DESC_PFN ? pfn_to_addr(bv->bv_pfn) : page_address(bv->bv_page);
-	uint32_t len = bv->bv_len - iter.bi_bvec_done;
-
-	return (struct bio_seg){
-		.addr = base + bv->bv_offset + iter.bi_bvec_done,
-		.len = len < iter.bi_size ? len : iter.bi_size,
-	};
-}
-
-void bvec_iter_advance(const struct bio_vec *vecs, struct bvec_iter *iter, uint32_t bytes)
-{
-	uint32_t idx = iter->bi_idx;
-
-	assert(bytes <= iter->bi_size);
-	iter->bi_size -= bytes;
-	bytes += iter->bi_bvec_done;
-	while (bytes && bytes >= vecs[idx].bv_len) {
-		bytes -= vecs[idx].bv_len;
-		idx++;
-	}
-	iter->bi_idx = idx;
-	iter->bi_bvec_done = bytes;
-}
-
 unsigned bio_segments(const struct bio *bio)
 {
 	struct bvec_iter it = bio->bi_iter;

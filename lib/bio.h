@@ -20,6 +20,7 @@
 #ifndef PMD_BIO_H
 #define PMD_BIO_H
 
+#include <assert.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -193,10 +194,37 @@ struct bio_seg {
 /*
  * bvec_iter_seg - the segment at @iter, limited to @iter.bi_size.
  * bvec_iter_advance - move @iter forward by @bytes (<= bi_size).
+ * Inline: every driver calls them once per segment.
  */
-struct bio_seg bvec_iter_seg(const struct bio_vec *vecs, enum bio_desc desc,
-			     struct bvec_iter iter);
-void bvec_iter_advance(const struct bio_vec *vecs, struct bvec_iter *iter, uint32_t bytes);
+static inline struct bio_seg bvec_iter_seg(const struct bio_vec *vecs, enum bio_desc desc,
+					   struct bvec_iter iter)
+{
+	const struct bio_vec *bv = &vecs[iter.bi_idx];
+	char *base = desc == BIO_DESC_PFN ? (char *)pfn_to_addr(bv->bv_pfn)
+					  : (char *)page_address(bv->bv_page);
+	uint32_t len = bv->bv_len - iter.bi_bvec_done;
+
+	return (struct bio_seg){
+		.addr = base + bv->bv_offset + iter.bi_bvec_done,
+		.len = len < iter.bi_size ? len : iter.bi_size,
+	};
+}
+
+static inline void bvec_iter_advance(const struct bio_vec *vecs, struct bvec_iter *iter,
+				     uint32_t bytes)
+{
+	uint32_t idx = iter->bi_idx;
+
+	assert(bytes <= iter->bi_size);
+	iter->bi_size -= bytes;
+	bytes += iter->bi_bvec_done;
+	while (bytes && bytes >= vecs[idx].bv_len) {
+		bytes -= vecs[idx].bv_len;
+		idx++;
+	}
+	iter->bi_idx = idx;
+	iter->bi_bvec_done = bytes;
+}
 
 #define bio_for_each_segment(seg, bio, iter)                                                   \
 	for ((iter) = (bio)->bi_iter;                                                          \
