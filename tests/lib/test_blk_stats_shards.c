@@ -16,7 +16,7 @@
 #define WAVES 2
 #define PER_THREAD 50
 #define MEM (2 * MiB)
-#define DISK (4 * MiB)
+#define DISK (16 * MiB) /* a block of its own for every write */
 
 struct wave {
 	struct blk_dev *dev;
@@ -34,7 +34,7 @@ static void *submitter(void *p)
 	struct arg *a = p;
 
 	for (unsigned i = 0; i < PER_THREAD; i++) {
-		uint64_t blk = (a->idx * PER_THREAD + i) % (DISK / 4096);
+		uint64_t blk = (uint64_t)a->idx * PER_THREAD + i;
 		struct bio *b = new_bio(BIO_OP_WRITE, a->w->mem + a->idx % 256 * 4096, 4096,
 					DESC_PFN, blk * 8);
 
