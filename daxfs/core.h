@@ -207,6 +207,9 @@ void super_load_geometry(struct daxfs *fs, const struct daxfs_dsuper *sb);
 struct daxfs_dsuper *super_write(struct daxfs *fs); /* in tx */
 void super_seal(struct daxfs_dsuper *sb);
 int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out);
+/* replay the journal with the backup's geometry to mend a torn primary
+ * superblock; 0 if the primary is sound afterwards (see super.c) */
+int super_replay_torn(struct pmr_region *r);
 
 /* internal open flags (beside DAXFS_O_*) */
 #define DAXFS_O_FSCK (1U << 16)	     /* replay the journal but leave orphans alone */

@@ -914,7 +914,7 @@ int daxfs_fsck(const char *path, const struct daxfs_fsck_opts *o)
 	struct daxfs_dsuper sb;
 	struct daxfs *fs = NULL;
 	struct ck c;
-	bool sb_bad = false, sb_fixed = false, journal_pending = false;
+	bool sb_bad = false, sb_fixed = false, journal_pending = false, journal_replayed = false;
 	char sbmsg[256] = "";
 	unsigned flags;
 	int err, rc = 0;
@@ -935,6 +935,11 @@ int daxfs_fsck(const char *path, const struct daxfs_fsck_opts *o)
 		snprintf(sbmsg, sizeof(sbmsg), "%s", pmd_errmsg());
 		pmr_close(&r);
 		return report(f, o, path, NULL, sbmsg, DAXFS_FSCK_OPERROR);
+	}
+	if (err && repair && !super_replay_torn(r)) {
+		/* torn by a crash while a transaction was applied: the journal mended it */
+		journal_replayed = true;
+		err = 0;
 	}
 	if (err) {
 		struct daxfs_dsuper bk;
@@ -988,9 +993,11 @@ int daxfs_fsck(const char *path, const struct daxfs_fsck_opts *o)
 	if (sb_bad)
 		problem(&c, "superblock", 0, sb_fixed, "%s%s", sbmsg,
 			sb_fixed ? "; restored from the backup superblock" : "");
-	if (journal_pending)
+	if (journal_pending || journal_replayed)
 		problem(&c, "journal", 0, repair, "journal holds a committed transaction%s",
-			repair ? ", replayed" : " (needs recovery: run with -y or mount)");
+			journal_replayed ? ", replayed to mend a torn superblock"
+			: repair	 ? ", replayed"
+					 : " (needs recovery: run with -y or mount)");
 	c.journal_pending = journal_pending && !repair;
 	pass1(&c);
 	pass3(&c, false); /* the bitmap first: pass 2's repairs allocate */

@@ -128,6 +128,37 @@ static void fs_free(struct daxfs *fs)
 }
 
 /*
+ * super_replay_torn - the primary superblock of @r failed super_check():
+ * a crash while a transaction was applied can leave it torn across cache
+ * lines (the crc in the first line, changed fields in others), and only the
+ * journal can mend it. If the backup superblock is sound (the geometry never
+ * changes after mkfs) and the journal holds a committed transaction, replay
+ * it with the backup's geometry. Returns 0 if the primary is sound
+ * afterwards; else the -errno of the primary's check, with its message.
+ * Writes the region only to replay a committed transaction.
+ */
+int super_replay_torn(struct pmr_region *r)
+{
+	struct daxfs_dsuper sb, bk;
+	struct daxfs tmp;
+	int err;
+
+	memcpy(&bk, (uint8_t *)pmr_addr(r) + BLK_SIZE, sizeof(bk));
+	if (super_check(&bk, pmr_size(r), true))
+		goto out_primary;
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.r = r;
+	tmp.base = pmr_addr(r);
+	super_load_geometry(&tmp, &bk);
+	if (jnl_replay(&tmp, true) > 0)
+		jnl_replay(&tmp, false);
+out_primary:
+	memcpy(&sb, pmr_addr(r), sizeof(sb));
+	err = super_check(&sb, pmr_size(r), false);
+	return err;
+}
+
+/*
  * daxfs_open_region - open the filesystem on an already mapped region; takes
  * ownership of @r (closed on failure too).
  */
@@ -151,6 +182,12 @@ int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out)
 	memcpy(&sb, (uint8_t *)pmr_addr(r) + ((flags & DAXFS_O_BACKUP_SB) ? BLK_SIZE : 0),
 	       sizeof(sb));
 	err = super_check(&sb, pmr_size(r), false);
+	if (err == -EINVAL && !(flags & (DAXFS_O_BACKUP_SB | DAXFS_O_RDONLY))) {
+		/* torn by a crash during a transaction's apply? */
+		err = super_replay_torn(r);
+		if (!err)
+			memcpy(&sb, pmr_addr(r), sizeof(sb));
+	}
 	if (err) {
 		pmr_close(&r);
 		return err;
