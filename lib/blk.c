@@ -147,6 +147,7 @@ int blk_dev_new(const struct blk_dev_config *cfg, struct blk_dev **out)
 	pthread_cond_init(&dev->not_empty, NULL);
 	pthread_cond_init(&dev->not_full, NULL);
 	dev->nr_workers = cfg->nr_workers;
+	dev->run_when_idle = cfg->run_when_idle;
 	if (!dev->nr_workers) {
 		*out = dev;
 		return 0;
@@ -470,6 +471,12 @@ static void blk_enqueue(struct blk_dev *dev, struct blk_rq *rq)
 			return;
 		}
 		pthread_cond_wait(&dev->not_full, &dev->lock);
+	}
+	if (dev->run_when_idle && !dev->count && dev->nr_sleeping == dev->nr_workers) {
+		/* Nobody awake to take it: run it here rather than wake one. */
+		pthread_mutex_unlock(&dev->lock);
+		blk_run_rq(dev, rq);
+		return;
 	}
 	dev->ring[(dev->head + dev->count) % dev->depth] = *rq;
 	dev->count++;

@@ -7,7 +7,8 @@
  *   blk_submit_bio() either fails synchronously, returning -errno, and then
  *   never calls bi_end_io; or returns 0, and then bi_end_io runs exactly
  *   once, with bi_status set, on the submitting thread (sync queues, or
- *   under a plug at blk_finish_plug()) or on a queue worker thread (async).
+ *   under a plug at blk_finish_plug()) or on a queue worker thread (async;
+ *   with run_when_idle also on the submitter when all workers sleep).
  *
  * Requests: the queue hands the driver a struct blk_rq, a chain of one or
  * more bios that are adjacent on the device and of the same op (merged
@@ -73,6 +74,14 @@ struct blk_dev_config {
 	void *driver_data;
 	unsigned nr_workers;		/* 0: complete synchronously; >0: worker threads */
 	unsigned queue_depth;		/* async: most requests queued (0: 1024) */
+	/*
+	 * Async only. When a request arrives while every worker sleeps and the
+	 * ring is empty, the submitting thread runs it itself instead of waking
+	 * a worker (a futex wake and two context switches per request), as the
+	 * kernel's pmem driver completes in the submitter's context; end_io then
+	 * runs on the submitter. false: end_io always runs on a worker.
+	 */
+	bool run_when_idle;
 };
 
 /*

@@ -75,6 +75,7 @@ struct blk_dev {
 	struct blk_rq *ring;
 	unsigned depth, head, count;
 	unsigned nr_sleeping; /* workers waiting on not_empty (under lock) */
+	bool run_when_idle;   /* blk_dev_config.run_when_idle */
 	bool stop;
 
 	/* blk_dev_reset_stats() keeps the sums at reset here (under stats_lock). */
