@@ -21,8 +21,11 @@
  * blk_submit_bio_wait() never wait on bios held in the caller's own plug
  * (drain dispatches them first, submit_bio_wait bypasses the plug).
  *
- * Async queues: end_io runs on a worker. A worker that submits from end_io
- * into a full ring runs that request itself instead of waiting on itself.
+ * Async queues: end_io runs on a worker (or, with run_when_idle, on the
+ * submitter when every worker sleeps and the ring is empty). Workers take
+ * batches of requests and are signalled only when one sleeps. A worker that
+ * submits from end_io into a full ring runs that request itself instead of
+ * waiting on itself.
  *
  * Reusing a bio: see bio.c (bio_init() again before resubmitting).
  *
