@@ -276,7 +276,8 @@ static int run_daemon(int argc, char **argv)
 	d.region_path = c.region;
 	d.mountpoint = c.mountpoint;
 	d.read_only = c.ro;
-	d.entry_timeout = 1.0;
+	d.entry_timeout = 86400.0;
+	d.negative_timeout = 86400.0;
 	d.attr_timeout = 1.0;
 	d.dp_cfg.kind = DAXFS_DP_DAX;
 	d.dp_cfg.mode = DESC_PFN;

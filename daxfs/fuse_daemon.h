@@ -34,8 +34,17 @@ struct daxfs_daemon {
 	struct daxfs_dp_config dp_cfg;
 	const struct daxfs_dp_ops *dp_ops;
 	struct daxfs_dp *dp;
-	double entry_timeout; /* seconds */
-	double attr_timeout;  /* seconds */
+	/*
+	 * How long the kernel may trust a name (entry_timeout, also for names
+	 * that do not exist: negative_timeout) and an inode's attributes
+	 * (attr_timeout), seconds. Every name change goes through this daemon
+	 * and the kernel, so names can be trusted long; attributes stay short
+	 * because DAX mmap clients allocate blocks (st_blocks) behind the
+	 * kernel's back.
+	 */
+	double entry_timeout;
+	double negative_timeout;
+	double attr_timeout;
 	struct daxfs_fuse_stats stats;
 	struct daxfs_mmap_server *mmap; /* DAX mmap server, NULL if not built */
 };

@@ -10,7 +10,9 @@
  * The kernel sends forget when it evicts the inode, after the last release.
  *
  * Coherence: files are opened with direct_io and without keep_cache, so
- * every read and write comes here and no process sees stale data.
+ * every read and write comes here and no process sees stale data. Names
+ * (also absent ones) are cached by the kernel for a long time: every name
+ * change of this filesystem goes through this daemon and the kernel.
  *
  * Permissions: the daemon always mounts with default_permissions, so the
  * kernel checks modes and owners before calling us.
@@ -153,7 +155,14 @@ static void dx_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	err = daxfs_lookup(d->fs, parent, name, &a);
-	if (err)
+	if (err == -ENOENT && d->negative_timeout > 0) {
+		struct fuse_entry_param e;
+
+		/* a negative entry: the kernel remembers the name is absent */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = d->negative_timeout;
+		fuse_reply_entry(req, &e);
+	} else if (err)
 		reply_result(req, err);
 	else
 		err = reply_entry(req, d, &a);
@@ -542,16 +551,19 @@ static void dx_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	op_done(d, DXS_WRITE, t0, err);
 }
 
+/*
+ * FLUSH (sent at every close) is answered with ENOSYS: the kernel then stops
+ * sending it for the life of the mount, which saves a round trip per close.
+ * close() is no durability point in POSIX: the page path writes back at
+ * release, fsync and forget, the dax and bio paths are durable at each reply.
+ */
 static void dx_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct daxfs_daemon *d = daemon_of(req);
 	uint64_t t0 = daxfs_now_ns();
-	int err = 0;
 
-	if (!is_stats_ino(ino) && d->dp_ops->flush)
-		err = d->dp_ops->flush(d->dp, ino, false);
-	reply_result(req, err);
-	op_done(d, DXS_FLUSH, t0, err);
+	fuse_reply_err(req, ENOSYS);
+	op_done(d, DXS_FLUSH, t0, 0);
 }
 
 static void dx_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
