@@ -40,9 +40,9 @@
 #define MAXDATA (28 * 1024)
 #define NOPS 140
 #define REGION_SIZE (4 * MiB)
-#define DEFAULT_STRIDE 7
-#define MAX_TORN 12	     /* torn superblock checks */
-#define RECOVERY_EVERY 6     /* cut the recovery at every 6th checked point */
+#define DEFAULT_STRIDE 10
+#define MAX_TORN 8	     /* torn superblock checks */
+#define RECOVERY_EVERY 8     /* cut the recovery at every 8th checked point */
 #define MAX_RECOVERY_CUTS 12 /* its first persist points: replay, mount, orphans */
 
 enum otype { T_NONE, T_FILE, T_DIR, T_SYMLINK };
@@ -182,14 +182,6 @@ static void obj_unref(struct model *m, int o)
 {
 	if (--m->obj[o].nlinks <= 0)
 		m->obj[o].type = T_NONE;
-}
-
-static bool dir_empty(const struct model *m, int o)
-{
-	for (int c = 0; c < NCHILD; c++)
-		if (m->obj[o].child[c] >= 0)
-			return false;
-	return true;
 }
 
 static void model_apply(struct model *m, const struct op *op)
@@ -386,7 +378,17 @@ static bool op_choose(struct model *m, struct op *op)
 	case OP_MKDIR:
 		return m->dir[op->da] < 0 && free_objs(m) > 0;
 	case OP_RMDIR:
-		return m->dir[op->da] >= 0 && dir_empty(m, m->dir[op->da]);
+		if (m->dir[op->da] < 0)
+			return false;
+		/* not empty: unlink one of its entries instead, so directories empty out */
+		for (int c = 0; c < NCHILD; c++) {
+			if (m->obj[m->dir[op->da]].child[c] >= 0) {
+				op->kind = OP_UNLINK;
+				op->a = (struct loc){op->da, c};
+				return true;
+			}
+		}
+		return true;
 	case OP_RENAME_DIR:
 		return m->dir[op->da] >= 0 && m->dir[op->db] < 0;
 	case OP_EXCHANGE_DIR:
