@@ -243,24 +243,6 @@ void blk_dev_drain(struct blk_dev *dev)
 	}
 }
 
-void blk_bio_done(struct blk_dev *dev, struct bio *bio, uint64_t now_ns)
-{
-	blk_stats_done(blk_shard(dev), bio, now_ns ? now_ns : blk_now_ns());
-}
-
-void blk_bio_put_inflight(struct blk_dev *dev)
-{
-	struct blk_shard_ref ref = blk_shard(dev);
-	_Atomic uint64_t *c = &ref.sh->completed;
-
-	/* Release: the bio's end_io happens before a drain that sees this. */
-	if (ref.owned)
-		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
-				      memory_order_release);
-	else
-		atomic_fetch_add_explicit(c, 1, memory_order_release);
-}
-
 /* Check the op and flags against the driver's capabilities. */
 static int blk_check_op(struct blk_dev *dev, const struct bio *bio)
 {

@@ -132,19 +132,47 @@ static inline enum blk_stat_dir blk_stat_dir_of(enum bio_op op)
 	return BLK_STAT_OTHER;
 }
 
+/* log2 bucket of @v (>= 1), clamped to [0, @nr - 1]. */
+static inline unsigned blk_log2_bucket(uint64_t v, unsigned nr)
+{
+	unsigned b = v ? 63u - (unsigned)__builtin_clzll(v) : 0;
+
+	return b < nr ? b : nr - 1;
+}
+
 /*
  * blk_stats_submit - count a bio accepted by the queue: @bytes (its whole
  * size, before any split), for data bios its @nr_segs bvecs, and one more
  * bio in flight.
  */
-void blk_stats_submit(struct blk_shard_ref ref, const struct bio *bio, uint32_t bytes,
-		      unsigned nr_segs);
+static inline void blk_stats_submit(struct blk_shard_ref ref, const struct bio *bio, uint32_t bytes,
+				    unsigned nr_segs)
+{
+	struct blk_stats_shard *s = ref.sh;
+
+	blk_stat_add(ref, &s->bytes[blk_stat_dir_of(bio_op(bio))], bytes);
+	if (bio_has_data(bio)) {
+		blk_stat_add(ref, &s->bvecs, nr_segs);
+		blk_stat_add(ref, &s->seg_hist[blk_log2_bucket(nr_segs, BLK_SEG_BUCKETS)], 1);
+	}
+	blk_stat_add(ref, &s->submitted, 1);
+}
 
 /*
  * blk_stats_done - count a submitted bio's completion (ios, errors,
  * latency from bi_start_ns to @now_ns). bi_status must be final.
  */
-void blk_stats_done(struct blk_shard_ref ref, const struct bio *bio, uint64_t now_ns);
+static inline void blk_stats_done(struct blk_shard_ref ref, const struct bio *bio, uint64_t now_ns)
+{
+	struct blk_stats_shard *s = ref.sh;
+	uint64_t lat = now_ns - bio->bi_start_ns;
+
+	blk_stat_add(ref, &s->ios[blk_stat_dir_of(bio_op(bio))], 1);
+	if (bio->bi_status)
+		blk_stat_add(ref, &s->errors, 1);
+	blk_stat_add(ref, &s->lat_hist[blk_log2_bucket(lat, BLK_LAT_BUCKETS)], 1);
+	blk_stat_add(ref, &s->lat_sum_ns, lat);
+}
 
 /* blk_stats_inflight - bios submitted to @dev and not completed. */
 uint64_t blk_stats_inflight(const struct blk_dev *dev);
@@ -155,8 +183,23 @@ uint64_t blk_stats_inflight(const struct blk_dev *dev);
  * before its end_io. blk_bio_put_inflight() is called after end_io returns:
  * it is the last access to the device on behalf of that bio.
  */
-void blk_bio_done(struct blk_dev *dev, struct bio *bio, uint64_t now_ns);
-void blk_bio_put_inflight(struct blk_dev *dev);
+static inline void blk_bio_done(struct blk_dev *dev, struct bio *bio, uint64_t now_ns)
+{
+	blk_stats_done(blk_shard(dev), bio, now_ns ? now_ns : blk_now_ns());
+}
+
+static inline void blk_bio_put_inflight(struct blk_dev *dev)
+{
+	struct blk_shard_ref ref = blk_shard(dev);
+	_Atomic uint64_t *c = &ref.sh->completed;
+
+	/* Release: the bio's end_io happens before a drain that sees this. */
+	if (ref.owned)
+		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+				      memory_order_release);
+	else
+		atomic_fetch_add_explicit(c, 1, memory_order_release);
+}
 
 /*
  * bio_endio_at - bio_endio() with the completion time already read (@now_ns,

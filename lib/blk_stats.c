@@ -69,39 +69,6 @@ static uint64_t get(const _Atomic uint64_t *c)
 	return atomic_load_explicit((_Atomic uint64_t *)c, memory_order_relaxed);
 }
 
-/* log2 bucket of @v (>= 1), clamped to [0, @nr - 1]. */
-static unsigned log2_bucket(uint64_t v, unsigned nr)
-{
-	unsigned b = v ? 63u - (unsigned)__builtin_clzll(v) : 0;
-
-	return b < nr ? b : nr - 1;
-}
-
-void blk_stats_submit(struct blk_shard_ref ref, const struct bio *bio, uint32_t bytes,
-		      unsigned nr_segs)
-{
-	struct blk_stats_shard *s = ref.sh;
-
-	blk_stat_add(ref, &s->bytes[blk_stat_dir_of(bio_op(bio))], bytes);
-	if (bio_has_data(bio)) {
-		blk_stat_add(ref, &s->bvecs, nr_segs);
-		blk_stat_add(ref, &s->seg_hist[log2_bucket(nr_segs, BLK_SEG_BUCKETS)], 1);
-	}
-	blk_stat_add(ref, &s->submitted, 1);
-}
-
-void blk_stats_done(struct blk_shard_ref ref, const struct bio *bio, uint64_t now_ns)
-{
-	struct blk_stats_shard *s = ref.sh;
-	uint64_t lat = now_ns - bio->bi_start_ns;
-
-	blk_stat_add(ref, &s->ios[blk_stat_dir_of(bio_op(bio))], 1);
-	if (bio->bi_status)
-		blk_stat_add(ref, &s->errors, 1);
-	blk_stat_add(ref, &s->lat_hist[log2_bucket(lat, BLK_LAT_BUCKETS)], 1);
-	blk_stat_add(ref, &s->lat_sum_ns, lat);
-}
-
 /*
  * In flight: completions are summed first, with acquire loads that pair
  * with the release that counts each completion, so every submission whose
