@@ -47,9 +47,15 @@ struct pmemdev_config {
 	struct pmr_region *region;
 	const char *region_path;
 	enum pmemdev_target target;
-	enum desc_mode mode;	     /* descriptor mode the region is registered with */
-	bool no_register;	     /* do not register the region in the pfn space */
-	unsigned nr_workers;	     /* 0: synchronous completion */
+	enum desc_mode mode; /* descriptor mode the region is registered with */
+	bool no_register;    /* do not register the region in the pfn space */
+	/*
+	 * 0: synchronous completion. N > 0: N queue workers; as the kernel
+	 * pmem driver does, a request is still carried out on the submitting
+	 * thread when every worker sleeps and nothing is queued
+	 * (blk_dev_config.run_when_idle), so end_io may run on either.
+	 */
+	unsigned nr_workers;
 	uint32_t logical_block_size; /* bytes; 0: 512 */
 	uint64_t max_bytes;	     /* request limit, bytes; 0: none */
 	uint32_t max_segments;	     /* 0: BIO_MAX_VECS */
