@@ -85,14 +85,17 @@ enum opkind {
 	OP_SETX,
 	OP_REMOVEX,
 	OP_FSYNC,
+	OP_BMAP_WRITE, /* the bio/page data paths: bmap(ALLOC), own stores, write_commit */
+	OP_PIN_TRUNC,  /* truncate under a layout pin: frees deferred to the unpin */
 	OP_COUNT
 };
 
 static const char *const op_names[] = {
-	"create",	"symlink",  "write",	   "truncate", "punch", "unlink",
-	"unlink-held",	"link",	    "rename",	   "mkdir",    "rmdir", "rename-dir",
-	"exchange-dir", "setxattr", "removexattr", "fsync",
+	"create",	"symlink",  "write",	   "truncate", "punch",	     "unlink",
+	"unlink-held",	"link",	    "rename",	   "mkdir",    "rmdir",	     "rename-dir",
+	"exchange-dir", "setxattr", "removexattr", "fsync",    "bmap-write", "pin-truncate",
 };
+_Static_assert(sizeof(op_names) / sizeof(op_names[0]) == OP_COUNT, "a name per operation");
 
 struct op {
 	int kind;
@@ -199,6 +202,7 @@ static void model_apply(struct model *m, const struct op *op)
 		break;
 	}
 	case OP_WRITE:
+	case OP_BMAP_WRITE:
 		if (op->off > x->size)
 			memset(x->data + x->size, 0, op->off - x->size);
 		fill(x->data + op->off, op->len, op->seed);
@@ -206,6 +210,7 @@ static void model_apply(struct model *m, const struct op *op)
 			x->size = op->off + op->len;
 		break;
 	case OP_TRUNC:
+	case OP_PIN_TRUNC:
 		if (op->len > x->size)
 			memset(x->data + x->size, 0, op->len - x->size);
 		x->size = op->len;
@@ -282,10 +287,11 @@ static bool is_reg(struct model *m, int o)
 
 /* relative frequency of each operation (those always valid are rarer) */
 static const unsigned op_weight[OP_COUNT] = {
-	[OP_CREATE] = 6,       [OP_SYMLINK] = 2, [OP_WRITE] = 10,      [OP_TRUNC] = 4,
-	[OP_PUNCH] = 3,	       [OP_UNLINK] = 3,	 [OP_UNLINK_HELD] = 2, [OP_LINK] = 3,
-	[OP_RENAME] = 5,       [OP_MKDIR] = 3,	 [OP_RMDIR] = 2,       [OP_RENAME_DIR] = 2,
-	[OP_EXCHANGE_DIR] = 1, [OP_SETX] = 3,	 [OP_REMOVEX] = 2,     [OP_FSYNC] = 1,
+	[OP_CREATE] = 6,       [OP_SYMLINK] = 2,   [OP_WRITE] = 10,	 [OP_TRUNC] = 4,
+	[OP_PUNCH] = 3,	       [OP_UNLINK] = 3,	   [OP_UNLINK_HELD] = 2, [OP_LINK] = 3,
+	[OP_RENAME] = 5,       [OP_MKDIR] = 3,	   [OP_RMDIR] = 2,	 [OP_RENAME_DIR] = 2,
+	[OP_EXCHANGE_DIR] = 1, [OP_SETX] = 3,	   [OP_REMOVEX] = 2,	 [OP_FSYNC] = 1,
+	[OP_BMAP_WRITE] = 5,   [OP_PIN_TRUNC] = 3,
 };
 
 static int op_weighted(void)
@@ -352,6 +358,17 @@ static bool op_choose(struct model *m, struct op *op)
 		}
 		return op->off + op->len <= MAXDATA;
 	}
+	case OP_BMAP_WRITE: /* appends or past the end only: its stores are not atomic */
+		if (!is_reg(m, oa))
+			return false;
+		op->len = rnd_below(9000) + 1;
+		op->off = m->obj[oa].size + (rnd_below(2) ? rnd_below(6000) : 0);
+		return op->off + op->len <= MAXDATA;
+	case OP_PIN_TRUNC:
+		if (!is_reg(m, oa) || m->obj[oa].size < 2)
+			return false;
+		op->len = rnd_below(m->obj[oa].size / 2);
+		return true;
 	case OP_TRUNC:
 		if (!is_reg(m, oa))
 			return false;
@@ -448,6 +465,33 @@ static uint64_t loc_ino(struct daxfs *fs, struct loc l)
 	return at.ino;
 }
 
+/* bmap_write - store like the bio/page data paths: map (allocating), copy
+ * into the region ourselves without a drain, then write_commit */
+static void bmap_write(struct daxfs *fs, uint64_t ino, uint64_t off, uint64_t len,
+		       const uint8_t *src)
+{
+	struct pmr_region *r = daxfs_region(fs);
+	uint8_t *base = pmr_addr(r);
+	uint64_t pos = off;
+
+	CHECK_OK(daxfs_pin(fs, ino));
+	while (pos < off + len) {
+		struct daxfs_map m;
+		uint64_t n;
+
+		CHECK_OK(daxfs_bmap(fs, ino, pos, off + len - pos, DAXFS_BMAP_ALLOC, &m));
+		CHECK(m.region_off != DAXFS_HOLE && m.file_off <= pos && m.file_off + m.len > pos);
+		n = m.file_off + m.len - pos;
+		if (n > off + len - pos)
+			n = off + len - pos;
+		pmr_memcpy(r, base + m.region_off + (pos - m.file_off), src + (pos - off), n,
+			   PMR_MEM_NODRAIN);
+		pos += n;
+	}
+	CHECK_OK(daxfs_write_commit(fs, ino, off + len));
+	CHECK_OK(daxfs_unpin(fs, ino));
+}
+
 static void op_run(struct daxfs *fs, const struct op *op)
 {
 	static uint8_t buf[MAXDATA];
@@ -533,6 +577,19 @@ static void op_run(struct daxfs *fs, const struct op *op)
 	case OP_FSYNC:
 		CHECK_OK(daxfs_fsync(fs, loc_ino(fs, op->a), false));
 		break;
+	case OP_BMAP_WRITE:
+		fill(buf, op->len, op->seed);
+		bmap_write(fs, loc_ino(fs, op->a), op->off, op->len, buf);
+		break;
+	case OP_PIN_TRUNC: {
+		struct daxfs_attr in = {.size = op->len};
+		uint64_t ino = loc_ino(fs, op->a);
+
+		CHECK_OK(daxfs_pin(fs, ino));
+		CHECK_OK(daxfs_setattr(fs, ino, &in, DAXFS_SET_SIZE, NULL));
+		CHECK_OK(daxfs_unpin(fs, ino));
+		break;
+	}
 	}
 }
 
@@ -850,8 +907,15 @@ static void cut_recovery(const char *img, uint64_t point)
 			setenv("PMD_CRASHSIM_IMAGE", img2, 1);
 			setenv("PMD_CRASHSIM_POLICY", cut % 2 ? "none" : "random:7", 1);
 			/* recover a copy: the image itself must stay as it was */
-			if (copy_file(img, work) || daxfs_open(work, 0, &fs))
+			int err = copy_file(img, work);
+
+			if (!err)
+				err = daxfs_open(work, 0, &fs);
+			if (err) {
+				fprintf(stderr, "recovery of a copy of %s: %s\n", img,
+					pmd_strerror(err));
 				_exit(2);
+			}
 			_exit(0); /* recovery had fewer persist points */
 		}
 		CHECK(waitpid(pid, &status, 0) == pid);
