@@ -647,7 +647,6 @@ int pmr_create(const char *path, uint64_t size_bytes, unsigned flags, struct pmr
 
 out_unmap_unlink:
 	region_unmap(r);
-
 out_unlink:
 	unlink(path);
 out_free:
