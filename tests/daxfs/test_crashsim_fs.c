@@ -886,7 +886,7 @@ static int copy_file(const char *from, const char *to)
  */
 static void cut_recovery(const char *img, uint64_t point)
 {
-	char img2[320], work[320], why[600];
+	char img2[400], work[400], why[600];
 
 	snprintf(img2, sizeof(img2), "%s-rec", img);
 	snprintf(work, sizeof(work), "%s-work", img);
