@@ -10,8 +10,8 @@ do, so this small timed loop measures the metadata rates instead.
   metaops.py DIR COUNT [PID]   prints one JSON object on stdout
 
 In a new subdirectory of DIR it creates COUNT empty files (open with
-O_CREAT|O_EXCL, then close: a FUSE filesystem sees CREATE, FLUSH and
-RELEASE), then stats each by path (stat(2); a FUSE filesystem may answer
+O_CREAT|O_EXCL, then close: a FUSE filesystem sees CREATE and RELEASE,
+and FLUSH unless it answered an earlier FLUSH with ENOSYS, as daxfs does), then stats each by path (stat(2); a FUSE filesystem may answer
 from the kernel's entry and attribute caches without a request), then
 unlinks each (UNLINK), and removes the subdirectory. Each phase is timed on
 its own with a monotonic clock, and with the CPU time of this process and,

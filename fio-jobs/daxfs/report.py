@@ -84,7 +84,7 @@ DAEMON_ROWS = [
     ("randread: read, 4 KiB", "randread", "read", "randread", lambda v: 1e6 / v),
     ("randread-qd16: read, 4 KiB", "randread-qd16", "read", "randread-qd16", None),
     ("seqwrite: write, 1 MiB", "seqwrite", "write", "seqwrite", lambda v: 1e6 / v),
-    ("create: create (+ flush, release)", "meta", "create", "create", lambda v: 1e6 / v),
+    ("create: create (+ close)", "meta", "create", "create", lambda v: 1e6 / v),
     ("unlink: unlink", "meta", "unlink", "unlink", lambda v: 1e6 / v),
 ]
 
