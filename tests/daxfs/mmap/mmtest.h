@@ -37,7 +37,7 @@ enum mt_backing {
 
 struct mt {
 	char dir[256];	  /* temporary directory */
-	char region[300]; /* region file */
+	char region[320]; /* region file */
 	char mnt[300];	  /* mount point */
 	char hugedir[300];
 	bool huge_mounted;
