@@ -18,6 +18,7 @@
  * kernel checks modes and owners before calling us.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -472,6 +473,9 @@ static int open_stats(struct daxfs_daemon *d, fuse_ino_t ino, struct fuse_file_i
 	return 0;
 }
 
+/* Serialises replies from stats snapshots with their release (see dx_read). */
+static pthread_mutex_t stats_snap_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void dx_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct daxfs_daemon *d = daemon_of(req);
@@ -504,9 +508,17 @@ static void dx_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct stats_snap *s = (struct stats_snap *)(uintptr_t)fi->fh;
 		size_t n = 0;
 
+		/*
+		 * The kernel may send RELEASE while a READ of the same handle is
+		 * still being answered (direct I/O reads can complete in the
+		 * kernel before every split request is answered): the snapshot
+		 * is freed under the same lock, never in the middle of a reply.
+		 */
+		pthread_mutex_lock(&stats_snap_lock);
 		if ((uint64_t)off < s->len)
 			n = s->len - (size_t)off < size ? s->len - (size_t)off : size;
 		fuse_reply_buf(req, n ? s->buf + off : NULL, n);
+		pthread_mutex_unlock(&stats_snap_lock);
 		op_done(d, DXS_READ, t0, 0);
 		return;
 	}
@@ -575,10 +587,12 @@ static void dx_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	if (is_stats_ino(ino)) {
 		struct stats_snap *s = (struct stats_snap *)(uintptr_t)fi->fh;
 
+		pthread_mutex_lock(&stats_snap_lock);
 		if (s) {
 			free(s->buf);
 			free(s);
 		}
+		pthread_mutex_unlock(&stats_snap_lock);
 	} else if (d->dp_ops->flush) {
 		err = d->dp_ops->flush(d->dp, ino, false);
 	}
