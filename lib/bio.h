@@ -43,24 +43,24 @@ struct bio_vec {
 _Static_assert(sizeof(struct bio_vec) == 16, "bio_vec must be 16 bytes");
 
 struct bvec_iter {
-	uint64_t bi_sector;	/* device address, 512-byte sectors */
-	uint32_t bi_size;	/* bytes left */
-	uint32_t bi_idx;	/* current bvec */
-	uint32_t bi_bvec_done;	/* bytes done in the current bvec */
+	uint64_t bi_sector;    /* device address, 512-byte sectors */
+	uint32_t bi_size;      /* bytes left */
+	uint32_t bi_idx;       /* current bvec */
+	uint32_t bi_bvec_done; /* bytes done in the current bvec */
 };
 
 enum bio_op {
 	BIO_OP_READ = 0,
 	BIO_OP_WRITE = 1,
-	BIO_OP_FLUSH = 2,	  /* make earlier completed writes durable; no data */
-	BIO_OP_DISCARD = 3,	  /* contents of the range become undefined (we zero) */
+	BIO_OP_FLUSH = 2,	 /* make earlier completed writes durable; no data */
+	BIO_OP_DISCARD = 3,	 /* contents of the range become undefined (we zero) */
 	BIO_OP_WRITE_ZEROES = 4, /* range reads back as zeroes */
 };
 
 #define BIO_OP_MASK 0xffu
 /* Flags in bi_opf above the op. */
-#define BIO_FUA (1u << 8)	 /* this write is durable at completion */
-#define BIO_PREFLUSH (1u << 9)	 /* flush the device before this bio */
+#define BIO_FUA (1u << 8)      /* this write is durable at completion */
+#define BIO_PREFLUSH (1u << 9) /* flush the device before this bio */
 #define BIO_NOMERGE (1u << 10) /* never merge this bio with its neighbours */
 
 enum bio_desc {
@@ -72,20 +72,20 @@ struct bio;
 typedef void(bio_end_io_t)(struct bio *bio);
 
 struct bio {
-	struct bio *bi_next;	    /* plug list / request chain */
-	struct blk_dev *bi_bdev;    /* set by submission */
-	unsigned bi_opf;	    /* op | flags */
+	struct bio *bi_next;	 /* plug list / request chain */
+	struct blk_dev *bi_bdev; /* set by submission */
+	unsigned bi_opf;	 /* op | flags */
 	enum bio_desc bi_desc;
-	int bi_status;		    /* 0 or -errno, valid in end_io */
+	int bi_status; /* 0 or -errno, valid in end_io */
 	struct bvec_iter bi_iter;
-	uint16_t bi_vcnt;	    /* bvecs in use */
-	uint16_t bi_max_vecs;	    /* capacity of bi_io_vec */
+	uint16_t bi_vcnt;     /* bvecs in use */
+	uint16_t bi_max_vecs; /* capacity of bi_io_vec */
 	struct bio_vec *bi_io_vec;
-	bio_end_io_t *bi_end_io;    /* called exactly once after a successful submit */
+	bio_end_io_t *bi_end_io; /* called exactly once after a successful submit */
 	void *bi_private;
-	struct bio *bi_parent;	    /* set on split children */
-	atomic_int bi_remaining;    /* completions outstanding (self + children) */
-	uint64_t bi_start_ns;	    /* submission time, for latency stats */
+	struct bio *bi_parent;	 /* set on split children */
+	atomic_int bi_remaining; /* completions outstanding (self + children) */
+	uint64_t bi_start_ns;	 /* submission time, for latency stats */
 	struct bio_vec bi_inline_vecs[];
 };
 
@@ -187,8 +187,8 @@ static inline uint64_t bio_end_sector(const struct bio *bio)
  * (possibly megabytes); in PAGE bios at most a folio.
  */
 struct bio_seg {
-	void *addr;	/* first byte */
-	uint32_t len;	/* bytes */
+	void *addr;   /* first byte */
+	uint32_t len; /* bytes */
 };
 
 /*
@@ -226,10 +226,10 @@ static inline void bvec_iter_advance(const struct bio_vec *vecs, struct bvec_ite
 	iter->bi_bvec_done = bytes;
 }
 
-#define bio_for_each_segment(seg, bio, iter)                                                   \
-	for ((iter) = (bio)->bi_iter;                                                          \
-	     (iter).bi_size &&                                                                 \
-	     ((seg) = bvec_iter_seg((bio)->bi_io_vec, (bio)->bi_desc, (iter)), 1);             \
+#define bio_for_each_segment(seg, bio, iter)                                       \
+	for ((iter) = (bio)->bi_iter;                                              \
+	     (iter).bi_size &&                                                     \
+	     ((seg) = bvec_iter_seg((bio)->bi_io_vec, (bio)->bi_desc, (iter)), 1); \
 	     bvec_iter_advance((bio)->bi_io_vec, &(iter), (seg).len))
 
 /*

@@ -27,10 +27,10 @@ struct blk_dev;
 
 struct blk_rq {
 	enum bio_op op;
-	unsigned flags;	     /* union of BIO_FUA | BIO_PREFLUSH of its bios */
-	uint64_t sector;     /* first sector */
-	uint64_t bytes;	     /* total bytes of the chain */
-	struct bio *bio;     /* first bio; chained through bi_next */
+	unsigned flags;	 /* union of BIO_FUA | BIO_PREFLUSH of its bios */
+	uint64_t sector; /* first sector */
+	uint64_t bytes;	 /* total bytes of the chain */
+	struct bio *bio; /* first bio; chained through bi_next */
 	unsigned nr_bios;
 };
 
@@ -68,12 +68,12 @@ struct blk_limits {
 
 struct blk_dev_config {
 	const char *name;
-	uint64_t capacity_sectors;	/* device size in 512-byte sectors */
+	uint64_t capacity_sectors; /* device size in 512-byte sectors */
 	struct blk_limits limits;
 	const struct blk_dev_ops *ops;
 	void *driver_data;
-	unsigned nr_workers;		/* 0: complete synchronously; >0: worker threads */
-	unsigned queue_depth;		/* async: most requests queued (0: 1024) */
+	unsigned nr_workers;  /* 0: complete synchronously; >0: worker threads */
+	unsigned queue_depth; /* async: most requests queued (0: 1024) */
 	/*
 	 * Async only. When a request arrives while every worker sleeps and the
 	 * ring is empty, the submitting thread runs it itself instead of waking
@@ -137,8 +137,8 @@ void blk_finish_plug(struct blk_plug *plug);
  * Statistics, per device, cumulative since creation (or reset). Counters
  * are updated with relaxed atomics on the completion path.
  */
-#define BLK_LAT_BUCKETS 40  /* bucket i: latency in [2^i, 2^(i+1)) ns */
-#define BLK_SEG_BUCKETS 14  /* bucket i: bvecs per bio in [2^i, 2^(i+1)) */
+#define BLK_LAT_BUCKETS 40 /* bucket i: latency in [2^i, 2^(i+1)) ns */
+#define BLK_SEG_BUCKETS 14 /* bucket i: bvecs per bio in [2^i, 2^(i+1)) */
 
 enum blk_stat_dir {
 	BLK_STAT_READ,
@@ -148,14 +148,14 @@ enum blk_stat_dir {
 };
 
 struct blk_stats {
-	uint64_t ios[BLK_STAT_NR_DIRS];	  /* completed bios */
+	uint64_t ios[BLK_STAT_NR_DIRS]; /* completed bios */
 	uint64_t bytes[BLK_STAT_NR_DIRS];
-	uint64_t errors;		  /* bios completed with nonzero status */
-	uint64_t requests;		  /* driver calls */
-	uint64_t merges;		  /* bios merged into another's request */
-	uint64_t splits;		  /* split children created */
-	uint64_t bvecs;			  /* bvecs of completed data bios */
-	uint64_t in_flight;		  /* bios submitted and not completed */
+	uint64_t errors;    /* bios completed with nonzero status */
+	uint64_t requests;  /* driver calls */
+	uint64_t merges;    /* bios merged into another's request */
+	uint64_t splits;    /* split children created */
+	uint64_t bvecs;	    /* bvecs of completed data bios */
+	uint64_t in_flight; /* bios submitted and not completed */
 	uint64_t lat_hist[BLK_LAT_BUCKETS];
 	uint64_t seg_hist[BLK_SEG_BUCKETS];
 	uint64_t lat_sum_ns;

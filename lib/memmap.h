@@ -54,9 +54,9 @@ struct page {
 			uint64_t compound_pad;
 		};
 	};
-	void *mapping;	    /* owner (e.g. a page cache), or NULL */
-	uint64_t index;	    /* offset within mapping, in pages */
-	uintptr_t private;  /* owner-private word */
+	void *mapping;	     /* owner (e.g. a page cache), or NULL */
+	uint64_t index;	     /* offset within mapping, in pages */
+	uintptr_t private;   /* owner-private word */
 	atomic_int mapcount; /* -1 when not mapped, like the kernel's */
 	atomic_int refcount;
 	uint64_t memcg_data; /* unused; keeps the layout the kernel's size */
@@ -131,8 +131,9 @@ static inline void get_page(struct page *page)
  */
 static inline bool put_page(struct page *page)
 {
-	return atomic_fetch_sub_explicit(&compound_head(page)->refcount, 1,
-					 memory_order_acq_rel) == 1;
+	atomic_int *ref = &compound_head(page)->refcount;
+
+	return atomic_fetch_sub_explicit(ref, 1, memory_order_acq_rel) == 1;
 }
 
 static inline int page_ref_count(struct page *page)

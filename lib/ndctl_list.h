@@ -12,11 +12,11 @@
 #include <stdint.h>
 
 struct pmr_namespace {
-	char name[64];	  /* e.g. "namespace0.0" */
-	char mode[16];	  /* "devdax", "fsdax", "raw", "sector" */
-	char device[64];  /* "/dev/dax0.0", "/dev/pmem0" or "" */
-	uint64_t size;	  /* bytes */
-	uint64_t align;	  /* bytes, 0 if unknown */
+	char name[64];	 /* e.g. "namespace0.0" */
+	char mode[16];	 /* "devdax", "fsdax", "raw", "sector" */
+	char device[64]; /* "/dev/dax0.0", "/dev/pmem0" or "" */
+	uint64_t size;	 /* bytes */
+	uint64_t align;	 /* bytes, 0 if unknown */
 };
 
 /*

@@ -16,52 +16,53 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond)                                                                            \
-	do {                                                                                   \
-		if (!(cond)) {                                                                 \
+#define CHECK(cond)                                                                              \
+	do {                                                                                     \
+		if (!(cond)) {                                                                   \
 			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-			exit(1);                                                               \
-		}                                                                              \
+			exit(1);                                                                 \
+		}                                                                                \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                                         \
-	do {                                                                                   \
-		long long _a = (long long)(a), _b = (long long)(b);                            \
-		if (_a != _b) {                                                                \
-			fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s (%lld vs %lld)\n",   \
-				__FILE__, __LINE__, #a, #b, _a, _b);                           \
-			exit(1);                                                               \
-		}                                                                              \
+#define CHECK_EQ(a, b)                                                                       \
+	do {                                                                                 \
+		long long _a = (long long)(a), _b = (long long)(b);                          \
+		if (_a != _b) {                                                              \
+			fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s (%lld vs %lld)\n", \
+				__FILE__, __LINE__, #a, #b, _a, _b);                         \
+			exit(1);                                                             \
+		}                                                                            \
 	} while (0)
 
 /* CHECK_OK - expression must return 0; prints pmd_errmsg-style detail. */
-#define CHECK_OK(expr)                                                                         \
-	do {                                                                                   \
-		int _r = (expr);                                                               \
-		if (_r != 0) {                                                                 \
-			fprintf(stderr, "%s:%d: %s returned %d (%s)\n", __FILE__, __LINE__,    \
-				#expr, _r, strerror(_r < 0 ? -_r : _r));                       \
-			exit(1);                                                               \
-		}                                                                              \
+#define CHECK_OK(expr)                                                                             \
+	do {                                                                                       \
+		int _r = (expr);                                                                   \
+		if (_r != 0) {                                                                     \
+			fprintf(stderr, "%s:%d: %s returned %d (%s)\n", __FILE__, __LINE__, #expr, \
+				_r, strerror(_r < 0 ? -_r : _r));                                  \
+			exit(1);                                                                   \
+		}                                                                                  \
 	} while (0)
 
-#define SKIP(...)                                                                              \
-	do {                                                                                   \
-		fprintf(stderr, "SKIP: ");                                                     \
-		fprintf(stderr, __VA_ARGS__);                                                  \
-		fprintf(stderr, "\n");                                                         \
-		exit(77);                                                                      \
+#define SKIP(...)                             \
+	do {                                  \
+		fprintf(stderr, "SKIP: ");    \
+		fprintf(stderr, __VA_ARGS__); \
+		fprintf(stderr, "\n");        \
+		exit(77);                     \
 	} while (0)
 
-#define NEED(cond, ...)                                                                        \
-	do {                                                                                   \
-		if (!(cond)) {                                                                 \
-			const char *_ci = getenv("CI");                                        \
-			fprintf(stderr, "%s: ", _ci && !strcmp(_ci, "true") ? "FAIL (CI)" : "SKIP"); \
-			fprintf(stderr, __VA_ARGS__);                                          \
-			fprintf(stderr, "\n");                                                 \
-			exit(_ci && !strcmp(_ci, "true") ? 1 : 77);                            \
-		}                                                                              \
+#define NEED(cond, ...)                                                                      \
+	do {                                                                                 \
+		if (!(cond)) {                                                               \
+			const char *_ci = getenv("CI");                                      \
+			fprintf(stderr,                                                      \
+				"%s: ", _ci && !strcmp(_ci, "true") ? "FAIL (CI)" : "SKIP"); \
+			fprintf(stderr, __VA_ARGS__);                                        \
+			fprintf(stderr, "\n");                                               \
+			exit(_ci && !strcmp(_ci, "true") ? 1 : 77);                          \
+		}                                                                            \
 	} while (0)
 
 /* test_tmpdir - a directory for region files: $PMD_TEST_DIR or /dev/shm. */
