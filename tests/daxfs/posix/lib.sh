@@ -51,7 +51,8 @@ mkdir "$MNT"
 dx_cleanup() {
 	local m p
 	for m in "$T"/mnt*; do
-		if mountpoint -q "$m" 2>/dev/null; then
+		# A dead daemon's mount fails mountpoint(1) ("not connected"): ask /proc.
+		if mountpoint -q "$m" 2>/dev/null || grep -qs " $m fuse" /proc/self/mounts; then
 			fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
 		fi
 	done
