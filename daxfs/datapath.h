@@ -122,6 +122,15 @@ int daxfs_dp_tbuf_get(uint64_t size, bool register_mode, enum desc_mode mode, un
 /* daxfs_dp_tbuf_release - free the calling thread's scratch state now. */
 void daxfs_dp_tbuf_release(void);
 
+struct daxfs;
+
+/*
+ * daxfs_dp_file_size - size in bytes of regular file @ino, for the data
+ * paths' reads and writes. Returns 0, -EISDIR for a directory, -EINVAL for
+ * other non-regular files, or daxfs_getattr()'s error.
+ */
+int daxfs_dp_file_size(struct daxfs *fs, uint64_t ino, uint64_t *size);
+
 struct blk_dev;
 struct pmemdev;
 

@@ -177,21 +177,6 @@ static int dp_bio_rw(struct daxfs_dp *dp, unsigned opf, void *mem, uint64_t len,
 	return err;
 }
 
-static int bio_getsize(struct daxfs_dp *dp, uint64_t ino, uint64_t *size)
-{
-	struct daxfs_attr a;
-	int err = daxfs_getattr(dp->fs, ino, &a);
-
-	if (err)
-		return err;
-	if (S_ISDIR(a.mode))
-		return -EISDIR;
-	if (!S_ISREG(a.mode))
-		return -EINVAL;
-	*size = a.size;
-	return 0;
-}
-
 static int bio_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size,
 		    struct fuse_bufvec **out)
 {
@@ -214,7 +199,7 @@ static int bio_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size
 	err = daxfs_pin(dp->fs, ino);
 	if (err)
 		goto out_unlock;
-	err = bio_getsize(dp, ino, &fsize);
+	err = daxfs_dp_file_size(dp->fs, ino, &fsize);
 	if (err)
 		goto out_unpin;
 	end = off + size < fsize ? off + size : fsize;
@@ -309,7 +294,7 @@ static long bio_write(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct fu
 	err = daxfs_pin(dp->fs, ino);
 	if (err)
 		goto out_unlock;
-	err = bio_getsize(dp, ino, &fsize);
+	err = daxfs_dp_file_size(dp->fs, ino, &fsize);
 	if (err)
 		goto out_unpin;
 	a0 = align_down(off, DAXFS_BLOCK_SIZE);

@@ -80,7 +80,7 @@ static int dax_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size
 		    struct fuse_bufvec **out)
 {
 	struct daxfs_dp_tbuf *t;
-	struct daxfs_attr a;
+	uint64_t fsize;
 	uint64_t pos, end;
 	int err;
 
@@ -93,20 +93,12 @@ static int dax_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size
 	err = daxfs_pin(dp->fs, ino);
 	if (err)
 		return err;
-	err = daxfs_getattr(dp->fs, ino, &a);
+	err = daxfs_dp_file_size(dp->fs, ino, &fsize);
 	if (err)
 		goto out_unpin;
-	if (S_ISDIR(a.mode)) {
-		err = -EISDIR;
-		goto out_unpin;
-	}
-	if (!S_ISREG(a.mode)) {
-		err = -EINVAL;
-		goto out_unpin;
-	}
 	end = off + size;
-	if (end > a.size)
-		end = a.size;
+	if (end > fsize)
+		end = fsize;
 	for (pos = off; pos < end;) {
 		struct daxfs_map m;
 		uint64_t run_end, n;

@@ -181,21 +181,6 @@ static void page_fini(struct daxfs_dp *dp)
 	free(dp);
 }
 
-static int page_getsize(struct daxfs_dp *dp, uint64_t ino, uint64_t *size)
-{
-	struct daxfs_attr a;
-	int err = daxfs_getattr(dp->fs, ino, &a);
-
-	if (err)
-		return err;
-	if (S_ISDIR(a.mode))
-		return -EISDIR;
-	if (!S_ISREG(a.mode))
-		return -EINVAL;
-	*size = a.size;
-	return 0;
-}
-
 static int page_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size,
 		     struct fuse_bufvec **out)
 {
@@ -212,7 +197,7 @@ static int page_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t siz
 	t->bv->buf[0].flags = 0;
 	t->bv->buf[0].mem = t->mem;
 	t->bv->buf[0].size = 0;
-	err = page_getsize(dp, ino, &fsize);
+	err = daxfs_dp_file_size(dp->fs, ino, &fsize);
 	if (err)
 		return err;
 	end = off + size < fsize ? off + size : fsize;
@@ -235,7 +220,7 @@ static long page_write(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct f
 
 	if (!len)
 		return 0;
-	err = page_getsize(dp, ino, &fsize);
+	err = daxfs_dp_file_size(dp->fs, ino, &fsize);
 	if (err)
 		return err;
 	if (off + len > DAXFS_FILE_SIZE_MAX)

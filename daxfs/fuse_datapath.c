@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "datapath.h"
+#include "daxfs.h"
 #include "errmsg.h"
 #include "pfn.h"
 #include "units.h"
@@ -129,4 +132,19 @@ void daxfs_dp_tbuf_release(void)
 	pthread_setspecific(tbuf_key, NULL);
 	tbuf_self = NULL;
 	tbuf_free(t);
+}
+
+int daxfs_dp_file_size(struct daxfs *fs, uint64_t ino, uint64_t *size)
+{
+	struct daxfs_attr a;
+	int err = daxfs_getattr(fs, ino, &a);
+
+	if (err)
+		return err;
+	if (S_ISDIR(a.mode))
+		return -EISDIR;
+	if (!S_ISREG(a.mode))
+		return -EINVAL;
+	*size = a.size;
+	return 0;
 }
