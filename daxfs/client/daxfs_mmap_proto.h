@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * daxfs_mmap_proto.h - the DAX mmap protocol between libdaxfs (client) and
- * the daxfs daemon (daxfs/mmap_server.c). Not installed: private to the two
+ * the daxfs daemon (daxfs/fuse/mmap_server.c). Not installed: private to the two
  * sides, which are always built from the same tree (the version field
  * still lets a client refuse a daemon it does not understand).
  *

@@ -908,7 +908,6 @@ static void dx_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg
 		     struct fuse_file_info *fi, unsigned flags, const void *in_buf, size_t in_bufsz,
 		     size_t out_bufsz)
 {
-#ifdef DAXFS_HAVE_MMAP_SERVER
 	struct daxfs_daemon *d = daemon_of(req);
 
 	if (!is_stats_ino(ino)) {
@@ -916,7 +915,6 @@ static void dx_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg
 					out_bufsz);
 		return;
 	}
-#endif
 	fuse_reply_err(req, ENOTTY);
 }
 

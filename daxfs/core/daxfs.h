@@ -2,7 +2,7 @@
 /*
  * daxfs.h - the daxfs core: a crash-consistent filesystem on a pmem region.
  *
- * No FUSE in here: the daemon (daxfs/fuse_*.c), mkfs, fsck and the tests all
+ * No FUSE in here: the daemon (daxfs/fuse/), mkfs, fsck and the tests all
  * drive the core through this API. It is inode-number based like the FUSE
  * low-level API; the root directory is DAXFS_ROOT_INO.
  *

@@ -10,7 +10,7 @@
 # other filesystems are not touched; the pins go away at exit.
 . "$(dirname "$0")/mmlib.sh" "$@"
 
-PROG=$BUILD/tests/daxfs/mmap/mmap_shim_prog
+PROG=$BUILD/tests/daxfs/fuse/mmap/mmap_shim_prog
 [ -x "$PROG" ] || fail "$PROG is not built"
 PRELOAD=$SHIM
 if [ "${PMD_SANITIZE:-}" = ON ]; then

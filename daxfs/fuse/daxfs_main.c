@@ -349,7 +349,6 @@ static int run_daemon(int argc, char **argv)
 		goto out_close;
 	}
 	daxfs_fuse_stats_init(&d.stats);
-#ifdef DAXFS_HAVE_MMAP_SERVER
 	/* The page path's cache is not coherent with direct mappings. */
 	err = daxfs_mmap_server_new(d.fs,
 				    d.dp_cfg.kind == DAXFS_DP_PAGE
@@ -360,7 +359,6 @@ static int run_daemon(int argc, char **argv)
 		fprintf(stderr, "daxfs: DAX mmap server: %s\n", pmd_strerror(err));
 		goto out_dp;
 	}
-#endif
 
 	if (fuse_set_signal_handlers(se)) {
 		fprintf(stderr, "daxfs: cannot set signal handlers\n");
@@ -394,9 +392,7 @@ out_unmount:
 out_signals:
 	fuse_remove_signal_handlers(se);
 out_dp:
-#ifdef DAXFS_HAVE_MMAP_SERVER
 	daxfs_mmap_server_delete(&d.mmap);
-#endif
 	d.dp_ops->fini(d.dp);
 out_close:
 	if (d.fs) {
