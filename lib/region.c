@@ -32,6 +32,7 @@
 #include "crashsim.h"
 #include "errmsg.h"
 #include "region.h"
+#include "region_lock.h"
 #include "units.h"
 
 #ifndef HUGETLBFS_MAGIC
@@ -69,6 +70,7 @@ struct pmr_region {
 	pmem2_memcpy_fn memcpy_fn;
 	pmem2_memset_fn memset_fn;
 	struct crashsim *sim; /* test mode (lib/crashsim.h), else NULL */
+	struct pmr_lock *lock; /* PMR_F_LOCK_*, else NULL */
 };
 
 /* Serialises our setenv/getenv of PMEM2_FORCE_GRANULARITY around map_new. */
@@ -511,6 +513,7 @@ static void region_free(struct pmr_region *r)
 {
 	if (r->fd >= 0)
 		close(r->fd);
+	pmr_lock_release(&r->lock);
 	free(r->path);
 	free(r);
 }
@@ -529,6 +532,39 @@ static int region_alloc(const char *path, unsigned flags, struct pmr_region **ou
 	r->fd = -1;
 	r->flags = flags;
 	*out = r;
+	return 0;
+}
+
+/*
+ * region_lock - take the lock PMR_F_LOCK_* asks for on @path (before the
+ * region is opened, so nothing is mapped while someone else owns it).
+ */
+static int region_lock(struct pmr_region *r, const char *path)
+{
+	enum pmr_lock_mode mode;
+
+	if (!(r->flags & (PMR_F_LOCK_SHARED | PMR_F_LOCK_EXCL)))
+		return 0;
+	if ((r->flags & PMR_F_LOCK_SHARED) && (r->flags & PMR_F_LOCK_EXCL))
+		return pmd_err(-EINVAL, "region %s: both shared and exclusive lock asked", path);
+	mode = (r->flags & PMR_F_LOCK_EXCL) ? PMR_LOCK_EXCLUSIVE : PMR_LOCK_SHARED;
+	return pmr_lock_acquire(path, mode,
+				(r->flags & PMR_F_LOCK_WAIT) ? PMR_LOCK_WAIT_CLOSING : 0, &r->lock);
+}
+
+/* region_lock_check - the file we opened is the one we locked. */
+static int region_lock_check(struct pmr_region *r, const char *path)
+{
+	int err;
+
+	if (!r->lock)
+		return 0;
+	err = pmr_lock_covers_fd(r->lock, r->fd);
+	if (err == -ESTALE)
+		return pmd_err(err, "region %s was replaced while it was being opened; try again",
+			       path);
+	if (err)
+		return pmd_err(err, "cannot stat %s: %s", path, strerror(-err));
 	return 0;
 }
 
@@ -589,9 +625,15 @@ int pmr_create(const char *path, uint64_t size_bytes, unsigned flags, struct pmr
 	if (flags & PMR_F_RDONLY)
 		return pmd_err(-EINVAL, "cannot create %s read-only", path);
 	if (!stat(path, &st)) {
+		struct pmr_lock_holder h;
+		char who[700];
+
 		if (S_ISCHR(st.st_mode))
 			return pmd_err(-EEXIST, "%s is a device: open it, it cannot be created",
 				       path);
+		if (!pmr_lock_holder(path, &h))
+			return pmd_err(-EEXIST, "%s already exists and is in use by %s", path,
+				       pmr_lock_describe(&h, who, sizeof(who)));
 		return pmd_err(-EEXIST, "%s already exists", path);
 	}
 
@@ -604,6 +646,11 @@ int pmr_create(const char *path, uint64_t size_bytes, unsigned flags, struct pmr
 		ret = pmd_err(ret, "cannot create %s: %s", path, strerror(-ret));
 		goto out_free;
 	}
+	ret = region_lock(r, path);
+	if (!ret)
+		ret = region_lock_check(r, path);
+	if (ret)
+		goto out_unlink;
 	ret = detect_fd(r->fd, path, &r->backend, &r->page_size);
 	if (ret)
 		goto out_unlink;
@@ -665,6 +712,9 @@ int pmr_open(const char *path, unsigned flags, struct pmr_region **out)
 	ret = region_alloc(path, flags, &r);
 	if (ret)
 		return ret;
+	ret = region_lock(r, path);
+	if (ret)
+		goto out_free;
 	r->fd = open(path, ((flags & PMR_F_RDONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (r->fd < 0) {
 		ret = -errno;
@@ -674,6 +724,9 @@ int pmr_open(const char *path, unsigned flags, struct pmr_region **out)
 			ret = pmd_err(ret, "cannot open %s: %s", path, strerror(-ret));
 		goto out_free;
 	}
+	ret = region_lock_check(r, path);
+	if (ret)
+		goto out_free;
 	ret = detect_fd(r->fd, path, &r->backend, &r->page_size);
 	if (ret)
 		goto out_free;

@@ -54,6 +54,15 @@ enum pmr_granularity {
 #define PMR_F_PROGRESS (1U << 2)    /* report progress of long steps on stderr if a tty */
 #define PMR_F_SPARSE (1U << 3)	    /* create: allow a size beyond the free space (sparse) */
 #define PMR_F_CRASHSIM (1U << 4)    /* test mode: keep a durable image (lib/crashsim.h) */
+/*
+ * The region lock (lib/region_lock.h), held from open to pmr_close():
+ * SHARED to read, EXCL to write; LOCK_WAIT waits (bounded) for a daxfs
+ * daemon that is closing instead of failing (PMR_LOCK_WAIT_CLOSING).
+ * A lock that cannot be taken fails the open with -EBUSY naming the holder.
+ */
+#define PMR_F_LOCK_SHARED (1U << 5)
+#define PMR_F_LOCK_EXCL (1U << 6)
+#define PMR_F_LOCK_WAIT (1U << 7)
 
 /* Flags for pmr_memcpy() and pmr_memset(), same meaning as PMEM2_F_MEM_*. */
 #define PMR_MEM_NODRAIN (1U << 0)
@@ -95,7 +104,10 @@ int pmr_create(const char *path, uint64_t size_bytes, unsigned flags, struct pmr
  */
 int pmr_open(const char *path, unsigned flags, struct pmr_region **out);
 
-/* pmr_close - unmap and free; sets *@rp to NULL. Does not persist anything. */
+/*
+ * pmr_close - unmap, release the region lock if one was taken, free; sets
+ * *@rp to NULL. Does not persist anything.
+ */
 void pmr_close(struct pmr_region **rp);
 
 /* Accessors; valid while the region is open. */
