@@ -306,7 +306,13 @@ int bench_run(const struct bench_opts *o, struct bench_result *res)
 	int err;
 
 	memset(res, 0, sizeof(*res));
-	err = pmr_open(o->path, 0, &region);
+	/* one owner per region: exclusive when this run writes it, else shared */
+	err = pmr_open(o->path,
+		       (o->target != BENCH_TARGET_NULL &&
+			(o->rw == BENCH_WRITE || o->rw == BENCH_RANDWRITE))
+			       ? PMR_F_LOCK_EXCL
+			       : PMR_F_LOCK_SHARED,
+		       &region);
 	if (err)
 		return err;
 	dev_size = pmr_size(region);

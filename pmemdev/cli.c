@@ -19,6 +19,7 @@
 #include "ndctl_list.h"
 #include "pmemdev.h"
 #include "region.h"
+#include "region_lock.h"
 
 #define EXIT_USAGE 2
 
@@ -169,7 +170,8 @@ static int cmd_create(int argc, char **argv)
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	struct pmr_region *r;
-	unsigned flags = PMR_F_PROGRESS;
+	/* locked from the moment it exists, so nobody maps it half made */
+	unsigned flags = PMR_F_PROGRESS | PMR_F_LOCK_EXCL;
 	uint64_t size = 0;
 	bool have_size = false;
 	int c, err;
@@ -214,6 +216,27 @@ static int print_bb(uint64_t sector, uint64_t count, void *arg)
 	return 0;
 }
 
+/* print_owner - who holds the region's lock (lib/region_lock.h), for info. */
+static void print_owner(const char *path)
+{
+	struct pmr_lock_holder h;
+	char who[700];
+	int err = pmr_lock_holder(path, &h);
+
+	if (err == -ENOENT)
+		printf("in use:            no\n");
+	else if (err)
+		printf("in use:            unknown (%s)\n", strerror(-err));
+	else
+		printf("in use:            %s by %s\n", h.exclusive ? "exclusive" : "shared",
+		       pmr_lock_describe(&h, who, sizeof(who)));
+}
+
+/*
+ * info reads the geometry and the badblocks list, never the region's data,
+ * so it takes no lock: it must work on a mounted region (it is how a user
+ * finds out who holds it).
+ */
 static int cmd_info(int argc, char **argv)
 {
 	struct pmemdev_bb *bb;
@@ -239,6 +262,7 @@ static int cmd_info(int argc, char **argv)
 	       pmr_granularity_name(in.native_granularity));
 	printf("memmap if paged:   %" PRIu64 " bytes (64 B per 4 KiB)\n",
 	       in.size / FRAME_SIZE * MEMMAP_BYTES_PER_FRAME);
+	print_owner(in.path);
 	err = pmemdev_bb_open(in.path, &bb);
 	if (err) {
 		pmr_close(&r);
@@ -251,10 +275,16 @@ static int cmd_info(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * badblocks add/clear change what the region's users see (a read of a bad
+ * sector fails), so they take the exclusive lock like every writer; list
+ * only reads the list file.
+ */
 static int cmd_badblocks(int argc, char **argv)
 {
 	struct pmemdev_bb *bb;
 	struct pmr_region *r;
+	unsigned flags;
 	uint64_t sector = 0, count = 1, cap;
 	bool first = true;
 	int err, ret = 0;
@@ -270,7 +300,8 @@ static int cmd_badblocks(int argc, char **argv)
 	if (argc == 5 && (parse_u64(argv[4], &count) || !count))
 		return usage_error("invalid COUNT '%s'", argv[4]);
 
-	err = pmr_open(argv[1], PMR_F_RDONLY, &r);
+	flags = PMR_F_RDONLY | (strcmp(argv[2], "list") ? PMR_F_LOCK_EXCL : 0);
+	err = pmr_open(argv[1], flags, &r);
 	if (err)
 		return fail(err, argv[1]);
 	cap = off_to_sector(pmr_size(r));

@@ -47,6 +47,7 @@
 #include "pfn.h"
 #include "pmemdev.h"
 #include "region.h"
+#include "region_lock.h"
 #include "units.h"
 
 #ifndef FIO_VERSION
@@ -159,7 +160,53 @@ static const char *pmemdev_fio_region_path(struct thread_data *td)
 }
 
 /*
- * ->setup: validate the options and give fio the size of the region. Runs
+ * Region locks (lib/region_lock.h) taken in ->setup: held by fio's main
+ * process for the whole run and shared by the job processes it forks (one
+ * open file description), so jobs of one run never refuse each other
+ * while any other program is refused. Let go when the engine is unloaded.
+ */
+static pthread_mutex_t pmemdev_fio_locks_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct pmr_lock **pmemdev_fio_locks;
+static unsigned pmemdev_fio_nr_locks;
+
+/* pmemdev_fio_lock - lock @path for this run: exclusive if the job writes it. */
+static int pmemdev_fio_lock(struct thread_data *td, const char *path)
+{
+	struct pmemdev_fio_opts *o = td->eo;
+	bool writes = (td_write(td) || td_trim(td)) && o->target != PMEMDEV_TARGET_NULL;
+	struct pmr_lock *l, **grown;
+	int err;
+
+	err = pmr_lock_acquire(path, writes ? PMR_LOCK_EXCLUSIVE : PMR_LOCK_SHARED, 0, &l);
+	if (err)
+		return err;
+	pthread_mutex_lock(&pmemdev_fio_locks_mutex);
+	grown = realloc(pmemdev_fio_locks, (pmemdev_fio_nr_locks + 1) * sizeof(*grown));
+	if (grown) {
+		pmemdev_fio_locks = grown;
+		pmemdev_fio_locks[pmemdev_fio_nr_locks++] = l;
+	}
+	pthread_mutex_unlock(&pmemdev_fio_locks_mutex);
+	if (!grown) {
+		pmr_lock_release(&l);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+__attribute__((destructor)) static void pmemdev_fio_unlock_all(void)
+{
+	pthread_mutex_lock(&pmemdev_fio_locks_mutex);
+	for (unsigned i = 0; i < pmemdev_fio_nr_locks; i++)
+		pmr_lock_release(&pmemdev_fio_locks[i]);
+	free(pmemdev_fio_locks);
+	pmemdev_fio_locks = NULL;
+	pmemdev_fio_nr_locks = 0;
+	pthread_mutex_unlock(&pmemdev_fio_locks_mutex);
+}
+
+/*
+ * ->setup: validate the options, lock the region and give fio its size. Runs
  * before ->init, in fio's main process with create_serialize=1 (default),
  * so it only looks at the region and opens no device.
  */
@@ -195,7 +242,9 @@ static int pmemdev_fio_setup(struct thread_data *td)
 			     "iodepth=%u has no effect (use completion=async)\n",
 			 td->o.name, td->o.iodepth);
 
-	err = pmr_open(path, PMR_F_RDONLY, &region);
+	err = pmemdev_fio_lock(td, path);
+	if (!err)
+		err = pmr_open(path, PMR_F_RDONLY, &region);
 	if (err) {
 		log_err(PFX "job '%s': cannot open region %s: %s\n", td->o.name, path,
 			pmd_strerror(err));
