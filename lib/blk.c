@@ -113,6 +113,19 @@ static void blk_stop_workers(struct blk_dev *dev, unsigned started)
 		pthread_join(dev->workers[i], NULL);
 }
 
+/* Free @dev and what it holds; its workers are stopped (or never started). */
+static void blk_dev_free(struct blk_dev *dev)
+{
+	free(dev->workers);
+	free(dev->ring);
+	pthread_cond_destroy(&dev->not_full);
+	pthread_cond_destroy(&dev->not_empty);
+	pthread_mutex_destroy(&dev->lock);
+	pthread_mutex_destroy(&dev->stats_lock);
+	free(dev->name);
+	free(dev);
+}
+
 int blk_dev_new(const struct blk_dev_config *cfg, struct blk_dev **out)
 {
 	struct blk_dev *dev;
@@ -129,10 +142,14 @@ int blk_dev_new(const struct blk_dev_config *cfg, struct blk_dev **out)
 	if (!dev)
 		return -ENOMEM;
 	memset(dev, 0, sizeof(*dev));
+	pthread_mutex_init(&dev->stats_lock, NULL);
+	pthread_mutex_init(&dev->lock, NULL);
+	pthread_cond_init(&dev->not_empty, NULL);
+	pthread_cond_init(&dev->not_full, NULL);
 	dev->name = strdup(cfg->name ? cfg->name : "blk");
 	if (!dev->name) {
 		err = -ENOMEM;
-		goto out_free_dev;
+		goto out_free;
 	}
 	dev->capacity = cfg->capacity_sectors;
 	dev->limits = cfg->limits;
@@ -145,10 +162,6 @@ int blk_dev_new(const struct blk_dev_config *cfg, struct blk_dev **out)
 	dev->can_fua = call_can(dev->ops.can_fua, dev->driver_data);
 	dev->can_discard = call_can(dev->ops.can_discard, dev->driver_data);
 	dev->can_write_zeroes = call_can(dev->ops.can_write_zeroes, dev->driver_data);
-	pthread_mutex_init(&dev->stats_lock, NULL);
-	pthread_mutex_init(&dev->lock, NULL);
-	pthread_cond_init(&dev->not_empty, NULL);
-	pthread_cond_init(&dev->not_full, NULL);
 	dev->nr_workers = cfg->nr_workers;
 	dev->run_when_idle = cfg->run_when_idle;
 	if (!dev->nr_workers) {
@@ -161,7 +174,7 @@ int blk_dev_new(const struct blk_dev_config *cfg, struct blk_dev **out)
 	dev->workers = calloc(dev->nr_workers, sizeof(*dev->workers));
 	if (!dev->ring || !dev->workers) {
 		err = -ENOMEM;
-		goto out_free_ring;
+		goto out_free;
 	}
 	for (started = 0; started < dev->nr_workers; started++) {
 		err = -pthread_create(&dev->workers[started], NULL, blk_worker, dev);
@@ -176,16 +189,8 @@ int blk_dev_new(const struct blk_dev_config *cfg, struct blk_dev **out)
 
 out_stop_workers:
 	blk_stop_workers(dev, started);
-out_free_ring:
-	free(dev->workers);
-	free(dev->ring);
-	pthread_cond_destroy(&dev->not_full);
-	pthread_cond_destroy(&dev->not_empty);
-	pthread_mutex_destroy(&dev->lock);
-	pthread_mutex_destroy(&dev->stats_lock);
-	free(dev->name);
-out_free_dev:
-	free(dev);
+out_free:
+	blk_dev_free(dev);
 	return err;
 }
 
@@ -198,14 +203,7 @@ void blk_dev_delete(struct blk_dev **dp)
 	blk_dev_drain(dev);
 	if (dev->nr_workers)
 		blk_stop_workers(dev, dev->nr_workers);
-	free(dev->workers);
-	free(dev->ring);
-	pthread_cond_destroy(&dev->not_full);
-	pthread_cond_destroy(&dev->not_empty);
-	pthread_mutex_destroy(&dev->lock);
-	pthread_mutex_destroy(&dev->stats_lock);
-	free(dev->name);
-	free(dev);
+	blk_dev_free(dev);
 	*dp = NULL;
 }
 
