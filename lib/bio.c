@@ -101,6 +101,14 @@ static bool bio_has_room(const struct bio *bio, uint32_t len)
 	       (uint64_t)bio->bi_iter.bi_size + len <= BIO_MAX_BYTES;
 }
 
+/* Store @bv as the next bvec (room checked by the caller). Returns its length. */
+static uint32_t bio_append(struct bio *bio, struct bio_vec bv)
+{
+	bio->bi_io_vec[bio->bi_vcnt++] = bv;
+	bio->bi_iter.bi_size += bv.bv_len;
+	return bv.bv_len;
+}
+
 /*
  * Append [@pfn + @offset, + @len) (@offset < 4 KiB) to a PFN bio, growing the
  * last bvec when the memory continues it. @known_contig: the caller knows the
@@ -134,13 +142,7 @@ static uint32_t bio_push_pfn(struct bio *bio, pfn_t pfn, uint32_t len, uint32_t 
 		if (!pfn_extent_contiguous(pfn, frames))
 			return 0;
 	}
-	bio->bi_io_vec[bio->bi_vcnt++] = (struct bio_vec){
-		.bv_pfn = pfn,
-		.bv_len = len,
-		.bv_offset = offset,
-	};
-	bio->bi_iter.bi_size += len;
-	return len;
+	return bio_append(bio, (struct bio_vec){.bv_pfn = pfn, .bv_len = len, .bv_offset = offset});
 }
 
 uint32_t bio_add_pfn(struct bio *bio, pfn_t pfn, uint32_t len, uint32_t offset)
@@ -153,35 +155,32 @@ uint32_t bio_add_pfn(struct bio *bio, pfn_t pfn, uint32_t len, uint32_t offset)
 	return bio_push_pfn(bio, pfn, len, offset, false);
 }
 
-uint32_t bio_add_page(struct bio *bio, struct page *page, uint32_t len, uint32_t offset)
+/*
+ * Append a page bvec {@page, @len, @offset} (checked by the caller) and take
+ * a reference on @page. Returns @len, or 0 if the bio has no room.
+ */
+static uint32_t bio_push_page(struct bio *bio, struct page *page, uint32_t len, uint32_t offset)
 {
-	if (bio->bi_desc != BIO_DESC_PAGE || !page || !len || (uint64_t)offset + len > FRAME_SIZE ||
-	    !bio_has_room(bio, len))
+	if (!bio_has_room(bio, len))
 		return 0;
 	get_page(page);
-	bio->bi_io_vec[bio->bi_vcnt++] = (struct bio_vec){
-		.bv_page = page,
-		.bv_len = len,
-		.bv_offset = offset,
-	};
-	bio->bi_iter.bi_size += len;
-	return len;
+	return bio_append(bio,
+			  (struct bio_vec){.bv_page = page, .bv_len = len, .bv_offset = offset});
+}
+
+uint32_t bio_add_page(struct bio *bio, struct page *page, uint32_t len, uint32_t offset)
+{
+	if (bio->bi_desc != BIO_DESC_PAGE || !page || !len || (uint64_t)offset + len > FRAME_SIZE)
+		return 0;
+	return bio_push_page(bio, page, len, offset);
 }
 
 uint32_t bio_add_folio(struct bio *bio, struct page *head, uint32_t len, uint32_t offset)
 {
 	if (bio->bi_desc != BIO_DESC_PAGE || !head || page_is_tail(head) || !len ||
-	    (uint64_t)offset + len > frames_to_bytes(folio_nr_pages(head)) ||
-	    !bio_has_room(bio, len))
+	    (uint64_t)offset + len > frames_to_bytes(folio_nr_pages(head)))
 		return 0;
-	get_page(head);
-	bio->bi_io_vec[bio->bi_vcnt++] = (struct bio_vec){
-		.bv_page = head,
-		.bv_len = len,
-		.bv_offset = offset,
-	};
-	bio->bi_iter.bi_size += len;
-	return len;
+	return bio_push_page(bio, head, len, offset);
 }
 
 /*
