@@ -509,6 +509,19 @@ static int region_crashsim(struct pmr_region *r)
 	return crashsim_new(r->addr, r->size, &r->sim);
 }
 
+/* region_start - map @r and enter test mode if asked; on failure nothing is mapped. */
+static int region_start(struct pmr_region *r)
+{
+	int ret = region_map(r);
+
+	if (ret)
+		return ret;
+	ret = region_crashsim(r);
+	if (ret)
+		region_unmap(r);
+	return ret;
+}
+
 static void region_free(struct pmr_region *r)
 {
 	if (r->fd >= 0)
@@ -683,17 +696,12 @@ int pmr_create(const char *path, uint64_t size_bytes, unsigned flags, struct pmr
 		if (ret)
 			goto out_unlink;
 	}
-	ret = region_map(r);
+	ret = region_start(r);
 	if (ret)
 		goto out_unlink;
-	ret = region_crashsim(r);
-	if (ret)
-		goto out_unmap_unlink;
 	*out = r;
 	return 0;
 
-out_unmap_unlink:
-	region_unmap(r);
 out_unlink:
 	unlink(path);
 out_free:
@@ -757,17 +765,11 @@ int pmr_open(const char *path, unsigned flags, struct pmr_region **out)
 	if (ret)
 		goto out_free;
 	r->alignment = r->page_size > HUGE_SIZE ? r->page_size : HUGE_SIZE;
-	ret = region_map(r);
+	ret = region_start(r);
 	if (ret)
 		goto out_free;
-	ret = region_crashsim(r);
-	if (ret)
-		goto out_unmap;
 	*out = r;
 	return 0;
-
-out_unmap:
-	region_unmap(r);
 
 out_free:
 	region_free(r);
