@@ -342,24 +342,32 @@ void pmemdev_bb_close(struct pmemdev_bb **bbp)
 	*bbp = NULL;
 }
 
-int pmemdev_bb_add(struct pmemdev_bb *bb, uint64_t sector, uint64_t nr_sectors)
+/*
+ * bb_update - add (@clear false) or clear [@sector, + @nr_sectors) in the
+ * list under the write lock: build the new list, store it in the file, then
+ * publish it. Returns 0 or -errno; on failure the list is as it was.
+ */
+static int bb_update(struct pmemdev_bb *bb, uint64_t sector, uint64_t nr_sectors, bool clear)
 {
+	uint64_t end = sector + nr_sectors;
 	struct bb_range *r;
+	bool changed = true;
 	unsigned n;
-	int ret;
+	int ret = 0;
 
-	if (!range_valid(sector, nr_sectors))
-		return pmd_err(-EINVAL, "bad range: sector %llu count %llu",
-			       (unsigned long long)sector, (unsigned long long)nr_sectors);
 	pthread_rwlock_wrlock(&bb->lock);
 	r = malloc((bb->nr + 1) * sizeof(*r));
 	if (!r) {
 		ret = -ENOMEM;
 		goto out_unlock;
 	}
-	n = ranges_add(bb->ranges, bb->nr, sector, sector + nr_sectors, r);
-	ret = store(bb, r, n);
-	if (ret) {
+	if (clear)
+		n = ranges_clear(bb->ranges, bb->nr, sector, end, r, &changed);
+	else
+		n = ranges_add(bb->ranges, bb->nr, sector, end, r);
+	if (changed)
+		ret = store(bb, r, n);
+	if (!changed || ret) {
 		free(r);
 		goto out_unlock;
 	}
@@ -369,41 +377,35 @@ out_unlock:
 	return ret;
 }
 
-int pmemdev_bb_clear(struct pmemdev_bb *bb, uint64_t sector, uint64_t nr_sectors)
+/* bb_check_range - 0, or -EINVAL with a message for an empty or wrapping range. */
+static int bb_check_range(uint64_t sector, uint64_t nr_sectors)
 {
-	struct bb_range *r;
-	bool changed;
-	unsigned n;
-	int ret = 0;
-
-	if (nr_sectors == 0)
-		return 0;
 	if (!range_valid(sector, nr_sectors))
 		return pmd_err(-EINVAL, "bad range: sector %llu count %llu",
 			       (unsigned long long)sector, (unsigned long long)nr_sectors);
+	return 0;
+}
+
+int pmemdev_bb_add(struct pmemdev_bb *bb, uint64_t sector, uint64_t nr_sectors)
+{
+	int ret = bb_check_range(sector, nr_sectors);
+
+	return ret ? ret : bb_update(bb, sector, nr_sectors, false);
+}
+
+int pmemdev_bb_clear(struct pmemdev_bb *bb, uint64_t sector, uint64_t nr_sectors)
+{
+	int ret;
+
+	if (nr_sectors == 0)
+		return 0;
+	ret = bb_check_range(sector, nr_sectors);
+	if (ret)
+		return ret;
 	/* The write path calls this for every write: stay cheap. */
 	if (!pmemdev_bb_check(bb, sector, nr_sectors))
 		return 0;
-	pthread_rwlock_wrlock(&bb->lock);
-	r = malloc((bb->nr + 1) * sizeof(*r));
-	if (!r) {
-		ret = -ENOMEM;
-		goto out_unlock;
-	}
-	n = ranges_clear(bb->ranges, bb->nr, sector, sector + nr_sectors, r, &changed);
-	if (!changed) {
-		free(r);
-		goto out_unlock;
-	}
-	ret = store(bb, r, n);
-	if (ret) {
-		free(r);
-		goto out_unlock;
-	}
-	publish(bb, r, n);
-out_unlock:
-	pthread_rwlock_unlock(&bb->lock);
-	return ret;
+	return bb_update(bb, sector, nr_sectors, true);
 }
 
 /* Index of the first range ending after @sector (lock held). */
