@@ -122,22 +122,17 @@ static bool pmemdev_can(void *driver_data)
 	return true;
 }
 
-static const struct blk_dev_ops pmemdev_ops = {
-	.size = sizeof(struct blk_dev_ops),
-	.queue_rq = pmemdev_queue_rq,
-	.can_flush = pmemdev_can,
-	.can_fua = pmemdev_can,
-	.can_discard = pmemdev_can,
-	.can_write_zeroes = pmemdev_can,
-};
+/* Both targets can do every op; they differ in what queue_rq does. */
+#define PMEMDEV_OPS(rq_fn)                                                                         \
+	{                                                                                          \
+		.size = sizeof(struct blk_dev_ops), .queue_rq = (rq_fn), .can_flush = pmemdev_can, \
+		.can_fua = pmemdev_can, .can_discard = pmemdev_can,                                \
+		.can_write_zeroes = pmemdev_can,                                                   \
+	}
 
-static const struct blk_dev_ops pmemdev_null_ops = {
-	.size = sizeof(struct blk_dev_ops),
-	.queue_rq = pmemdev_null_queue_rq,
-	.can_flush = pmemdev_can,
-	.can_fua = pmemdev_can,
-	.can_discard = pmemdev_can,
-	.can_write_zeroes = pmemdev_can,
+static const struct blk_dev_ops pmemdev_ops[] = {
+	[PMEMDEV_TARGET_PMEM] = PMEMDEV_OPS(pmemdev_queue_rq),
+	[PMEMDEV_TARGET_NULL] = PMEMDEV_OPS(pmemdev_null_queue_rq),
 };
 
 int pmemdev_new(const struct pmemdev_config *cfg, struct pmemdev **out)
@@ -179,7 +174,8 @@ int pmemdev_new(const struct pmemdev_config *cfg, struct pmemdev **out)
 	bc.limits.max_bytes = cfg->max_bytes;
 	bc.limits.max_segments = cfg->max_segments;
 	bc.limits.no_split = cfg->no_split;
-	bc.ops = cfg->target == PMEMDEV_TARGET_NULL ? &pmemdev_null_ops : &pmemdev_ops;
+	bc.ops = &pmemdev_ops[cfg->target == PMEMDEV_TARGET_NULL ? PMEMDEV_TARGET_NULL
+								 : PMEMDEV_TARGET_PMEM];
 	bc.driver_data = pd;
 	bc.nr_workers = cfg->nr_workers;
 	/*
