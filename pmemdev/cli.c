@@ -365,6 +365,21 @@ static void print_bench_text(const struct bench_opts *o, const struct bench_resu
 	       format_size(res->descriptor_bytes, b2, sizeof(b2)), res->setup_seconds);
 }
 
+/*
+ * parse_uint_opt - the value @arg of option --@name as a number in
+ * [@min, @max] into *@out. Returns 0, or EXIT_USAGE after saying what is wrong.
+ */
+static int parse_uint_opt(const char *name, const char *arg, unsigned min, unsigned max,
+			  unsigned *out)
+{
+	uint64_t v;
+
+	if (parse_u64(arg, &v) || v < min || v > max)
+		return usage_error("invalid --%s '%s' (%u..%u)", name, arg, min, max);
+	*out = (unsigned)v;
+	return 0;
+}
+
 static int cmd_bench(int argc, char **argv)
 {
 	static const struct option opts[] = {{"target", required_argument, NULL, 't'},
@@ -394,7 +409,6 @@ static int cmd_bench(int argc, char **argv)
 	unsigned nr_targets = 1, nr_modes = 1, repeat = 1;
 	struct bench_result res;
 	bool json = false, workers_set = false;
-	uint64_t v;
 	char *end;
 	int c, err;
 
@@ -429,9 +443,8 @@ static int cmd_bench(int argc, char **argv)
 				return usage_error("empty --mode");
 			break;
 		case 'R':
-			if (parse_u64(optarg, &v) || !v || v > 1000)
-				return usage_error("invalid --repeat '%s' (1..1000)", optarg);
-			repeat = (unsigned)v;
+			if (parse_uint_opt("repeat", optarg, 1, 1000, &repeat))
+				return EXIT_USAGE;
 			break;
 		case 'r':
 			if (bench_rw_parse(optarg, &o.rw))
@@ -442,19 +455,16 @@ static int cmd_bench(int argc, char **argv)
 				return usage_error("invalid --bs '%s'", optarg);
 			break;
 		case 'q':
-			if (parse_u64(optarg, &v) || !v || v > 1024)
-				return usage_error("invalid --iodepth '%s' (1..1024)", optarg);
-			o.iodepth = (unsigned)v;
+			if (parse_uint_opt("iodepth", optarg, 1, 1024, &o.iodepth))
+				return EXIT_USAGE;
 			break;
 		case 'j':
-			if (parse_u64(optarg, &v) || !v || v > 256)
-				return usage_error("invalid --threads '%s' (1..256)", optarg);
-			o.threads = (unsigned)v;
+			if (parse_uint_opt("threads", optarg, 1, 256, &o.threads))
+				return EXIT_USAGE;
 			break;
 		case 'w':
-			if (parse_u64(optarg, &v) || v > 64)
-				return usage_error("invalid --workers '%s' (0..64)", optarg);
-			o.workers = (unsigned)v;
+			if (parse_uint_opt("workers", optarg, 0, 64, &o.workers))
+				return EXIT_USAGE;
 			workers_set = true;
 			break;
 		case 'T':
