@@ -707,108 +707,63 @@ static int pmemdev_fio_close_file(struct thread_data *td, struct fio_file *f)
 	return 0;
 }
 
+/*
+ * One engine option: every option of ours is in fio's engine category and
+ * stored in struct pmemdev_fio_opts at @field. The rest (.def, .posval,
+ * .minval, ...) comes as designated initialisers in the trailing arguments.
+ */
+#define PMEMDEV_FIO_OPT(nm, lnm, typ, field, hlp, ...)                                \
+	{                                                                             \
+		.name = (nm), .lname = (lnm), .type = (typ),                          \
+		.off1 = offsetof(struct pmemdev_fio_opts, field), .help = (hlp),      \
+		.category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID, __VA_ARGS__ \
+	}
+
+/* One value of a choice option: what the user writes, what we store, what it means. */
+#define PMEMDEV_FIO_VAL(iv, ov, hlp)                      \
+	{                                                 \
+		.ival = (iv), .oval = (ov), .help = (hlp) \
+	}
+
 static struct fio_option pmemdev_fio_options[] = {
-	{
-		.name = "region",
-		.lname = "pmemdev region",
-		.type = FIO_OPT_STR_STORE,
-		.off1 = offsetof(struct pmemdev_fio_opts, region),
-		.help = "Region file or /dev/dax device (default: the job's filename)",
-		.category = FIO_OPT_C_ENGINE,
-		.group = FIO_OPT_G_INVALID,
-	},
-	{
-		.name = "mode",
-		.lname = "pmemdev descriptor mode",
-		.type = FIO_OPT_STR,
-		.off1 = offsetof(struct pmemdev_fio_opts, mode),
-		.help = "How memory is described to the block layer",
-		.def = "pfn",
-		.posval =
-			{
-				{.ival = "pfn",
-				 .oval = DESC_PFN,
-				 .help = "extents of pfns: 1 bvec per 2 MiB"},
-				{.ival = "folio",
-				 .oval = DESC_FOLIO,
-				 .help = "struct page memmap, 2 MiB folios"},
-				{.ival = "page",
-				 .oval = DESC_PAGE,
-				 .help = "struct page memmap, 1 bvec per 4 KiB"},
-			},
-		.category = FIO_OPT_C_ENGINE,
-		.group = FIO_OPT_G_INVALID,
-	},
-	{
-		.name = "target",
-		.lname = "pmemdev target",
-		.type = FIO_OPT_STR,
-		.off1 = offsetof(struct pmemdev_fio_opts, target),
-		.help = "Where requests go",
-		.def = "pmem",
-		.posval =
-			{
-				{.ival = "pmem",
-				 .oval = PMEMDEV_TARGET_PMEM,
-				 .help = "copy to/from the region"},
-				{.ival = "null",
-				 .oval = PMEMDEV_TARGET_NULL,
-				 .help = "complete without moving data"},
-			},
-		.category = FIO_OPT_C_ENGINE,
-		.group = FIO_OPT_G_INVALID,
-	},
-	{
-		.name = "completion",
-		.lname = "pmemdev completion",
-		.type = FIO_OPT_STR,
-		.off1 = offsetof(struct pmemdev_fio_opts, completion),
-		.help = "How I/O completes",
+	PMEMDEV_FIO_OPT("region", "pmemdev region", FIO_OPT_STR_STORE, region,
+			"Region file or /dev/dax device (default: the job's filename)"),
+	PMEMDEV_FIO_OPT("mode", "pmemdev descriptor mode", FIO_OPT_STR, mode,
+			"How memory is described to the block layer", .def = "pfn",
+			.posval =
+				{
+					PMEMDEV_FIO_VAL("pfn", DESC_PFN,
+							"extents of pfns: 1 bvec per 2 MiB"),
+					PMEMDEV_FIO_VAL("folio", DESC_FOLIO,
+							"struct page memmap, 2 MiB folios"),
+					PMEMDEV_FIO_VAL("page", DESC_PAGE,
+							"struct page memmap, 1 bvec per 4 KiB"),
+				}),
+	PMEMDEV_FIO_OPT("target", "pmemdev target", FIO_OPT_STR, target, "Where requests go",
+			.def = "pmem",
+			.posval =
+				{
+					PMEMDEV_FIO_VAL("pmem", PMEMDEV_TARGET_PMEM,
+							"copy to/from the region"),
+					PMEMDEV_FIO_VAL("null", PMEMDEV_TARGET_NULL,
+							"complete without moving data"),
+				}),
+	PMEMDEV_FIO_OPT(
+		"completion", "pmemdev completion", FIO_OPT_STR, completion, "How I/O completes",
 		.def = "sync",
 		.posval =
 			{
-				{.ival = "sync",
-				 .oval = PMEMDEV_FIO_SYNC,
-				 .help = "complete in ->queue"},
-				{.ival = "async",
-				 .oval = PMEMDEV_FIO_ASYNC,
-				 .help = "device workers, reaped by getevents"},
-			},
-		.category = FIO_OPT_C_ENGINE,
-		.group = FIO_OPT_G_INVALID,
-	},
-	{
-		.name = "fua",
-		.lname = "pmemdev FUA writes",
-		.type = FIO_OPT_BOOL,
-		.off1 = offsetof(struct pmemdev_fio_opts, fua),
-		.help = "Every write is durable at completion (BIO_FUA)",
-		.def = "0",
-		.category = FIO_OPT_C_ENGINE,
-		.group = FIO_OPT_G_INVALID,
-	},
-	{
-		.name = "workers",
-		.lname = "pmemdev worker threads",
-		.type = FIO_OPT_INT,
-		.off1 = offsetof(struct pmemdev_fio_opts, workers),
-		.help = "Device worker threads (0: none for sync, 1 for async)",
-		.def = "0",
-		.minval = 0,
-		.maxval = 64,
-		.category = FIO_OPT_C_ENGINE,
-		.group = FIO_OPT_G_INVALID,
-	},
-	{
-		.name = "blk_stats",
-		.lname = "pmemdev block layer stats",
-		.type = FIO_OPT_BOOL,
-		.off1 = offsetof(struct pmemdev_fio_opts, blk_stats),
-		.help = "Print bios, bvecs per bio and descriptor bytes at job end",
-		.def = "0",
-		.category = FIO_OPT_C_ENGINE,
-		.group = FIO_OPT_G_INVALID,
-	},
+				PMEMDEV_FIO_VAL("sync", PMEMDEV_FIO_SYNC, "complete in ->queue"),
+				PMEMDEV_FIO_VAL("async", PMEMDEV_FIO_ASYNC,
+						"device workers, reaped by getevents"),
+			}),
+	PMEMDEV_FIO_OPT("fua", "pmemdev FUA writes", FIO_OPT_BOOL, fua,
+			"Every write is durable at completion (BIO_FUA)", .def = "0"),
+	PMEMDEV_FIO_OPT("workers", "pmemdev worker threads", FIO_OPT_INT, workers,
+			"Device worker threads (0: none for sync, 1 for async)", .def = "0",
+			.minval = 0, .maxval = 64),
+	PMEMDEV_FIO_OPT("blk_stats", "pmemdev block layer stats", FIO_OPT_BOOL, blk_stats,
+			"Print bios, bvecs per bio and descriptor bytes at job end", .def = "0"),
 	{
 		.name = NULL,
 	},
