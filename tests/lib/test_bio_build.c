@@ -10,22 +10,6 @@
 
 #define LEN (4 * MiB)
 
-/* Every byte of [@mem, @mem + @len) visited once, in order, by the bio. */
-static void check_segments(struct bio *bio, char *mem, uint64_t len)
-{
-	struct bvec_iter it;
-	struct bio_seg seg;
-	char *expect = mem;
-
-	CHECK_EQ(bio->bi_iter.bi_size, len);
-	bio_for_each_segment (seg, bio, it) {
-		CHECK(seg.addr == expect);
-		CHECK(seg.len > 0);
-		expect += seg.len;
-	}
-	CHECK(expect == mem + len);
-}
-
 static void refs_all(char *mem, uint64_t len, int want)
 {
 	pfn_t pfn;
@@ -49,7 +33,7 @@ static void test_mode(enum desc_mode mode)
 	CHECK_OK(bio_add_range(bio, mem, HUGE_SIZE, mode));
 	CHECK_EQ(bio->bi_vcnt, want_vecs[mode]);
 	CHECK_EQ(bio_segments(bio), want_vecs[mode]);
-	check_segments(bio, mem, HUGE_SIZE);
+	check_bio_covers(bio, mem, HUGE_SIZE);
 	if (mode != DESC_PFN) {
 		/* One reference per bvec on the folio (page mode: per page). */
 		refs_all(mem, HUGE_SIZE, 2);
@@ -63,7 +47,7 @@ static void test_mode(enum desc_mode mode)
 		/* pfn: the next extent continues the bvec and merges into it. */
 		CHECK_EQ(bio->bi_vcnt, 1);
 		CHECK_EQ(bio->bi_iter.bi_size, HUGE_SIZE + FRAME_SIZE);
-		check_segments(bio, mem, HUGE_SIZE + FRAME_SIZE);
+		check_bio_covers(bio, mem, HUGE_SIZE + FRAME_SIZE);
 	} else {
 		CHECK_EQ(bio->bi_vcnt, want_vecs[mode]);
 		CHECK_EQ(bio->bi_iter.bi_size, HUGE_SIZE);
@@ -106,7 +90,7 @@ static void test_mode(enum desc_mode mode)
 	CHECK_OK(bio_alloc(bio_nr_vecs_for(mem + 777, 3 * MiB, mode), BIO_OP_WRITE,
 			   bio_desc_for(mode), &bio));
 	CHECK_OK(bio_add_range(bio, mem + 777, 3 * MiB, mode));
-	check_segments(bio, mem + 777, 3 * MiB);
+	check_bio_covers(bio, mem + 777, 3 * MiB);
 	CHECK_EQ(bio->bi_vcnt, bio_nr_vecs_for(mem + 777, 3 * MiB, mode));
 	CHECK_EQ(bio->bi_vcnt, mode == DESC_PFN ? 1 : mode == DESC_FOLIO ? 2 : 769);
 	bio_put(bio);

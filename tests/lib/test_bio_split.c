@@ -24,21 +24,6 @@ static void end_io(struct bio *bio)
 	d->status = bio->bi_status;
 }
 
-/* The memory a bio's iterator covers must be [@mem, @mem + @len). */
-static void check_covers(struct bio *bio, char *mem, uint64_t len)
-{
-	struct bvec_iter it;
-	struct bio_seg seg;
-	char *p = mem;
-
-	CHECK_EQ(bio->bi_iter.bi_size, len);
-	bio_for_each_segment (seg, bio, it) {
-		CHECK(seg.addr == p);
-		p += seg.len;
-	}
-	CHECK(p == mem + len);
-}
-
 /* Split a bio over [mem+off, +len) at @cuts sectors, check each piece. */
 static void split_pieces(enum desc_mode mode, char *mem, uint64_t off, uint64_t len,
 			 const uint64_t *cuts, unsigned nr_cuts, struct ramdisk *rd,
@@ -60,10 +45,10 @@ static void split_pieces(enum desc_mode mode, char *mem, uint64_t off, uint64_t 
 		CHECK_OK(bio_split(bio, cuts[i], &child));
 		CHECK(child->bi_io_vec == bio->bi_io_vec);
 		CHECK_EQ(child->bi_iter.bi_sector, off_to_sector(done));
-		check_covers(child, mem + off + done, sector_to_off(cuts[i]));
+		check_bio_covers(child, mem + off + done, sector_to_off(cuts[i]));
 		done += sector_to_off(cuts[i]);
 		CHECK_EQ(bio->bi_iter.bi_sector, off_to_sector(done));
-		check_covers(bio, mem + off + done, len - done);
+		check_bio_covers(bio, mem + off + done, len - done);
 		/* Each piece goes to the device on its own. */
 		CHECK_OK(blk_submit_bio(dev, child));
 		CHECK_EQ(d.calls, 0);

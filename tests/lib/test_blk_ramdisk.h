@@ -133,22 +133,22 @@ static inline void ramdisk_init(struct ramdisk *rd, uint64_t bytes)
 	rd->can_flush = rd->can_fua = rd->can_discard = rd->can_write_zeroes = true;
 }
 
-/* ramdisk_dev - a blk_dev in front of @rd (512-byte blocks unless @limits say). */
-static inline struct blk_dev *ramdisk_dev(struct ramdisk *rd, const struct blk_limits *limits,
-					  unsigned nr_workers)
+/*
+ * ramdisk_dev_config - a blk_dev in front of @rd, configured as @tmpl says
+ * (limits, workers, depth, run_when_idle); name, capacity, ops and driver
+ * data are the ramdisk's, 512-byte blocks unless the limits say.
+ */
+static inline struct blk_dev *ramdisk_dev_config(struct ramdisk *rd,
+						 const struct blk_dev_config *tmpl)
 {
-	struct blk_dev_config cfg = {
-		.name = "ramdisk",
-		.capacity_sectors = rd->bytes / SECTOR_SIZE,
-		.ops = &ramdisk_ops,
-		.driver_data = rd,
-		.nr_workers = nr_workers,
-	};
+	struct blk_dev_config cfg = *tmpl;
 	struct blk_dev *dev;
 	int err;
 
-	if (limits)
-		cfg.limits = *limits;
+	cfg.name = "ramdisk";
+	cfg.capacity_sectors = rd->bytes / SECTOR_SIZE;
+	cfg.ops = &ramdisk_ops;
+	cfg.driver_data = rd;
 	if (!cfg.limits.logical_block_size)
 		cfg.limits.logical_block_size = 512;
 	rd->limits = cfg.limits;
@@ -158,6 +158,17 @@ static inline struct blk_dev *ramdisk_dev(struct ramdisk *rd, const struct blk_l
 		exit(1);
 	}
 	return dev;
+}
+
+/* ramdisk_dev - a blk_dev in front of @rd (512-byte blocks unless @limits say). */
+static inline struct blk_dev *ramdisk_dev(struct ramdisk *rd, const struct blk_limits *limits,
+					  unsigned nr_workers)
+{
+	struct blk_dev_config cfg = {.nr_workers = nr_workers};
+
+	if (limits)
+		cfg.limits = *limits;
+	return ramdisk_dev_config(rd, &cfg);
 }
 
 static inline struct blk_dev *ramdisk_new(struct ramdisk *rd, uint64_t bytes,
@@ -195,6 +206,64 @@ static inline struct pfn_range *reg(void *mem, uint64_t len, enum desc_mode mode
 		exit(1);
 	}
 	return r;
+}
+
+/*
+ * A test bench: @mem_bytes of 2 MiB aligned memory registered in one mode,
+ * and a ramdisk with a queue in front of it.
+ */
+struct rd_env {
+	char *mem;
+	uint64_t mem_bytes;
+	struct pfn_range *range;
+	struct ramdisk rd;
+	struct blk_dev *dev;
+};
+
+/* rd_env_new_config - memory in @mode, a ramdisk of @disk_bytes, the queue from @cfg. */
+static inline void rd_env_new_config(struct rd_env *e, uint64_t mem_bytes, enum desc_mode mode,
+				     uint64_t disk_bytes, const struct blk_dev_config *cfg)
+{
+	e->mem = map_huge(mem_bytes);
+	e->mem_bytes = mem_bytes;
+	e->range = reg(e->mem, mem_bytes, mode);
+	ramdisk_init(&e->rd, disk_bytes);
+	e->dev = ramdisk_dev_config(&e->rd, cfg);
+}
+
+static inline void rd_env_new(struct rd_env *e, uint64_t mem_bytes, enum desc_mode mode,
+			      uint64_t disk_bytes, const struct blk_limits *limits,
+			      unsigned nr_workers)
+{
+	struct blk_dev_config cfg = {.nr_workers = nr_workers};
+
+	if (limits)
+		cfg.limits = *limits;
+	rd_env_new_config(e, mem_bytes, mode, disk_bytes, &cfg);
+}
+
+/* rd_env_delete - delete the queue (if still there), the ramdisk and the memory. */
+static inline void rd_env_delete(struct rd_env *e)
+{
+	ramdisk_delete(&e->rd, &e->dev);
+	pfn_range_unregister(&e->range);
+	munmap(e->mem, e->mem_bytes);
+}
+
+/* Every byte of [@mem, @mem + @len) visited once, in order, by @bio's iterator. */
+static inline void check_bio_covers(struct bio *bio, char *mem, uint64_t len)
+{
+	struct bvec_iter it;
+	struct bio_seg seg;
+	char *expect = mem;
+
+	CHECK_EQ(bio->bi_iter.bi_size, len);
+	bio_for_each_segment (seg, bio, it) {
+		CHECK(seg.addr == expect);
+		CHECK(seg.len > 0);
+		expect += seg.len;
+	}
+	CHECK(expect == mem + len);
 }
 
 static inline enum bio_desc bio_desc_for(enum desc_mode m)
