@@ -39,57 +39,54 @@ struct plug_case {
 
 static void run_case(const struct plug_case *pc, unsigned nr_workers)
 {
-	char *mem = map_huge(MEM);
-	struct pfn_range *r = reg(mem, MEM, pc->mode);
-	struct ramdisk rd;
-	struct blk_dev *dev = ramdisk_new(&rd, DISK, &pc->lim, nr_workers);
+	struct rd_env e;
 	struct bio *bios[NR];
 	struct blk_plug plug;
 	struct blk_stats st;
 
+	rd_env_new(&e, MEM, pc->mode, DISK, &pc->lim, nr_workers);
+
 	atomic_store(&calls, 0);
-	fill(mem, MEM, 42);
+	fill(e.mem, MEM, 42);
 	blk_start_plug(&plug);
 	for (unsigned k = 0; k < NR; k++) {
 		unsigned i = perm(k, NR);
 		unsigned opf = i % 2 ? pc->opf_odd : BIO_OP_WRITE;
 		uint64_t sector = i * pc->stride_sectors;
 
-		bios[i] =
-			new_bio(opf, mem + sector_to_off(sector), pc->bio_bytes, pc->mode, sector);
+		bios[i] = new_bio(opf, e.mem + sector_to_off(sector), pc->bio_bytes, pc->mode,
+				  sector);
 		bios[i]->bi_end_io = end_io;
-		CHECK_OK(blk_submit_bio(dev, bios[i]));
+		CHECK_OK(blk_submit_bio(e.dev, bios[i]));
 	}
 	/* Held in the plug: the driver has seen nothing yet. */
-	CHECK_EQ(atomic_load(&rd.requests), 0);
+	CHECK_EQ(atomic_load(&e.rd.requests), 0);
 	CHECK_EQ(atomic_load(&calls), 0);
 	blk_finish_plug(&plug);
-	blk_dev_drain(dev);
+	blk_dev_drain(e.dev);
 	CHECK_EQ(atomic_load(&calls), NR);
 
-	blk_dev_get_stats(dev, &st);
-	if (pc->want_requests && atomic_load(&rd.requests) != pc->want_requests) {
+	blk_dev_get_stats(e.dev, &st);
+	if (pc->want_requests && atomic_load(&e.rd.requests) != pc->want_requests) {
 		fprintf(stderr, "%s (%u workers): %lu requests, want %u\n", pc->what, nr_workers,
-			atomic_load(&rd.requests), pc->want_requests);
+			atomic_load(&e.rd.requests), pc->want_requests);
 		exit(1);
 	}
-	CHECK_EQ(st.requests, atomic_load(&rd.requests));
+	CHECK_EQ(st.requests, atomic_load(&e.rd.requests));
 	CHECK_EQ(st.merges, pc->want_merges ? pc->want_merges : NR - st.requests);
 	CHECK_EQ(st.merges + st.requests, NR);
-	CHECK_EQ(atomic_load(&rd.limit_violations), 0);
+	CHECK_EQ(atomic_load(&e.rd.limit_violations), 0);
 	if (pc->lim.max_bytes)
-		CHECK(atomic_load(&rd.max_rq_bytes) <= pc->lim.max_bytes);
+		CHECK(atomic_load(&e.rd.max_rq_bytes) <= pc->lim.max_bytes);
 	/* The written bytes landed where each bio said. */
 	for (unsigned i = 0; i < NR; i += 2) {
 		uint64_t off = sector_to_off(i * pc->stride_sectors);
 
-		CHECK(memcmp(rd.buf + off, mem + off, pc->bio_bytes) == 0);
+		CHECK(memcmp(e.rd.buf + off, e.mem + off, pc->bio_bytes) == 0);
 	}
 	for (unsigned i = 0; i < NR; i++)
 		bio_put(bios[i]);
-	ramdisk_delete(&rd, &dev);
-	pfn_range_unregister(&r);
-	munmap(mem, MEM);
+	rd_env_delete(&e);
 }
 
 int main(void)
@@ -162,88 +159,79 @@ int main(void)
 
 	/* Nested plugs are inert; submit_bio_wait under a plug does not hang. */
 	{
-		char *mem = map_huge(MEM);
-		struct pfn_range *r = reg(mem, MEM, DESC_PFN);
-		struct ramdisk rd;
-		struct blk_dev *dev = ramdisk_new(&rd, DISK, NULL, 0);
+		struct rd_env e;
 		struct blk_plug outer, inner;
 		struct bio *a, *b, *w;
+
+		rd_env_new(&e, MEM, DESC_PFN, DISK, NULL, 0);
 
 		atomic_store(&calls, 0);
 		blk_start_plug(&outer);
 		blk_start_plug(&inner);
-		a = new_bio(BIO_OP_WRITE, mem, 4096, DESC_PFN, 0);
+		a = new_bio(BIO_OP_WRITE, e.mem, 4096, DESC_PFN, 0);
 		a->bi_end_io = end_io;
-		CHECK_OK(blk_submit_bio(dev, a));
+		CHECK_OK(blk_submit_bio(e.dev, a));
 		blk_finish_plug(&inner);
 		CHECK_EQ(atomic_load(&calls), 0); /* still held by the outer plug */
-		w = new_bio(BIO_OP_READ, mem + MiB, 4096, DESC_PFN, 100);
-		CHECK_EQ(blk_submit_bio_wait(dev, w), 0);
-		b = new_bio(BIO_OP_WRITE, mem + 4096, 4096, DESC_PFN, 8);
+		w = new_bio(BIO_OP_READ, e.mem + MiB, 4096, DESC_PFN, 100);
+		CHECK_EQ(blk_submit_bio_wait(e.dev, w), 0);
+		b = new_bio(BIO_OP_WRITE, e.mem + 4096, 4096, DESC_PFN, 8);
 		b->bi_end_io = end_io;
-		CHECK_OK(blk_submit_bio(dev, b));
+		CHECK_OK(blk_submit_bio(e.dev, b));
 		CHECK_EQ(atomic_load(&calls), 0);
 		blk_finish_plug(&outer);
 		CHECK_EQ(atomic_load(&calls), 2);
-		CHECK_EQ(atomic_load(&rd.requests), 2); /* the wait bio, then a+b merged */
-		CHECK_EQ(atomic_load(&rd.max_rq_bios), 2);
+		CHECK_EQ(atomic_load(&e.rd.requests), 2); /* the wait bio, then a+b merged */
+		CHECK_EQ(atomic_load(&e.rd.max_rq_bios), 2);
 		bio_put(a);
 		bio_put(b);
 		bio_put(w);
-		ramdisk_delete(&rd, &dev);
-		pfn_range_unregister(&r);
-		munmap(mem, MEM);
+		rd_env_delete(&e);
 	}
 
 	/* blk_dev_drain under a plug sends the plugged bios instead of hanging. */
 	{
-		char *mem = map_huge(MEM);
-		struct pfn_range *r = reg(mem, MEM, DESC_PFN);
-		struct ramdisk rd;
-		struct blk_dev *dev = ramdisk_new(&rd, DISK, NULL, 2);
+		struct rd_env e;
 		struct blk_plug plug;
 		struct bio *a;
 
+		rd_env_new(&e, MEM, DESC_PFN, DISK, NULL, 2);
+
 		atomic_store(&calls, 0);
 		blk_start_plug(&plug);
-		a = new_bio(BIO_OP_WRITE, mem, 4096, DESC_PFN, 0);
+		a = new_bio(BIO_OP_WRITE, e.mem, 4096, DESC_PFN, 0);
 		a->bi_end_io = end_io;
-		CHECK_OK(blk_submit_bio(dev, a));
-		blk_dev_drain(dev);
+		CHECK_OK(blk_submit_bio(e.dev, a));
+		blk_dev_drain(e.dev);
 		CHECK_EQ(atomic_load(&calls), 1);
 		blk_finish_plug(&plug);
 		CHECK_EQ(atomic_load(&calls), 1);
 		bio_put(a);
-		ramdisk_delete(&rd, &dev);
-		pfn_range_unregister(&r);
-		munmap(mem, MEM);
+		rd_env_delete(&e);
 	}
 
 	/* More bios than a plug holds: dispatched in batches, all complete. */
 	{
-		char *mem = map_huge(MEM);
-		struct pfn_range *r = reg(mem, MEM, DESC_PFN);
-		struct ramdisk rd;
-		struct blk_dev *dev = ramdisk_new(&rd, DISK, NULL, 0);
+		struct rd_env e;
 		struct blk_plug plug;
 		struct bio *bios[512];
+
+		rd_env_new(&e, MEM, DESC_PFN, DISK, NULL, 0);
 
 		atomic_store(&calls, 0);
 		blk_start_plug(&plug);
 		for (unsigned i = 0; i < 512; i++) {
-			bios[i] = new_bio(BIO_OP_WRITE, mem + i * 4096, 4096, DESC_PFN, i * 8);
+			bios[i] = new_bio(BIO_OP_WRITE, e.mem + i * 4096, 4096, DESC_PFN, i * 8);
 			bios[i]->bi_end_io = end_io;
-			CHECK_OK(blk_submit_bio(dev, bios[i]));
+			CHECK_OK(blk_submit_bio(e.dev, bios[i]));
 		}
 		blk_finish_plug(&plug);
 		CHECK_EQ(atomic_load(&calls), 512);
-		CHECK(atomic_load(&rd.requests) < 512 / 8);
-		CHECK(memcmp(rd.buf, mem, MEM) == 0);
+		CHECK(atomic_load(&e.rd.requests) < 512 / 8);
+		CHECK(memcmp(e.rd.buf, e.mem, MEM) == 0);
 		for (unsigned i = 0; i < 512; i++)
 			bio_put(bios[i]);
-		ramdisk_delete(&rd, &dev);
-		pfn_range_unregister(&r);
-		munmap(mem, MEM);
+		rd_env_delete(&e);
 	}
 	return 0;
 }

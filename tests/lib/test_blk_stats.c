@@ -37,11 +37,8 @@ static void submit_wait(struct blk_dev *dev, struct bio *bio, int want)
 
 static void test_mode(enum desc_mode mode)
 {
-	char *mem = map_huge(MEM);
-	struct pfn_range *r = reg(mem, MEM, mode);
 	struct blk_limits lim = {.logical_block_size = 512, .max_bytes = 1 * MiB};
-	struct ramdisk rd;
-	struct blk_dev *dev = ramdisk_new(&rd, DISK, &lim, 0);
+	struct rd_env e;
 	struct blk_stats st;
 	uint64_t lat_total = 0;
 	/* bvecs of an 8 KiB, a 2 MiB and a 4 KiB buffer in this mode */
@@ -49,24 +46,26 @@ static void test_mode(enum desc_mode mode)
 	unsigned v2m = mode == DESC_PAGE ? 512 : 1;
 	struct bio *bio;
 
-	rd.fail = fail_or_wait;
+	rd_env_new(&e, MEM, mode, DISK, &lim, 0);
+	e.rd.fail = fail_or_wait;
 	for (int i = 0; i < 3; i++)
-		submit_wait(dev, new_bio(BIO_OP_READ, mem + i * 8 * KiB, 8 * KiB, mode, i * 16), 0);
-	for (int i = 0; i < 2; i++)
-		submit_wait(dev,
-			    new_bio(BIO_OP_WRITE, mem + i * HUGE_SIZE, HUGE_SIZE, mode, 4096 * i),
+		submit_wait(e.dev, new_bio(BIO_OP_READ, e.mem + i * 8 * KiB, 8 * KiB, mode, i * 16),
 			    0);
-	submit_wait(dev, new_bio(BIO_OP_WRITE, mem, 4 * KiB, mode, BAD_SECTOR), -EIO);
-	submit_wait(dev, new_bio(BIO_OP_FLUSH, NULL, 0, mode, 0), 0);
+	for (int i = 0; i < 2; i++)
+		submit_wait(e.dev,
+			    new_bio(BIO_OP_WRITE, e.mem + i * HUGE_SIZE, HUGE_SIZE, mode, 4096 * i),
+			    0);
+	submit_wait(e.dev, new_bio(BIO_OP_WRITE, e.mem, 4 * KiB, mode, BAD_SECTOR), -EIO);
+	submit_wait(e.dev, new_bio(BIO_OP_FLUSH, NULL, 0, mode, 0), 0);
 	bio = new_bio(BIO_OP_DISCARD, NULL, 0, mode, 0);
 	bio->bi_iter.bi_size = 4 * KiB;
-	submit_wait(dev, bio, 0);
+	submit_wait(e.dev, bio, 0);
 	/* A synchronous rejection counts nothing. */
-	bio = new_bio(BIO_OP_READ, mem, 4 * KiB, mode, DISK / 512);
-	CHECK_EQ(blk_submit_bio(dev, bio), -ERANGE);
+	bio = new_bio(BIO_OP_READ, e.mem, 4 * KiB, mode, DISK / 512);
+	CHECK_EQ(blk_submit_bio(e.dev, bio), -ERANGE);
 	bio_put(bio);
 
-	blk_dev_get_stats(dev, &st);
+	blk_dev_get_stats(e.dev, &st);
 	CHECK_EQ(st.ios[BLK_STAT_READ], 3);
 	CHECK_EQ(st.ios[BLK_STAT_WRITE], 3);
 	CHECK_EQ(st.ios[BLK_STAT_OTHER], 2);
@@ -96,77 +95,71 @@ static void test_mode(enum desc_mode mode)
 	CHECK(blk_stats_lat_percentile(&st, 100) >= st.lat_sum_ns / 8);
 
 	/* Reset clears everything. */
-	blk_dev_reset_stats(dev);
-	blk_dev_get_stats(dev, &st);
+	blk_dev_reset_stats(e.dev);
+	blk_dev_get_stats(e.dev, &st);
 	{
 		struct blk_stats zero;
 
 		memset(&zero, 0, sizeof(zero));
 		CHECK(memcmp(&st, &zero, sizeof(st)) == 0);
 	}
-	ramdisk_delete(&rd, &dev);
+	ramdisk_delete(&e.rd, &e.dev);
 
 	/* Merges under a plug are counted. */
-	dev = ramdisk_new(&rd, DISK, NULL, 0);
+	e.dev = ramdisk_new(&e.rd, DISK, NULL, 0);
 	{
 		struct blk_plug plug;
 		struct bio *b[4];
 
 		blk_start_plug(&plug);
 		for (int i = 0; i < 4; i++) {
-			b[i] = new_bio(BIO_OP_WRITE, mem + i * 4 * KiB, 4 * KiB, mode, i * 8);
-			CHECK_OK(blk_submit_bio(dev, b[i]));
+			b[i] = new_bio(BIO_OP_WRITE, e.mem + i * 4 * KiB, 4 * KiB, mode, i * 8);
+			CHECK_OK(blk_submit_bio(e.dev, b[i]));
 		}
 		blk_finish_plug(&plug);
-		blk_dev_get_stats(dev, &st);
+		blk_dev_get_stats(e.dev, &st);
 		CHECK_EQ(st.requests, 1);
 		CHECK_EQ(st.merges, 3);
 		CHECK_EQ(st.ios[BLK_STAT_WRITE], 4);
 		for (int i = 0; i < 4; i++)
 			bio_put(b[i]);
 	}
-	ramdisk_delete(&rd, &dev);
-	pfn_range_unregister(&r);
-	munmap(mem, MEM);
+	rd_env_delete(&e);
 }
 
 /* In-flight counts bios held by a (slow) driver, and returns to 0. */
 static void test_in_flight(void)
 {
-	char *mem = map_huge(MEM);
-	struct pfn_range *r = reg(mem, MEM, DESC_PFN);
-	struct ramdisk rd;
-	struct blk_dev *dev = ramdisk_new(&rd, DISK, NULL, 2);
+	struct rd_env e;
 	struct blk_stats st;
 	struct bio *b[10];
 
-	rd.fail = fail_or_wait;
+	rd_env_new(&e, MEM, DESC_PFN, DISK, NULL, 2);
+	e.rd.fail = fail_or_wait;
 	atomic_store(&gate_closed, 1);
 	for (int i = 0; i < 10; i++) {
-		b[i] = new_bio(BIO_OP_WRITE, mem, 4 * KiB, DESC_PFN, i * 64);
-		CHECK_OK(blk_submit_bio(dev, b[i]));
+		b[i] = new_bio(BIO_OP_WRITE, e.mem, 4 * KiB, DESC_PFN, i * 64);
+		CHECK_OK(blk_submit_bio(e.dev, b[i]));
 	}
-	blk_dev_get_stats(dev, &st);
+	blk_dev_get_stats(e.dev, &st);
 	CHECK_EQ(st.in_flight, 10);
 	CHECK_EQ(st.ios[BLK_STAT_WRITE], 0);
 	/* Both workers are inside the driver, waiting at the gate. */
-	while (atomic_load(&rd.requests) < 2) {
+	while (atomic_load(&e.rd.requests) < 2) {
 		struct timespec ts = {0, 100000};
 
 		nanosleep(&ts, NULL);
 	}
 	atomic_store(&gate_closed, 0);
-	blk_dev_drain(dev);
-	blk_dev_get_stats(dev, &st);
+	blk_dev_drain(e.dev);
+	blk_dev_get_stats(e.dev, &st);
 	CHECK_EQ(st.in_flight, 0);
 	CHECK_EQ(st.ios[BLK_STAT_WRITE], 10);
 	/* The queue held them at least the 100 us the driver slept. */
 	CHECK(blk_stats_lat_percentile(&st, 100) >= 100000);
 	for (int i = 0; i < 10; i++)
 		bio_put(b[i]);
-	ramdisk_delete(&rd, &dev);
-	pfn_range_unregister(&r);
-	munmap(mem, MEM);
+	rd_env_delete(&e);
 }
 
 static void test_helpers(void)
