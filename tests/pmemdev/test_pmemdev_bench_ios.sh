@@ -6,13 +6,8 @@
 # sync and async, and refuses a bad count.
 # Usage: test_pmemdev_bench_ios.sh BUILD_DIR SOURCE_DIR
 set -u
-build=$1
-pm=$build/pmemdev/pmemdev
-dir=$(mktemp -d /dev/shm/pmd-ios.XXXXXX)
-trap 'rm -rf "$dir"' EXIT
-fails=0
-
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$2/tests/pmemdev/lib.sh"
+pmd_test_begin ios "$1"
 
 r=$dir/r0
 "$pm" create --size 8M "$r" || { echo "cannot create a region" >&2; exit 1; }

@@ -6,13 +6,8 @@
 # leaves files untouched.
 # Usage: test_pmemdev_cli.sh BUILD_DIR SOURCE_DIR
 set -u
-build=$1
-pm=$build/pmemdev/pmemdev
-dir=$(mktemp -d /dev/shm/pmd-cli.XXXXXX)
-trap 'rm -rf "$dir"' EXIT
-fails=0
-
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$2/tests/pmemdev/lib.sh"
+pmd_test_begin cli "$1"
 
 # expect_err EXIT_CODE PATTERN -- cmd...: nonzero exit equal to EXIT_CODE (or
 # any nonzero if EXIT_CODE is '!'), stderr matching PATTERN.
