@@ -88,6 +88,28 @@ static int lock_excl(struct daxfs *fs, struct dxi *i)
 	return err;
 }
 
+/*
+ * file_lock - file_get() @ino, then lock it exclusive (@excl) or shared with
+ * its extent map loaded. On success the caller ends with file_unlock().
+ */
+static int file_lock(struct daxfs *fs, uint64_t ino, bool excl, struct dxi **out)
+{
+	int err = file_get(fs, ino, out);
+
+	if (err)
+		return err;
+	err = excl ? lock_excl(fs, *out) : lock_shared(fs, *out);
+	if (err)
+		dxi_put(fs, *out);
+	return err;
+}
+
+static void file_unlock(struct daxfs *fs, struct dxi *i)
+{
+	pthread_rwlock_unlock(&i->rw);
+	dxi_put(fs, i);
+}
+
 /* index of the first extent ending after @lblk */
 static size_t ext_find(struct dxi *i, uint64_t lblk)
 {
@@ -286,6 +308,48 @@ static int alloc_range(struct daxfs *fs, struct dxi *i, uint64_t lblk, uint64_t 
 	return err;
 }
 
+/* forget the in-memory extent map of @i and read it again from the media */
+static void ext_reload(struct daxfs *fs, struct dxi *i)
+{
+	ext_unload(i);
+	ext_load(fs, i);
+}
+
+/*
+ * alloc_begin - take fs->lock, begin a transaction, alloc_range() and store
+ * the extent map in it. On success the lock and the transaction stay open
+ * for alloc_end(); on error the transaction is aborted, the extent map
+ * reloaded and the lock dropped.
+ */
+static int alloc_begin(struct daxfs *fs, struct dxi *i, uint64_t lblk, uint64_t n, bool big,
+		       uint64_t cs, uint64_t ce, uint64_t *got)
+{
+	int err;
+
+	dx_lock(fs);
+	tx_begin(fs);
+	err = alloc_range(fs, i, lblk, n, big, cs, ce, got);
+	if (!err)
+		err = ext_store(fs, i);
+	if (err) {
+		tx_abort(fs);
+		ext_reload(fs, i);
+		dx_unlock(fs);
+	}
+	return err;
+}
+
+/* alloc_end - commit what alloc_begin() opened and drop fs->lock */
+static int alloc_end(struct daxfs *fs, struct dxi *i)
+{
+	int err = tx_commit(fs);
+
+	if (err)
+		ext_reload(fs, i);
+	dx_unlock(fs);
+	return err;
+}
+
 static void copy_out(struct daxfs *fs, struct dxi *i, uint64_t off, size_t len, uint8_t *buf)
 {
 	while (len) {
@@ -329,9 +393,10 @@ static size_t copy_in(struct daxfs *fs, struct dxi *i, uint64_t off, size_t len,
 }
 
 /*
- * zero_gap - zero the mapped bytes of [@from, @to) before the size moves past
- * them: normally they are zero already (see the invariant above), but a
- * crash during a truncate can leave old data past the end of file.
+ * zero_gap - zero the mapped bytes of [@from, @to) (holes already read as
+ * zero). Used for FALLOC_FL_ZERO_RANGE and before the size moves past a
+ * range: normally those bytes are zero already (see the invariant above), but
+ * a crash during a truncate can leave old data past the end of file.
  * Not drained: the caller drains before its commit.
  */
 static void zero_gap(struct daxfs *fs, struct dxi *i, uint64_t from, uint64_t to)
@@ -352,14 +417,11 @@ int daxfs_read(struct daxfs *fs, uint64_t ino, uint64_t off, size_t len, void *b
 {
 	struct dxi *i;
 	uint64_t size;
-	int err = file_get(fs, ino, &i);
+	int err = file_lock(fs, ino, false, &i);
 
 	*done = 0;
 	if (err)
 		return err;
-	err = lock_shared(fs, i);
-	if (err)
-		goto out_put;
 	size = le64_to_cpu(di_home(fs, ino)->size);
 	if (off < size) {
 		if (len > size - off)
@@ -367,10 +429,8 @@ int daxfs_read(struct daxfs *fs, uint64_t ino, uint64_t off, size_t len, void *b
 		copy_out(fs, i, off, len, buf);
 		*done = len;
 	}
-	pthread_rwlock_unlock(&i->rw);
-out_put:
-	dxi_put(fs, i);
-	return err;
+	file_unlock(fs, i);
+	return 0;
 }
 
 /* set size (if @new_size is bigger, or always if @exact) and times, in the tx */
@@ -385,6 +445,20 @@ static void set_size_times(struct daxfs *fs, uint64_t ino, uint64_t new_size, bo
 		di->size = cpu_to_le64(new_size);
 	di->mtime = t;
 	di->ctime = t;
+}
+
+/* commit_size - drain the data written, then set_size_times() in a transaction */
+static int commit_size(struct daxfs *fs, uint64_t ino, uint64_t new_size)
+{
+	int err;
+
+	pmr_drain(fs->r);
+	dx_lock(fs);
+	tx_begin(fs);
+	set_size_times(fs, ino, new_size, false);
+	err = tx_commit(fs);
+	dx_unlock(fs);
+	return err;
 }
 
 static bool range_mapped(struct dxi *i, uint64_t lblk, uint64_t n)
@@ -414,12 +488,9 @@ int daxfs_write(struct daxfs *fs, uint64_t ino, uint64_t off, size_t len, const 
 		return pmd_err(-EFBIG, "write past the maximum file size");
 	if (!len)
 		return 0;
-	err = file_get(fs, ino, &i);
+	err = file_lock(fs, ino, true, &i);
 	if (err)
 		return err;
-	err = lock_excl(fs, i);
-	if (err)
-		goto out_put;
 	uint64_t size = le64_to_cpu(di_home(fs, ino)->size);
 	uint64_t end = off + len;
 	bool big = (end > size ? end : size) >= HUGE_SIZE;
@@ -438,12 +509,7 @@ int daxfs_write(struct daxfs *fs, uint64_t ino, uint64_t off, size_t len, const 
 		if (range_mapped(i, lb, nb)) {
 			/* overwrite: copy without the fs lock */
 			copy_in(fs, i, o, n, src + *done);
-			pmr_drain(fs->r);
-			dx_lock(fs);
-			tx_begin(fs);
-			set_size_times(fs, ino, o + n, false);
-			err = tx_commit(fs);
-			dx_unlock(fs);
+			err = commit_size(fs, ino, o + n);
 			if (err)
 				break;
 			*done += n;
@@ -452,27 +518,13 @@ int daxfs_write(struct daxfs *fs, uint64_t ino, uint64_t off, size_t len, const 
 		uint64_t got = 0;
 		size_t c;
 
-		dx_lock(fs);
-		tx_begin(fs);
-		err = alloc_range(fs, i, lb, nb, big, o, o + n, &got);
-		if (!err)
-			err = ext_store(fs, i);
-		if (err) {
-			tx_abort(fs);
-			ext_unload(i);
-			ext_load(fs, i);
-			dx_unlock(fs);
+		err = alloc_begin(fs, i, lb, nb, big, o, o + n, &got);
+		if (err)
 			break;
-		}
 		c = copy_in(fs, i, o, n, src + *done);
 		pmr_drain(fs->r);
 		set_size_times(fs, ino, o + c, false);
-		err = tx_commit(fs);
-		if (err) {
-			ext_unload(i);
-			ext_load(fs, i);
-		}
-		dx_unlock(fs);
+		err = alloc_end(fs, i);
 		if (err)
 			break;
 		*done += c;
@@ -483,9 +535,7 @@ int daxfs_write(struct daxfs *fs, uint64_t ino, uint64_t off, size_t len, const 
 	}
 	if (*done)
 		err = 0;
-	pthread_rwlock_unlock(&i->rw);
-out_put:
-	dxi_put(fs, i);
+	file_unlock(fs, i);
 	return err;
 }
 
@@ -539,12 +589,9 @@ int daxfs_setattr(struct daxfs *fs, uint64_t ino, const struct daxfs_attr *in, u
 	if (!ino_valid(fs, ino) || !di_home(fs, ino)->mode)
 		return -ENOENT;
 	if (valid & DAXFS_SET_SIZE) {
-		err = file_get(fs, ino, &i);
+		err = file_lock(fs, ino, true, &i);
 		if (err)
 			return err;
-		err = lock_excl(fs, i);
-		if (err)
-			goto out_put;
 		err = do_truncate(fs, i, in->size);
 		if (err)
 			goto out_unlock;
@@ -589,10 +636,7 @@ int daxfs_setattr(struct daxfs *fs, uint64_t ino, const struct daxfs_attr *in, u
 	dx_unlock(fs);
 out_unlock:
 	if (i)
-		pthread_rwlock_unlock(&i->rw);
-out_put:
-	if (i)
-		dxi_put(fs, i);
+		file_unlock(fs, i);
 	return err;
 }
 
@@ -612,12 +656,9 @@ int daxfs_fallocate(struct daxfs *fs, uint64_t ino, int mode, uint64_t off, uint
 		return -EFBIG;
 	if (fs->rdonly)
 		return -EROFS;
-	err = file_get(fs, ino, &i);
+	err = file_lock(fs, ino, true, &i);
 	if (err)
 		return err == -EISDIR || err == -EINVAL ? -ENODEV : err;
-	err = lock_excl(fs, i);
-	if (err)
-		goto out_put;
 	uint64_t size = le64_to_cpu(di_home(fs, ino)->size), end = off + len;
 	uint64_t fb = off_to_blk(off), lb = off_to_blk(end + BLK_SIZE - 1);
 
@@ -652,19 +693,9 @@ int daxfs_fallocate(struct daxfs *fs, uint64_t ino, int mode, uint64_t off, uint
 		dx_unlock(fs);
 		goto out_unlock;
 	}
-	if (mode & FALLOC_FL_ZERO_RANGE) {
-		/* zero what is mapped; holes read as zero and are allocated below */
-		for (uint64_t o = off; o < end;) {
-			uint64_t b = off_to_blk(o), pb;
-			uint64_t run = map_run(i, b, lb - b, &pb);
-			uint64_t re = blk_to_off(b + run) < end ? blk_to_off(b + run) : end;
-
-			if (pb != DAXFS_HOLE)
-				pmr_memset(fs->r, dx_ptr(fs, blk_to_off(pb) + (o & (BLK_SIZE - 1))),
-					   0, re - o, PMR_MEM_NODRAIN);
-			o = re;
-		}
-	}
+	/* zero what is mapped; holes read as zero and are allocated below */
+	if (mode & FALLOC_FL_ZERO_RANGE)
+		zero_gap(fs, i, off, end);
 	bool big = (end > size ? end : size) >= HUGE_SIZE;
 
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > size)
@@ -672,36 +703,22 @@ int daxfs_fallocate(struct daxfs *fs, uint64_t ino, int mode, uint64_t off, uint
 	for (uint64_t p = fb; p < lb;) {
 		uint64_t n = lb - p < PIECE_BLKS ? lb - p : PIECE_BLKS;
 
-		dx_lock(fs);
-		tx_begin(fs);
-		err = alloc_range(fs, i, p, n, big, 0, 0, NULL);
-		if (!err)
-			err = ext_store(fs, i);
-		if (!err) {
-			pmr_drain(fs->r);
-			if (!(mode & FALLOC_FL_KEEP_SIZE))
-				set_size_times(fs, ino,
-					       blk_to_off(p + n) < end ? blk_to_off(p + n) : end,
-					       false);
-			else
-				set_size_times(fs, ino, 0, false);
-			err = tx_commit(fs);
-		} else {
-			tx_abort(fs);
-		}
-		if (err) {
-			ext_unload(i);
-			ext_load(fs, i);
-		}
-		dx_unlock(fs);
+		err = alloc_begin(fs, i, p, n, big, 0, 0, NULL);
+		if (err)
+			break;
+		pmr_drain(fs->r);
+		if (!(mode & FALLOC_FL_KEEP_SIZE))
+			set_size_times(fs, ino, blk_to_off(p + n) < end ? blk_to_off(p + n) : end,
+				       false);
+		else
+			set_size_times(fs, ino, 0, false);
+		err = alloc_end(fs, i);
 		if (err)
 			break;
 		p += n;
 	}
 out_unlock:
-	pthread_rwlock_unlock(&i->rw);
-out_put:
-	dxi_put(fs, i);
+	file_unlock(fs, i);
 	return err;
 }
 
@@ -712,12 +729,9 @@ int daxfs_lseek_data(struct daxfs *fs, uint64_t ino, uint64_t off, int whence, u
 
 	if (whence != SEEK_DATA && whence != SEEK_HOLE)
 		return -EINVAL;
-	err = file_get(fs, ino, &i);
+	err = file_lock(fs, ino, false, &i);
 	if (err)
 		return err;
-	err = lock_shared(fs, i);
-	if (err)
-		goto out_put;
 	uint64_t size = le64_to_cpu(di_home(fs, ino)->size);
 
 	if (off >= size) {
@@ -751,9 +765,7 @@ int daxfs_lseek_data(struct daxfs *fs, uint64_t ino, uint64_t off, int whence, u
 		}
 	}
 out_unlock:
-	pthread_rwlock_unlock(&i->rw);
-out_put:
-	dxi_put(fs, i);
+	file_unlock(fs, i);
 	return err;
 }
 
@@ -795,23 +807,12 @@ int daxfs_bmap(struct daxfs *fs, uint64_t ino, uint64_t file_off, uint64_t len, 
 
 		if (run > PIECE_BLKS)
 			run = PIECE_BLKS;
-		dx_lock(fs);
-		tx_begin(fs);
-		err = alloc_range(fs, i, lb, run, (end > size ? end : size) >= HUGE_SIZE, 0, 0,
+		err = alloc_begin(fs, i, lb, run, (end > size ? end : size) >= HUGE_SIZE, 0, 0,
 				  &got);
-		if (!err)
-			err = ext_store(fs, i);
-		if (!err) {
-			pmr_drain(fs->r);
-			err = tx_commit(fs);
-		} else {
-			tx_abort(fs);
-		}
-		if (err) {
-			ext_unload(i);
-			ext_load(fs, i);
-		}
-		dx_unlock(fs);
+		if (err)
+			goto out_unlock;
+		pmr_drain(fs->r);
+		err = alloc_end(fs, i);
 		if (err)
 			goto out_unlock;
 		run = map_run(i, lb, nb, &pb);
@@ -830,13 +831,10 @@ out_put:
 int daxfs_extent_map(struct daxfs *fs, uint64_t ino, daxfs_extent_fn fn, void *ctx)
 {
 	struct dxi *i;
-	int err = file_get(fs, ino, &i);
+	int err = file_lock(fs, ino, false, &i);
 
 	if (err)
 		return err;
-	err = lock_shared(fs, i);
-	if (err)
-		goto out_put;
 	for (size_t k = 0; k < i->next; k++) {
 		struct daxfs_map m = {blk_to_off(i->ext[k].lblk), blk_to_off(i->ext[k].len),
 				      blk_to_off(i->ext[k].pblk)};
@@ -844,10 +842,8 @@ int daxfs_extent_map(struct daxfs *fs, uint64_t ino, daxfs_extent_fn fn, void *c
 		if (fn(ctx, &m))
 			break;
 	}
-	pthread_rwlock_unlock(&i->rw);
-out_put:
-	dxi_put(fs, i);
-	return err;
+	file_unlock(fs, i);
+	return 0;
 }
 
 int daxfs_write_commit(struct daxfs *fs, uint64_t ino, uint64_t new_size)
@@ -863,12 +859,7 @@ int daxfs_write_commit(struct daxfs *fs, uint64_t ino, uint64_t new_size)
 	if (err)
 		return err;
 	pthread_rwlock_wrlock(&i->rw);
-	pmr_drain(fs->r);
-	dx_lock(fs);
-	tx_begin(fs);
-	set_size_times(fs, ino, new_size, false);
-	err = tx_commit(fs);
-	dx_unlock(fs);
+	err = commit_size(fs, ino, new_size);
 	pthread_rwlock_unlock(&i->rw);
 	dxi_put(fs, i);
 	return err;
