@@ -55,6 +55,24 @@ static int get_dir(struct daxfs *fs, uint64_t ino)
 	return 0;
 }
 
+/*
+ * lock_parent - start a change in directory @parent: -EROFS on a read-only
+ * file system, else take fs->lock and check that @parent is a live
+ * directory (on error the lock is dropped again).
+ */
+static int lock_parent(struct daxfs *fs, uint64_t parent)
+{
+	int err;
+
+	if (fs->rdonly)
+		return -EROFS;
+	dx_lock(fs);
+	err = get_dir(fs, parent);
+	if (err)
+		dx_unlock(fs);
+	return err;
+}
+
 static void touch(struct daxfs *fs, uint64_t ino, bool mtime)
 {
 	struct daxfs_dinode *di = di_write(fs, ino);
@@ -81,6 +99,23 @@ static int attr_of(struct daxfs *fs, uint64_t ino, struct daxfs_attr *out)
 	if (out)
 		di_to_attr(fs, ino, di, out);
 	return 0;
+}
+
+/*
+ * end_tx - end the transaction of an operation that holds fs->lock: abort it
+ * if @err, else commit it and, for a nonzero @ino, fill @out (if asked) with
+ * the attributes of @ino. Drops fs->lock; returns the first error.
+ */
+static int end_tx(struct daxfs *fs, int err, uint64_t ino, struct daxfs_attr *out)
+{
+	if (err)
+		tx_abort(fs);
+	else
+		err = tx_commit(fs);
+	if (!err && ino)
+		err = attr_of(fs, ino, out);
+	dx_unlock(fs);
+	return err;
 }
 
 int daxfs_getattr(struct daxfs *fs, uint64_t ino, struct daxfs_attr *out)
@@ -156,12 +191,41 @@ static unsigned mode_dt(uint32_t mode)
 	return (mode >> 12) & 15;
 }
 
+/* the directory entry type of the in-use inode @ino */
+static unsigned ino_dt(struct daxfs *fs, uint64_t ino)
+{
+	return mode_dt(le32_to_cpu(di_read(fs, ino)->mode));
+}
+
+/* set_target - store the symlink target of the new inode @ino, in the tx */
+static int set_target(struct daxfs *fs, uint64_t ino, const char *target, size_t tlen)
+{
+	struct dx_range r;
+	struct daxfs_dinode *di;
+	uint64_t tblk;
+	int err = alloc_blocks(fs, 1, false, 0, &r);
+
+	if (err)
+		return err;
+	tblk = r.pblk;
+	/* a new block: store it directly, it becomes visible at commit */
+	pmr_memset(fs->r, dx_ptr(fs, blk_to_off(tblk)), 0, BLK_SIZE, PMR_MEM_NODRAIN);
+	pmr_memcpy(fs->r, dx_ptr(fs, blk_to_off(tblk)), target, tlen, 0);
+	di = di_write(fs, ino);
+	di->symlink.blk = cpu_to_le64(tblk);
+	di->symlink.len = cpu_to_le32((uint32_t)tlen);
+	di->symlink.crc = cpu_to_le32(daxfs_crc32c(0, target, tlen));
+	di->size = cpu_to_le64(tlen);
+	di->blocks = cpu_to_le64(1);
+	return 0;
+}
+
 static int do_create(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mode,
 		     uint32_t uid, uint32_t gid, uint64_t rdev, const char *target,
 		     struct daxfs_attr *out)
 {
 	size_t len, tlen = 0;
-	uint64_t ino, tblk = 0;
+	uint64_t ino = 0;
 	int err = check_name(name, &len);
 
 	if (err)
@@ -174,58 +238,29 @@ static int do_create(struct daxfs *fs, uint64_t parent, const char *name, uint32
 		if (!tlen)
 			return pmd_err(-ENOENT, "empty symlink target");
 	}
-	if (fs->rdonly)
-		return -EROFS;
-	dx_lock(fs);
-	err = get_dir(fs, parent);
+	err = lock_parent(fs, parent);
 	if (err)
-		goto out_unlock;
+		return err;
 	if (S_ISDIR(mode) && le32_to_cpu(di_read(fs, parent)->nlink) >= DIR_NLINK_MAX) {
-		err = -EMLINK;
-		goto out_unlock;
+		dx_unlock(fs);
+		return -EMLINK;
 	}
 	tx_begin(fs);
 	err = dir_find(fs, parent, name, len, NULL, NULL, NULL);
 	if (!err)
 		err = -EEXIST;
-	if (err != -ENOENT)
-		goto out_abort;
-	err = new_inode(fs, mode, uid, gid, rdev, parent, &ino);
-	if (err)
-		goto out_abort;
-	if (target) {
-		struct dx_range r;
-		struct daxfs_dinode *di;
-
-		err = alloc_blocks(fs, 1, false, 0, &r);
-		if (err)
-			goto out_abort;
-		tblk = r.pblk;
-		/* a new block: store it directly, it becomes visible at commit */
-		pmr_memset(fs->r, dx_ptr(fs, blk_to_off(tblk)), 0, BLK_SIZE, PMR_MEM_NODRAIN);
-		pmr_memcpy(fs->r, dx_ptr(fs, blk_to_off(tblk)), target, tlen, 0);
-		di = di_write(fs, ino);
-		di->symlink.blk = cpu_to_le64(tblk);
-		di->symlink.len = cpu_to_le32((uint32_t)tlen);
-		di->symlink.crc = cpu_to_le32(daxfs_crc32c(0, target, tlen));
-		di->size = cpu_to_le64(tlen);
-		di->blocks = cpu_to_le64(1);
-	}
-	err = dir_insert(fs, parent, name, len, ino, mode_dt(mode));
-	if (err)
-		goto out_abort;
-	if (S_ISDIR(mode))
-		nlink_add(fs, parent, 1);
-	touch(fs, parent, true);
-	err = tx_commit(fs);
+	if (err == -ENOENT)
+		err = new_inode(fs, mode, uid, gid, rdev, parent, &ino);
+	if (!err && target)
+		err = set_target(fs, ino, target, tlen);
 	if (!err)
-		err = attr_of(fs, ino, out);
-	goto out_unlock;
-out_abort:
-	tx_abort(fs);
-out_unlock:
-	dx_unlock(fs);
-	return err;
+		err = dir_insert(fs, parent, name, len, ino, mode_dt(mode));
+	if (!err) {
+		if (S_ISDIR(mode))
+			nlink_add(fs, parent, 1);
+		touch(fs, parent, true);
+	}
+	return end_tx(fs, err, ino, out);
 }
 
 int daxfs_mknod(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
@@ -300,12 +335,9 @@ static int do_remove(struct daxfs *fs, uint64_t parent, const char *name, bool r
 	err = check_name(name, &len);
 	if (err)
 		return err;
-	if (fs->rdonly)
-		return -EROFS;
-	dx_lock(fs);
-	err = get_dir(fs, parent);
+	err = lock_parent(fs, parent);
 	if (err)
-		goto out_unlock;
+		return err;
 	err = dir_find(fs, parent, name, len, &ino, NULL, NULL);
 	if (err)
 		goto out_unlock;
@@ -334,20 +366,18 @@ static int do_remove(struct daxfs *fs, uint64_t parent, const char *name, bool r
 	}
 	tx_begin(fs);
 	err = dir_remove(fs, parent, name, len);
-	if (err)
-		goto out_abort;
-	if (rmdir)
-		nlink_add(fs, parent, -1);
-	touch(fs, parent, true);
-	orphan = drop_link(fs, ino);
-	err = tx_commit(fs);
-	goto out_unlock;
-out_abort:
-	tx_abort(fs);
-out_unlock:
-	dx_unlock(fs);
+	if (!err) {
+		if (rmdir)
+			nlink_add(fs, parent, -1);
+		touch(fs, parent, true);
+		orphan = drop_link(fs, ino);
+	}
+	err = end_tx(fs, err, 0, NULL);
 	if (!err && orphan)
 		maybe_evict(fs, ino);
+	return err;
+out_unlock:
+	dx_unlock(fs);
 	return err;
 }
 
@@ -391,17 +421,12 @@ int daxfs_link(struct daxfs *fs, uint64_t ino, uint64_t newparent, const char *n
 		goto out_unlock;
 	tx_begin(fs);
 	err = dir_insert(fs, newparent, newname, len, ino, mode_dt(le32_to_cpu(di->mode)));
-	if (err)
-		goto out_abort;
-	nlink_add(fs, ino, 1);
-	touch(fs, ino, false);
-	touch(fs, newparent, true);
-	err = tx_commit(fs);
-	if (!err)
-		err = attr_of(fs, ino, out);
-	goto out_unlock;
-out_abort:
-	tx_abort(fs);
+	if (!err) {
+		nlink_add(fs, ino, 1);
+		touch(fs, ino, false);
+		touch(fs, newparent, true);
+	}
+	return end_tx(fs, err, ino, out);
 out_unlock:
 	dx_unlock(fs);
 	return err;
@@ -479,10 +504,9 @@ int daxfs_rename(struct daxfs *fs, uint64_t parent, const char *name, uint64_t n
 			goto out_unlock;
 		}
 		tx_begin(fs);
-		err = dir_set(fs, parent, name, len, t, mode_dt(le32_to_cpu(di_read(fs, t)->mode)));
+		err = dir_set(fs, parent, name, len, t, ino_dt(fs, t));
 		if (!err)
-			err = dir_set(fs, newparent, newname, nlen, s,
-				      mode_dt(le32_to_cpu(di_read(fs, s)->mode)));
+			err = dir_set(fs, newparent, newname, nlen, s, ino_dt(fs, s));
 		if (err)
 			goto out_abort;
 		if (parent != newparent && sdir != tdir) {
@@ -517,16 +541,14 @@ int daxfs_rename(struct daxfs *fs, uint64_t parent, const char *name, uint64_t n
 	}
 	tx_begin(fs);
 	if (t) {
-		err = dir_set(fs, newparent, newname, nlen, s,
-			      mode_dt(le32_to_cpu(di_read(fs, s)->mode)));
+		err = dir_set(fs, newparent, newname, nlen, s, ino_dt(fs, s));
 		if (err)
 			goto out_abort;
 		if (tdir)
 			nlink_add(fs, newparent, -1);
 		torphan = drop_link(fs, t);
 	} else {
-		err = dir_insert(fs, newparent, newname, nlen, s,
-				 mode_dt(le32_to_cpu(di_read(fs, s)->mode)));
+		err = dir_insert(fs, newparent, newname, nlen, s, ino_dt(fs, s));
 		if (err)
 			goto out_abort;
 	}
