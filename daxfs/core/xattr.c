@@ -17,6 +17,13 @@ struct xiter {
 	const uint8_t *p, *end;
 };
 
+/* xiter_init - iterate over the entries of the (checked) block @xb */
+static void xiter_init(struct xiter *it, const struct daxfs_xattrblk *xb)
+{
+	it->p = (const uint8_t *)xb + XHDR;
+	it->end = it->p + le32_to_cpu(xb->used);
+}
+
 static const struct daxfs_xentry *xnext(struct xiter *it)
 {
 	const struct daxfs_xentry *e = (const void *)it->p;
@@ -63,8 +70,7 @@ static const struct daxfs_xentry *xfind(const struct daxfs_xattrblk *xb, const c
 
 	if (!xb)
 		return NULL;
-	it.p = (const uint8_t *)xb + XHDR;
-	it.end = it.p + le32_to_cpu(xb->used);
+	xiter_init(&it, xb);
 	while ((e = xnext(&it)))
 		if (e->namelen == nl && !memcmp(e->data, name, nl))
 			return e;
@@ -126,8 +132,7 @@ int daxfs_listxattr(struct daxfs *fs, uint64_t ino, char *buf, size_t bufsize, s
 	err = xblk_get(fs, ino, &xb);
 	if (err || !xb)
 		goto out_done;
-	it.p = (const uint8_t *)xb + XHDR;
-	it.end = it.p + le32_to_cpu(xb->used);
+	xiter_init(&it, xb);
 	while ((e = xnext(&it))) {
 		if (bufsize) {
 			if (total + e->namelen + 1 > bufsize) {
@@ -160,8 +165,7 @@ static int xrewrite(struct daxfs *fs, uint64_t ino, const struct daxfs_xattrblk 
 	if (!tmp)
 		return -ENOMEM;
 	if (xb) {
-		it.p = (const uint8_t *)xb + XHDR;
-		it.end = it.p + le32_to_cpu(xb->used);
+		xiter_init(&it, xb);
 		while ((e = xnext(&it))) {
 			size_t sz = DAXFS_XENTRY_SIZE(e->namelen, le16_to_cpu(e->vlen));
 
@@ -192,13 +196,8 @@ static int xrewrite(struct daxfs *fs, uint64_t ino, const struct daxfs_xattrblk 
 	uint64_t blk = le64_to_cpu(rd->xattr_blk);
 
 	if (!count) {
-		if (blk) {
-			struct daxfs_dinode *di = di_write(fs, ino);
-
-			tx_free(fs, blk, 1);
-			di->xattr_blk = 0;
-			di->blocks = cpu_to_le64(le64_to_cpu(di->blocks) - 1);
-		}
+		if (blk)
+			xattr_free(fs, di_write(fs, ino));
 		goto out_free;
 	}
 	uint8_t *b;
@@ -235,10 +234,45 @@ static void touch_ctime(struct daxfs *fs, uint64_t ino)
 	di_write(fs, ino)->ctime = cpu_to_le64((uint64_t)now_ns());
 }
 
+/*
+ * xchange - set @name=@value (remove @name if @value is NULL) on @ino in one
+ * transaction under fs->lock. @flags: DAXFS_XATTR_CREATE fails with -EEXIST
+ * if @name is set, DAXFS_XATTR_REPLACE with -ENODATA if it is not.
+ */
+static int xchange(struct daxfs *fs, uint64_t ino, const char *name, size_t nl, const void *value,
+		   size_t vl, int flags)
+{
+	const struct daxfs_xattrblk *xb;
+	int err;
+
+	if (fs->rdonly)
+		return -EROFS;
+	dx_lock(fs);
+	tx_begin(fs);
+	err = xblk_get(fs, ino, &xb);
+	if (!err) {
+		bool exists = xfind(xb, name, nl) != NULL;
+
+		if (exists && (flags & DAXFS_XATTR_CREATE))
+			err = -EEXIST;
+		else if (!exists && (flags & DAXFS_XATTR_REPLACE))
+			err = -ENODATA;
+	}
+	if (!err)
+		err = xrewrite(fs, ino, xb, name, nl, value, vl);
+	if (!err) {
+		touch_ctime(fs, ino);
+		err = tx_commit(fs);
+	} else {
+		tx_abort(fs);
+	}
+	dx_unlock(fs);
+	return err;
+}
+
 int daxfs_setxattr(struct daxfs *fs, uint64_t ino, const char *name, const void *value, size_t size,
 		   int flags)
 {
-	const struct daxfs_xattrblk *xb;
 	size_t nl;
 	int err = check_xname(name, &nl);
 
@@ -249,66 +283,17 @@ int daxfs_setxattr(struct daxfs *fs, uint64_t ino, const char *name, const void 
 			       DAXFS_XATTR_SIZE_MAX);
 	if (flags & ~(DAXFS_XATTR_CREATE | DAXFS_XATTR_REPLACE))
 		return -EINVAL;
-	if (fs->rdonly)
-		return -EROFS;
-	dx_lock(fs);
-	tx_begin(fs);
-	err = xblk_get(fs, ino, &xb);
-	if (err)
-		goto out_abort;
-	bool exists = xfind(xb, name, nl) != NULL;
-
-	if (exists && (flags & DAXFS_XATTR_CREATE)) {
-		err = -EEXIST;
-		goto out_abort;
-	}
-	if (!exists && (flags & DAXFS_XATTR_REPLACE)) {
-		err = -ENODATA;
-		goto out_abort;
-	}
-	err = xrewrite(fs, ino, xb, name, nl, value ? value : "", size);
-	if (err)
-		goto out_abort;
-	touch_ctime(fs, ino);
-	err = tx_commit(fs);
-	dx_unlock(fs);
-	return err;
-out_abort:
-	tx_abort(fs);
-	dx_unlock(fs);
-	return err;
+	return xchange(fs, ino, name, nl, value ? value : "", size, flags);
 }
 
 int daxfs_removexattr(struct daxfs *fs, uint64_t ino, const char *name)
 {
-	const struct daxfs_xattrblk *xb;
 	size_t nl;
 	int err = check_xname(name, &nl);
 
 	if (err)
 		return err == -ERANGE ? -ENODATA : err;
-	if (fs->rdonly)
-		return -EROFS;
-	dx_lock(fs);
-	tx_begin(fs);
-	err = xblk_get(fs, ino, &xb);
-	if (err)
-		goto out_abort;
-	if (!xfind(xb, name, nl)) {
-		err = -ENODATA;
-		goto out_abort;
-	}
-	err = xrewrite(fs, ino, xb, name, nl, NULL, 0);
-	if (err)
-		goto out_abort;
-	touch_ctime(fs, ino);
-	err = tx_commit(fs);
-	dx_unlock(fs);
-	return err;
-out_abort:
-	tx_abort(fs);
-	dx_unlock(fs);
-	return err;
+	return xchange(fs, ino, name, nl, NULL, 0, DAXFS_XATTR_REPLACE);
 }
 
 /* xattr_free - free @di's xattr block in the running transaction */
