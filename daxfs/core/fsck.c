@@ -139,6 +139,28 @@ static void fix_clear_inode(struct ck *c, uint64_t ino)
 	dx_unlock(fs);
 }
 
+static void bad_inode(struct ck *c, uint64_t ino, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/*
+ * bad_inode - report inode @ino as "@kind @ino: <@fmt...>", mark it bad and,
+ * in repair mode, clear it
+ */
+static void bad_inode(struct ck *c, uint64_t ino, const char *kind, const char *fmt, ...)
+{
+	char why[sizeof(c->probs->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	problem(c, "inode", ino, c->repair, "%s %llu: %s%s", kind, (unsigned long long)ino, why,
+		c->repair ? ", cleared" : "");
+	c->bad[ino - 1] = 1;
+	if (c->repair)
+		fix_clear_inode(c, ino);
+}
+
 /* ---- pass 1: inodes ---- */
 
 static bool blkhdr_ok(struct daxfs *fs, uint64_t blk, uint32_t magic, uint64_t ino)
@@ -147,6 +169,31 @@ static bool blkhdr_ok(struct daxfs *fs, uint64_t blk, uint32_t magic, uint64_t i
 
 	return le32_to_cpu(h->magic) == magic && le64_to_cpu(h->ino) == ino &&
 	       le32_to_cpu(h->crc) == daxfs_csum(h, BLK_SIZE, 4);
+}
+
+/*
+ * check_ext - claim the data blocks of extent @e of @ino, which must be
+ * nonempty and start at or after *@last_end (then moved to its end); counts
+ * them in *@used and the totals. False if the extent is bad.
+ */
+static bool check_ext(struct ck *c, uint64_t ino, const struct daxfs_dextent *e, uint64_t *last_end,
+		      uint64_t *used)
+{
+	uint64_t l = le32_to_cpu(e->lblk), len = le32_to_cpu(e->len);
+	uint64_t p = le64_to_cpu(e->pblk);
+
+	if (!len || l < *last_end || !claim(c, ino, p, len, "data"))
+		return false;
+	*last_end = l + len;
+	*used += len;
+	c->data_blocks += len;
+	if ((p - l) % CHUNK_BLKS == 0) {
+		uint64_t ws = align_up(l, CHUNK_BLKS), we = align_down(l + len, CHUNK_BLKS);
+
+		if (we > ws)
+			c->huge_blocks += we - ws;
+	}
+	return true;
 }
 
 static uint64_t check_file(struct ck *c, uint64_t ino, const struct daxfs_dinode *di, bool *ok)
@@ -158,22 +205,9 @@ static uint64_t check_file(struct ck *c, uint64_t ino, const struct daxfs_dinode
 
 	*ok = true;
 	for (; k < n && k < DAXFS_INLINE_EXTENTS; k++) {
-		uint64_t l = le32_to_cpu(di->file.ext[k].lblk),
-			 len = le32_to_cpu(di->file.ext[k].len);
-		uint64_t p = le64_to_cpu(di->file.ext[k].pblk);
-
-		if (!len || l < last_end || !claim(c, ino, p, len, "data")) {
+		if (!check_ext(c, ino, &di->file.ext[k], &last_end, &used)) {
 			*ok = false;
 			return used;
-		}
-		last_end = l + len;
-		used += len;
-		c->data_blocks += len;
-		if ((p - l) % CHUNK_BLKS == 0) {
-			uint64_t ws = align_up(l, CHUNK_BLKS), we = align_down(l + len, CHUNK_BLKS);
-
-			if (we > ws)
-				c->huge_blocks += we - ws;
 		}
 	}
 	while (k < n) {
@@ -193,23 +227,9 @@ static uint64_t check_file(struct ck *c, uint64_t ino, const struct daxfs_dinode
 		eb = dx_ptr(fs, blk_to_off(blk));
 		for (uint32_t j = 0; j < le32_to_cpu(eb->count) && j < DAXFS_EXTBLK_MAX && k < n;
 		     j++, k++) {
-			uint64_t l = le32_to_cpu(eb->ext[j].lblk),
-				 len = le32_to_cpu(eb->ext[j].len);
-			uint64_t p = le64_to_cpu(eb->ext[j].pblk);
-
-			if (!len || l < last_end || !claim(c, ino, p, len, "data")) {
+			if (!check_ext(c, ino, &eb->ext[j], &last_end, &used)) {
 				*ok = false;
 				return used;
-			}
-			last_end = l + len;
-			used += len;
-			c->data_blocks += len;
-			if ((p - l) % CHUNK_BLKS == 0) {
-				uint64_t ws = align_up(l, CHUNK_BLKS),
-					 we = align_down(l + len, CHUNK_BLKS);
-
-				if (we > ws)
-					c->huge_blocks += we - ws;
 			}
 		}
 		blk = le64_to_cpu(eb->next);
@@ -320,11 +340,7 @@ static void pass1(struct ck *c)
 			continue;
 		if (le32_to_cpu(di->crc) !=
 		    daxfs_csum(di, sizeof(*di), offsetof(struct daxfs_dinode, crc))) {
-			problem(c, "inode", ino, c->repair, "inode %llu: checksum mismatch%s",
-				(unsigned long long)ino, c->repair ? ", cleared" : "");
-			c->bad[ino - 1] = 1;
-			if (c->repair)
-				fix_clear_inode(c, ino);
+			bad_inode(c, ino, "inode", "checksum mismatch");
 			continue;
 		}
 		switch (mode & S_IFMT) {
@@ -406,11 +422,7 @@ static void pass1(struct ck *c)
 			if (!len || len > DAXFS_SYMLINK_MAX || !claim(c, ino, b, 1, "symlink") ||
 			    daxfs_crc32c(0, dx_ptr(fs, blk_to_off(b)), len) !=
 				    le32_to_cpu(di->symlink.crc)) {
-				problem(c, "inode", ino, c->repair, "symlink %llu: bad target%s",
-					(unsigned long long)ino, c->repair ? ", cleared" : "");
-				c->bad[ino - 1] = 1;
-				if (c->repair)
-					fix_clear_inode(c, ino);
+				bad_inode(c, ino, "symlink", "bad target");
 				continue;
 			}
 			used = 1;
@@ -423,12 +435,7 @@ static void pass1(struct ck *c)
 			c->others++;
 			break;
 		default:
-			problem(c, "inode", ino, c->repair, "inode %llu: bad type 0%o%s",
-				(unsigned long long)ino, mode & S_IFMT,
-				c->repair ? ", cleared" : "");
-			c->bad[ino - 1] = 1;
-			if (c->repair)
-				fix_clear_inode(c, ino);
+			bad_inode(c, ino, "inode", "bad type 0%o", mode & S_IFMT);
 			continue;
 		}
 		uint64_t xb = le64_to_cpu(di->xattr_blk);
