@@ -524,6 +524,26 @@ out_free:
 	return err;
 }
 
+static void idx_remove(struct daxfs *fs, uint64_t dir, struct path *p, int d);
+
+/*
+ * drop_node - the node at path level @d loses its last slot: free it and
+ * remove it from the level above, or empty the tree if it is the root
+ */
+static void drop_node(struct daxfs *fs, uint64_t dir, struct path *p, int d)
+{
+	tx_free(fs, p->blk[d], 1);
+	dir_account(fs, dir, 0, -1);
+	if (d == 0) {
+		struct daxfs_dinode *w = di_write(fs, dir);
+
+		w->dir.root = 0;
+		w->dir.height = 0;
+		return;
+	}
+	idx_remove(fs, dir, p, d - 1);
+}
+
 /* remove the child at path level @d, freeing emptied nodes upwards */
 static void idx_remove(struct daxfs *fs, uint64_t dir, struct path *p, int d)
 {
@@ -532,16 +552,7 @@ static void idx_remove(struct daxfs *fs, uint64_t dir, struct path *p, int d)
 	unsigned ns = le16_to_cpu(rn->nslots), pos = p->idx[d];
 
 	if (ns == 1) {
-		tx_free(fs, blk, 1);
-		dir_account(fs, dir, 0, -1);
-		if (d == 0) {
-			struct daxfs_dinode *w = di_write(fs, dir);
-
-			w->dir.root = 0;
-			w->dir.height = 0;
-			return;
-		}
-		idx_remove(fs, dir, p, d - 1);
+		drop_node(fs, dir, p, d);
 		return;
 	}
 	struct daxfs_dnode *n = tx_write(fs, blk_to_off(blk), HDR);
@@ -553,31 +564,29 @@ static void idx_remove(struct daxfs *fs, uint64_t dir, struct path *p, int d)
 	tx_seal(fs, blk);
 }
 
-static int locate(struct daxfs *fs, uint64_t dir, const char *name, size_t len, struct path *p,
-		  struct find_ctx *c)
+/* locate - the path @p to the leaf slot of entry @name of @dir, or -errno */
+static int locate(struct daxfs *fs, uint64_t dir, const char *name, size_t len, struct path *p)
 {
-	int err = find(fs, dir, name, len, c);
+	uint64_t key;
+	int err = dir_find(fs, dir, name, len, NULL, NULL, &key);
 
 	if (err)
 		return err;
-	if (!c->found)
-		return -ENOENT;
-	err = descend(fs, le64_to_cpu(dir_inode(fs, dir)->dir.root), c->key, p);
+	err = descend(fs, le64_to_cpu(dir_inode(fs, dir)->dir.root), key, p);
 	if (err)
 		return err;
 	const struct daxfs_dnode *n = node_rd(fs, p->blk[p->depth - 1]);
 
 	if (p->idx[p->depth - 1] >= le16_to_cpu(n->nslots) ||
-	    ent_key(leaf_ent(n, p->idx[p->depth - 1])) != c->key)
+	    ent_key(leaf_ent(n, p->idx[p->depth - 1])) != key)
 		return pmd_err(-EIO, "directory %llu: tree inconsistent", (unsigned long long)dir);
 	return 0;
 }
 
 int dir_remove(struct daxfs *fs, uint64_t dir, const char *name, size_t len)
 {
-	struct find_ctx c;
 	struct path p;
-	int err = locate(fs, dir, name, len, &p, &c);
+	int err = locate(fs, dir, name, len, &p);
 
 	if (err)
 		return err;
@@ -589,16 +598,7 @@ int dir_remove(struct daxfs *fs, uint64_t dir, const char *name, size_t len)
 
 	dir_account(fs, dir, -1, 0);
 	if (ns == 1) {
-		tx_free(fs, blk, 1);
-		dir_account(fs, dir, 0, -1);
-		if (p.depth == 1) {
-			struct daxfs_dinode *w = di_write(fs, dir);
-
-			w->dir.root = 0;
-			w->dir.height = 0;
-		} else {
-			idx_remove(fs, dir, &p, p.depth - 2);
-		}
+		drop_node(fs, dir, &p, p.depth - 1);
 		return 0;
 	}
 	struct daxfs_dnode *n = tx_write(fs, blk_to_off(blk), HDR);
@@ -615,9 +615,8 @@ int dir_remove(struct daxfs *fs, uint64_t dir, const char *name, size_t len)
 int dir_set(struct daxfs *fs, uint64_t dir, const char *name, size_t len, uint64_t ino,
 	    unsigned type)
 {
-	struct find_ctx c;
 	struct path p;
-	int err = locate(fs, dir, name, len, &p, &c);
+	int err = locate(fs, dir, name, len, &p);
 
 	if (err)
 		return err;
