@@ -28,30 +28,20 @@ typedef uint16_t le16;
 typedef uint32_t le32;
 typedef uint64_t le64;
 
-static inline uint16_t le16_to_cpu(le16 v)
-{
-	return le16toh(v);
-}
-static inline uint32_t le32_to_cpu(le32 v)
-{
-	return le32toh(v);
-}
-static inline uint64_t le64_to_cpu(le64 v)
-{
-	return le64toh(v);
-}
-static inline le16 cpu_to_le16(uint16_t v)
-{
-	return htole16(v);
-}
-static inline le32 cpu_to_le32(uint32_t v)
-{
-	return htole32(v);
-}
-static inline le64 cpu_to_le64(uint64_t v)
-{
-	return htole64(v);
-}
+/* le16_to_cpu() and cpu_to_le16(), and the same for 32 and 64 bits */
+#define DAXFS_LE_CONV(bits)                                        \
+	static inline uint##bits##_t le##bits##_to_cpu(le##bits v) \
+	{                                                          \
+		return le##bits##toh(v);                           \
+	}                                                          \
+	static inline le##bits cpu_to_le##bits(uint##bits##_t v)   \
+	{                                                          \
+		return htole##bits(v);                             \
+	}
+DAXFS_LE_CONV(16)
+DAXFS_LE_CONV(32)
+DAXFS_LE_CONV(64)
+#undef DAXFS_LE_CONV
 
 #define DAXFS_MAGIC UINT64_C(0x3153465841445844) /* "DXDAXFS1" */
 #define DAXFS_VERSION 1
