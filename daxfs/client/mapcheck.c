@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "libdaxfs.h"
 
 struct smaps_sum {
@@ -179,18 +180,13 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'h':
-			usage(stdout);
-			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return cli_help(usage, c, 2);
 		}
 	}
-	if (optind != argc - 1) {
-		usage(stderr);
+	path = cli_operand(argc, argv, usage);
+	if (!path)
 		return 2;
-	}
-	path = argv[optind];
 	if (priv && wr) {
 		fprintf(stderr, "daxfs-mapcheck: --private maps read-only: drop --write\n");
 		return 2;

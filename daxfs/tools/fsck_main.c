@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "daxfs.h"
 
 static void usage(FILE *f)
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct daxfs_fsck_opts o = {.mode = DAXFS_FSCK_CHECK};
+	const char *path;
 	int c, modes = 0;
 
 	while ((c = getopt_long(argc, argv, "nypfvh", longopts, NULL)) != -1) {
@@ -55,18 +57,17 @@ int main(int argc, char **argv)
 			o.verbose = true;
 			break;
 		case 'h':
-			usage(stdout);
-			return 0;
 		default:
-			usage(stderr);
-			return DAXFS_FSCK_USAGE;
+			return cli_help(usage, c, DAXFS_FSCK_USAGE);
 		}
 	}
-	if (optind != argc - 1 || modes > 1) {
-		if (modes > 1)
-			fprintf(stderr, "fsck.daxfs: -n, -y and -p exclude each other\n");
+	if (modes > 1) {
+		fprintf(stderr, "fsck.daxfs: -n, -y and -p exclude each other\n");
 		usage(stderr);
 		return DAXFS_FSCK_USAGE;
 	}
-	return daxfs_fsck(argv[optind], &o);
+	path = cli_operand(argc, argv, usage);
+	if (!path)
+		return DAXFS_FSCK_USAGE;
+	return daxfs_fsck(path, &o);
 }

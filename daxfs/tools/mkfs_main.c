@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "daxfs.h"
 #include "errmsg.h"
 #include "region.h"
@@ -80,18 +81,13 @@ int main(int argc, char **argv)
 			o.progress = false;
 			break;
 		case 'h':
-			usage(stdout);
-			return 0;
 		default:
-			usage(stderr);
-			return 16;
+			return cli_help(usage, c, 16);
 		}
 	}
-	if (optind != argc - 1) {
-		usage(stderr);
+	path = cli_operand(argc, argv, usage);
+	if (!path)
 		return 16;
-	}
-	path = argv[optind];
 	if (size && (size % HUGE_SIZE || size < PMR_MIN_SIZE)) {
 		fprintf(stderr,
 			"mkfs.daxfs: size %s is not a multiple of 2 MiB of at least 4 MiB\n",
