@@ -6,19 +6,7 @@
 # fragmentation summary.
 # Usage: test_fsck_cli.sh BUILD_DIR SOURCE_DIR
 set -u
-B=$1
-MKFS=$B/daxfs/mkfs.daxfs
-FSCK=$B/daxfs/fsck.daxfs
-T=${PMD_TEST_DIR:-/dev/shm}/pmd-test-$$-fsckcli
-trap 'rm -f $T $T.out' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-expect() {
-	local code=$1 re=$2; shift 2
-	"$@" >$T.out 2>&1
-	local rc=$?
-	[ $rc -eq $code ] || { cat $T.out; fail "$* exited $rc, expected $code"; }
-	grep -Eq -- "$re" $T.out || { cat $T.out; fail "$*: no message matching '$re'"; }
-}
+. "$(dirname "$0")/toollib.sh" "$1" fsckcli
 
 $MKFS -q --size 16M $T || fail mkfs
 expect 0 "clean" $FSCK -n $T

@@ -5,21 +5,7 @@
 # a region too small for the metadata; refusals leave the region untouched.
 # Usage: test_mkfs.sh BUILD_DIR SOURCE_DIR
 set -u
-B=$1
-MKFS=$B/daxfs/mkfs.daxfs
-FSCK=$B/daxfs/fsck.daxfs
-T=${PMD_TEST_DIR:-/dev/shm}/pmd-test-$$-mkfs
-trap 'rm -f $T $T.foreign $T.out' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-
-# expect CODE MESSAGE-REGEX CMD...: exit status and a message on stderr
-expect() {
-	local code=$1 re=$2; shift 2
-	"$@" >$T.out 2>&1
-	local rc=$?
-	[ $rc -eq $code ] || { cat $T.out; fail "$* exited $rc, expected $code"; }
-	grep -Eq -- "$re" $T.out || { cat $T.out; fail "$*: no message matching '$re'"; }
-}
+. "$(dirname "$0")/toollib.sh" "$1" mkfs
 
 rm -f $T
 expect 8 "does not exist.*--size" $MKFS $T
