@@ -317,6 +317,26 @@ static bool matches(struct daxfs *fs, const struct model *m, char *why, size_t w
 	return true;
 }
 
+/* what the parent knows of the child's operations from its records */
+struct feed {
+	struct model *m;    /* the completed operations applied */
+	struct rec pending; /* started, not known to be done */
+	bool have_pending;
+	long ops;
+};
+
+static void take(struct feed *f, const struct rec *r)
+{
+	if (r->phase == 0) {
+		f->pending = *r;
+		f->have_pending = true;
+	} else {
+		apply(f->m, r);
+		f->have_pending = false;
+		f->ops++;
+	}
+}
+
 int main(void)
 {
 	const char *path = core_mkfs("crash", 32 * MiB, 0);
@@ -332,9 +352,8 @@ int main(void)
 		m.name_obj[k] = -1;
 	for (int round = 0; round < ROUNDS; round++) {
 		int pfd[2];
-		struct rec r, pending;
-		bool have_pending = false;
-		long ops = 0;
+		struct rec r;
+		struct feed f = {.m = &m};
 
 		CHECK(pipe(pfd) == 0);
 		unsigned cseed = (unsigned)rand();
@@ -350,16 +369,8 @@ int main(void)
 		/* let it run for a random number of completed operations */
 		long target = 50 + rand() % 400;
 
-		while (ops < target && read(pfd[0], &r, sizeof(r)) == sizeof(r)) {
-			if (r.phase == 0) {
-				pending = r;
-				have_pending = true;
-			} else {
-				apply(&m, &r);
-				have_pending = false;
-				ops++;
-			}
-		}
+		while (f.ops < target && read(pfd[0], &r, sizeof(r)) == sizeof(r))
+			take(&f, &r);
 		/* keep draining for a random time so the kill lands while it runs */
 		struct timespec t0, t1;
 		long budget_ns = (rand() % 20000) * 1000L;
@@ -371,16 +382,8 @@ int main(void)
 			if ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) >
 			    budget_ns)
 				break;
-			if (read(pfd[0], &r, sizeof(r)) != sizeof(r))
-				continue;
-			if (r.phase == 0) {
-				pending = r;
-				have_pending = true;
-			} else {
-				apply(&m, &r);
-				have_pending = false;
-				ops++;
-			}
+			if (read(pfd[0], &r, sizeof(r)) == sizeof(r))
+				take(&f, &r);
 		}
 		kill(pid, SIGKILL);
 		int status;
@@ -388,25 +391,17 @@ int main(void)
 		CHECK(waitpid(pid, &status, 0) == pid);
 		CHECK(WIFSIGNALED(status));
 		fcntl(pfd[0], F_SETFL, 0);
-		while (read(pfd[0], &r, sizeof(r)) == sizeof(r)) {
-			if (r.phase == 0) {
-				pending = r;
-				have_pending = true;
-			} else {
-				apply(&m, &r);
-				have_pending = false;
-				ops++;
-			}
-		}
+		while (read(pfd[0], &r, sizeof(r)) == sizeof(r))
+			take(&f, &r);
 		close(pfd[0]);
 
 		struct daxfs *fs = core_open(path); /* recovery */
 		char why[128] = "", why2[128] = "";
 
 		if (!matches(fs, &m, why, sizeof(why))) {
-			CHECK(have_pending);
+			CHECK(f.have_pending);
 			m2 = m;
-			apply(&m2, &pending);
+			apply(&m2, &f.pending);
 			if (!matches(fs, &m2, why2, sizeof(why2))) {
 				fprintf(stderr, "round %d: state matches neither model: %s / %s\n",
 					round, why, why2);
@@ -416,7 +411,7 @@ int main(void)
 		}
 		CHECK_OK(daxfs_close(&fs));
 		core_fsck_clean(path);
-		printf("round %d: %ld operations, state consistent\n", round, ops);
+		printf("round %d: %ld operations, state consistent\n", round, f.ops);
 	}
 	return 0;
 }
