@@ -168,6 +168,7 @@ void di_to_attr(struct daxfs *fs, uint64_t ino, const struct daxfs_dinode *di,
 struct dxi *dxi_get(struct daxfs *fs, uint64_t ino);
 void dxi_put(struct daxfs *fs, struct dxi *i);
 struct dxi *dxi_find_locked(struct daxfs *fs, uint64_t ino);
+int ext_reserve(struct dxi *i, size_t n);
 int ext_load(struct daxfs *fs, struct dxi *i);
 int ext_store(struct daxfs *fs, struct dxi *i);
 void ext_unload(struct dxi *i);

@@ -168,15 +168,10 @@ static int ext_insert(struct dxi *i, uint64_t lblk, uint64_t len, uint64_t pblk)
 		i->ext[k].len += len;
 		return 0;
 	}
-	if (i->next == i->ext_cap) {
-		size_t cap = i->ext_cap ? i->ext_cap * 2 : 8;
-		struct dx_ext *n = realloc(i->ext, cap * sizeof(*n));
+	int err = ext_reserve(i, i->next + 1);
 
-		if (!n)
-			return -ENOMEM;
-		i->ext = n;
-		i->ext_cap = cap;
-	}
+	if (err)
+		return err;
 	memmove(&i->ext[k + 1], &i->ext[k], (i->next - k) * sizeof(*i->ext));
 	i->ext[k] = (struct dx_ext){lblk, len, pblk};
 	i->next++;

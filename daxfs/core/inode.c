@@ -255,7 +255,8 @@ void daxfs_iput(struct daxfs *fs, uint64_t ino, uint64_t count)
 
 /* ---- extent maps ---- */
 
-static int ext_reserve(struct dxi *i, size_t n)
+/* ext_reserve - room for @n extents in the in-memory map of @i, or -ENOMEM */
+int ext_reserve(struct dxi *i, size_t n)
 {
 	if (n <= i->ext_cap)
 		return 0;
