@@ -123,20 +123,31 @@ static bool claim(struct ck *c, uint64_t ino, uint64_t blk, uint64_t n, const ch
 
 /* ---- repairs (in repair mode, each one a transaction) ---- */
 
+/*
+ * fix_begin - start the repair of inode @ino: take fs->lock, begin a
+ * transaction and return the inode to change in it; fix_end() commits.
+ */
+static struct daxfs_dinode *fix_begin(struct ck *c, uint64_t ino)
+{
+	dx_lock(c->fs);
+	tx_begin(c->fs);
+	return di_write(c->fs, ino);
+}
+
+static void fix_end(struct ck *c)
+{
+	tx_commit(c->fs);
+	dx_unlock(c->fs);
+}
+
 static void fix_clear_inode(struct ck *c, uint64_t ino)
 {
-	struct daxfs *fs = c->fs;
-	struct daxfs_dinode *di;
-	uint64_t gen;
+	struct daxfs_dinode *di = fix_begin(c, ino);
+	uint64_t gen = le64_to_cpu(di->generation);
 
-	dx_lock(fs);
-	tx_begin(fs);
-	di = di_write(fs, ino);
-	gen = le64_to_cpu(di->generation);
 	memset(di, 0, sizeof(*di));
 	di->generation = cpu_to_le64(gen);
-	tx_commit(fs);
-	dx_unlock(fs);
+	fix_end(c);
 }
 
 static void bad_inode(struct ck *c, uint64_t ino, const char *kind, const char *fmt, ...)
@@ -313,17 +324,12 @@ bad:
 
 static void reset_dir(struct ck *c, uint64_t ino)
 {
-	struct daxfs *fs = c->fs;
-	struct daxfs_dinode *di;
+	struct daxfs_dinode *di = fix_begin(c, ino);
 
-	dx_lock(fs);
-	tx_begin(fs);
-	di = di_write(fs, ino);
 	di->blocks = cpu_to_le64(le64_to_cpu(di->blocks) - le64_to_cpu(di->dir.nblocks));
 	memset(&di->dir, 0, sizeof(di->dir));
 	di->size = 0;
-	tx_commit(fs);
-	dx_unlock(fs);
+	fix_end(c);
 }
 
 static void pass1(struct ck *c)
@@ -352,17 +358,13 @@ static void pass1(struct ck *c)
 					(unsigned long long)ino, c->repair ? ", file emptied" : "");
 				if (c->repair) {
 					struct dxi *i = dxi_get(fs, ino);
-					struct daxfs_dinode *w;
-
 					/* blocks claimed so far stay claimed by nobody */
-					dx_lock(fs);
-					tx_begin(fs);
-					w = di_write(fs, ino);
+					struct daxfs_dinode *w = fix_begin(c, ino);
+
 					w->size = 0;
 					w->blocks = 0;
 					memset(&w->file, 0, sizeof(w->file));
-					tx_commit(fs);
-					dx_unlock(fs);
+					fix_end(c);
 					if (i) {
 						ext_unload(i);
 						dxi_put(fs, i);
@@ -401,15 +403,12 @@ static void pass1(struct ck *c)
 					(unsigned long long)w.entries,
 					(unsigned long long)w.blocks);
 				if (c->repair) {
-					dx_lock(fs);
-					tx_begin(fs);
-					struct daxfs_dinode *x = di_write(fs, ino);
+					struct daxfs_dinode *x = fix_begin(c, ino);
 
 					x->dir.nentries = cpu_to_le64(w.entries);
 					x->dir.nblocks = cpu_to_le64(w.blocks);
 					x->size = cpu_to_le64(w.blocks * BLK_SIZE);
-					tx_commit(fs);
-					dx_unlock(fs);
+					fix_end(c);
 				}
 			}
 			break;
@@ -446,14 +445,11 @@ static void pass1(struct ck *c)
 				problem(c, "inode", ino, c->repair, "inode %llu: bad xattr block%s",
 					(unsigned long long)ino, c->repair ? ", dropped" : "");
 				if (c->repair) {
-					dx_lock(fs);
-					tx_begin(fs);
-					struct daxfs_dinode *x = di_write(fs, ino);
+					struct daxfs_dinode *x = fix_begin(c, ino);
 
 					x->xattr_blk = 0;
 					x->blocks = cpu_to_le64(le64_to_cpu(x->blocks) - 1);
-					tx_commit(fs);
-					dx_unlock(fs);
+					fix_end(c);
 				}
 				c->bad[ino - 1] = 2;
 			} else {
@@ -467,11 +463,8 @@ static void pass1(struct ck *c)
 				(unsigned long long)le64_to_cpu(di->blocks),
 				(unsigned long long)used);
 			if (c->repair) {
-				dx_lock(fs);
-				tx_begin(fs);
-				di_write(fs, ino)->blocks = cpu_to_le64(used);
-				tx_commit(fs);
-				dx_unlock(fs);
+				fix_begin(c, ino)->blocks = cpu_to_le64(used);
+				fix_end(c);
 			}
 		}
 	}
@@ -677,34 +670,25 @@ static void pass2(struct ck *c)
 				(unsigned long long)le64_to_cpu(di->parent),
 				(unsigned long long)c->dotdot[ino - 1]);
 			if (c->repair) {
-				dx_lock(fs);
-				tx_begin(fs);
-				di_write(fs, ino)->parent = cpu_to_le64(c->dotdot[ino - 1]);
-				tx_commit(fs);
-				dx_unlock(fs);
+				fix_begin(c, ino)->parent = cpu_to_le64(c->dotdot[ino - 1]);
+				fix_end(c);
 			}
 		}
 		if (dir && ino == DAXFS_ROOT_INO && le64_to_cpu(di->parent) != DAXFS_ROOT_INO) {
 			problem(c, "directory", ino, c->repair, "root: '..' is not the root");
 			if (c->repair) {
-				dx_lock(fs);
-				tx_begin(fs);
-				di_write(fs, ino)->parent = cpu_to_le64(DAXFS_ROOT_INO);
-				tx_commit(fs);
-				dx_unlock(fs);
+				fix_begin(c, ino)->parent = cpu_to_le64(DAXFS_ROOT_INO);
+				fix_end(c);
 			}
 		}
 		if (nlink != want) {
 			problem(c, "inode", ino, c->repair, "inode %llu: link count %u, counted %u",
 				(unsigned long long)ino, nlink, want);
 			if (c->repair) {
-				dx_lock(fs);
-				tx_begin(fs);
-				di_write(fs, ino)->nlink = cpu_to_le32(want);
+				fix_begin(c, ino)->nlink = cpu_to_le32(want);
 				if (c->orphan[ino - 1])
 					orphan_remove(fs, ino);
-				tx_commit(fs);
-				dx_unlock(fs);
+				fix_end(c);
 			}
 		} else if (c->orphan[ino - 1] && nlink) {
 			problem(c, "orphan", ino, c->repair, "linked inode %llu on the orphan list",
