@@ -95,6 +95,18 @@ static void stats_attr(struct daxfs_daemon *d, fuse_ino_t ino, struct stat *st)
 	st->st_blksize = DAXFS_BLOCK_SIZE;
 }
 
+/* The entry the kernel gets for inode @a, with the mount's timeouts. */
+static void fill_entry(const struct daxfs_daemon *d, const struct daxfs_attr *a,
+		       struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = a->ino;
+	e->generation = a->generation;
+	e->attr_timeout = d->attr_timeout;
+	e->entry_timeout = d->entry_timeout;
+	attr_to_stat(a, &e->attr);
+}
+
 /* Reply with an entry and take the core reference that goes with it. */
 static int reply_entry(fuse_req_t req, struct daxfs_daemon *d, const struct daxfs_attr *a)
 {
@@ -106,12 +118,7 @@ static int reply_entry(fuse_req_t req, struct daxfs_daemon *d, const struct daxf
 		fuse_reply_err(req, -err);
 		return err;
 	}
-	memset(&e, 0, sizeof(e));
-	e.ino = a->ino;
-	e.generation = a->generation;
-	e.attr_timeout = d->attr_timeout;
-	e.entry_timeout = d->entry_timeout;
-	attr_to_stat(a, &e.attr);
+	fill_entry(d, a, &e);
 	if (fuse_reply_entry(req, &e))
 		daxfs_iput(d->fs, a->ino, 1); /* the kernel never got it */
 	return 0;
@@ -120,6 +127,36 @@ static int reply_entry(fuse_req_t req, struct daxfs_daemon *d, const struct daxf
 static void reply_result(fuse_req_t req, int err)
 {
 	fuse_reply_err(req, err < 0 ? -err : err);
+}
+
+/* Answer @req with @err (0 or -errno) and count it as operation @op. */
+static void reply_done(fuse_req_t req, struct daxfs_daemon *d, enum daxfs_stat_op op, uint64_t t0,
+		       int err)
+{
+	reply_result(req, err);
+	op_done(d, op, t0, err);
+}
+
+/*
+ * Finish a request that makes a name: the entry for @a (with its core
+ * reference) on success, else the error @err.
+ */
+static void entry_done(fuse_req_t req, struct daxfs_daemon *d, enum daxfs_stat_op op, uint64_t t0,
+		       int err, const struct daxfs_attr *a)
+{
+	if (err)
+		reply_result(req, err);
+	else
+		err = reply_entry(req, d, a);
+	op_done(d, op, t0, err);
+}
+
+/* A regular file's handle: direct I/O, so every read and write comes here. */
+static void open_file_info(struct fuse_file_info *fi)
+{
+	fi->fh = daxfs_mmap_fh(fi->flags);
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
 }
 
 static void dx_init(void *userdata, struct fuse_conn_info *conn)
@@ -285,8 +322,7 @@ static void dx_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		return;
 	}
 out_reply:
-	reply_result(req, err);
-	op_done(d, DXS_SETATTR, t0, err);
+	reply_done(req, d, DXS_SETATTR, t0, err);
 }
 
 static void dx_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -320,43 +356,38 @@ static void new_owner(fuse_req_t req, struct daxfs_daemon *d, fuse_ino_t parent,
 	}
 }
 
-static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev,
-		      enum daxfs_stat_op op)
+/* mknod, mkdir and symlink (@link: the target of a symlink, else NULL). */
+static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, uint32_t m, dev_t rdev,
+		      const char *link, enum daxfs_stat_op op)
 {
 	struct daxfs_daemon *d = daemon_of(req);
 	uint64_t t0 = daxfs_now_ns();
-	uint32_t m = mode, uid, gid;
+	uint32_t uid, gid;
 	struct daxfs_attr a;
 	int err;
 
 	if (is_stats_name(parent, name)) {
-		err = -EEXIST;
-		reply_result(req, err);
-		op_done(d, op, t0, err);
+		reply_done(req, d, op, t0, -EEXIST);
 		return;
 	}
-	if (op == DXS_MKDIR)
-		m = (m & 07777) | S_IFDIR;
 	new_owner(req, d, parent, &m, &uid, &gid);
 	if (op == DXS_MKDIR)
 		err = daxfs_mkdir(d->fs, parent, name, m, uid, gid, &a);
+	else if (op == DXS_SYMLINK)
+		err = daxfs_symlink(d->fs, parent, name, link, uid, gid, &a);
 	else
 		err = daxfs_mknod(d->fs, parent, name, m, uid, gid, rdev, &a);
-	if (err)
-		reply_result(req, err);
-	else
-		err = reply_entry(req, d, &a);
-	op_done(d, op, t0, err);
+	entry_done(req, d, op, t0, err, &a);
 }
 
 static void dx_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
-	make_node(req, parent, name, mode, rdev, DXS_MKNOD);
+	make_node(req, parent, name, mode, rdev, NULL, DXS_MKNOD);
 }
 
 static void dx_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	make_node(req, parent, name, mode, 0, DXS_MKDIR);
+	make_node(req, parent, name, (mode & 07777) | S_IFDIR, 0, NULL, DXS_MKDIR);
 }
 
 static void dx_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -366,8 +397,7 @@ static void dx_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int err;
 
 	err = is_stats_name(parent, name) ? -EPERM : daxfs_unlink(d->fs, parent, name);
-	reply_result(req, err);
-	op_done(d, DXS_UNLINK, t0, err);
+	reply_done(req, d, DXS_UNLINK, t0, err);
 }
 
 static void dx_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -377,31 +407,12 @@ static void dx_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int err;
 
 	err = is_stats_name(parent, name) ? -ENOTDIR : daxfs_rmdir(d->fs, parent, name);
-	reply_result(req, err);
-	op_done(d, DXS_RMDIR, t0, err);
+	reply_done(req, d, DXS_RMDIR, t0, err);
 }
 
 static void dx_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-	struct daxfs_daemon *d = daemon_of(req);
-	uint64_t t0 = daxfs_now_ns();
-	uint32_t m = S_IFLNK | 0777, uid, gid;
-	struct daxfs_attr a;
-	int err;
-
-	if (is_stats_name(parent, name)) {
-		err = -EEXIST;
-		reply_result(req, err);
-		op_done(d, DXS_SYMLINK, t0, err);
-		return;
-	}
-	new_owner(req, d, parent, &m, &uid, &gid);
-	err = daxfs_symlink(d->fs, parent, name, link, uid, gid, &a);
-	if (err)
-		reply_result(req, err);
-	else
-		err = reply_entry(req, d, &a);
-	op_done(d, DXS_SYMLINK, t0, err);
+	make_node(req, parent, name, S_IFLNK | 0777, 0, link, DXS_SYMLINK);
 }
 
 static void dx_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
@@ -423,8 +434,7 @@ static void dx_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 			f |= DAXFS_RENAME_EXCHANGE;
 		err = daxfs_rename(d->fs, parent, name, newparent, newname, f);
 	}
-	reply_result(req, err);
-	op_done(d, DXS_RENAME, t0, err);
+	reply_done(req, d, DXS_RENAME, t0, err);
 }
 
 static void dx_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
@@ -438,11 +448,7 @@ static void dx_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 		err = -EPERM;
 	else
 		err = daxfs_link(d->fs, ino, newparent, newname, &a);
-	if (err)
-		reply_result(req, err);
-	else
-		err = reply_entry(req, d, &a);
-	op_done(d, DXS_LINK, t0, err);
+	entry_done(req, d, DXS_LINK, t0, err, &a);
 }
 
 /* A statistics snapshot, generated at open, held by the file handle. */
@@ -485,9 +491,7 @@ static void dx_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (is_stats_ino(ino)) {
 		err = open_stats(d, ino, fi);
 	} else {
-		fi->fh = daxfs_mmap_fh(fi->flags);
-		fi->direct_io = 1;
-		fi->keep_cache = 0;
+		open_file_info(fi);
 	}
 	if (err)
 		reply_result(req, err);
@@ -596,8 +600,7 @@ static void dx_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	} else if (d->dp_ops->flush) {
 		err = d->dp_ops->flush(d->dp, ino, false);
 	}
-	reply_result(req, err);
-	op_done(d, DXS_RELEASE, t0, err);
+	reply_done(req, d, DXS_RELEASE, t0, err);
 }
 
 static void dx_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -608,8 +611,7 @@ static void dx_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 
 	if (!is_stats_ino(ino))
 		err = d->dp_ops->fsync(d->dp, ino, datasync);
-	reply_result(req, err);
-	op_done(d, DXS_FSYNC, t0, err);
+	reply_done(req, d, DXS_FSYNC, t0, err);
 }
 
 static void dx_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -697,8 +699,7 @@ static void dx_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 	int err;
 
 	err = daxfs_fsync(d->fs, ino, datasync);
-	reply_result(req, err);
-	op_done(d, DXS_FSYNCDIR, t0, err);
+	reply_done(req, d, DXS_FSYNCDIR, t0, err);
 }
 
 static void dx_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -736,42 +737,54 @@ static void dx_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	int err;
 
 	err = is_stats_ino(ino) ? -EPERM : daxfs_setxattr(d->fs, ino, name, value, size, flags);
-	reply_result(req, err);
-	op_done(d, DXS_SETXATTR, t0, err);
+	reply_done(req, d, DXS_SETXATTR, t0, err);
+}
+
+/* Answer getxattr/listxattr: the @len bytes at @buf, or only @len when @size is 0. */
+static void reply_xattr(fuse_req_t req, size_t size, const char *buf, size_t len)
+{
+	if (size)
+		fuse_reply_buf(req, buf, len);
+	else
+		fuse_reply_xattr(req, len);
+}
+
+/*
+ * getxattr (@name) or listxattr (@name NULL) of @ino into a buffer of @size
+ * bytes, answered on success. Returns 0, or -errno left for the caller to
+ * answer.
+ */
+static int query_xattr(fuse_req_t req, struct daxfs_daemon *d, fuse_ino_t ino, const char *name,
+		       size_t size)
+{
+	size_t len = 0;
+	char *buf = NULL;
+	int err;
+
+	if (size) {
+		buf = malloc(size);
+		if (!buf)
+			return -ENOMEM;
+	}
+	if (name)
+		err = daxfs_getxattr(d->fs, ino, name, buf, size, &len);
+	else
+		err = daxfs_listxattr(d->fs, ino, buf, size, &len);
+	if (!err)
+		reply_xattr(req, size, buf, len);
+	free(buf);
+	return err;
 }
 
 static void dx_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct daxfs_daemon *d = daemon_of(req);
 	uint64_t t0 = daxfs_now_ns();
-	size_t len = 0;
-	char *buf = NULL;
 	int err;
 
-	if (is_stats_ino(ino)) {
-		err = -ENODATA;
-		goto out_reply;
-	}
-	if (size) {
-		buf = malloc(size);
-		if (!buf) {
-			err = -ENOMEM;
-			goto out_reply;
-		}
-	}
-	err = daxfs_getxattr(d->fs, ino, name, buf, size, &len);
+	err = is_stats_ino(ino) ? -ENODATA : query_xattr(req, d, ino, name, size);
 	if (err)
-		goto out_reply;
-	if (size)
-		fuse_reply_buf(req, buf, len);
-	else
-		fuse_reply_xattr(req, len);
-	free(buf);
-	op_done(d, DXS_GETXATTR, t0, 0);
-	return;
-out_reply:
-	free(buf);
-	reply_result(req, err);
+		reply_result(req, err);
 	op_done(d, DXS_GETXATTR, t0, err == -ENODATA ? 0 : err);
 }
 
@@ -779,39 +792,14 @@ static void dx_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct daxfs_daemon *d = daemon_of(req);
 	uint64_t t0 = daxfs_now_ns();
-	size_t len = 0;
-	char *buf = NULL;
-	int err;
+	int err = 0;
 
-	if (is_stats_ino(ino)) {
-		if (size)
-			fuse_reply_buf(req, NULL, 0);
-		else
-			fuse_reply_xattr(req, 0);
-		op_done(d, DXS_LISTXATTR, t0, 0);
-		return;
-	}
-	if (size) {
-		buf = malloc(size);
-		if (!buf) {
-			err = -ENOMEM;
-			goto out_reply;
-		}
-	}
-	err = daxfs_listxattr(d->fs, ino, buf, size, &len);
-	if (err)
-		goto out_reply;
-	if (size)
-		fuse_reply_buf(req, buf, len);
+	if (is_stats_ino(ino))
+		reply_xattr(req, size, NULL, 0);
 	else
-		fuse_reply_xattr(req, len);
-	free(buf);
-	op_done(d, DXS_LISTXATTR, t0, 0);
-	return;
-out_reply:
-	free(buf);
-	reply_result(req, err);
-	op_done(d, DXS_LISTXATTR, t0, err);
+		err = query_xattr(req, d, ino, NULL, size);
+	if (err)
+		reply_done(req, d, DXS_LISTXATTR, t0, err);
 }
 
 static void dx_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
@@ -821,8 +809,7 @@ static void dx_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	int err;
 
 	err = is_stats_ino(ino) ? -EPERM : daxfs_removexattr(d->fs, ino, name);
-	reply_result(req, err);
-	op_done(d, DXS_REMOVEXATTR, t0, err);
+	reply_done(req, d, DXS_REMOVEXATTR, t0, err);
 }
 
 static void dx_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -846,22 +833,14 @@ static void dx_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	err = daxfs_iget(d->fs, a.ino);
 	if (err)
 		goto out_reply;
-	memset(&e, 0, sizeof(e));
-	e.ino = a.ino;
-	e.generation = a.generation;
-	e.attr_timeout = d->attr_timeout;
-	e.entry_timeout = d->entry_timeout;
-	attr_to_stat(&a, &e.attr);
-	fi->fh = daxfs_mmap_fh(fi->flags);
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
+	fill_entry(d, &a, &e);
+	open_file_info(fi);
 	if (fuse_reply_create(req, &e, fi))
 		daxfs_iput(d->fs, a.ino, 1);
 	op_done(d, DXS_CREATE, t0, 0);
 	return;
 out_reply:
-	reply_result(req, err);
-	op_done(d, DXS_CREATE, t0, err);
+	reply_done(req, d, DXS_CREATE, t0, err);
 }
 
 static void dx_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
@@ -879,8 +858,7 @@ static void dx_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 		err = d->dp_ops->flush(d->dp, ino, true);
 	if (!err)
 		err = daxfs_fallocate(d->fs, ino, mode, (uint64_t)off, (uint64_t)len);
-	reply_result(req, err);
-	op_done(d, DXS_FALLOCATE, t0, err);
+	reply_done(req, d, DXS_FALLOCATE, t0, err);
 }
 
 static void dx_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
