@@ -390,24 +390,30 @@ static void dx_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	make_node(req, parent, name, (mode & 07777) | S_IFDIR, 0, NULL, DXS_MKDIR);
 }
 
-static void dx_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+/* unlink, or rmdir when @op is DXS_RMDIR; the hidden names cannot go. */
+static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, enum daxfs_stat_op op)
 {
 	struct daxfs_daemon *d = daemon_of(req);
 	uint64_t t0 = daxfs_now_ns();
 	int err;
 
-	err = is_stats_name(parent, name) ? -EPERM : daxfs_unlink(d->fs, parent, name);
-	reply_done(req, d, DXS_UNLINK, t0, err);
+	if (is_stats_name(parent, name))
+		err = op == DXS_RMDIR ? -ENOTDIR : -EPERM;
+	else if (op == DXS_RMDIR)
+		err = daxfs_rmdir(d->fs, parent, name);
+	else
+		err = daxfs_unlink(d->fs, parent, name);
+	reply_done(req, d, op, t0, err);
+}
+
+static void dx_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_name(req, parent, name, DXS_UNLINK);
 }
 
 static void dx_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct daxfs_daemon *d = daemon_of(req);
-	uint64_t t0 = daxfs_now_ns();
-	int err;
-
-	err = is_stats_name(parent, name) ? -ENOTDIR : daxfs_rmdir(d->fs, parent, name);
-	reply_done(req, d, DXS_RMDIR, t0, err);
+	remove_name(req, parent, name, DXS_RMDIR);
 }
 
 static void dx_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
