@@ -125,6 +125,39 @@ void daxfs_dp_tbuf_release(void);
 struct daxfs;
 
 /*
+ * daxfs_dp_run_fn - one run of daxfs_dp_map_runs(): @len bytes of the file
+ * at @pos (bytes) that stand contiguous in the region at @region_off, or a
+ * hole (@region_off DAXFS_HOLE). A nonzero return stops the walk.
+ */
+typedef int (*daxfs_dp_run_fn)(void *ctx, uint64_t pos, uint64_t len, uint64_t region_off);
+
+/*
+ * daxfs_dp_map_runs - walk the block map of @ino over [@start, @end) bytes
+ * with daxfs_bmap(@flags), calling @fn for each run in file order. The
+ * caller holds a pin on @ino while it uses the region offsets. Returns 0,
+ * daxfs_bmap()'s error, -EIO for a map that does not advance, or the
+ * first nonzero return of @fn.
+ */
+int daxfs_dp_map_runs(struct daxfs *fs, uint64_t ino, uint64_t start, uint64_t end, unsigned flags,
+		      daxfs_dp_run_fn fn, void *ctx);
+
+/*
+ * daxfs_dp_bv_one - make @bv (a scratch vector) one memory buffer of
+ * @size bytes at @mem.
+ */
+void daxfs_dp_bv_one(struct fuse_bufvec *bv, void *mem, size_t size);
+
+/*
+ * daxfs_dp_write_src - the data of write request @in as one flat buffer:
+ * @in's own memory when it is one, else a copy into this thread's scratch
+ * buffer (daxfs_dp_tbuf_get(@tbuf_size, false, DESC_PFN, @nr_bufs)).
+ * Sets *@src and *@len (bytes, at most fuse_buf_size(@in)). Returns 0,
+ * -EINVAL if the request is larger than the scratch buffer, or -errno.
+ */
+int daxfs_dp_write_src(struct fuse_bufvec *in, uint64_t tbuf_size, unsigned nr_bufs,
+		       const void **src, size_t *len);
+
+/*
  * daxfs_dp_file_size - size in bytes of regular file @ino, for the data
  * paths' reads and writes. Returns 0, -EISDIR for a directory, -EINVAL for
  * other non-regular files, or daxfs_getattr()'s error.

@@ -177,24 +177,39 @@ static int dp_bio_rw(struct daxfs_dp *dp, unsigned opf, void *mem, uint64_t len,
 	return err;
 }
 
+/* The block-aligned file range [a0, ...) held in @buf during a read or write. */
+struct bio_io {
+	struct daxfs_dp *dp;
+	char *buf;
+	uint64_t a0; /* bytes: the file offset of buf[0] */
+};
+
+/* A run of a read: zeroes for a hole, else one read bio. */
+static int bio_read_run(void *ctx, uint64_t pos, uint64_t len, uint64_t region_off)
+{
+	struct bio_io *io = ctx;
+	char *mem = io->buf + (pos - io->a0);
+
+	if (region_off == DAXFS_HOLE) {
+		memset(mem, 0, len);
+		return 0;
+	}
+	return dp_bio_rw(io->dp, BIO_OP_READ, mem, len, region_off);
+}
+
 static int bio_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size,
 		    struct fuse_bufvec **out)
 {
+	struct bio_io io = {.dp = dp};
 	struct daxfs_dp_tbuf *t;
-	uint64_t fsize, end, a0, a1, pos;
-	char *buf;
+	uint64_t fsize, end, a1;
 	int err;
 
 	err = daxfs_dp_tbuf_get(dp->buf_bytes, true, dp->mode, 1, &t);
 	if (err)
 		return err;
-	buf = t->mem;
-	t->bv->count = 1;
-	t->bv->idx = 0;
-	t->bv->off = 0;
-	t->bv->buf[0].flags = 0;
-	t->bv->buf[0].mem = buf;
-	t->bv->buf[0].size = 0;
+	io.buf = t->mem;
+	daxfs_dp_bv_one(t->bv, io.buf, 0);
 	pthread_rwlock_rdlock(ino_lock(dp, ino));
 	err = daxfs_pin(dp->fs, ino);
 	if (err)
@@ -205,30 +220,12 @@ static int bio_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size
 	end = off + size < fsize ? off + size : fsize;
 	if (off >= end)
 		goto out_done;
-	a0 = align_down(off, DAXFS_BLOCK_SIZE);
+	io.a0 = align_down(off, DAXFS_BLOCK_SIZE);
 	a1 = align_up(end, DAXFS_BLOCK_SIZE);
-	for (pos = a0; pos < a1;) {
-		struct daxfs_map m;
-		uint64_t run_end;
-
-		err = daxfs_bmap(dp->fs, ino, pos, a1 - pos, 0, &m);
-		if (err)
-			goto out_unpin;
-		run_end = m.file_off + m.len < a1 ? m.file_off + m.len : a1;
-		if (run_end <= pos) {
-			err = -EIO;
-			goto out_unpin;
-		}
-		if (m.region_off == DAXFS_HOLE)
-			memset(buf + (pos - a0), 0, run_end - pos);
-		else
-			err = dp_bio_rw(dp, BIO_OP_READ, buf + (pos - a0), run_end - pos,
-					m.region_off + (pos - m.file_off));
-		if (err)
-			goto out_unpin;
-		pos = run_end;
-	}
-	t->bv->buf[0].mem = buf + (off - a0);
+	err = daxfs_dp_map_runs(dp->fs, ino, io.a0, a1, 0, bio_read_run, &io);
+	if (err)
+		goto out_unpin;
+	t->bv->buf[0].mem = io.buf + (off - io.a0);
 	t->bv->buf[0].size = end - off;
 out_done:
 	*out = t->bv;
@@ -245,39 +242,61 @@ struct bio_run {
 	uint64_t region_off; /* bytes */
 };
 
-/* Read file block @blk_off (bytes) into @dst through the runs in @runs. */
-static int read_block(struct daxfs_dp *dp, const struct bio_run *runs, unsigned nr,
-		      uint64_t blk_off, char *dst)
+/* The runs of a write, mapped (and allocated) before any data moves. */
+struct bio_runs {
+	struct bio_run run[BIO_MAX_RUNS];
+	unsigned nr;
+	uint64_t end; /* bytes: the end of the mapped range */
+};
+
+static int bio_write_run(void *ctx, uint64_t pos, uint64_t len, uint64_t region_off)
 {
+	struct bio_runs *r = ctx;
+
+	if (region_off == DAXFS_HOLE)
+		return -EIO;
+	r->run[r->nr].file_off = pos;
+	r->run[r->nr].len = len;
+	r->run[r->nr].region_off = region_off;
+	r->nr++;
+	/* more runs than a bio request can carry: the map is too fragmented */
+	return r->nr == BIO_MAX_RUNS && pos + len < r->end ? -EIO : 0;
+}
+
+/* Read file block @blk_off (bytes) into @dst through the runs in @r. */
+static int read_block(struct daxfs_dp *dp, const struct bio_runs *r, uint64_t blk_off, char *dst)
+{
+	const struct bio_run *run;
 	unsigned i;
 
-	for (i = 0; i < nr; i++) {
-		if (blk_off >= runs[i].file_off && blk_off < runs[i].file_off + runs[i].len)
+	for (i = 0; i < r->nr; i++) {
+		run = &r->run[i];
+		if (blk_off >= run->file_off && blk_off < run->file_off + run->len)
 			return dp_bio_rw(dp, BIO_OP_READ, dst, DAXFS_BLOCK_SIZE,
-					 runs[i].region_off + (blk_off - runs[i].file_off));
+					 run->region_off + (blk_off - run->file_off));
 	}
 	return -EIO;
 }
 
 /* The old contents of file block @blk_off: from the region, or zeroes past EOF. */
-static int fill_block(struct daxfs_dp *dp, const struct bio_run *runs, unsigned nr, uint64_t fsize,
+static int fill_block(struct daxfs_dp *dp, const struct bio_runs *r, uint64_t fsize,
 		      uint64_t blk_off, char *dst)
 {
 	if (blk_off >= fsize) {
 		memset(dst, 0, DAXFS_BLOCK_SIZE);
 		return 0;
 	}
-	return read_block(dp, runs, nr, blk_off, dst);
+	return read_block(dp, r, blk_off, dst);
 }
 
 static long bio_write(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct fuse_bufvec *in)
 {
 	size_t len = fuse_buf_size(in);
-	struct bio_run runs[BIO_MAX_RUNS];
+	struct bio_runs r;
 	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(len);
 	struct daxfs_dp_tbuf *t;
-	uint64_t fsize, end = off + len, a0, a1, pos;
-	unsigned nr = 0, i;
+	uint64_t fsize, end = off + len, a0, a1;
+	unsigned i;
 	char *buf;
 	ssize_t n;
 	int err;
@@ -299,34 +318,19 @@ static long bio_write(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct fu
 		goto out_unpin;
 	a0 = align_down(off, DAXFS_BLOCK_SIZE);
 	a1 = align_up(end, DAXFS_BLOCK_SIZE);
-	for (pos = a0; pos < a1 && nr < BIO_MAX_RUNS;) {
-		struct daxfs_map m;
-
-		err = daxfs_bmap(dp->fs, ino, pos, a1 - pos, DAXFS_BMAP_ALLOC, &m);
-		if (err)
-			goto out_unpin;
-		if (m.region_off == DAXFS_HOLE || m.file_off + m.len <= pos) {
-			err = -EIO;
-			goto out_unpin;
-		}
-		runs[nr].file_off = pos;
-		runs[nr].len = (m.file_off + m.len < a1 ? m.file_off + m.len : a1) - pos;
-		runs[nr].region_off = m.region_off + (pos - m.file_off);
-		pos += runs[nr].len;
-		nr++;
-	}
-	if (pos < a1) {
-		err = -EIO;
+	r.nr = 0;
+	r.end = a1;
+	err = daxfs_dp_map_runs(dp->fs, ino, a0, a1, DAXFS_BMAP_ALLOC, bio_write_run, &r);
+	if (err)
 		goto out_unpin;
-	}
 	/* Read-modify-write of the partial head and tail blocks. */
 	if (off != a0) {
-		err = fill_block(dp, runs, nr, fsize, a0, buf);
+		err = fill_block(dp, &r, fsize, a0, buf);
 		if (err)
 			goto out_unpin;
 	}
 	if (end != a1 && (a1 - DAXFS_BLOCK_SIZE != a0 || off == a0)) {
-		err = fill_block(dp, runs, nr, fsize, a1 - DAXFS_BLOCK_SIZE,
+		err = fill_block(dp, &r, fsize, a1 - DAXFS_BLOCK_SIZE,
 				 buf + (a1 - DAXFS_BLOCK_SIZE - a0));
 		if (err)
 			goto out_unpin;
@@ -347,9 +351,9 @@ static long bio_write(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct fu
 		err = -EIO;
 		goto out_unpin;
 	}
-	for (i = 0; i < nr; i++) {
-		err = dp_bio_rw(dp, BIO_OP_WRITE | BIO_FUA, buf + (runs[i].file_off - a0),
-				runs[i].len, runs[i].region_off);
+	for (i = 0; i < r.nr; i++) {
+		err = dp_bio_rw(dp, BIO_OP_WRITE | BIO_FUA, buf + (r.run[i].file_off - a0),
+				r.run[i].len, r.run[i].region_off);
 		if (err)
 			goto out_unpin;
 	}

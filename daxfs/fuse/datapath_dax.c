@@ -76,20 +76,35 @@ static void bv_append(struct fuse_bufvec *bv, unsigned cap, void *mem, size_t le
 	}
 }
 
+struct dax_read_ctx {
+	struct daxfs_dp *dp;
+	struct daxfs_dp_tbuf *t;
+};
+
+/* A run of a read: region memory, or the zeroes for a hole. */
+static int dax_read_run(void *ctx, uint64_t pos, uint64_t len, uint64_t region_off)
+{
+	struct dax_read_ctx *c = ctx;
+	void *mem = region_off == DAXFS_HOLE ? c->dp->zeroes : c->dp->base + region_off;
+
+	bv_append(c->t->bv, c->t->nr_bufs, mem, len);
+	return 0;
+}
+
 static int dax_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size,
 		    struct fuse_bufvec **out)
 {
-	struct daxfs_dp_tbuf *t;
+	struct dax_read_ctx c = {.dp = dp};
 	uint64_t fsize;
-	uint64_t pos, end;
+	uint64_t end;
 	int err;
 
-	err = daxfs_dp_tbuf_get(0, false, DESC_PFN, dp->max_io / DAXFS_BLOCK_SIZE + 2, &t);
+	err = daxfs_dp_tbuf_get(0, false, DESC_PFN, dp->max_io / DAXFS_BLOCK_SIZE + 2, &c.t);
 	if (err)
 		return err;
-	t->bv->count = 0;
-	t->bv->idx = 0;
-	t->bv->off = 0;
+	c.t->bv->count = 0;
+	c.t->bv->idx = 0;
+	c.t->bv->off = 0;
 	err = daxfs_pin(dp->fs, ino);
 	if (err)
 		return err;
@@ -99,33 +114,12 @@ static int dax_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size
 	end = off + size;
 	if (end > fsize)
 		end = fsize;
-	for (pos = off; pos < end;) {
-		struct daxfs_map m;
-		uint64_t run_end, n;
-
-		err = daxfs_bmap(dp->fs, ino, pos, end - pos, 0, &m);
-		if (err)
-			goto out_unpin;
-		run_end = m.file_off + m.len < end ? m.file_off + m.len : end;
-		if (run_end <= pos) {
-			err = -EIO;
-			goto out_unpin;
-		}
-		n = run_end - pos;
-		if (m.region_off == DAXFS_HOLE)
-			bv_append(t->bv, t->nr_bufs, dp->zeroes, n);
-		else
-			bv_append(t->bv, t->nr_bufs, dp->base + m.region_off + (pos - m.file_off),
-				  n);
-		pos = run_end;
-	}
-	if (!t->bv->count) {
-		t->bv->count = 1;
-		t->bv->buf[0].mem = NULL;
-		t->bv->buf[0].size = 0;
-		t->bv->buf[0].flags = 0;
-	}
-	*out = t->bv;
+	err = daxfs_dp_map_runs(dp->fs, ino, off, end, 0, dax_read_run, &c);
+	if (err)
+		goto out_unpin;
+	if (!c.t->bv->count)
+		daxfs_dp_bv_one(c.t->bv, NULL, 0);
+	*out = c.t->bv;
 	return 0; /* the pin goes in dax_read_done() */
 
 out_unpin:
@@ -140,30 +134,13 @@ static void dax_read_done(struct daxfs_dp *dp, uint64_t ino)
 
 static long dax_write(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct fuse_bufvec *in)
 {
-	size_t len = fuse_buf_size(in), done = 0;
+	size_t len, done = 0;
 	const void *src;
 	int err;
 
-	if (in->count == 1 && in->idx == 0 && !(in->buf[0].flags & FUSE_BUF_IS_FD)) {
-		src = (const char *)in->buf[0].mem + in->off;
-	} else {
-		struct daxfs_dp_tbuf *t;
-		struct fuse_bufvec dst = FUSE_BUFVEC_INIT(len);
-		ssize_t n;
-
-		err = daxfs_dp_tbuf_get(dp->max_io, false, DESC_PFN,
-					dp->max_io / DAXFS_BLOCK_SIZE + 2, &t);
-		if (err)
-			return err;
-		if (len > t->size)
-			return -EINVAL;
-		dst.buf[0].mem = t->mem;
-		n = fuse_buf_copy(&dst, in, 0);
-		if (n < 0)
-			return n;
-		len = (size_t)n;
-		src = t->mem;
-	}
+	err = daxfs_dp_write_src(in, dp->max_io, dp->max_io / DAXFS_BLOCK_SIZE + 2, &src, &len);
+	if (err)
+		return err;
 	err = daxfs_write(dp->fs, ino, off, len, src, &done);
 	if (err)
 		return err;

@@ -69,75 +69,64 @@ static int pages_rw(struct daxfs_dp *dp, unsigned opf, struct page **pages, unsi
 	return err;
 }
 
-static int pc_fill(void *ctx, uint64_t ino, uint64_t index, struct page **pages, unsigned nr)
+/* A fill or writeback of cache pages @pages, the first at file offset @start. */
+struct pc_io {
+	struct daxfs_dp *dp;
+	struct page **pages;
+	uint64_t start; /* bytes: the file offset of pages[0] */
+};
+
+/* A run of a fill: zeroes for a hole, else one read bio. */
+static int pc_fill_run(void *ctx, uint64_t pos, uint64_t len, uint64_t region_off)
 {
-	struct daxfs_dp *dp = ctx;
-	uint64_t start = frames_to_bytes(index), end = frames_to_bytes(index + nr), pos;
+	struct pc_io *io = ctx;
+	struct page **pages = io->pages + bytes_to_frames(pos - io->start);
+	unsigned n = (unsigned)bytes_to_frames(len), i;
+
+	if (region_off != DAXFS_HOLE)
+		return pages_rw(io->dp, BIO_OP_READ, pages, n, region_off);
+	for (i = 0; i < n; i++)
+		memset(page_address(pages[i]), 0, FRAME_SIZE);
+	return 0;
+}
+
+/* A run of a writeback: one FUA write bio (the blocks were allocated). */
+static int pc_writeback_run(void *ctx, uint64_t pos, uint64_t len, uint64_t region_off)
+{
+	struct pc_io *io = ctx;
+
+	if (region_off == DAXFS_HOLE)
+		return -EIO;
+	return pages_rw(io->dp, BIO_OP_WRITE | BIO_FUA,
+			io->pages + bytes_to_frames(pos - io->start),
+			(unsigned)bytes_to_frames(len), region_off);
+}
+
+/* Fill or write back @nr pages from file page @index, under a pin of @ino. */
+static int pc_io(struct daxfs_dp *dp, uint64_t ino, uint64_t index, struct page **pages,
+		 unsigned nr, bool write)
+{
+	struct pc_io io = {.dp = dp, .pages = pages, .start = frames_to_bytes(index)};
 	int err;
 
 	err = daxfs_pin(dp->fs, ino);
 	if (err)
 		return err;
-	for (pos = start; pos < end;) {
-		struct daxfs_map m;
-		uint64_t run_end;
-		unsigned first, n, i;
-
-		err = daxfs_bmap(dp->fs, ino, pos, end - pos, 0, &m);
-		if (err)
-			break;
-		run_end = m.file_off + m.len < end ? m.file_off + m.len : end;
-		if (run_end <= pos) {
-			err = -EIO;
-			break;
-		}
-		first = (unsigned)bytes_to_frames(pos - start);
-		n = (unsigned)bytes_to_frames(run_end - pos);
-		if (m.region_off == DAXFS_HOLE) {
-			for (i = 0; i < n; i++)
-				memset(page_address(pages[first + i]), 0, FRAME_SIZE);
-		} else {
-			err = pages_rw(dp, BIO_OP_READ, pages + first, n,
-				       m.region_off + (pos - m.file_off));
-			if (err)
-				break;
-		}
-		pos = run_end;
-	}
+	err = daxfs_dp_map_runs(dp->fs, ino, io.start, frames_to_bytes(index + nr),
+				write ? DAXFS_BMAP_ALLOC : 0,
+				write ? pc_writeback_run : pc_fill_run, &io);
 	daxfs_unpin(dp->fs, ino);
 	return err;
 }
 
+static int pc_fill(void *ctx, uint64_t ino, uint64_t index, struct page **pages, unsigned nr)
+{
+	return pc_io(ctx, ino, index, pages, nr, false);
+}
+
 static int pc_writeback(void *ctx, uint64_t ino, uint64_t index, struct page **pages, unsigned nr)
 {
-	struct daxfs_dp *dp = ctx;
-	uint64_t start = frames_to_bytes(index), end = frames_to_bytes(index + nr), pos;
-	int err;
-
-	err = daxfs_pin(dp->fs, ino);
-	if (err)
-		return err;
-	for (pos = start; pos < end;) {
-		struct daxfs_map m;
-		uint64_t run_end;
-
-		err = daxfs_bmap(dp->fs, ino, pos, end - pos, DAXFS_BMAP_ALLOC, &m);
-		if (err)
-			break;
-		run_end = m.file_off + m.len < end ? m.file_off + m.len : end;
-		if (m.region_off == DAXFS_HOLE || run_end <= pos) {
-			err = -EIO;
-			break;
-		}
-		err = pages_rw(dp, BIO_OP_WRITE | BIO_FUA, pages + bytes_to_frames(pos - start),
-			       (unsigned)bytes_to_frames(run_end - pos),
-			       m.region_off + (pos - m.file_off));
-		if (err)
-			break;
-		pos = run_end;
-	}
-	daxfs_unpin(dp->fs, ino);
-	return err;
+	return pc_io(ctx, ino, index, pages, nr, true);
 }
 
 static const struct pagecache_ops page_pc_ops = {
@@ -191,12 +180,7 @@ static int page_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t siz
 	err = daxfs_dp_tbuf_get(dp->max_io, false, DESC_PFN, 1, &t);
 	if (err)
 		return err;
-	t->bv->count = 1;
-	t->bv->idx = 0;
-	t->bv->off = 0;
-	t->bv->buf[0].flags = 0;
-	t->bv->buf[0].mem = t->mem;
-	t->bv->buf[0].size = 0;
+	daxfs_dp_bv_one(t->bv, t->mem, 0);
 	err = daxfs_dp_file_size(dp->fs, ino, &fsize);
 	if (err)
 		return err;
@@ -225,25 +209,9 @@ static long page_write(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct f
 		return err;
 	if (off + len > DAXFS_FILE_SIZE_MAX)
 		return -EFBIG;
-	if (in->count == 1 && in->idx == 0 && !(in->buf[0].flags & FUSE_BUF_IS_FD)) {
-		src = (const char *)in->buf[0].mem + in->off;
-	} else {
-		struct fuse_bufvec dst = FUSE_BUFVEC_INIT(len);
-		struct daxfs_dp_tbuf *t;
-		ssize_t n;
-
-		err = daxfs_dp_tbuf_get(dp->max_io, false, DESC_PFN, 1, &t);
-		if (err)
-			return err;
-		if (len > t->size)
-			return -EINVAL;
-		dst.buf[0].mem = t->mem;
-		n = fuse_buf_copy(&dst, in, 0);
-		if (n < 0)
-			return n;
-		len = (size_t)n;
-		src = t->mem;
-	}
+	err = daxfs_dp_write_src(in, dp->max_io, 1, &src, &len);
+	if (err)
+		return err;
 	err = pagecache_write(dp->pc, ino, off, len, src);
 	if (err)
 		return err;

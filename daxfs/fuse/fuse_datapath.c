@@ -134,6 +134,68 @@ void daxfs_dp_tbuf_release(void)
 	tbuf_free(t);
 }
 
+int daxfs_dp_map_runs(struct daxfs *fs, uint64_t ino, uint64_t start, uint64_t end, unsigned flags,
+		      daxfs_dp_run_fn fn, void *ctx)
+{
+	uint64_t pos, run_end;
+	int err;
+
+	for (pos = start; pos < end; pos = run_end) {
+		struct daxfs_map m;
+
+		err = daxfs_bmap(fs, ino, pos, end - pos, flags, &m);
+		if (err)
+			return err;
+		run_end = m.file_off + m.len < end ? m.file_off + m.len : end;
+		if (run_end <= pos)
+			return -EIO;
+		err = fn(ctx, pos, run_end - pos,
+			 m.region_off == DAXFS_HOLE ? DAXFS_HOLE
+						    : m.region_off + (pos - m.file_off));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+void daxfs_dp_bv_one(struct fuse_bufvec *bv, void *mem, size_t size)
+{
+	bv->count = 1;
+	bv->idx = 0;
+	bv->off = 0;
+	bv->buf[0].flags = 0;
+	bv->buf[0].mem = mem;
+	bv->buf[0].size = size;
+}
+
+int daxfs_dp_write_src(struct fuse_bufvec *in, uint64_t tbuf_size, unsigned nr_bufs,
+		       const void **src, size_t *len)
+{
+	size_t size = fuse_buf_size(in);
+	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
+	struct daxfs_dp_tbuf *t;
+	ssize_t n;
+	int err;
+
+	if (in->count == 1 && in->idx == 0 && !(in->buf[0].flags & FUSE_BUF_IS_FD)) {
+		*src = (const char *)in->buf[0].mem + in->off;
+		*len = size;
+		return 0;
+	}
+	err = daxfs_dp_tbuf_get(tbuf_size, false, DESC_PFN, nr_bufs, &t);
+	if (err)
+		return err;
+	if (size > t->size)
+		return -EINVAL;
+	dst.buf[0].mem = t->mem;
+	n = fuse_buf_copy(&dst, in, 0);
+	if (n < 0)
+		return (int)n;
+	*src = t->mem;
+	*len = (size_t)n;
+	return 0;
+}
+
 int daxfs_dp_file_size(struct daxfs *fs, uint64_t ino, uint64_t *size)
 {
 	struct daxfs_attr a;
