@@ -94,6 +94,29 @@ static struct page *pc_lookup(struct pagecache *pc, uint64_t ino, uint64_t index
 	return NULL;
 }
 
+/* Move @p to the head of the LRU: the page just used. */
+static void pc_touch(struct pagecache *pc, struct page *p)
+{
+	list_del_entry(&p->lru);
+	list_add_head(&p->lru, &pc->lru);
+}
+
+/* Slot @i holds a page of @ino (of any inode when @ino is 0). */
+static bool pc_slot_of_ino(const struct pagecache *pc, uint64_t i, uint64_t ino)
+{
+	return pc->ino_of[i] && (!ino || pc->ino_of[i] == ino);
+}
+
+/*
+ * The part of the page holding byte @off that lies before @end: its offset
+ * in the page in *@in; returns its length (bytes).
+ */
+static uint64_t page_span(uint64_t off, uint64_t end, uint64_t *in)
+{
+	*in = off - frames_to_bytes(bytes_to_frames(off));
+	return FRAME_SIZE - *in < end - off ? FRAME_SIZE - *in : end - off;
+}
+
 static void pc_hash_insert(struct pagecache *pc, struct page *p, uint64_t ino, uint64_t index)
 {
 	struct page **b = &pc->hash[hash_of(pc, ino, index)];
@@ -174,6 +197,15 @@ static void pc_free_page(struct pagecache *pc, struct page *p)
 	list_add_head(&p->lru, &pc->free_list);
 }
 
+/* Free what pagecache_new() allocated (the pool is unregistered already). */
+static void pc_free(struct pagecache *pc)
+{
+	free(pc->mem);
+	free(pc->ino_of);
+	free(pc->hash);
+	free(pc);
+}
+
 int pagecache_new(uint64_t nr_pages, const struct pagecache_ops *ops, void *ctx,
 		  struct pagecache **out)
 {
@@ -231,10 +263,7 @@ int pagecache_new(uint64_t nr_pages, const struct pagecache_ops *ops, void *ctx,
 	return 0;
 
 out_free:
-	free(pc->mem);
-	free(pc->ino_of);
-	free(pc->hash);
-	free(pc);
+	pc_free(pc);
 	return err;
 }
 
@@ -246,10 +275,7 @@ void pagecache_delete(struct pagecache **pcp)
 		return;
 	pfn_range_unregister(&pc->range);
 	pthread_mutex_destroy(&pc->lock);
-	free(pc->mem);
-	free(pc->ino_of);
-	free(pc->hash);
-	free(pc);
+	pc_free(pc);
 	*pcp = NULL;
 }
 
@@ -271,8 +297,7 @@ static int pc_populate(struct pagecache *pc, uint64_t ino, uint64_t index, unsig
 
 		if (hit) {
 			/* to the LRU head, so this call's allocations spare it */
-			list_del_entry(&hit->lru);
-			list_add_head(&hit->lru, &pc->lru);
+			pc_touch(pc, hit);
 			pc->st.hits++;
 			i++;
 			continue;
@@ -324,15 +349,13 @@ int pagecache_read(struct pagecache *pc, uint64_t ino, uint64_t off, size_t len,
 			break;
 		for (idx = first; idx < first + nr && off < end; idx++) {
 			struct page *p = pc_lookup(pc, ino, idx);
-			uint64_t in = off - frames_to_bytes(idx);
-			uint64_t n = FRAME_SIZE - in < end - off ? FRAME_SIZE - in : end - off;
+			uint64_t in, n = page_span(off, end, &in);
 
 			if (!p) { /* evicted by a later run of this call: refill */
 				break;
 			}
 			memcpy(d, (char *)page_address(p) + in, n);
-			list_del_entry(&p->lru);
-			list_add_head(&p->lru, &pc->lru);
+			pc_touch(pc, p);
 			d += n;
 			off += n;
 		}
@@ -350,8 +373,7 @@ int pagecache_write(struct pagecache *pc, uint64_t ino, uint64_t off, size_t len
 	pthread_mutex_lock(&pc->lock);
 	while (off < end) {
 		uint64_t idx = bytes_to_frames(off);
-		uint64_t in = off - frames_to_bytes(idx);
-		uint64_t n = FRAME_SIZE - in < end - off ? FRAME_SIZE - in : end - off;
+		uint64_t in, n = page_span(off, end, &in);
 		struct page *p;
 
 		err = pc_populate(pc, ino, idx, 1, n == FRAME_SIZE);
@@ -363,8 +385,7 @@ int pagecache_write(struct pagecache *pc, uint64_t ino, uint64_t off, size_t len
 			pg_set(p, PG_dirty);
 			pc->st.dirty_pages++;
 		}
-		list_del_entry(&p->lru);
-		list_add_head(&p->lru, &pc->lru);
+		pc_touch(pc, p);
 		s += n;
 		off += n;
 	}
@@ -395,12 +416,8 @@ int pagecache_writeback(struct pagecache *pc, uint64_t ino, bool drop)
 		return -ENOMEM;
 	pthread_mutex_lock(&pc->lock);
 	for (i = 0; i < pc->nr_pages; i++) {
-		struct page *p = pc->first + i;
-
-		if (!pc->ino_of[i] || (ino && pc->ino_of[i] != ino))
-			continue;
-		if (page_test_flag(p, PG_dirty))
-			dirty[nr++] = p;
+		if (pc_slot_of_ino(pc, i, ino) && page_test_flag(pc->first + i, PG_dirty))
+			dirty[nr++] = pc->first + i;
 	}
 	/* Sort by (inode, index) so consecutive pages go out in one run. */
 	qsort_r(dirty, nr, sizeof(*dirty), cmp_page_pos, pc);
@@ -422,7 +439,7 @@ int pagecache_writeback(struct pagecache *pc, uint64_t ino, bool drop)
 		for (i = 0; i < pc->nr_pages; i++) {
 			struct page *p = pc->first + i;
 
-			if (!pc->ino_of[i] || (ino && pc->ino_of[i] != ino))
+			if (!pc_slot_of_ino(pc, i, ino))
 				continue;
 			list_del_entry(&p->lru);
 			pc_hash_remove(pc, p);
