@@ -159,23 +159,6 @@ DAXFS_EXPORT bool daxfs_is_daxfs(int fd)
 	return query_info(fd, &info) == 0;
 }
 
-static int read_full(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EPIPE;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int connect_daemon(const struct daxfs_ioc_info *info, int *conn_fd, uint64_t *conn_id)
 {
 	struct daxfs_mmap_hello hello;
@@ -197,7 +180,7 @@ static int connect_daemon(const struct daxfs_ioc_info *info, int *conn_fd, uint6
 			     strerror(errno));
 		goto out_close;
 	}
-	err = read_full(fd, &hello, sizeof(hello));
+	err = daxfs_mmap_recv_all(fd, &hello, sizeof(hello));
 	if (err) {
 		err = seterr(-EPROTO, "daemon hung up before its hello");
 		goto out_close;
@@ -548,7 +531,7 @@ DAXFS_EXPORT int daxfs_mmap(int fd, uint64_t off, size_t len, int prot, unsigned
 			err = seterr(-ENOMEM, "out of memory");
 			goto out_close_region;
 		}
-		err = read_full(conn_fd, ext, g.nr_extents * sizeof(*ext));
+		err = daxfs_mmap_recv_all(conn_fd, ext, g.nr_extents * sizeof(*ext));
 		if (err) {
 			err = seterr(-EPROTO, "daemon hung up while sending extents");
 			goto out_free_ext;

@@ -28,6 +28,7 @@
 #ifndef DAXFS_MMAP_PROTO_H
 #define DAXFS_MMAP_PROTO_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 
@@ -104,5 +105,14 @@ struct daxfs_mmap_ext {
 	uint64_t len;	     /* bytes */
 	uint64_t region_off; /* bytes, or DAXFS_MMAP_EXT_HOLE */
 };
+
+/*
+ * daxfs_mmap_send_all, daxfs_mmap_recv_all - send or receive all @len bytes
+ * at @buf on connection @fd (send never raises SIGPIPE), retrying after
+ * signals. Return 0, -EPIPE when the peer closed the connection first, or
+ * -errno. (daxfs_mmap_proto.c)
+ */
+int daxfs_mmap_send_all(int fd, const void *buf, size_t len);
+int daxfs_mmap_recv_all(int fd, void *buf, size_t len);
 
 #endif

@@ -130,23 +130,6 @@ static struct mconn *conn_find_get(struct daxfs_mmap_server *s, uint64_t id)
 	return c;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EPIPE;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void accept_one(struct daxfs_mmap_server *s)
 {
 	struct timeval tv = {.tv_sec = SEND_TIMEOUT_S};
@@ -192,7 +175,7 @@ static void accept_one(struct daxfs_mmap_server *s)
 	hello.magic = DAXFS_MMAP_MAGIC;
 	hello.version = DAXFS_MMAP_VERSION;
 	hello.conn_id = c->id;
-	if (write_all(fd, &hello, sizeof(hello))) {
+	if (daxfs_mmap_send_all(fd, &hello, sizeof(hello))) {
 		conn_unlist(s, c);
 		return;
 	}
@@ -573,7 +556,7 @@ static int send_grant(struct daxfs_mmap_server *s, struct mconn *c, int region_f
 	} while (n < 0 && errno == EINTR);
 	if (n != (ssize_t)sizeof(g))
 		return n < 0 ? -errno : -EPIPE;
-	return e->n ? write_all(c->fd, e->v, e->n * sizeof(*e->v)) : 0;
+	return e->n ? daxfs_mmap_send_all(c->fd, e->v, e->n * sizeof(*e->v)) : 0;
 }
 
 static void do_map(struct daxfs_mmap_server *s, fuse_req_t req, fuse_ino_t ino,
