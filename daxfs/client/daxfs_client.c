@@ -272,6 +272,17 @@ static void dmap_free(struct dmap *m)
 	free(m);
 }
 
+/* Free a list of records taken off the registry (their pins go). */
+static void dmap_free_list(struct dmap *m)
+{
+	while (m) {
+		struct dmap *next = m->next;
+
+		dmap_free(m);
+		m = next;
+	}
+}
+
 /*
  * Forget [@start, @end) in every record (the caller unmapped or replaced
  * it). Records leave the list when nothing is left; a hole in the middle
@@ -339,12 +350,7 @@ static void forget_range(uintptr_t start, uintptr_t end)
 	pthread_mutex_lock(&dmaps_lock);
 	dead = forget_range_locked(start, end);
 	pthread_mutex_unlock(&dmaps_lock);
-	while (dead) {
-		struct dmap *n = dead->next;
-
-		dmap_free(dead);
-		dead = n;
-	}
+	dmap_free_list(dead);
 }
 
 bool daxfs_overlaps(const void *addr, size_t len)
@@ -580,12 +586,7 @@ DAXFS_EXPORT int daxfs_mmap(int fd, uint64_t off, size_t len, int prot, unsigned
 	m->next = dmaps;
 	dmaps = m;
 	pthread_mutex_unlock(&dmaps_lock);
-	while (dead) {
-		struct dmap *n = dead->next;
-
-		dmap_free(dead);
-		dead = n;
-	}
+	dmap_free_list(dead);
 	*addr = (void *)base;
 	return 0;
 
