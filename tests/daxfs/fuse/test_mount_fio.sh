@@ -2,7 +2,7 @@
 # test_mount_fio.sh - fio writes files on a daxfs mount with the psync
 # engine in mixed block sizes (4 KiB .. 1 MiB, random and sequential) and
 # verifies every block's crc32c on read-back; then a clean fsck.
-. "$(dirname "$0")/posix/lib.sh" "$@"
+. "$(dirname "$0")/lib.sh" "$@"
 command -v fio >/dev/null || dx_skip "fio is not installed"
 dx_mkfs 128M
 dx_mount

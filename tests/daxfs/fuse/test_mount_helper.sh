@@ -16,7 +16,7 @@ if [ -z "${DX_IN_NS:-}" ]; then
 	fi
 	DX_IN_NS=1 exec unshare -m --propagation private bash "$0" "$@"
 fi
-. "$(dirname "$0")/posix/lib.sh" "$@"
+. "$(dirname "$0")/lib.sh" "$@"
 command -v mount.fuse3 >/dev/null || [ -x /sbin/mount.fuse3 ] ||
 	dx_skip "mount.fuse3 is not installed"
 [ -x /sbin/mount.fuse ] || [ -x /sbin/mount.fuse.daxfs ] || [ -x /usr/sbin/mount.fuse ] ||

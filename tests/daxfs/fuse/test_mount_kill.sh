@@ -3,7 +3,7 @@
 # logs each file it wrote and fsynced (and each directory it created); the
 # next mount recovers, every logged file has its exact contents, and after
 # unmount fsck.daxfs -n finds a clean filesystem.
-. "$(dirname "$0")/posix/lib.sh" "$@"
+. "$(dirname "$0")/lib.sh" "$@"
 dx_mkfs 128M
 "$DAXFS" -f $(dx_dp_opts) "$REGION" "$MNT" 2>"$T/daemon.err" &
 dpid=$!

@@ -3,7 +3,7 @@
 # problem and a nonzero exit, and mounts nothing and changes nothing:
 # missing/non-directory/busy/non-empty mount points, a second daemon on a
 # region in use, corrupt and foreign images, a missing region, bad options.
-. "$(dirname "$0")/posix/lib.sh" "$@"
+. "$(dirname "$0")/lib.sh" "$@"
 dx_mkfs 64M
 
 # refuse WHAT PATTERN cmd... - cmd must fail and print PATTERN on stderr

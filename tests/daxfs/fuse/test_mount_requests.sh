@@ -5,7 +5,7 @@
 # names, also absent ones, are cached by the kernel, so repeated stats of a
 # missing name and unlinks of known names need no LOOKUP, yet a name that
 # is created, renamed or removed is seen at once.
-. "$(dirname "$0")/posix/lib.sh" "$@"
+. "$(dirname "$0")/lib.sh" "$@"
 dx_mkfs 64M
 dx_mount
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # test_mount_ro.sh - with -o ro files read back but every change fails
 # with EROFS, and the region is not modified at all.
-. "$(dirname "$0")/posix/lib.sh" "$@"
+. "$(dirname "$0")/lib.sh" "$@"
 dx_mkfs 64M
 dx_mount
 echo keep > "$MNT/f"

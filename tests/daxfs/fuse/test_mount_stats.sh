@@ -3,7 +3,7 @@
 # latency percentiles, bytes moved and the data path's counters; --json is
 # one valid JSON object whose numbers match the I/O done; the hidden files
 # are read-only and unlisted; a non-daxfs path is refused.
-. "$(dirname "$0")/posix/lib.sh" "$@"
+. "$(dirname "$0")/lib.sh" "$@"
 dx_mkfs 64M
 dx_mount
 head -c 3M /dev/urandom > "$MNT/f"

@@ -3,7 +3,7 @@
 # (stress-ng hdd, dentry, rename, link, symlink, dir stressors, plus our own
 # processes writing, renaming and deleting in shared directories), then
 # unmount: fsck.daxfs -n must find a clean filesystem.
-. "$(dirname "$0")/posix/lib.sh" "$@"
+. "$(dirname "$0")/lib.sh" "$@"
 command -v stress-ng >/dev/null || dx_skip "stress-ng is not installed"
 dx_mkfs 256M
 dx_mount

@@ -40,6 +40,6 @@ expect 1 "not a record log" "$RECORDS" "$MNT/f" check
 expect 1 "not a file on a FUSE" "$RECORDS" "$T/log" append 1
 [ "$(md5sum "$MNT/f")" = "$before" ] || fail "a refused command changed the file"
 [ ! -e "$MNT/log" ] || fail "a refused append created its file"
-mm_umount
-mm_fsck
+dx_umount
+dx_fsck
 exit 0

@@ -19,14 +19,14 @@ for _ in $(seq 100); do
 done
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
-mm_umount
-mm_fsck
+dx_umount
+dx_fsck
 mm_mount
 out=$("$RECORDS" "$LOG" check) || fail "check after kill -9: $out"
 n=${out% records}
 [ "$n" -gt 1000 ] || fail "no records appended before the kill: $out"
 out=$("$RECORDS" "$LOG" append 10) || fail "append after the kill"
 [ "$out" = "$((n + 10)) records" ] || fail "append after kill: $out (had $n)"
-mm_umount
-mm_fsck
+dx_umount
+dx_fsck
 exit 0

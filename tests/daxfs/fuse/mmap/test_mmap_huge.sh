@@ -45,8 +45,8 @@ $out"
 		grep -q "aligned" <<<"$out" || fail "no reason given: $out"
 		[ "$(stat -f -c %a "$MNT")" = "$free0" ] || fail "refused map allocated blocks"
 	fi
-	mm_umount
-	mm_fsck
+	dx_umount
+	dx_fsck
 	if [ -n "$BACKDIR" ]; then
 		rm -f "$REGION"
 		umount "$BACKDIR" || fail "umount $BACKDIR"

@@ -63,12 +63,12 @@ PY
 	[ "$(dd if="$MNT/f" bs=1 skip=100 count=10 2>/dev/null)" = python-dax ] ||
 		fail "python3's store not seen by read(2)"
 else
-	mm_skip "python3 is not installed"
+	dx_skip "python3 is not installed"
 fi
 
 # The stores survive a remount.
-mm_umount
-mm_fsck
+dx_umount
+dx_fsck
 mm_mount
 [ "$(dd if="$MNT/f" bs=1 skip=100 count=10 2>/dev/null)" = python-dax ] ||
 	fail "python3's store lost over a remount"
@@ -81,6 +81,6 @@ truncate -s 0 "$MNT/f"
 sleep 0.3
 free1=$(stat -f -c %a "$MNT")
 [ "$free1" -gt "$free0" ] || fail "space not freed after truncate"
-mm_umount
-mm_fsck
+dx_umount
+dx_fsck
 exit 0

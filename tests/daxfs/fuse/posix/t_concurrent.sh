@@ -3,7 +3,7 @@
 # one shared file at the same time while others read it and create/delete
 # files beside it; every byte ends up as written, and readers never see a
 # slice torn within one write.
-. "$(dirname "$0")/lib.sh" "$@"
+. "$(dirname "$0")/../lib.sh" "$@"
 dx_mkfs 128M
 dx_mount
 MNT=$MNT "$PY" - <<'PYEOF' || fail "concurrent writers"

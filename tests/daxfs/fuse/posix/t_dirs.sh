@@ -2,7 +2,7 @@
 # t_dirs.sh - directory errors (ENOTEMPTY, EISDIR, ENOTDIR, EEXIST, ENOENT),
 # readdir of 2000 entries returns each exactly once with the right types,
 # and the hidden statistics files are not listed.
-. "$(dirname "$0")/lib.sh" "$@"
+. "$(dirname "$0")/../lib.sh" "$@"
 dx_mkfs 64M
 dx_mount
 py '

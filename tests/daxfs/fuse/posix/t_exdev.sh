@@ -1,7 +1,7 @@
 #!/bin/bash
 # t_exdev.sh - rename and link across two daxfs mounts, and to another
 # filesystem, fail with EXDEV; mv falls back to copying.
-. "$(dirname "$0")/lib.sh" "$@"
+. "$(dirname "$0")/../lib.sh" "$@"
 dx_mkfs 64M
 dx_mkfs 64M "$T/region2"
 mkdir "$T/mnt2"

@@ -2,7 +2,7 @@
 # t_fallocate.sh - fallocate modes: default (allocates, extends size),
 # KEEP_SIZE, PUNCH_HOLE (zeroes, frees whole blocks), ZERO_RANGE; space
 # accounting follows in st_blocks.
-. "$(dirname "$0")/lib.sh" "$@"
+. "$(dirname "$0")/../lib.sh" "$@"
 dx_mkfs 64M
 dx_mount
 py '

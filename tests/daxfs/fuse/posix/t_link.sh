@@ -2,7 +2,7 @@
 # t_link.sh - hard links share data and count in st_nlink; removing one name
 # keeps the others; links to directories are refused (EPERM); a directory's
 # nlink counts its subdirectories.
-. "$(dirname "$0")/lib.sh" "$@"
+. "$(dirname "$0")/../lib.sh" "$@"
 dx_mkfs 64M
 dx_mount
 py '

@@ -1,7 +1,7 @@
 #!/bin/bash
 # t_names.sh - names of 255 bytes work, 256 bytes give ENAMETOOLONG for
 # create, mkdir, rename, link and symlink; odd but legal bytes are kept.
-. "$(dirname "$0")/lib.sh" "$@"
+. "$(dirname "$0")/../lib.sh" "$@"
 dx_mkfs 64M
 dx_mount
 py '

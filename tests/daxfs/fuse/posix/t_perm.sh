@@ -3,7 +3,7 @@
 # unprivileged user nobody, writes to a 0644 root file, creating in a 0755
 # root directory and reading a 0600 file fail with EACCES; a directory
 # chowned to nobody is writable by nobody.
-. "$(dirname "$0")/lib.sh" "$@"
+. "$(dirname "$0")/../lib.sh" "$@"
 command -v setpriv >/dev/null || dx_skip "setpriv is not installed"
 id nobody >/dev/null 2>&1 || dx_skip "no user nobody"
 dx_mkfs 64M

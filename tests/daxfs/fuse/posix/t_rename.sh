@@ -2,7 +2,7 @@
 # t_rename.sh - rename files and directories, over an existing target,
 # RENAME_NOREPLACE (EEXIST) and RENAME_EXCHANGE (renameat2 via ctypes),
 # and the errors POSIX asks for (dir into itself, dir over file, ...).
-. "$(dirname "$0")/lib.sh" "$@"
+. "$(dirname "$0")/../lib.sh" "$@"
 dx_mkfs 64M
 dx_mount
 

@@ -2,7 +2,7 @@
 # t_rw.sh - create, write, read back, overwrite in place, append, sparse
 # writes, and a 1 MiB-aligned large file: contents must match byte for byte
 # and another process must see each write at once.
-. "$(dirname "$0")/lib.sh" "$@"
+. "$(dirname "$0")/../lib.sh" "$@"
 dx_mkfs 64M
 dx_mount
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # t_seek.sh - SEEK_DATA and SEEK_HOLE find data and holes of a sparse file;
 # ENXIO past the end.
-. "$(dirname "$0")/lib.sh" "$@"
+. "$(dirname "$0")/../lib.sh" "$@"
 dx_mkfs 64M
 dx_mount
 py '

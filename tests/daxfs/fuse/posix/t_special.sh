@@ -1,7 +1,7 @@
 #!/bin/bash
 # t_special.sh - mknod of a fifo (data flows through it between two
 # processes), and flock/POSIX locks conflict between processes.
-. "$(dirname "$0")/lib.sh" "$@"
+. "$(dirname "$0")/../lib.sh" "$@"
 dx_mkfs 64M
 dx_mount
 mkfifo "$MNT/fifo" || fail "mkfifo"

@@ -2,7 +2,7 @@
 # t_statfs.sh - statfs/df report the filesystem's true numbers: writing
 # 8 MiB takes about 8 MiB of free space, deleting gives it back, file
 # creation uses an inode; the block size is 4 KiB and names are 255 bytes.
-. "$(dirname "$0")/lib.sh" "$@"
+. "$(dirname "$0")/../lib.sh" "$@"
 dx_mkfs 64M
 dx_mount
 py '

@@ -1,7 +1,7 @@
 #!/bin/bash
 # t_symlink.sh - symlinks resolve, readlink returns the target, dangling
 # links stat with lstat only, loops give ELOOP, long targets work.
-. "$(dirname "$0")/lib.sh" "$@"
+. "$(dirname "$0")/../lib.sh" "$@"
 dx_mkfs 64M
 dx_mount
 py '

@@ -1,7 +1,7 @@
 #!/bin/bash
 # t_truncate.sh - truncate shrinks and extends; bytes past the old end read
 # as zeroes after extending again; ftruncate on an open file; O_TRUNC.
-. "$(dirname "$0")/lib.sh" "$@"
+. "$(dirname "$0")/../lib.sh" "$@"
 dx_mkfs 64M
 dx_mount
 

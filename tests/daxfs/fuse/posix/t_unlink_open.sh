@@ -1,7 +1,7 @@
 #!/bin/bash
 # t_unlink_open.sh - an unlinked file stays readable and writable through
 # open descriptors; its space comes back only after the last close.
-. "$(dirname "$0")/lib.sh" "$@"
+. "$(dirname "$0")/../lib.sh" "$@"
 dx_mkfs 64M
 dx_mount
 py '

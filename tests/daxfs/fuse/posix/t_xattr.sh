@@ -1,7 +1,7 @@
 #!/bin/bash
 # t_xattr.sh - set, get, list and remove extended attributes on files and
 # directories; XATTR_CREATE/REPLACE errors; ENODATA; values survive remount.
-. "$(dirname "$0")/lib.sh" "$@"
+. "$(dirname "$0")/../lib.sh" "$@"
 dx_mkfs 64M
 dx_mount
 py '

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
-# lib.sh - shared set-up for the daxfs mount tests (sourced, not run).
+# lib.sh - shared set-up for the daxfs mount tests: test_mount_*.sh here,
+# posix/ and mmap/ (sourced, not run; mmap/mmlib.sh builds on it).
 #
-# Usage in a test:   . "$(dirname "$0")/lib.sh" "$@"   (args: BUILD_DIR SOURCE_DIR)
+# Usage in a test:   . "$(dirname "$0")/lib.sh" "$@"   (args: BUILD_DIR SOURCE_DIR;
+#                    ../lib.sh from posix/)
 # Then: dx_mkfs [SIZE]; dx_mount [-o opts...]; ... checks ...; dx_umount.
 # The data path comes from $DAXFS_DATAPATH (dax|bio|page; default dax).
 # Every mount is undone on exit, whatever happens. Skips (77) when /dev/fuse
@@ -63,6 +65,10 @@ dx_cleanup() {
 	for m in "$T"/region*; do
 		[ -e "$m" ] && flock -w 20 "$m" true 2>/dev/null
 	done
+	# a library built on this one undoes what it set up (dx_cleanup_more)
+	if declare -F dx_cleanup_more >/dev/null; then
+		dx_cleanup_more
+	fi
 	rm -rf "$T"
 }
 trap dx_cleanup EXIT
