@@ -197,6 +197,45 @@ static int bio_read_run(void *ctx, uint64_t pos, uint64_t len, uint64_t region_o
 	return dp_bio_rw(io->dp, BIO_OP_READ, mem, len, region_off);
 }
 
+/*
+ * Start a read or write of @ino: this thread's buffer in *@t, the inode's
+ * lock stripe held (for writing when @write), a layout pin taken and the
+ * file size in *@fsize. Returns 0 (end with bio_end()), or -errno with
+ * nothing held.
+ */
+static int bio_begin(struct daxfs_dp *dp, uint64_t ino, bool write, struct daxfs_dp_tbuf **t,
+		     uint64_t *fsize)
+{
+	int err;
+
+	err = daxfs_dp_tbuf_get(dp->buf_bytes, true, dp->mode, 1, t);
+	if (err)
+		return err;
+	if (write)
+		pthread_rwlock_wrlock(ino_lock(dp, ino));
+	else
+		pthread_rwlock_rdlock(ino_lock(dp, ino));
+	err = daxfs_pin(dp->fs, ino);
+	if (err)
+		goto out_unlock;
+	err = daxfs_dp_file_size(dp->fs, ino, fsize);
+	if (err)
+		goto out_unpin;
+	return 0;
+
+out_unpin:
+	daxfs_unpin(dp->fs, ino);
+out_unlock:
+	pthread_rwlock_unlock(ino_lock(dp, ino));
+	return err;
+}
+
+static void bio_end(struct daxfs_dp *dp, uint64_t ino)
+{
+	daxfs_unpin(dp->fs, ino);
+	pthread_rwlock_unlock(ino_lock(dp, ino));
+}
+
 static int bio_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size,
 		    struct fuse_bufvec **out)
 {
@@ -205,34 +244,22 @@ static int bio_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size
 	uint64_t fsize, end, a1;
 	int err;
 
-	err = daxfs_dp_tbuf_get(dp->buf_bytes, true, dp->mode, 1, &t);
+	err = bio_begin(dp, ino, false, &t, &fsize);
 	if (err)
 		return err;
 	io.buf = t->mem;
 	daxfs_dp_bv_one(t->bv, io.buf, 0);
-	pthread_rwlock_rdlock(ino_lock(dp, ino));
-	err = daxfs_pin(dp->fs, ino);
-	if (err)
-		goto out_unlock;
-	err = daxfs_dp_file_size(dp->fs, ino, &fsize);
-	if (err)
-		goto out_unpin;
 	end = off + size < fsize ? off + size : fsize;
-	if (off >= end)
-		goto out_done;
-	io.a0 = align_down(off, DAXFS_BLOCK_SIZE);
-	a1 = align_up(end, DAXFS_BLOCK_SIZE);
-	err = daxfs_dp_map_runs(dp->fs, ino, io.a0, a1, 0, bio_read_run, &io);
-	if (err)
-		goto out_unpin;
-	t->bv->buf[0].mem = io.buf + (off - io.a0);
-	t->bv->buf[0].size = end - off;
-out_done:
-	*out = t->bv;
-out_unpin:
-	daxfs_unpin(dp->fs, ino);
-out_unlock:
-	pthread_rwlock_unlock(ino_lock(dp, ino));
+	if (off < end) {
+		io.a0 = align_down(off, DAXFS_BLOCK_SIZE);
+		a1 = align_up(end, DAXFS_BLOCK_SIZE);
+		err = daxfs_dp_map_runs(dp->fs, ino, io.a0, a1, 0, bio_read_run, &io);
+		if (!err)
+			daxfs_dp_bv_one(t->bv, io.buf + (off - io.a0), end - off);
+	}
+	if (!err)
+		*out = t->bv;
+	bio_end(dp, ino);
 	return err;
 }
 
@@ -305,35 +332,28 @@ static long bio_write(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct fu
 		return 0;
 	if (len > dp->max_io)
 		return -EINVAL;
-	err = daxfs_dp_tbuf_get(dp->buf_bytes, true, dp->mode, 1, &t);
+	err = bio_begin(dp, ino, true, &t, &fsize);
 	if (err)
 		return err;
 	buf = t->mem;
-	pthread_rwlock_wrlock(ino_lock(dp, ino));
-	err = daxfs_pin(dp->fs, ino);
-	if (err)
-		goto out_unlock;
-	err = daxfs_dp_file_size(dp->fs, ino, &fsize);
-	if (err)
-		goto out_unpin;
 	a0 = align_down(off, DAXFS_BLOCK_SIZE);
 	a1 = align_up(end, DAXFS_BLOCK_SIZE);
 	r.nr = 0;
 	r.end = a1;
 	err = daxfs_dp_map_runs(dp->fs, ino, a0, a1, DAXFS_BMAP_ALLOC, bio_write_run, &r);
 	if (err)
-		goto out_unpin;
+		goto out_end;
 	/* Read-modify-write of the partial head and tail blocks. */
 	if (off != a0) {
 		err = fill_block(dp, &r, fsize, a0, buf);
 		if (err)
-			goto out_unpin;
+			goto out_end;
 	}
 	if (end != a1 && (a1 - DAXFS_BLOCK_SIZE != a0 || off == a0)) {
 		err = fill_block(dp, &r, fsize, a1 - DAXFS_BLOCK_SIZE,
 				 buf + (a1 - DAXFS_BLOCK_SIZE - a0));
 		if (err)
-			goto out_unpin;
+			goto out_end;
 	}
 	/* A write past the end leaves a gap that must read as zeroes. */
 	if (fsize < off) {
@@ -345,23 +365,21 @@ static long bio_write(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct fu
 	n = fuse_buf_copy(&dst, in, 0);
 	if (n < 0) {
 		err = (int)n;
-		goto out_unpin;
+		goto out_end;
 	}
 	if ((size_t)n != len) {
 		err = -EIO;
-		goto out_unpin;
+		goto out_end;
 	}
 	for (i = 0; i < r.nr; i++) {
 		err = dp_bio_rw(dp, BIO_OP_WRITE | BIO_FUA, buf + (r.run[i].file_off - a0),
 				r.run[i].len, r.run[i].region_off);
 		if (err)
-			goto out_unpin;
+			goto out_end;
 	}
 	err = daxfs_write_commit(dp->fs, ino, end);
-out_unpin:
-	daxfs_unpin(dp->fs, ino);
-out_unlock:
-	pthread_rwlock_unlock(ino_lock(dp, ino));
+out_end:
+	bio_end(dp, ino);
 	return err ? err : (long)len;
 }
 
