@@ -142,7 +142,19 @@ sys.exit(1)
 PYEOF
 }
 
-# py CODE - run python3 with MNT in the environment.
+# py CODE - run python3 with MNT in the environment. CODE starts with errno,
+# os and sys imported, m set to the mount point, and raises(ERRNO, FN): FN()
+# must fail with OSError ERRNO.
+DX_PY_PRELUDE='import errno, os, sys
+m = os.environ["MNT"]
+def raises(code, fn):
+    try:
+        fn()
+    except OSError as e:
+        assert e.errno == code, (e, errno.errorcode[code])
+        return
+    raise SystemExit("no " + errno.errorcode[code])
+'
 py() {
-	MNT=$MNT "$PY" -c "$1" || fail "python: $1"
+	MNT=$MNT "$PY" -c "$DX_PY_PRELUDE$1" || fail "python: $1"
 }

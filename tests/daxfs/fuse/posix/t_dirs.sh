@@ -6,22 +6,18 @@
 dx_mkfs 64M
 dx_mount
 py '
-import errno, os, stat
-m = os.environ["MNT"]
-def err(code, f):
-    try: f(); raise SystemExit("no %s" % errno.errorcode[code])
-    except OSError as e: assert e.errno == code, (e, errno.errorcode[code])
+import stat
 os.mkdir(m + "/d"); open(m + "/d/f", "w").close(); open(m + "/file", "w").close()
-err(errno.ENOTEMPTY, lambda: os.rmdir(m + "/d"))
-err(errno.EISDIR, lambda: open(m + "/d", "w"))
-err(errno.EISDIR, lambda: os.unlink(m + "/d"))
-err(errno.ENOTDIR, lambda: os.rmdir(m + "/file"))
-err(errno.ENOTDIR, lambda: os.listdir(m + "/file"))
-err(errno.ENOTDIR, lambda: open(m + "/file/x", "w"))
-err(errno.EEXIST, lambda: os.mkdir(m + "/d"))
-err(errno.EEXIST, lambda: os.open(m + "/file", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-err(errno.ENOENT, lambda: os.rmdir(m + "/nope"))
-err(errno.ENOENT, lambda: open(m + "/nope/x", "w"))
+raises(errno.ENOTEMPTY, lambda: os.rmdir(m + "/d"))
+raises(errno.EISDIR, lambda: open(m + "/d", "w"))
+raises(errno.EISDIR, lambda: os.unlink(m + "/d"))
+raises(errno.ENOTDIR, lambda: os.rmdir(m + "/file"))
+raises(errno.ENOTDIR, lambda: os.listdir(m + "/file"))
+raises(errno.ENOTDIR, lambda: open(m + "/file/x", "w"))
+raises(errno.EEXIST, lambda: os.mkdir(m + "/d"))
+raises(errno.EEXIST, lambda: os.open(m + "/file", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+raises(errno.ENOENT, lambda: os.rmdir(m + "/nope"))
+raises(errno.ENOENT, lambda: open(m + "/nope/x", "w"))
 os.unlink(m + "/d/f"); os.rmdir(m + "/d")
 assert not os.path.exists(m + "/d")
 os.mkdir(m + "/big")

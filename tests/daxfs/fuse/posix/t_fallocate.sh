@@ -6,8 +6,7 @@
 dx_mkfs 64M
 dx_mount
 py '
-import ctypes, os
-m = os.environ["MNT"]
+import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
 KEEP, PUNCH, ZERO = 1, 2, 16

@@ -6,8 +6,6 @@
 dx_mkfs 64M
 dx_mount
 py '
-import errno, os
-m = os.environ["MNT"]
 with open(m + "/f", "w") as f: f.write("data")
 os.link(m + "/f", m + "/g")
 os.mkdir(m + "/d"); os.link(m + "/f", m + "/d/h")

@@ -7,8 +7,7 @@ dx_mkfs 64M
 dx_mount
 
 py '
-import ctypes, errno, os
-m = os.environ["MNT"]
+import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 AT = -100
 def renameat2(a, b, flags):

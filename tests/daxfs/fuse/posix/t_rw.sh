@@ -33,7 +33,6 @@ expect_eq "$(tail -c 3 "$MNT/sparse")" end "data after hole"
 
 # read and write through one descriptor, and O_APPEND from two writers
 py '
-import os
 p = os.environ["MNT"] + "/rw"
 fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
 os.pwrite(fd, b"a" * 10000, 0)

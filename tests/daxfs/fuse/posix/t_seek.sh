@@ -5,8 +5,6 @@
 dx_mkfs 64M
 dx_mount
 py '
-import errno, os
-m = os.environ["MNT"]
 fd = os.open(m + "/s", os.O_RDWR | os.O_CREAT, 0o644)
 M = 1 << 20
 os.pwrite(fd, b"x" * 4096, 4 * M)

@@ -16,8 +16,7 @@ flock -n -x "$MNT/lock" true && fail "flock did not conflict"
 wait
 flock -n -x "$MNT/lock" true || fail "flock not released"
 py '
-import fcntl, os, subprocess, sys
-m = os.environ["MNT"]
+import fcntl, subprocess
 fd = os.open(m + "/lock", os.O_RDWR)
 fcntl.lockf(fd, fcntl.LOCK_EX, 10, 0)
 r = subprocess.run([sys.executable, "-c", "import fcntl,os,sys\nfd=os.open(sys.argv[1],os.O_RDWR)\ntry:\n fcntl.lockf(fd,fcntl.LOCK_EX|fcntl.LOCK_NB,10,0)\nexcept OSError:\n sys.exit(3)\n", m + "/lock"])

@@ -6,8 +6,7 @@
 dx_mkfs 64M
 dx_mount
 py '
-import os, time
-m = os.environ["MNT"]
+import time
 s = os.statvfs(m)
 assert s.f_frsize == 4096 and s.f_bsize == 4096, s
 assert s.f_namemax == 255, s

@@ -5,8 +5,6 @@
 dx_mkfs 64M
 dx_mount
 py '
-import errno, os
-m = os.environ["MNT"]
 with open(m + "/t", "w") as f: f.write("target")
 os.symlink("t", m + "/l")
 assert open(m + "/l").read() == "target"

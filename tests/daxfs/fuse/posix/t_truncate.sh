@@ -16,7 +16,6 @@ cmp <(head -c 5000 "$T/f") <(head -c 5000 "$MNT/f") || fail "head changed by ext
 truncate -s 0 "$MNT/f"
 expect_eq "$(stat -c %s "$MNT/f")" 0 "size 0"
 py '
-import os
 p = os.environ["MNT"] + "/g"
 fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
 os.write(fd, b"x" * 9000)

@@ -5,8 +5,7 @@
 dx_mkfs 64M
 dx_mount
 py '
-import os, time
-m = os.environ["MNT"]
+import time
 def free():
     s = os.statvfs(m); return s.f_bfree * s.f_frsize
 before = free()

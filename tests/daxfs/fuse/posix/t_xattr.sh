@@ -5,8 +5,6 @@
 dx_mkfs 64M
 dx_mount
 py '
-import errno, os
-m = os.environ["MNT"]
 open(m + "/f", "w").close(); os.mkdir(m + "/d")
 for p in (m + "/f", m + "/d"):
     os.setxattr(p, "user.a", b"one")
@@ -29,8 +27,6 @@ for p in (m + "/f", m + "/d"):
 dx_umount
 dx_mount
 py '
-import os
-m = os.environ["MNT"]
 assert os.getxattr(m + "/f", "user.a") == b"two"
 assert sorted(os.listxattr(m + "/d")) == ["user.a", "user.empty"]
 '
