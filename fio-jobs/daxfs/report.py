@@ -167,6 +167,12 @@ def fmt(v, unit):
     return f"{v:.0f}"
 
 
+def md_head(w, left, right):
+    """Write a Markdown table header: columns @left, then @right right-aligned."""
+    w("| " + " | ".join(list(left) + list(right)) + " |")
+    w("|" + "---|" * len(left) + "---:|" * len(right))
+
+
 def ratio(a, b):
     if a is None or b is None or b == 0:
         return None
@@ -335,8 +341,7 @@ def main():
     w("")
     w("## Medians")
     w("")
-    w("| workload | unit | " + " | ".join(fs_list) + " |")
-    w("|---|---|" + "---:|" * len(fs_list))
+    md_head(w, ["workload", "unit"], fs_list)
     for key, label, unit, _ in METRICS:
         w(f"| {label} | {unit} | " + " | ".join(fmt(med[fs][key], unit) for fs in fs_list) + " |")
     w("")
@@ -356,8 +361,7 @@ def main():
                 hdr.append(f"{p[6:]} / {PEER}")
             if CEILING in fs_list:
                 hdr.append(f"{p[6:]} / {CEILING}")
-        w("| workload | " + " | ".join(hdr) + " |")
-        w("|---|" + "---:|" * len(hdr))
+        md_head(w, ["workload"], hdr)
         for key, label, unit, _ in METRICS:
             cells = []
             for p in paths:
@@ -394,8 +398,7 @@ def main():
         w("paths must beat:")
         w("")
         pfn = [p for p in ("daxfs-dax", "daxfs-bio") if p in fs_list]
-        w("| workload | " + " | ".join(f"{p[6:]} / page" for p in pfn) + " |")
-        w("|---|" + "---:|" * len(pfn))
+        md_head(w, ["workload"], [f"{p[6:]} / page" for p in pfn])
         for key, label, unit, _ in METRICS:
             w(f"| {key} | " + " | ".join(
                 fmt_ratio(ratio(med[p][key], med["daxfs-page"][key])) for p in pfn) + " |")
@@ -422,8 +425,7 @@ def main():
         w("that can be after the application has been woken, so the daemon's")
         w("time can exceed the application's.")
         w("")
-        w("| request | " + " | ".join(f"{p[6:]} daemon | {p[6:]} app" for p in paths) + " |")
-        w("|---|" + "---:|" * (2 * len(paths)))
+        md_head(w, ["request"], [f"{p[6:]} {who}" for p in paths for who in ("daemon", "app")])
         for row in rows:
             w(row)
         w("")
@@ -448,8 +450,7 @@ def main():
         w("queued by a kworker, though the WRITE itself is served by the daemon), and")
         w("io_uring's worker threads, which is why the QD16 job is not in this table.")
         w("")
-        w("| request | " + " | ".join(fs_list) + " |")
-        w("|---|" + "---:|" * len(fs_list))
+        md_head(w, ["request"], fs_list)
         for row in cpu_rows:
             w(row)
         w("")
