@@ -49,22 +49,35 @@ static void print_backing(void *p)
 		fclose(f);
 }
 
+/*
+ * Open @file with @oflags and map LEN bytes of it read-write with @mflags;
+ * print where the mapping came from. Returns 0, or the exit status: 1 if
+ * the open failed, 3 if the mmap did.
+ */
+static int map_file(const char *file, int oflags, int mflags, int *fd, char **p)
+{
+	*fd = open(file, oflags);
+	if (*fd < 0)
+		return die("open");
+	*p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, mflags, *fd, 0);
+	if (*p == MAP_FAILED) {
+		printf("mmap: %s\n", strerror(errno));
+		return 3;
+	}
+	print_backing(*p);
+	return 0;
+}
+
 static int shared(const char *file)
 {
 	char *p, *q;
 	pid_t pid;
-	int fd, st;
+	int fd, st, err;
 
-	fd = open(file, O_RDWR);
-	if (fd < 0)
-		return die("open");
-	p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		printf("mmap: %s\n", strerror(errno));
-		return 3;
-	}
+	err = map_file(file, O_RDWR, MAP_SHARED, &fd, &p);
+	if (err)
+		return err;
 	close(fd);
-	print_backing(p);
 	memcpy(p + 4096, "parent-wrote", 12);
 	if (msync(p, LEN, MS_SYNC))
 		return die("msync");
@@ -101,17 +114,11 @@ static int shared(const char *file)
 static int private(const char *file)
 {
 	char *p, *anon;
-	int fd;
+	int fd, err;
 
-	fd = open(file, O_RDONLY);
-	if (fd < 0)
-		return die("open");
-	p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-	if (p == MAP_FAILED) {
-		printf("mmap: %s\n", strerror(errno));
-		return 3;
-	}
-	print_backing(p);
+	err = map_file(file, O_RDONLY, MAP_PRIVATE, &fd, &p);
+	if (err)
+		return err;
 	memcpy(p, "private!", 8);
 	anon = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (anon == MAP_FAILED)
