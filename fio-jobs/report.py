@@ -95,6 +95,14 @@ def ratio(a, b):
     return a / b
 
 
+def by_mode(m, meta):
+    """(job, pfn, folio, page) medians of each job of the section that ran in pfn mode."""
+    for job in meta["jobs"].split():
+        p, fo, pg = (m.get(f"{mode}-{job}") for mode in ("pfn", "folio", "page"))
+        if p:
+            yield job, p, fo, pg
+
+
 def verdict(value, target, higher=True):
     if value is None:
         return "n/a"
@@ -207,10 +215,7 @@ def main():
                   "page/pfn CPU per GiB |")
         md.append("|---|---:|---:|---:|---:|")
         rows = []
-        for job in meta["jobs"].split():
-            p, fo, pg = (m.get(f"{mode}-{job}") for mode in ("pfn", "folio", "page"))
-            if not p:
-                continue
+        for job, p, fo, pg in by_mode(m, meta):
             md.append(f"| {job} | {fmt(ratio(fo['bw_mib'], p['bw_mib']), 2)} | "
                       f"{fmt(ratio(pg['bw_mib'], p['bw_mib']), 2)} | "
                       f"{fmt(ratio(fo['cpu_s_per_gib'], p['cpu_s_per_gib']), 2)} | "
@@ -233,10 +238,7 @@ def main():
         md.append("| workload | folio/pfn CPU per GiB | page/pfn CPU per GiB | page/pfn IOPS |")
         md.append("|---|---:|---:|---:|")
         rows = []
-        for job in meta["jobs"].split():
-            p, fo, pg = (m.get(f"{mode}-{job}") for mode in ("pfn", "folio", "page"))
-            if not p:
-                continue
+        for job, p, fo, pg in by_mode(m, meta):
             rc = ratio(pg["cpu_s_per_gib"], p["cpu_s_per_gib"])
             md.append(f"| {job} | {fmt(ratio(fo['cpu_s_per_gib'], p['cpu_s_per_gib']), 2)} | "
                       f"{fmt(rc, 2)} | {fmt(ratio(pg['iops_k'], p['iops_k']), 2)} |")
