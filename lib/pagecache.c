@@ -197,15 +197,6 @@ static void pc_free_page(struct pagecache *pc, struct page *p)
 	list_add_head(&p->lru, &pc->free_list);
 }
 
-/* Free what pagecache_new() allocated (the pool is unregistered already). */
-static void pc_free(struct pagecache *pc)
-{
-	free(pc->mem);
-	free(pc->ino_of);
-	free(pc->hash);
-	free(pc);
-}
-
 int pagecache_new(uint64_t nr_pages, const struct pagecache_ops *ops, void *ctx,
 		  struct pagecache **out)
 {
@@ -221,6 +212,7 @@ int pagecache_new(uint64_t nr_pages, const struct pagecache_ops *ops, void *ctx,
 	pc = calloc(1, sizeof(*pc));
 	if (!pc)
 		return -ENOMEM;
+	pthread_mutex_init(&pc->lock, NULL);
 	pc->ops = ops;
 	pc->ctx = ctx;
 	pc->nr_pages = nr_pages;
@@ -256,14 +248,13 @@ int pagecache_new(uint64_t nr_pages, const struct pagecache_ops *ops, void *ctx,
 		pg_clear(p, PG_uptodate);
 		pc_free_page(pc, p);
 	}
-	pthread_mutex_init(&pc->lock, NULL);
 	pc->st.nr_pages = nr_pages;
 	pc->st.descriptor_bytes = pfn_range_descriptor_bytes(pc->range);
 	*out = pc;
 	return 0;
 
 out_free:
-	pc_free(pc);
+	pagecache_delete(&pc);
 	return err;
 }
 
@@ -275,7 +266,10 @@ void pagecache_delete(struct pagecache **pcp)
 		return;
 	pfn_range_unregister(&pc->range);
 	pthread_mutex_destroy(&pc->lock);
-	pc_free(pc);
+	free(pc->mem);
+	free(pc->ino_of);
+	free(pc->hash);
+	free(pc);
 	*pcp = NULL;
 }
 
