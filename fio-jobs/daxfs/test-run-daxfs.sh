@@ -58,7 +58,7 @@ refuse --workdir /nonexistent "is not a directory"
 fs=tmpfs
 [ -x "$build/daxfs/daxfs" ] && [ -x "$build/daxfs/mkfs.daxfs" ] && fs=tmpfs,daxfs-dax
 before=$(find /dev/shm -maxdepth 1 -name 'daxfs-bench.*' | wc -l)
-"$runner" --quick --runtime 1 --size 16M --files 200 --fs "$fs" --out "$tmp/out" "$build" \
+"$runner" --quick --runtime 1 --size 16M --files 200 --load-wait 0 --fs "$fs" --out "$tmp/out" "$build" \
 	>"$tmp/stdout" 2>"$tmp/stderr"
 rc=$?
 check "quick run on $fs exits 0 (got $rc: $(tail -n 3 "$tmp/stderr"))" '[ $rc -eq 0 ]'
