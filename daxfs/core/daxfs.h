@@ -132,6 +132,13 @@ struct daxfs_attr {
 #define DAXFS_SET_ATIME_NOW (1U << 6) /* current time */
 #define DAXFS_SET_MTIME_NOW (1U << 7)
 #define DAXFS_SET_CTIME (1U << 8) /* in->ctime (otherwise ctime = now on any change) */
+/*
+ * Clear setuid, and setgid when group-execute is set, after the other
+ * changes: what a write or truncate by a process without CAP_FSETID, or a
+ * change of owner, does on Linux. Alone in @valid and with neither bit to
+ * clear, nothing is written (no transaction, ctime kept).
+ */
+#define DAXFS_SET_KILL_SUIDGID (1U << 9)
 
 /*
  * daxfs_lookup - find @name in directory @parent; fill *@out (may be NULL).
@@ -173,6 +180,17 @@ int daxfs_mkdir(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mo
 		uint32_t gid, struct daxfs_attr *out);
 
 /*
+ * daxfs_tmpfile - a regular file without a name (O_TMPFILE) in directory
+ * @dir, mode @mode & 07777, owner @uid/@gid, link count 0: it is on the
+ * orphan list from the start, so it is freed by the last daxfs_iput() (take
+ * a reference with daxfs_iget() at once) or by recovery after a crash,
+ * unless daxfs_link() names it first. Fills *@out (may be NULL).
+ * Returns 0, -ENOENT/-ENOTDIR (@dir), -ENOSPC, -EROFS.
+ */
+int daxfs_tmpfile(struct daxfs *fs, uint64_t dir, uint32_t mode, uint32_t uid, uint32_t gid,
+		  struct daxfs_attr *out);
+
+/*
  * daxfs_unlink - remove the non-directory entry @name from @parent.
  * When the link count drops to 0 the inode is freed at once if nobody holds
  * an iget reference, else it goes on the on-media orphan list and is freed
@@ -204,6 +222,9 @@ int daxfs_rename(struct daxfs *fs, uint64_t parent, const char *name, uint64_t n
 		 const char *newname, unsigned flags);
 
 /* daxfs_link - new hard link @newparent/@newname to @ino (not a directory).
+ * A regular file with no link (daxfs_tmpfile, or unlinked while referenced)
+ * comes off the orphan list and gets its name; the caller (the kernel) is
+ * the one to refuse that where POSIX does.
  * 0, -EEXIST, -EPERM (directory), -EMLINK, -ENOENT, -ENAMETOOLONG, -EROFS. */
 int daxfs_link(struct daxfs *fs, uint64_t ino, uint64_t newparent, const char *newname,
 	       struct daxfs_attr *out);

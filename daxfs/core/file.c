@@ -573,6 +573,16 @@ static int do_truncate(struct daxfs *fs, struct dxi *i, uint64_t new_size)
 	return err;
 }
 
+/* kill_suidgid - the bits of @mode a write by an unprivileged process clears */
+static uint32_t kill_suidgid(uint32_t mode)
+{
+	uint32_t kill = mode & S_ISUID;
+
+	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		kill |= S_ISGID;
+	return kill;
+}
+
 int daxfs_setattr(struct daxfs *fs, uint64_t ino, const struct daxfs_attr *in, unsigned valid,
 		  struct daxfs_attr *out)
 {
@@ -592,15 +602,21 @@ int daxfs_setattr(struct daxfs *fs, uint64_t ino, const struct daxfs_attr *in, u
 			goto out_unlock;
 	}
 	dx_lock(fs);
-	tx_begin(fs);
 	const struct daxfs_dinode *rd = di_read(fs, ino);
 
 	if (!rd->mode) {
 		err = -ENOENT;
-		tx_abort(fs);
 		dx_unlock(fs);
 		goto out_unlock;
 	}
+	if (valid == DAXFS_SET_KILL_SUIDGID && !kill_suidgid(le32_to_cpu(rd->mode))) {
+		/* nothing to clear: no transaction (every unprivileged write asks) */
+		if (out)
+			di_to_attr(fs, ino, rd, out);
+		dx_unlock(fs);
+		return 0;
+	}
+	tx_begin(fs);
 	struct daxfs_dinode *di = di_write(fs, ino);
 	int64_t now = now_ns();
 
@@ -620,6 +636,8 @@ int daxfs_setattr(struct daxfs *fs, uint64_t ino, const struct daxfs_attr *in, u
 	else if (valid & DAXFS_SET_MTIME)
 		di->mtime = cpu_to_le64(
 			(uint64_t)(in->mtime.tv_sec * 1000000000LL + in->mtime.tv_nsec));
+	if (valid & DAXFS_SET_KILL_SUIDGID)
+		di->mode = cpu_to_le32(le32_to_cpu(di->mode) & ~kill_suidgid(le32_to_cpu(di->mode)));
 	if (valid & DAXFS_SET_CTIME)
 		di->ctime = cpu_to_le64(
 			(uint64_t)(in->ctime.tv_sec * 1000000000LL + in->ctime.tv_nsec));

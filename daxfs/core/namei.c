@@ -290,6 +290,25 @@ int daxfs_create(struct daxfs *fs, uint64_t parent, const char *name, uint32_t m
 	return do_create(fs, parent, name, S_IFREG | (mode & 07777), uid, gid, 0, NULL, out);
 }
 
+int daxfs_tmpfile(struct daxfs *fs, uint64_t dir, uint32_t mode, uint32_t uid, uint32_t gid,
+		  struct daxfs_attr *out)
+{
+	uint64_t ino = 0;
+	int err = lock_parent(fs, dir);
+
+	if (err)
+		return err;
+	tx_begin(fs);
+	err = new_inode(fs, S_IFREG | (mode & 07777), uid, gid, 0, dir, &ino);
+	if (!err) {
+		/* No name: an orphan from the start, freed at the last iput or
+		 * by recovery, unless daxfs_link() gives it a name first. */
+		di_write(fs, ino)->nlink = 0;
+		err = orphan_add(fs, ino);
+	}
+	return end_tx(fs, err, ino, out);
+}
+
 int daxfs_mkdir(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
 		uint32_t gid, struct daxfs_attr *out)
 {
@@ -395,6 +414,7 @@ int daxfs_link(struct daxfs *fs, uint64_t ino, uint64_t newparent, const char *n
 	       struct daxfs_attr *out)
 {
 	const struct daxfs_dinode *di;
+	bool unnamed;
 	size_t len;
 	int err = check_name(newname, &len);
 
@@ -404,12 +424,22 @@ int daxfs_link(struct daxfs *fs, uint64_t ino, uint64_t newparent, const char *n
 		return -EROFS;
 	dx_lock(fs);
 	di = iget_used(fs, ino);
-	if (!di || !di->nlink) {
+	if (!di) {
 		err = -ENOENT;
 		goto out_unlock;
 	}
 	if (S_ISDIR(le32_to_cpu(di->mode))) {
 		err = -EPERM;
+		goto out_unlock;
+	}
+	/*
+	 * A regular file without links (an O_TMPFILE, or unlinked while open)
+	 * may get a name again: the kernel only asks for that for O_TMPFILE
+	 * files opened without O_EXCL (it refuses the others with ENOENT).
+	 */
+	unnamed = !di->nlink;
+	if (unnamed && !S_ISREG(le32_to_cpu(di->mode))) {
+		err = -ENOENT;
 		goto out_unlock;
 	}
 	if (le32_to_cpu(di->nlink) >= FILE_NLINK_MAX) {
@@ -421,6 +451,8 @@ int daxfs_link(struct daxfs *fs, uint64_t ino, uint64_t newparent, const char *n
 		goto out_unlock;
 	tx_begin(fs);
 	err = dir_insert(fs, newparent, newname, len, ino, mode_dt(le32_to_cpu(di->mode)));
+	if (!err && unnamed)
+		err = orphan_remove(fs, ino);
 	if (!err) {
 		nlink_add(fs, ino, 1);
 		touch(fs, ino, false);
