@@ -79,7 +79,8 @@ dx_mkfs() {
 	"$MKFS" "$region" --size "$size" >/dev/null || fail "mkfs.daxfs $region"
 }
 
-# dx_mount [daxfs options...] - mount $REGION on $MNT with the data path.
+# dx_mount [daxfs options...] - mount $REGION on $MNT with the data path
+# and $DAXFS_EXTRA_OPTS (e.g. "-o io_uring" for the io_uring label).
 # The page path runs with a small cache (DAXFS_CACHE_PAGES, default 64) so
 # that eviction and writeback under memory pressure are exercised; the
 # descriptor mode comes from DAXFS_MODE (default pfn for bio, page for page).
@@ -94,7 +95,8 @@ dx_mount_at() {
 	local region=$1 mnt=$2
 	shift 2
 	# shellcheck disable=SC2046
-	"$DAXFS" $(dx_dp_opts) "$@" "$region" "$mnt" || fail "daxfs $* $region $mnt"
+	"$DAXFS" $(dx_dp_opts) ${DAXFS_EXTRA_OPTS:-} "$@" "$region" "$mnt" ||
+		fail "daxfs ${DAXFS_EXTRA_OPTS:-} $* $region $mnt"
 	mountpoint -q "$mnt" || fail "$mnt is not mounted"
 }
 dx_mount() {

@@ -71,7 +71,8 @@ mm_region() {
 
 # mm_mount [daemon options] - mount $REGION on $MNT (default data path).
 mm_mount() {
-	"$DAXFS" "$@" "$REGION" "$MNT" || fail "mount $REGION $*"
+	# shellcheck disable=SC2086
+	"$DAXFS" ${DAXFS_EXTRA_OPTS:-} "$@" "$REGION" "$MNT" || fail "mount $REGION $*"
 }
 
 # mm_field KEY: the value of "KEY: value" in the mapcheck output on stdin.
