@@ -54,6 +54,7 @@ struct dmap {
 	uint64_t file_size;  /* bytes, when mapped */
 	uint64_t nr_extents; /* of the original mapping */
 	uint64_t huge_bytes; /* of the original mapping */
+	uintptr_t backed_end; /* address where the pages past end of file begin */
 	bool writable;
 	pmem2_persist_fn persist;
 };
@@ -376,6 +377,10 @@ void daxfs_persist_overlaps(const void *addr, size_t len)
 		uintptr_t a = s > m->start ? s : m->start;
 		uintptr_t b = e < m->start + m->len ? e : m->start + m->len;
 
+		/* Pages past the end of file have no memory: touching them to
+		 * flush would raise SIGBUS, and there is nothing to persist. */
+		if (b > m->backed_end)
+			b = m->backed_end;
 		if (a >= b)
 			continue;
 		if (m->persist)
@@ -577,6 +582,9 @@ DAXFS_EXPORT int daxfs_mmap(int fd, uint64_t off, size_t len, int prot, unsigned
 	m->file_size = req.file_size;
 	m->nr_extents = g.nr_extents;
 	m->huge_bytes = huge_bytes_of(base, off, ext, g.nr_extents);
+	m->backed_end = base;
+	for (uint64_t i = 0; i < g.nr_extents; i++)
+		m->backed_end += ext[i].len;
 	m->writable = prot & PROT_WRITE;
 	close(region_fd);
 	free(ext);
@@ -643,6 +651,9 @@ DAXFS_EXPORT int daxfs_persist(const void *addr, size_t len)
 
 	if (!find_map(addr, len, &m))
 		return seterr(-EINVAL, "%p+%zu is not inside one daxfs mapping", addr, len);
+	/* nothing to persist in the pages past the end of file (no memory) */
+	if ((uintptr_t)addr + len > m.backed_end)
+		len = (uintptr_t)addr < m.backed_end ? m.backed_end - (uintptr_t)addr : 0;
 	if (len == 0)
 		return 0;
 	if (m.persist) {

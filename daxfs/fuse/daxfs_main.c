@@ -30,6 +30,7 @@
 #include "daxfs.h"
 #include "errmsg.h"
 #include "fuse_daemon.h"
+#include "fuse_transport.h"
 #include "mmap_server.h"
 #include "units.h"
 
@@ -49,6 +50,8 @@ struct cmdline {
 	char *mode;
 	char *threads;
 	char *cache_pages;
+	char *cache;
+	int io_uring;
 	int nonempty;
 	int ro;
 	int show_help;
@@ -58,6 +61,7 @@ struct cmdline {
 };
 
 enum {
+	KEY_IO_URING,
 	KEY_NONEMPTY,
 	KEY_RO,
 	KEY_HELP,
@@ -74,6 +78,8 @@ static const struct fuse_opt daxfs_opt_spec[] = {
 	OPT("mode=%s", mode),
 	OPT("threads=%s", threads),
 	OPT("cache_pages=%s", cache_pages),
+	OPT("cache=%s", cache),
+	FUSE_OPT_KEY("io_uring", KEY_IO_URING),
 	FUSE_OPT_KEY("nonempty", KEY_NONEMPTY),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("-h", KEY_HELP),
@@ -88,6 +94,9 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	struct cmdline *c = data;
 
 	switch (key) {
+	case KEY_IO_URING:
+		c->io_uring = 1;
+		return 1; /* libfuse's own option too: keep */
 	case KEY_NONEMPTY:
 		c->nonempty = 1;
 		return 0; /* fuse3 no longer knows it: consume */
@@ -137,6 +146,10 @@ static void usage(FILE *f)
 		"  -o threads=N           FUSE worker threads (default %d)\n"
 		"  -o cache_pages=N       page path: 4 KiB pages in the page cache, or a size\n"
 		"                         like 64M (default %d)\n"
+		"  -o cache=never|auto|always  what the kernel page cache may keep of file\n"
+		"                         data (default never; see daxfs(1))\n"
+		"  -o io_uring[,io_uring_q_depth=N]  take requests through FUSE over\n"
+		"                         io_uring (switched on in the kernel if needed)\n"
 		"  -o ro                  mount read-only\n"
 		"  -o nonempty            allow a non-empty mount point\n"
 		"  -o allow_other, -o ... other FUSE and mount options are passed through;\n"
@@ -232,6 +245,12 @@ static void daemon_ready(int ready_fd)
 	close(ready_fd);
 }
 
+/* The mmap server's hook: data of @ino changes behind the kernel's cache. */
+static void inval_cb(void *arg, uint64_t ino)
+{
+	daxfs_fuse_inval_data(arg, ino);
+}
+
 static int run_daemon(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -304,9 +323,29 @@ static int run_daemon(int argc, char **argv)
 				      "or a size like 64M",
 				      c.cache_pages);
 	}
+	if (!err && c.cache) {
+		if (!strcmp(c.cache, "never"))
+			d.cache = DAXFS_CACHE_NEVER;
+		else if (!strcmp(c.cache, "auto"))
+			d.cache = DAXFS_CACHE_AUTO;
+		else if (!strcmp(c.cache, "always"))
+			d.cache = DAXFS_CACHE_ALWAYS;
+		else
+			err = pmd_err(-EINVAL, "bad option cache=%s: expected never, auto or always",
+				      c.cache);
+	}
 	if (err) {
 		fprintf(stderr, "daxfs: %s\n", pmd_strerror(err));
 		goto out_args;
+	}
+	if (c.io_uring) {
+		/* Without the kernel's switch libfuse would quietly use /dev/fuse. */
+		pmd_err_clear();
+		err = daxfs_fuse_uring_prepare(DAXFS_FUSE_URING_PARAM);
+		if (err)
+			fprintf(stderr, "daxfs: -o io_uring: %s; serving through /dev/fuse\n",
+				pmd_strerror(err));
+		d.uring_wanted = !err;
 	}
 	d.dp_cfg.cache_pages = cache_pages;
 	d.dp_ops = daxfs_dp_ops_of(d.dp_cfg.kind);
@@ -327,6 +366,7 @@ static int run_daemon(int argc, char **argv)
 	se = fuse_session_new(&args, &daxfs_fuse_ops, sizeof(daxfs_fuse_ops), &d);
 	if (!se)
 		goto out_args; /* libfuse named the bad option */
+	d.se = se;
 
 	if (!copts.foreground) {
 		err = daemon_fork(&ready_fd);
@@ -359,6 +399,7 @@ static int run_daemon(int argc, char **argv)
 		fprintf(stderr, "daxfs: DAX mmap server: %s\n", pmd_strerror(err));
 		goto out_dp;
 	}
+	daxfs_mmap_server_set_inval(d.mmap, inval_cb, &d);
 
 	if (fuse_set_signal_handlers(se)) {
 		fprintf(stderr, "daxfs: cannot set signal handlers\n");
@@ -414,6 +455,7 @@ out_args:
 	free(c.mode);
 	free(c.threads);
 	free(c.cache_pages);
+	free(c.cache);
 	return ret;
 }
 

@@ -19,6 +19,25 @@
 struct daxfs;
 struct daxfs_mmap_server;
 
+/*
+ * How much file data the kernel may keep in its page cache (-o cache=):
+ *   never   files are opened direct_io: every read and write is a request;
+ *           shared mappings still work (the kernel caches only the mapped
+ *           pages, written back at msync/fsync and before direct I/O).
+ *   auto    the kernel caches while a file is open; each open starts afresh
+ *           (close-to-open, like NFS), and a change of size or mtime seen
+ *           in the attributes drops the cache.
+ *   always  the cache survives close and open: repeated reads of a file
+ *           cost no request at all. Data that changes behind the kernel
+ *           (a libdaxfs DAX mapping) is dropped from it when the mapping is
+ *           granted and when it goes away.
+ */
+enum daxfs_cache_mode {
+	DAXFS_CACHE_NEVER,
+	DAXFS_CACHE_AUTO,
+	DAXFS_CACHE_ALWAYS,
+};
+
 /* Inode numbers of the hidden statistics files (never used by the core). */
 #define DAXFS_FUSE_STATS_INO (UINT64_MAX - 1)
 #define DAXFS_FUSE_STATS_JSON_INO (UINT64_MAX - 2)
@@ -45,9 +64,28 @@ struct daxfs_daemon {
 	double entry_timeout;
 	double negative_timeout;
 	double attr_timeout;
+	enum daxfs_cache_mode cache;
+	bool uring_wanted;   /* -o io_uring given and the kernel switch is on */
+	_Atomic bool uring;  /* the last stats open came through io_uring */
+	struct fuse_session *se; /* for notifications to the kernel */
+	bool no_opendir;	 /* the kernel opens directories without asking */
 	struct daxfs_fuse_stats stats;
 	struct daxfs_mmap_server *mmap; /* DAX mmap server, NULL if not built */
 };
+
+/* daxfs_cache_mode_name - "never", "auto" or "always". */
+const char *daxfs_cache_mode_name(enum daxfs_cache_mode m);
+
+/*
+ * daxfs_fuse_inval_data - drop the kernel's cached pages of @ino (dirty
+ * ones of a shared mapping are written back first: the kernel sends WRITE
+ * requests for them before this returns) and its cached attributes, so
+ * that the next access sees what the region holds. For data changed behind
+ * the kernel: DAX mappings granted or given up. Must be called from a
+ * thread that is not the only one serving requests. Returns 0 or -errno
+ * (-ENOENT: the kernel has no such inode cached, which is fine).
+ */
+int daxfs_fuse_inval_data(struct daxfs_daemon *d, uint64_t ino);
 
 /* The low-level operations; userdata is a struct daxfs_daemon. */
 extern const struct fuse_lowlevel_ops daxfs_fuse_ops;

@@ -9,10 +9,17 @@
  * stays readable while open and its space is freed at the last forget.
  * The kernel sends forget when it evicts the inode, after the last release.
  *
- * Coherence: files are opened with direct_io and without keep_cache, so
- * every read and write comes here and no process sees stale data. Names
- * (also absent ones) are cached by the kernel for a long time: every name
- * change of this filesystem goes through this daemon and the kernel.
+ * Coherence: with cache=never (the default) files are opened with direct_io
+ * and without keep_cache, so every read and write comes here; shared
+ * mappings go through the kernel's page cache, kept coherent as
+ * fuse_cache.c explains; cache=auto|always let the kernel cache file data.
+ * Names (also absent ones) are cached by the kernel for a long time: every
+ * name change of this filesystem goes through this daemon and the kernel.
+ *
+ * setuid/setgid: the daemon asks for FUSE_CAP_HANDLE_KILLPRIV_V2 and clears
+ * the bits itself (DAXFS_SET_KILL_SUIDGID) when the kernel says the writer
+ * lacks CAP_FSETID: on WRITE, on a truncating SETATTR or OPEN, and on every
+ * change of owner of a non-directory, as the kernel does for local files.
  *
  * Permissions: the daemon always mounts with default_permissions, so the
  * kernel checks modes and owners before calling us.
@@ -151,26 +158,69 @@ static void entry_done(fuse_req_t req, struct daxfs_daemon *d, enum daxfs_stat_o
 	op_done(d, op, t0, err);
 }
 
-/* A regular file's handle: direct I/O, so every read and write comes here. */
-static void open_file_info(struct fuse_file_info *fi)
+/* A regular file's handle, by cache mode (see fuse_daemon.h). */
+static void open_file_info(struct daxfs_daemon *d, struct fuse_file_info *fi)
 {
 	fi->fh = daxfs_mmap_fh(fi->flags);
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
+	fi->direct_io = d->cache == DAXFS_CACHE_NEVER;
+	fi->keep_cache = d->cache == DAXFS_CACHE_ALWAYS;
+	fi->noflush = 1; /* close() is no durability point, see dx_flush */
+}
+
+/*
+ * kill_suidgid - clear setuid/setgid of @ino as an unprivileged write does.
+ * The reply to a WRITE or OPEN carries no attributes, so when a bit goes
+ * the kernel is told to forget the mode it has cached.
+ */
+static int kill_suidgid(struct daxfs_daemon *d, fuse_ino_t ino)
+{
+	struct daxfs_attr before, after;
+	int err;
+
+	err = daxfs_getattr(d->fs, ino, &before);
+	if (err || !(before.mode & (S_ISUID | S_ISGID)))
+		return err;
+	memset(&after, 0, sizeof(after));
+	err = daxfs_setattr(d->fs, ino, &after, DAXFS_SET_KILL_SUIDGID, &after);
+	if (!err && after.mode != before.mode && d->se)
+		fuse_lowlevel_notify_inval_inode(d->se, ino, -1, 0); /* attributes only */
+	return err;
 }
 
 static void dx_init(void *userdata, struct fuse_conn_info *conn)
 {
+	struct daxfs_daemon *d = userdata;
+	static const uint64_t unwanted[] = {
+		FUSE_CAP_WRITEBACK_CACHE, FUSE_CAP_HANDLE_KILLPRIV, FUSE_CAP_POSIX_ACL,
+		FUSE_CAP_ATOMIC_O_TRUNC,  FUSE_CAP_SPLICE_READ,	    FUSE_CAP_SPLICE_WRITE,
+		FUSE_CAP_SPLICE_MOVE,	  FUSE_CAP_EXPORT_SUPPORT,
+	};
+	/* Each saves requests or makes something work; taken when offered. */
+	static const uint64_t wanted[] = {
+		FUSE_CAP_PARALLEL_DIROPS,     /* lookups and creates in one dir at once */
+		FUSE_CAP_ASYNC_DIO,	      /* direct I/O requests in flight together */
+		FUSE_CAP_DIRECT_IO_ALLOW_MMAP, /* shared mappings of direct_io files */
+		FUSE_CAP_HANDLE_KILLPRIV_V2,  /* setuid/setgid cleared here, see above */
+		FUSE_CAP_READDIRPLUS,	      /* ls -l: names with attributes, no LOOKUPs */
+		FUSE_CAP_READDIRPLUS_AUTO,    /* ...plain READDIR where attributes are not used */
+		FUSE_CAP_CACHE_SYMLINKS,      /* symlink targets never change */
+	};
+	size_t i;
+
 	conn->max_write = DAXFS_FUSE_MAX_IO;
 	conn->max_readahead = DAXFS_FUSE_MAX_IO;
-	conn->want &=
-		~(unsigned)(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_HANDLE_KILLPRIV |
-			    FUSE_CAP_POSIX_ACL | FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_SPLICE_READ |
-			    FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE | FUSE_CAP_EXPORT_SUPPORT);
-	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
-		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
-	if (conn->capable & FUSE_CAP_ASYNC_DIO)
-		conn->want |= FUSE_CAP_ASYNC_DIO;
+	for (i = 0; i < sizeof(unwanted) / sizeof(unwanted[0]); i++)
+		fuse_unset_feature_flag(conn, unwanted[i]);
+	for (i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
+		fuse_set_feature_flag(conn, wanted[i]);
+	/* cache=auto: drop cached data when size or mtime changed (close-to-open). */
+	if (d->cache == DAXFS_CACHE_AUTO)
+		fuse_set_feature_flag(conn, FUSE_CAP_AUTO_INVAL_DATA);
+	else
+		fuse_unset_feature_flag(conn, FUSE_CAP_AUTO_INVAL_DATA);
+	if (d->uring_wanted)
+		fuse_set_feature_flag(conn, FUSE_CAP_OVER_IO_URING);
+	d->no_opendir = (conn->capable_ext & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
 	conn->time_gran = 1;
 }
 
@@ -308,6 +358,19 @@ static void dx_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (to_set & FUSE_SET_ATTR_CTIME) {
 		valid |= DAXFS_SET_CTIME;
 		in.ctime = attr->st_ctim;
+	}
+	/*
+	 * KILLPRIV_V2: the kernel sets FATTR_KILL_SUIDGID (the value of
+	 * FUSE_SET_ATTR_KILL_SUID) on a truncate by a process without
+	 * CAP_FSETID, and leaves the clearing at a change of owner to us.
+	 */
+	if (to_set & (FUSE_SET_ATTR_KILL_SUID | FUSE_SET_ATTR_KILL_SGID))
+		valid |= DAXFS_SET_KILL_SUIDGID;
+	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		struct daxfs_attr cur;
+
+		if (daxfs_getattr(d->fs, ino, &cur) == 0 && !S_ISDIR(cur.mode))
+			valid |= DAXFS_SET_KILL_SUIDGID;
 	}
 	if ((valid & DAXFS_SET_SIZE) && d->dp_ops->flush) {
 		err = d->dp_ops->flush(d->dp, ino, true);
@@ -495,9 +558,12 @@ static void dx_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int err = 0;
 
 	if (is_stats_ino(ino)) {
+		atomic_store(&d->uring, fuse_req_is_uring(req));
 		err = open_stats(d, ino, fi);
 	} else {
-		open_file_info(fi);
+		if (fi->kill_suidgid && (fi->flags & O_TRUNC))
+			err = kill_suidgid(d, ino);
+		open_file_info(d, fi);
 	}
 	if (err)
 		reply_result(req, err);
@@ -561,7 +627,10 @@ static void dx_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 		op_done(d, DXS_WRITE, t0, err);
 		return;
 	}
-	n = d->dp_ops->write(d->dp, ino, (uint64_t)off, in);
+	/* A writer without CAP_FSETID clears setuid/setgid first (KILLPRIV_V2). */
+	n = fi->kill_suidgid ? kill_suidgid(d, ino) : 0;
+	if (n == 0)
+		n = d->dp_ops->write(d->dp, ino, (uint64_t)off, in);
 	if (n < 0) {
 		err = (int)n;
 		reply_result(req, err);
@@ -620,6 +689,12 @@ static void dx_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 	reply_done(req, d, DXS_FSYNC, t0, err);
 }
 
+/*
+ * OPENDIR, like FLUSH, is answered with ENOSYS where the kernel allows it
+ * (FUSE_CAP_NO_OPENDIR_SUPPORT): it then opens directories without asking
+ * (and sends no RELEASEDIR), a round trip saved per opendir(3). Nothing is
+ * lost: the kernel knows the inode is a directory, READDIR checks again.
+ */
 static void dx_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct daxfs_daemon *d = daemon_of(req);
@@ -627,6 +702,11 @@ static void dx_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct daxfs_attr a;
 	int err;
 
+	if (d->no_opendir) {
+		fuse_reply_err(req, ENOSYS);
+		op_done(d, DXS_OPENDIR, t0, 0);
+		return;
+	}
 	err = daxfs_getattr(d->fs, ino, &a);
 	if (!err && !S_ISDIR(a.mode))
 		err = -ENOTDIR;
@@ -686,6 +766,121 @@ static void dx_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	else
 		fuse_reply_buf(req, db.buf, db.used);
 	free(db.buf);
+	op_done(d, DXS_READDIR, t0, err);
+}
+
+/*
+ * READDIRPLUS: names with their attributes, so `ls -l` and find(1) need no
+ * LOOKUP per entry. Each entry but "." and ".." gives the kernel a lookup
+ * count, so it takes a core reference like a LOOKUP. The core calls back
+ * under its lock, where no other core call may be made: the names are
+ * collected first (as many as the reply can hold), then completed.
+ */
+struct plus_ent {
+	uint64_t ino;
+	uint64_t cookie; /* to resume after this entry */
+	char *name;
+};
+
+struct plus_buf {
+	fuse_req_t req;
+	size_t size; /* bytes the reply may hold */
+	size_t need; /* bytes the collected entries take */
+	struct plus_ent *v;
+	size_t n, cap;
+	int err;
+};
+
+static int collect_plus(void *ctx, const char *name, uint64_t ino, unsigned type,
+			uint64_t next_cookie)
+{
+	struct plus_buf *pb = ctx;
+	size_t need = fuse_add_direntry_plus(pb->req, NULL, 0, name, NULL, 0);
+
+	if (pb->need + need > pb->size)
+		return 1;
+	if (pb->n == pb->cap) {
+		size_t cap = pb->cap ? 2 * pb->cap : 32;
+		struct plus_ent *v = realloc(pb->v, cap * sizeof(*v));
+
+		if (!v) {
+			pb->err = -ENOMEM;
+			return 1;
+		}
+		pb->v = v;
+		pb->cap = cap;
+	}
+	pb->v[pb->n].name = strdup(name);
+	if (!pb->v[pb->n].name) {
+		pb->err = -ENOMEM;
+		return 1;
+	}
+	pb->v[pb->n].ino = ino;
+	pb->v[pb->n].cookie = next_cookie;
+	pb->n++;
+	pb->need += need;
+	return 0;
+}
+
+static void dx_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	struct plus_buf pb = {.req = req, .size = size};
+	size_t i, used = 0, nref = 0;
+	uint64_t *refs = NULL;
+	char *buf = NULL;
+	int err;
+
+	err = daxfs_readdir(d->fs, ino, (uint64_t)off, collect_plus, &pb);
+	if (!err)
+		err = pb.err;
+	if (!err) {
+		buf = malloc(size ? size : 1);
+		refs = calloc(pb.n ? pb.n : 1, sizeof(*refs));
+		if (!buf || !refs)
+			err = -ENOMEM;
+	}
+	for (i = 0; !err && i < pb.n; i++) {
+		struct plus_ent *pe = &pb.v[i];
+		bool dots = !strcmp(pe->name, ".") || !strcmp(pe->name, "..");
+		struct fuse_entry_param e;
+		struct daxfs_attr a;
+		size_t need;
+
+		if (daxfs_getattr(d->fs, pe->ino, &a))
+			continue; /* removed since it was listed: skip it */
+		fill_entry(d, &a, &e);
+		if (dots) {
+			e.ino = 0; /* attributes only: the kernel keeps no count */
+		} else {
+			if (daxfs_iget(d->fs, pe->ino))
+				continue;
+			refs[nref++] = pe->ino;
+		}
+		need = fuse_add_direntry_plus(req, buf + used, size - used, pe->name, &e,
+					      (off_t)pe->cookie);
+		if (need > size - used) {
+			/* the attributes made it longer than estimated: stop here */
+			if (!dots)
+				daxfs_iput(d->fs, refs[--nref], 1);
+			break;
+		}
+		used += need;
+	}
+	if (err) {
+		reply_result(req, err);
+	} else if (fuse_reply_buf(req, buf, used)) {
+		/* the kernel never got the entries: give their references back */
+		for (i = 0; i < nref; i++)
+			daxfs_iput(d->fs, refs[i], 1);
+	}
+	for (i = 0; i < pb.n; i++)
+		free(pb.v[i].name);
+	free(pb.v);
+	free(refs);
+	free(buf);
 	op_done(d, DXS_READDIR, t0, err);
 }
 
@@ -840,13 +1035,39 @@ static void dx_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (err)
 		goto out_reply;
 	fill_entry(d, &a, &e);
-	open_file_info(fi);
+	open_file_info(d, fi);
 	if (fuse_reply_create(req, &e, fi))
 		daxfs_iput(d->fs, a.ino, 1);
 	op_done(d, DXS_CREATE, t0, 0);
 	return;
 out_reply:
 	reply_done(req, d, DXS_CREATE, t0, err);
+}
+
+/* O_TMPFILE: an unnamed file in @parent, opened; linkat() may name it. */
+static void dx_tmpfile(fuse_req_t req, fuse_ino_t parent, mode_t mode, struct fuse_file_info *fi)
+{
+	struct daxfs_daemon *d = daemon_of(req);
+	uint64_t t0 = daxfs_now_ns();
+	uint32_t m = (mode & 07777) | S_IFREG, uid, gid;
+	struct fuse_entry_param e;
+	struct daxfs_attr a;
+	int err;
+
+	new_owner(req, d, parent, &m, &uid, &gid);
+	err = daxfs_tmpfile(d->fs, parent, m, uid, gid, &a);
+	if (!err)
+		err = daxfs_iget(d->fs, a.ino);
+	if (err) {
+		reply_done(req, d, DXS_CREATE, t0, err);
+		return;
+	}
+	fill_entry(d, &a, &e);
+	e.entry_timeout = 0; /* no name to cache */
+	open_file_info(d, fi);
+	if (fuse_reply_create(req, &e, fi))
+		daxfs_iput(d->fs, a.ino, 1); /* freed: nobody else knows it */
+	op_done(d, DXS_CREATE, t0, 0);
 }
 
 static void dx_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
@@ -926,6 +1147,7 @@ const struct fuse_lowlevel_ops daxfs_fuse_ops = {
 	.fsync = dx_fsync,
 	.opendir = dx_opendir,
 	.readdir = dx_readdir,
+	.readdirplus = dx_readdirplus,
 	.releasedir = dx_releasedir,
 	.fsyncdir = dx_fsyncdir,
 	.statfs = dx_statfs,
@@ -934,6 +1156,7 @@ const struct fuse_lowlevel_ops daxfs_fuse_ops = {
 	.listxattr = dx_listxattr,
 	.removexattr = dx_removexattr,
 	.create = dx_create,
+	.tmpfile = dx_tmpfile,
 	.fallocate = dx_fallocate,
 	.lseek = dx_lseek,
 };
@@ -972,6 +1195,9 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 			daxfs_dp_name(d->dp_cfg.kind), desc_mode_name(d->dp_cfg.mode));
 		fprintf(f, "  \"read_only\": %s,\n  \"uptime_ns\": %llu,\n",
 			d->read_only ? "true" : "false", (unsigned long long)up_ns);
+		fprintf(f, "  \"cache\": \"%s\",\n  \"transport\": \"%s\",\n",
+			daxfs_cache_mode_name(d->cache),
+			atomic_load(&d->uring) ? "io_uring" : "dev_fuse");
 		fprintf(f, "  \"bytes_read\": %llu,\n  \"bytes_written\": %llu,\n  ",
 			(unsigned long long)rd, (unsigned long long)wr);
 		daxfs_fuse_stats_print_ops(&d->stats, f, 1);
@@ -1002,6 +1228,8 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 	fprintf(f, "datapath:      %s (descriptor mode %s)%s\n", daxfs_dp_name(d->dp_cfg.kind),
 		desc_mode_name(d->dp_cfg.mode), d->read_only ? ", read-only" : "");
 	fprintf(f, "uptime:        %.3f s\n", (double)up_ns / 1e9);
+	fprintf(f, "cache:         %s; transport %s\n", daxfs_cache_mode_name(d->cache),
+		atomic_load(&d->uring) ? "FUSE over io_uring" : "/dev/fuse");
 	fprintf(f, "bytes read:    %llu\n", (unsigned long long)rd);
 	fprintf(f, "bytes written: %llu\n", (unsigned long long)wr);
 	fprintf(f,

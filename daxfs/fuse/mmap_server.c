@@ -65,6 +65,8 @@ struct daxfs_mmap_server {
 	bool thread_started;
 	pthread_mutex_t lock;
 	struct mconn *conns;
+	void (*inval)(void *arg, uint64_t ino); /* see daxfs_mmap_server_set_inval */
+	void *inval_arg;
 	_Atomic uint64_t n_conn, n_grant, n_refuse, n_active, n_bytes;
 };
 
@@ -74,6 +76,9 @@ struct daxfs_mmap_server {
 static void conn_release(struct daxfs_mmap_server *s, struct mconn *c)
 {
 	if (c->pinned) {
+		/* The mapping's stores are in the region: cached pages are stale. */
+		if (s->inval)
+			s->inval(s->inval_arg, c->ino);
 		daxfs_unpin(s->fs, c->ino);
 		daxfs_iput(s->fs, c->ino, 1);
 		atomic_fetch_sub(&s->n_active, 1);
@@ -643,6 +648,26 @@ static void do_map(struct daxfs_mmap_server *s, fuse_req_t req, fuse_ino_t ino,
 	c->ino = ino;
 	c->pinned = true;
 	atomic_fetch_add(&s->n_active, 1);
+	/*
+	 * Stores through a writable mapping are writes: by a process that may
+	 * lack CAP_FSETID (any but root), they clear setuid/setgid as write(2)
+	 * does. Then the kernel's cached pages go (dirty ones of kernel
+	 * mappings written back first), so the mapping starts from the newest
+	 * data and no cached copy outlives its stores unnoticed.
+	 */
+	if (want_write && ctx->uid != 0) {
+		struct daxfs_attr none;
+
+		memset(&none, 0, sizeof(none));
+		err = daxfs_setattr(s->fs, ino, &none, DAXFS_SET_KILL_SUIDGID, NULL);
+		if (err) {
+			snprintf(m.msg, sizeof(m.msg), "clearing setuid/setgid: %s",
+				 pmd_strerror(err));
+			goto out_reply;
+		}
+	}
+	if (s->inval)
+		s->inval(s->inval_arg, ino);
 
 	err = daxfs_getattr(s->fs, ino, &a);
 	if (err) {
@@ -704,6 +729,15 @@ out_reply:
 	free(e.v);
 	if (c)
 		conn_put(s, c);
+}
+
+void daxfs_mmap_server_set_inval(struct daxfs_mmap_server *s, void (*fn)(void *arg, uint64_t ino),
+				 void *arg)
+{
+	if (!s)
+		return;
+	s->inval = fn;
+	s->inval_arg = arg;
 }
 
 void daxfs_mmap_server_ioctl(struct daxfs_mmap_server *s, fuse_req_t req, fuse_ino_t ino,

@@ -63,6 +63,18 @@ int daxfs_mmap_server_new(struct daxfs *fs, const char *disabled_why,
 			  struct daxfs_mmap_server **out);
 
 /*
+ * daxfs_mmap_server_set_inval - have @fn(@arg, ino) called when the data of
+ * file ino is about to change behind the kernel's page cache: when a
+ * mapping of it is granted (on the FUSE worker thread serving the ioctl,
+ * before the client gets the extents) and when a mapping's connection goes
+ * away (on the server thread). @fn drops the kernel's cached pages of the
+ * file (writing dirty ones back first). Call before the filesystem is
+ * mounted; @fn may be NULL.
+ */
+void daxfs_mmap_server_set_inval(struct daxfs_mmap_server *s, void (*fn)(void *arg, uint64_t ino),
+				 void *arg);
+
+/*
  * daxfs_mmap_server_delete - stop the thread, close every connection and
  * drop their pins and references (call before daxfs_close). Sets *@sp to
  * NULL; a NULL server is fine.

@@ -32,7 +32,9 @@ dx_user() {
 	trap 'userdel "$DX_USER" 2>/dev/null; dx_cleanup' EXIT
 }
 
-# as_user CMD... - run CMD as $DX_USER (no supplementary groups).
+# as_user CMD... - run CMD as $DX_USER (no supplementary groups). UPY is a
+# python3 that user can run (the caller's may live in root's home).
+UPY=/usr/bin/python3
 as_user() {
 	setpriv --reuid="$DX_USER" --regid="$(id -g "$DX_USER")" --clear-groups -- "$@"
 }

@@ -8,6 +8,7 @@
 # (setgid without group-execute: mandatory-locking style) keeps its setgid.
 . "$(dirname "$0")/lib.sh" "$@"
 dx_user
+[ -x "$UPY" ] || dx_skip "$UPY is missing (Debian package python3)"
 dx_mkfs 64M
 chmod 0755 "$T"
 dx_mount -o allow_other
@@ -20,10 +21,10 @@ check() { # MODE HOW EXPECTED
 	chmod "$mode" "$f"
 	expect_eq "$(stat -c %a "$f")" "${mode#0}" "chmod $mode"
 	case $how in
-	write) as_user "$PY" -c "import os;fd=os.open('$f',os.O_WRONLY|os.O_APPEND);os.write(fd,b'x')" ;;
-	pwrite) as_user "$PY" -c "import os;fd=os.open('$f',os.O_WRONLY);os.pwrite(fd,b'yy',12345)" ;;
-	truncate) as_user "$PY" -c "import os;os.truncate('$f',777)" ;;
-	trunc_open) as_user "$PY" -c "import os;os.close(os.open('$f',os.O_WRONLY|os.O_TRUNC))" ;;
+	write) as_user "$UPY" -c "import os;fd=os.open('$f',os.O_WRONLY|os.O_APPEND);os.write(fd,b'x')" ;;
+	pwrite) as_user "$UPY" -c "import os;fd=os.open('$f',os.O_WRONLY);os.pwrite(fd,b'yy',12345)" ;;
+	truncate) as_user "$UPY" -c "import os;os.truncate('$f',777)" ;;
+	trunc_open) as_user "$UPY" -c "import os;os.close(os.open('$f',os.O_WRONLY|os.O_TRUNC))" ;;
 	root_write) "$PY" -c "import os;fd=os.open('$f',os.O_WRONLY);os.pwrite(fd,b'r',5)" ;;
 	esac || fail "$how on a $mode file as $DX_USER ($DP path)"
 	expect_eq "$(stat -c %a "$f")" "$want" "mode after $how of a $mode file ($DP path)"

@@ -17,9 +17,11 @@ sql() {
 expect_eq "$(sql "$db" "PRAGMA journal_mode=WAL;")" wal "journal_mode ($DP path)"
 sql "$db" "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT NOT NULL);" || fail "create table"
 
-# The writer reads statements from a fifo so that its own pid can be killed.
+# The writer reads statements from a fifo; started directly (not through
+# the sql function, which would put a subshell between) so that $! is
+# sqlite3 itself and kill -9 hits it.
 mkfifo "$T/fifo"
-sql "$db" <"$T/fifo" >"$T/writer.log" 2>&1 &
+sqlite3 -bail -cmd ".timeout 10000" "$db" <"$T/fifo" >"$T/writer.log" 2>&1 &
 writer=$!
 DX_PIDS+=("$writer")
 {
@@ -50,6 +52,8 @@ wait "$r2" || fail "reader 2 ($DP path): $(cat "$T/r2")"
 kill -0 "$writer" 2>/dev/null || fail "the writer died ($DP path): $(cat "$T/writer.log")"
 kill -9 "$writer"
 wait "$writer" 2>/dev/null
+rc=$?
+[ $rc -eq 137 ] || fail "the writer was not killed by SIGKILL (status $rc)"
 kill "$feeder" 2>/dev/null
 wait "$feeder" 2>/dev/null
 [ -s "$T/writer.log" ] && fail "writer said ($DP path): $(head -5 "$T/writer.log")"

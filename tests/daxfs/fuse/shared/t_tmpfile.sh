@@ -12,8 +12,18 @@ dx_mount
 mkdir "$MNT/d"
 free0=$(stat -f -c %f "$MNT")
 "$PY" - "$MNT/d" <<'PY' || fail "O_TMPFILE + linkat ($DP path)"
-import errno, os, stat, sys
+import ctypes, errno, os, stat, sys
 d = sys.argv[1]
+libc = ctypes.CDLL(None, use_errno=True)
+AT_FDCWD, AT_SYMLINK_FOLLOW = -100, 0x400
+
+def link_fd(fd, path):
+    """linkat(2) of /proc/self/fd/FD following the magic link (os.link would
+    call link(2), which links the /proc symlink itself)."""
+    if libc.linkat(AT_FDCWD, b"/proc/self/fd/%d" % fd, AT_FDCWD, path.encode(),
+                   AT_SYMLINK_FOLLOW) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), path)
 os.umask(0o022)
 fd = os.open(d, os.O_TMPFILE | os.O_RDWR, 0o666)
 st = os.fstat(fd)
@@ -25,7 +35,7 @@ data = os.urandom(3 << 20) + b"tail"
 assert os.write(fd, data) == len(data)
 assert os.pread(fd, 4, len(data) - 4) == b"tail"
 assert os.listdir(d) == [], os.listdir(d)
-os.link("/proc/self/fd/%d" % fd, os.path.join(d, "named"), follow_symlinks=True)
+link_fd(fd, os.path.join(d, "named"))
 assert os.fstat(fd).st_nlink == 1
 assert os.listdir(d) == ["named"]
 os.close(fd)
@@ -41,7 +51,7 @@ assert os.listdir(d) == ["named"]
 # O_EXCL: linkat refuses
 fd = os.open(d, os.O_TMPFILE | os.O_RDWR | os.O_EXCL, 0o600)
 try:
-    os.link("/proc/self/fd/%d" % fd, os.path.join(d, "excl"), follow_symlinks=True)
+    link_fd(fd, os.path.join(d, "excl"))
     sys.exit("linkat of an O_TMPFILE|O_EXCL file worked")
 except OSError as e:
     assert e.errno == errno.ENOENT, e
