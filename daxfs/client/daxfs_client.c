@@ -47,13 +47,13 @@
 
 struct dmap {
 	struct dmap *next;
-	uintptr_t start;     /* bytes, page aligned */
-	size_t len;	     /* bytes */
-	int conn_fd;	     /* holds the daemon's pin while open */
-	uint64_t file_off;   /* file offset mapped at start */
-	uint64_t file_size;  /* bytes, when mapped */
-	uint64_t nr_extents; /* of the original mapping */
-	uint64_t huge_bytes; /* of the original mapping */
+	uintptr_t start;      /* bytes, page aligned */
+	size_t len;	      /* bytes */
+	int conn_fd;	      /* holds the daemon's pin while open */
+	uint64_t file_off;    /* file offset mapped at start */
+	uint64_t file_size;   /* bytes, when mapped */
+	uint64_t nr_extents;  /* of the original mapping */
+	uint64_t huge_bytes;  /* of the original mapping */
 	uintptr_t backed_end; /* address where the pages past end of file begin */
 	bool writable;
 	pmem2_persist_fn persist;

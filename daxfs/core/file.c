@@ -637,7 +637,8 @@ int daxfs_setattr(struct daxfs *fs, uint64_t ino, const struct daxfs_attr *in, u
 		di->mtime = cpu_to_le64(
 			(uint64_t)(in->mtime.tv_sec * 1000000000LL + in->mtime.tv_nsec));
 	if (valid & DAXFS_SET_KILL_SUIDGID)
-		di->mode = cpu_to_le32(le32_to_cpu(di->mode) & ~kill_suidgid(le32_to_cpu(di->mode)));
+		di->mode =
+			cpu_to_le32(le32_to_cpu(di->mode) & ~kill_suidgid(le32_to_cpu(di->mode)));
 	if (valid & DAXFS_SET_CTIME)
 		di->ctime = cpu_to_le64(
 			(uint64_t)(in->ctime.tv_sec * 1000000000LL + in->ctime.tv_nsec));

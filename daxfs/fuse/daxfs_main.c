@@ -297,7 +297,7 @@ static int run_daemon(int argc, char **argv)
 	d.read_only = c.ro;
 	d.entry_timeout = 86400.0;
 	d.negative_timeout = 86400.0;
-	d.attr_timeout = 1.0;
+	d.attr_timeout = 86400.0;
 	d.dp_cfg.kind = DAXFS_DP_DAX;
 	d.dp_cfg.mode = DESC_PFN;
 	d.dp_cfg.max_io_bytes = DAXFS_FUSE_MAX_IO;
@@ -331,7 +331,8 @@ static int run_daemon(int argc, char **argv)
 		else if (!strcmp(c.cache, "always"))
 			d.cache = DAXFS_CACHE_ALWAYS;
 		else
-			err = pmd_err(-EINVAL, "bad option cache=%s: expected never, auto or always",
+			err = pmd_err(-EINVAL,
+				      "bad option cache=%s: expected never, auto or always",
 				      c.cache);
 	}
 	if (err) {

@@ -57,16 +57,18 @@ struct daxfs_daemon {
 	 * How long the kernel may trust a name (entry_timeout, also for names
 	 * that do not exist: negative_timeout) and an inode's attributes
 	 * (attr_timeout), seconds. Every name change goes through this daemon
-	 * and the kernel, so names can be trusted long; attributes stay short
-	 * because DAX mmap clients allocate blocks (st_blocks) behind the
-	 * kernel's back.
+	 * and the kernel, so names can be trusted long. So can attributes:
+	 * the one change made behind the kernel's back, blocks (st_blocks)
+	 * allocated for a DAX mapping, is followed by an invalidation of the
+	 * file's cached attributes (daxfs_fuse_inval_data at the grant), and
+	 * setuid/setgid cleared on WRITE by another (kill_suidgid).
 	 */
 	double entry_timeout;
 	double negative_timeout;
 	double attr_timeout;
 	enum daxfs_cache_mode cache;
-	bool uring_wanted;   /* -o io_uring given and the kernel switch is on */
-	_Atomic bool uring;  /* the last stats open came through io_uring */
+	bool uring_wanted;	 /* -o io_uring given and the kernel switch is on */
+	_Atomic bool uring;	 /* the last stats open came through io_uring */
 	struct fuse_session *se; /* for notifications to the kernel */
 	bool no_opendir;	 /* the kernel opens directories without asking */
 	struct daxfs_fuse_stats stats;

@@ -197,13 +197,13 @@ static void dx_init(void *userdata, struct fuse_conn_info *conn)
 	};
 	/* Each saves requests or makes something work; taken when offered. */
 	static const uint64_t wanted[] = {
-		FUSE_CAP_PARALLEL_DIROPS,     /* lookups and creates in one dir at once */
-		FUSE_CAP_ASYNC_DIO,	      /* direct I/O requests in flight together */
+		FUSE_CAP_PARALLEL_DIROPS,      /* lookups and creates in one dir at once */
+		FUSE_CAP_ASYNC_DIO,	       /* direct I/O requests in flight together */
 		FUSE_CAP_DIRECT_IO_ALLOW_MMAP, /* shared mappings of direct_io files */
-		FUSE_CAP_HANDLE_KILLPRIV_V2,  /* setuid/setgid cleared here, see above */
-		FUSE_CAP_READDIRPLUS,	      /* ls -l: names with attributes, no LOOKUPs */
-		FUSE_CAP_READDIRPLUS_AUTO,    /* ...plain READDIR where attributes are not used */
-		FUSE_CAP_CACHE_SYMLINKS,      /* symlink targets never change */
+		FUSE_CAP_HANDLE_KILLPRIV_V2,   /* setuid/setgid cleared here, see above */
+		FUSE_CAP_READDIRPLUS,	       /* ls -l: names with attributes, no LOOKUPs */
+		FUSE_CAP_READDIRPLUS_AUTO,     /* ...plain READDIR where attributes are not used */
+		FUSE_CAP_CACHE_SYMLINKS,       /* symlink targets never change */
 	};
 	size_t i;
 

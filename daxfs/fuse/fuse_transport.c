@@ -48,8 +48,9 @@ int daxfs_fuse_uring_prepare(const char *param)
 	if (fd < 0) {
 		int err = -errno;
 
-		return pmd_err(err, "FUSE over io_uring is off (%s is N) and cannot be switched "
-				    "on: %s (only root may write it)",
+		return pmd_err(err,
+			       "FUSE over io_uring is off (%s is N) and cannot be switched "
+			       "on: %s (only root may write it)",
 			       param, strerror(-err));
 	}
 	n = write(fd, "Y", 1);

@@ -594,6 +594,16 @@ def main():
             w(row)
         w("")
 
+    rq = os.path.join(a.raw, "reqcount.md")
+    if os.path.exists(rq):
+        w("## FUSE requests per operation (daxfs-dax)")
+        w("")
+        w("From the daemon's counters (`daxfs stat`), by fio-jobs/daxfs/reqcount.py.")
+        w("")
+        with open(rq) as f:
+            w(f.read().rstrip())
+        w("")
+
     w("## Every round")
     w("")
     w("Values per round (per metadata repetition) in run order, to judge the")

@@ -4,7 +4,7 @@
 # (it holds io_uring instances; daxfs stat says "transport": "io_uring")
 # and the filesystem works; io_uring_q_depth=N is taken; without the option
 # the transport is /dev/fuse and no ring exists.
-. "$(dirname "$0")/posix/lib.sh" "$@"
+. "$(dirname "$0")/lib.sh" "$@"
 [ -e /sys/module/fuse/parameters/enable_uring ] ||
 	dx_skip "this kernel has no FUSE over io_uring"
 dx_mkfs 64M

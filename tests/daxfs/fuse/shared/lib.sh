@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: MIT
 # lib.sh - set-up for the tests of shared mappings, O_TMPFILE and
-# setuid/setgid clearing (sourced, not run): the posix tests' mount helpers
-# plus the preload shim and an unprivileged user.
+# setuid/setgid clearing (sourced, not run): the mount tests' helpers
+# (../lib.sh) plus the preload shim and an unprivileged user.
 #
 #   . "$(dirname "$0")/lib.sh" "$@"        (args: BUILD_DIR SOURCE_DIR)
-. "$(dirname "${BASH_SOURCE[0]}")/../posix/lib.sh" "$@"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh" "$@" || {
+	echo "FAIL: cannot load ../lib.sh" >&2
+	exit 1
+}
 
 SHIM=$BUILD/daxfs/libdaxfs-preload.so
 [ -e "$SHIM" ] || fail "$SHIM is not built"
@@ -29,7 +32,10 @@ dx_user() {
 	DX_USER=dxt$$
 	useradd --system --no-create-home --shell /usr/sbin/nologin "$DX_USER" ||
 		fail "useradd $DX_USER"
-	trap 'userdel "$DX_USER" 2>/dev/null; dx_cleanup' EXIT
+}
+# Called by dx_cleanup (../lib.sh) at exit.
+dx_cleanup_more() {
+	[ -z "$DX_USER" ] || userdel "$DX_USER" 2>/dev/null
 }
 
 # as_user CMD... - run CMD as $DX_USER (no supplementary groups). UPY is a

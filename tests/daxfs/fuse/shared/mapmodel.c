@@ -51,7 +51,7 @@
 
 enum op { OP_MREAD, OP_MSTORE, OP_READ, OP_WRITE, OP_TRUNC, OP_FALLOC, OP_MSYNC, OP_EOF, OP_NR };
 
-static const char *const op_name[OP_NR] = {"mread", "mstore",	 "read",  "write",
+static const char *const op_name[OP_NR] = {"mread",    "mstore",    "read",  "write",
 					   "truncate", "fallocate", "msync", "eof"};
 /* Relative frequency of each operation. */
 static const unsigned op_weight[OP_NR] = {20, 20, 15, 15, 6, 8, 4, 3};
@@ -157,8 +157,8 @@ static void die(struct checker *c, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "mapmodel: seed %" PRIu64 " op %ld (size %" PRIu64 "): ", c->seed,
-		c->opno, c->size);
+	fprintf(stderr, "mapmodel: seed %" PRIu64 " op %ld (size %" PRIu64 "): ", c->seed, c->opno,
+		c->size);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -346,8 +346,7 @@ static void op_eof(struct checker *c)
 		v = c->map[first + below(c, (uint64_t)c->page)];
 		bus_armed = 0;
 		(void)v;
-		die(c, "a load at page %" PRIu64 ", past end of file, did not raise SIGBUS",
-		    first);
+		die(c, "a load at page %" PRIu64 ", past end of file, did not raise SIGBUS", first);
 	}
 	bus_armed = 0;
 }
