@@ -202,16 +202,24 @@ static void set_size(struct checker *c, uint64_t size)
 	c->size = size;
 }
 
+/* A range inside the file for a mapped access; false for an empty file. */
+static bool pick_inside(struct checker *c, uint64_t *off, uint64_t *len)
+{
+	if (!c->size)
+		return false;
+	*off = pick_off(c, c->size);
+	*len = pick_len(c);
+	if (*len > c->size - *off)
+		*len = c->size - *off;
+	return true;
+}
+
 static void op_mread(struct checker *c)
 {
 	uint64_t off, len;
 
-	if (!c->size)
+	if (!pick_inside(c, &off, &len))
 		return;
-	off = pick_off(c, c->size);
-	len = pick_len(c);
-	if (len > c->size - off)
-		len = c->size - off;
 	memcpy(c->buf, c->map + off, len);
 	compare(c, "mapped read", off, c->buf, len);
 }
@@ -220,12 +228,8 @@ static void op_mstore(struct checker *c)
 {
 	uint64_t off, len;
 
-	if (!c->size)
+	if (!pick_inside(c, &off, &len))
 		return;
-	off = pick_off(c, c->size);
-	len = pick_len(c);
-	if (len > c->size - off)
-		len = c->size - off;
 	fill_random(c, c->model + off, len);
 	memcpy(c->map + off, c->model + off, len);
 }
