@@ -63,7 +63,9 @@ for mode in default never auto always; do
 	auto)
 		[ "$r1" -gt 0 ] && [ "$r2" -eq 0 ] && [ "$r3" -gt 0 ] || fail "cache=auto: bytes served $r1 $r2 $r3, want >0 0 >0" ;;
 	always)
-		[ "$r2" -eq 0 ] && [ "$r3" -eq 0 ] || fail "cache=always: bytes served $r1 $r2 $r3, want any 0 0" ;;
+		# (a page or two may have been reclaimed in between on a busy machine)
+		[ "$r2" -eq 0 ] && [ "$r3" -le 65536 ] ||
+			fail "cache=always: bytes served $r1 $r2 $r3, want any, 0, at most 64 KiB" ;;
 	esac
 	# Coherence of what is cached.
 	"$PY" - "$MNT/f" "$mode" <<'PY' || fail "cache=$mode: stale data ($DP path)"
