@@ -581,6 +581,20 @@ static int region_lock_check(struct pmr_region *r, const char *path)
 	return 0;
 }
 
+int pmr_lock_region(struct pmr_region *r, enum pmr_lock_mode mode, unsigned lock_flags)
+{
+	int err;
+
+	if (r->lock)
+		return pmd_err(-EINVAL, "region %s is locked already", r->path);
+	err = pmr_lock_acquire(r->path, mode, lock_flags, &r->lock);
+	if (!err)
+		err = region_lock_check(r, r->path);
+	if (err && r->lock)
+		pmr_lock_release(&r->lock);
+	return err;
+}
+
 static bool want_progress(unsigned flags, uint64_t size)
 {
 	return (flags & PMR_F_PROGRESS) && size >= PMR_PROGRESS_MIN && isatty(STDERR_FILENO);

@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "region_lock.h"
+
 struct pmr_region;
 struct crashsim;
 
@@ -109,6 +111,15 @@ int pmr_open(const char *path, unsigned flags, struct pmr_region **out);
  * *@rp to NULL. Does not persist anything.
  */
 void pmr_close(struct pmr_region **rp);
+
+/*
+ * pmr_lock_region - take the region lock (lib/region_lock.h) for the open
+ * region @r in @mode with @lock_flags (PMR_LOCK_*), held until pmr_close().
+ * For owners that open the region before they know how they will use it.
+ * Returns 0, -EBUSY naming the holder (pmd_errmsg()), -EINVAL if @r holds
+ * its lock already, or another -errno.
+ */
+int pmr_lock_region(struct pmr_region *r, enum pmr_lock_mode mode, unsigned lock_flags);
 
 /* Accessors; valid while the region is open. */
 void *pmr_addr(const struct pmr_region *r);

@@ -51,6 +51,7 @@ struct lock_entry {
 	unsigned nr_shared; /* references that asked for shared */
 	unsigned nr_excl;   /* references that asked for exclusive */
 	bool held_excl;	    /* the flock is exclusive (never downgraded while in use) */
+	bool sole;	    /* taken with PMR_LOCK_SOLE: no other reference */
 };
 
 struct pmr_lock {
@@ -413,10 +414,11 @@ static bool is_closing_daemon(const struct pmr_lock_holder *h)
  * entry_take - one attempt at @mode on @path under the table mutex.
  * Returns 0 with a reference counted in *@ep, -EWOULDBLOCK if another
  * process holds it in a conflicting mode (*@dev, *@ino set for the holder
- * lookup), or another -errno.
+ * lookup), -EALREADY if this process holds it and @sole or a sole holder
+ * forbids another reference, or another -errno.
  */
-static int entry_take(const char *path, enum pmr_lock_mode mode, struct lock_entry **ep, dev_t *dev,
-		      ino_t *ino)
+static int entry_take(const char *path, enum pmr_lock_mode mode, bool sole, struct lock_entry **ep,
+		      dev_t *dev, ino_t *ino)
 {
 	bool excl = mode == PMR_LOCK_EXCLUSIVE;
 	struct lock_entry *e;
@@ -435,7 +437,11 @@ static int entry_take(const char *path, enum pmr_lock_mode mode, struct lock_ent
 	*ino = st.st_ino;
 
 	e = table_find(st.st_dev, st.st_ino);
-	if (e && (!excl || e->held_excl)) {
+	if (e && e->owner == getpid() && (sole || e->sole)) {
+		close(fd);
+		return -EALREADY;
+	}
+	if (e && !sole && (!excl || e->held_excl)) {
 		/* held in a mode that covers this one: count it */
 		close(fd);
 		goto out_count;
@@ -468,6 +474,7 @@ static int entry_take(const char *path, enum pmr_lock_mode mode, struct lock_ent
 		e->fd = fd;
 		e->owner = getpid();
 		e->held_excl = excl;
+		e->sole = sole;
 		goto out_count;
 	}
 	e = calloc(1, sizeof(*e));
@@ -480,6 +487,7 @@ static int entry_take(const char *path, enum pmr_lock_mode mode, struct lock_ent
 	e->fd = fd;
 	e->owner = getpid();
 	e->held_excl = excl;
+	e->sole = sole;
 	e->next = lock_table;
 	lock_table = e;
 
@@ -515,8 +523,12 @@ int pmr_lock_acquire(const char *path, enum pmr_lock_mode mode, unsigned flags,
 		return -ENOMEM;
 	for (;;) {
 		pthread_mutex_lock(&lock_table_mutex);
-		err = entry_take(path, mode, &e, &dev, &ino);
+		err = entry_take(path, mode, flags & PMR_LOCK_SOLE, &e, &dev, &ino);
 		pthread_mutex_unlock(&lock_table_mutex);
+		if (err == -EALREADY) {
+			err = pmd_err(-EBUSY, "region %s is already open in this process", path);
+			goto out_free;
+		}
 		if (err != -EWOULDBLOCK)
 			break;
 		if (holder_of(dev, ino, &h) == -ENOENT && ++vanished < 3)

@@ -23,7 +23,8 @@
  * process would refuse each other. A process that already holds the lock
  * in a mode (from any caller) gets another reference; asking for exclusive
  * while it holds shared converts the lock (which can fail if another
- * process holds it shared too). A child made by fork() shares its parent's
+ * process holds it shared too). A PMR_LOCK_SOLE reference admits no other
+ * in its process. A child made by fork() shares its parent's
  * lock (same description) and may take references on it; it never changes
  * or drops the parent's lock: the description is released only when its
  * last file descriptor closes.
@@ -53,6 +54,12 @@ enum pmr_lock_mode {
 
 /* Flags for pmr_lock_acquire(). */
 #define PMR_LOCK_WAIT_CLOSING (1U << 0) /* wait for a daemon that is closing (see above) */
+/*
+ * No other reference in this process either: for an owner that keeps its
+ * own state of the region (a filesystem instance), which a second user in
+ * the same process would corrupt as surely as another process would.
+ */
+#define PMR_LOCK_SOLE (1U << 1)
 
 /* How long PMR_LOCK_WAIT_CLOSING waits by default, ms. */
 #define PMR_LOCK_CLOSING_WAIT_MS 10000
@@ -71,6 +78,8 @@ struct pmr_lock_holder {
  * Returns 0 and a handle in *@out, or -errno with pmd_errmsg() set:
  *   -EBUSY   another process holds the lock in a conflicting mode; the
  *            message names it (PID, program, mount point) and the next step;
+ *            or, with PMR_LOCK_SOLE or against a sole holder, this process
+ *            holds it already;
  *   -ENOENT  the region does not exist; other -errno from open(2)/flock(2).
  * With PMR_LOCK_WAIT_CLOSING, a holder that is a filesystem daemon with no
  * mount of the region left is waited for (see the file comment) before

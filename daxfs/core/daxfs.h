@@ -58,14 +58,15 @@ struct daxfs;
 	(1U << 1) /* do not replay the journal nor free orphans
 				      * (needs DAXFS_O_RDONLY; for fsck -n) */
 #define DAXFS_O_NOLOCK \
-	(1U << 2) /* skip the exclusive flock (fsck -n on a
-				      * mounted fs; results may be inconsistent) */
+	(1U << 2) /* take no region lock (the caller holds it,
+				      * as fsck does) */
 
 /*
  * daxfs_open - open the filesystem in the region file (or /dev/dax) @path.
  *
- * Takes an exclusive flock on the region (-EBUSY with a message if another
- * user has it), checks the superblock (-EINVAL naming the bad field for a
+ * Takes the region lock (lib/region_lock.h; exclusive, shared with RDONLY,
+ * and sole in this process), -EBUSY with a message naming the holder if
+ * another user has it, checks the superblock (-EINVAL naming the bad field for a
  * corrupt or foreign image, -EPROTONOSUPPORT naming both versions for a
  * wrong version, -EINVAL if the region is smaller than the recorded size),
  * then, unless RDONLY|NORECOVERY, recovers: replays a committed journal

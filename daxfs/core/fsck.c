@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "core.h"
@@ -911,13 +910,13 @@ int daxfs_fsck(const char *path, const struct daxfs_fsck_opts *o)
 	int err, rc = 0;
 
 	pmd_err_clear();
-	err = pmr_open(path, repair ? 0 : PMR_F_RDONLY, &r);
+	/* the region lock; a daemon still closing after umount is waited for */
+	err = pmr_open(path,
+		       (repair ? PMR_F_LOCK_EXCL : PMR_F_RDONLY | PMR_F_LOCK_SHARED) |
+			       PMR_F_LOCK_WAIT,
+		       &r);
 	if (err)
 		return report(f, o, path, NULL, pmd_strerror(err), DAXFS_FSCK_OPERROR);
-	if (flock(pmr_fd(r), (repair ? LOCK_EX : LOCK_SH) | LOCK_NB)) {
-		pmr_close(&r);
-		return report(f, o, path, NULL, "region is in use (mounted?)", DAXFS_FSCK_OPERROR);
-	}
 	/* 0. superblock */
 	memcpy(&sb, pmr_addr(r), sizeof(sb));
 	err = super_check(&sb, pmr_size(r), false);

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 
 #include "core.h"
 #include "errmsg.h"
@@ -173,11 +172,15 @@ int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out)
 		pmr_close(&r);
 		return pmd_err(-EINVAL, "daxfs: no-recovery open must be read-only");
 	}
-	if (!(flags & DAXFS_O_NOLOCK) &&
-	    flock(pmr_fd(r), ((flags & DAXFS_O_RDONLY) ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
-		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		pmr_close(&r);
-		return pmd_err(err, "daxfs: region is in use by another process (locked)");
+	if (!(flags & DAXFS_O_NOLOCK)) {
+		/* one owner per region, and one filesystem instance in this process */
+		err = pmr_lock_region(
+			r, (flags & DAXFS_O_RDONLY) ? PMR_LOCK_SHARED : PMR_LOCK_EXCLUSIVE,
+			PMR_LOCK_SOLE);
+		if (err) {
+			pmr_close(&r);
+			return err;
+		}
 	}
 	memcpy(&sb, (uint8_t *)pmr_addr(r) + ((flags & DAXFS_O_BACKUP_SB) ? BLK_SIZE : 0),
 	       sizeof(sb));

@@ -100,7 +100,7 @@ int main(int argc, char **argv)
 				"mkfs.daxfs: %s does not exist (give --size to create it)\n", path);
 			return 8;
 		}
-		err = pmr_create(path, size, 0, &r);
+		err = pmr_create(path, size, PMR_F_LOCK_EXCL, &r);
 		created = true;
 	} else {
 		if (size && S_ISREG(st.st_mode) && (uint64_t)st.st_size != size) {
@@ -110,7 +110,8 @@ int main(int argc, char **argv)
 				path, (unsigned long long)st.st_size, (unsigned long long)size);
 			return 8;
 		}
-		err = pmr_open(path, 0, &r);
+		/* one owner per region; a daemon still closing is waited for */
+		err = pmr_open(path, PMR_F_LOCK_EXCL | PMR_F_LOCK_WAIT, &r);
 	}
 	if (err) {
 		fprintf(stderr, "mkfs.daxfs: %s: %s\n", path, pmd_strerror(err));

@@ -6,7 +6,8 @@
  *    and a message naming the holder's PID and program; shared admits
  *    shared and refuses exclusive ("reading it");
  *  - one process counts its references (exclusive twice, shared then
- *    exclusive) and lets go with the last one;
+ *    exclusive) and lets go with the last one; a PMR_LOCK_SOLE reference
+ *    (a filesystem instance) admits no other in its process;
  *  - a child made by fork() shares its parent's lock and does not drop it;
  *  - a holder that took the lock, forked and exited is still named (by the
  *    process that holds it now, not the pid /proc/locks remembers);
@@ -14,8 +15,8 @@
  *    so on stderr, gets the lock when it goes, and gives up after the
  *    bounded wait ($PMD_REGION_LOCK_WAIT) when it does not; another
  *    program is refused at once;
- *  - pmr_open()/pmr_create() with PMR_F_LOCK_* lock the region until
- *    pmr_close(), and refuse like the lock;
+ *  - pmr_open()/pmr_create() with PMR_F_LOCK_*, and pmr_lock_region(),
+ *    lock the region until pmr_close(), and refuse like the lock;
  *  - directories lock as well as files.
  * Other processes are children that take the lock themselves after fork()
  * (so they hold their own description), or flock(1).
@@ -207,6 +208,18 @@ static void test_in_process(const char *path)
 	pmr_lock_release(&a);
 	CHECK(other_can_lock(path, true));
 
+	/* sole: nobody else in this process, in either order */
+	CHECK_OK(pmr_lock_acquire(path, PMR_LOCK_EXCLUSIVE, PMR_LOCK_SOLE, &a));
+	CHECK_EQ(pmr_lock_acquire(path, PMR_LOCK_SHARED, 0, &b), -EBUSY);
+	CHECK(strstr(pmd_errmsg(), "already open in this process") != NULL);
+	CHECK_EQ(pmr_lock_acquire(path, PMR_LOCK_EXCLUSIVE, PMR_LOCK_SOLE, &b), -EBUSY);
+	CHECK(!other_can_lock(path, false));
+	pmr_lock_release(&a);
+	CHECK_OK(pmr_lock_acquire(path, PMR_LOCK_SHARED, 0, &a));
+	CHECK_EQ(pmr_lock_acquire(path, PMR_LOCK_SHARED, PMR_LOCK_SOLE, &b), -EBUSY);
+	pmr_lock_release(&a);
+	CHECK(other_can_lock(path, true));
+
 	/* bad arguments */
 	CHECK_EQ(pmr_lock_acquire(path, (enum pmr_lock_mode)7, 0, &a), -EINVAL);
 	CHECK_EQ(pmr_lock_acquire("", PMR_LOCK_SHARED, 0, &a), -EINVAL);
@@ -328,6 +341,10 @@ static void test_region_flags(const char *path, const char *newpath)
 	/* without a lock flag nothing is checked (callers that opt out) */
 	CHECK_OK(pmr_open(path, PMR_F_RDONLY, &r));
 	pmr_close(&r);
+	/* pmr_lock_region: a region opened first, locked after */
+	CHECK_OK(pmr_open(path, PMR_F_RDONLY, &r));
+	check_busy(pmr_lock_region(r, PMR_LOCK_SHARED, 0), h.pid, "daxfs");
+	pmr_close(&r);
 	/* create over an existing, locked file names the holder */
 	CHECK_EQ(pmr_create(path, 4 * MiB, PMR_F_LOCK_EXCL, &r), -EEXIST);
 	CHECK(strstr(pmd_errmsg(), "in use by PID") != NULL);
@@ -339,6 +356,14 @@ static void test_region_flags(const char *path, const char *newpath)
 	pmr_close(&r);
 	CHECK(other_can_lock(newpath, true));
 	CHECK_OK(unlink(newpath));
+
+	CHECK_OK(pmr_open(path, 0, &r));
+	CHECK_OK(pmr_lock_region(r, PMR_LOCK_EXCLUSIVE, PMR_LOCK_SOLE));
+	CHECK_EQ(pmr_lock_region(r, PMR_LOCK_EXCLUSIVE, 0), -EINVAL);
+	CHECK(!other_can_lock(path, false));
+	CHECK_EQ(pmr_open(path, PMR_F_LOCK_SHARED, &r2), -EBUSY); /* sole */
+	pmr_close(&r);
+	CHECK(other_can_lock(path, true));
 }
 
 static void test_directory(const char *dir)
