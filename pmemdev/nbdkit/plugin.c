@@ -313,11 +313,18 @@ static int check_aligned(const char *what, uint32_t count, uint64_t offset)
 	return 0;
 }
 
-/* io_error - report a failed request and give nbdkit its errno. */
+/*
+ * io_error - report a failed request and give nbdkit its errno. The reason
+ * is pmd_errmsg() or strerrordesc_np(): strerror() on a server thread can
+ * leave glibc's locale lock held at exit under ASan (nbdkit then hangs in
+ * a library destructor), and a description needs no locale anyway.
+ */
 static int io_error(const char *what, uint32_t count, uint64_t offset, int err)
 {
+	const char *why = pmd_errmsg()[0] ? pmd_errmsg() : strerrordesc_np(-err);
+
 	nbdkit_error("%s of %" PRIu32 " bytes at offset %" PRIu64 ": %s", what, count, offset,
-		     pmd_strerror(err));
+		     why ? why : "unknown error");
 	nbdkit_set_error(-err);
 	pmd_err_clear();
 	return -1;
@@ -336,7 +343,12 @@ static int pmemdev_nbd_pread(void *handle, void *buf, uint32_t count, uint64_t o
 	if (check_aligned("read", count, offset))
 		return -1;
 	err = nbd_io_rw(bdev, cfg_mode, false, 0, buf, count, offset);
-	return err ? io_error("read", count, offset, err) : 0;
+	if (err)
+		return io_error("read", count, offset, err);
+	/* the null target moves no data: never hand out what the buffer held */
+	if (cfg_target == PMEMDEV_TARGET_NULL)
+		memset(buf, 0, count);
+	return 0;
 }
 
 static int pmemdev_nbd_pwrite(void *handle, const void *buf, uint32_t count, uint64_t offset,

@@ -5,12 +5,13 @@
 # mode: nbdcopy of a random image in (4 connections) and back out is
 # byte-identical, and the region file holds exactly the image; qemu-img
 # convert to and from the export likewise; trim and write-zeroes (also
-# fast zero and FUA) read back as zeroes and touch nothing else.
+# fast zero and FUA) read back as zeroes and touch nothing else. With
+# target=null writes reach nothing and reads return zeroes.
 . "$(dirname "$0")/nbd_lib.sh" "$@"
 nbd_need nbdcopy qemu-img qemu-io cmp
 
-size=$((40 << 20))
-r=$(nbd_region r 40M)
+size=$((24 << 20))
+r=$(nbd_region r 24M)
 head -c $size /dev/urandom >"$T/img"
 head -c $size /dev/urandom >"$T/img2"
 
@@ -40,4 +41,11 @@ for mode in pfn folio page; do
 	cmp "$T/want" "$r" || fail "trim/zero changed more than their range ($mode)"
 	nbd_stop
 done
+sum=$(sha256sum <"$r")
+nbd_start "$r" target=null mode=page
+nbdcopy "$T/img" "$NBD_URI" || fail "nbdcopy in (target=null)"
+qemu-io -f raw -r "$NBD_URI" -c "read -P 0 0 4M" >"$T/qio" 2>&1 || fail "read (target=null)"
+grep -q "Pattern verification failed" "$T/qio" && fail "target=null read returned data"
+nbd_stop
+[ "$(sha256sum <"$r")" = "$sum" ] || fail "target=null wrote the region"
 echo "ok: nbdcopy and qemu-img round trips, trim and zero, in every mode"
