@@ -13,7 +13,7 @@
 #    go in the bounded wait ($PMD_REGION_LOCK_WAIT) is named in the error.
 # The daemon is held in its closing phase with SIGSTOP, so the window that
 # is a race in real use is open for as long as the test needs.
-. "$(dirname "$0")/posix/lib.sh" "$@"
+. "$(dirname "$0")/lib.sh" "$@"
 PMEMDEV=$BUILD/pmemdev/pmemdev
 [ -x "$PMEMDEV" ] || fail "$PMEMDEV is not built"
 STOPPED=
