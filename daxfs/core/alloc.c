@@ -89,6 +89,18 @@ int alloc_init(struct daxfs *fs)
 	return 0;
 }
 
+void alloc_check_meta(struct daxfs *fs)
+{
+	for (uint64_t b = 0; b < fs->data_blk; b++) {
+		if (!bitmap_test(fs, b)) {
+			dx_corrupt(fs, DAXFS_ERR_BITMAP, DAXFS_WHY_FIELD, 0, fs->bitmap_blk,
+				   "fixed metadata block %llu is marked free",
+				   (unsigned long long)b);
+			return;
+		}
+	}
+}
+
 void alloc_destroy(struct daxfs *fs)
 {
 	free(fs->chunk_free);
@@ -116,6 +128,7 @@ static void take(struct daxfs *fs, uint64_t pblk, uint64_t len)
 void alloc_release(struct daxfs *fs, uint64_t pblk, uint64_t len)
 {
 	fs->stats.freed_blocks += len;
+	vmap_clear(fs, pblk, len); /* reused as anything from now on */
 	while (len) {
 		uint64_t c = pblk / CHUNK_BLKS;
 		uint64_t n = CHUNK_BLKS - pblk % CHUNK_BLKS;
@@ -147,7 +160,7 @@ static int alloc_huge(struct daxfs *fs, uint64_t want, uint64_t goal, struct dx_
 
 	if (!fs->free_chunks)
 		return -ENOSPC;
-	if (goal && goal % CHUNK_BLKS == 0 && goal / CHUNK_BLKS < fs->nchunks &&
+	if (goal >= fs->data_blk && goal % CHUNK_BLKS == 0 && goal / CHUNK_BLKS < fs->nchunks &&
 	    fs->chunk_free[goal / CHUNK_BLKS] == CHUNK_BLKS) {
 		best = goal / CHUNK_BLKS;
 		best_n = 1;
@@ -159,7 +172,7 @@ static int alloc_huge(struct daxfs *fs, uint64_t want, uint64_t goal, struct dx_
 		uint64_t n = 0;
 
 		while (c + n < fs->nchunks && n < want_chunks &&
-		       fs->chunk_free[c + n] == CHUNK_BLKS)
+		       fs->chunk_free[c + n] == CHUNK_BLKS && (c + n) * CHUNK_BLKS >= fs->data_blk)
 			n++;
 		if (n > best_n) {
 			best = c;
@@ -182,7 +195,8 @@ static bool try_chunk(struct daxfs *fs, uint64_t c, uint64_t want, struct dx_ran
 
 	if (!fs->chunk_free[c])
 		return false;
-	for (uint64_t b = base; b < base + CHUNK_BLKS; b++) {
+	/* a bitmap that calls fixed metadata free is corrupt: never hand it out */
+	for (uint64_t b = base < fs->data_blk ? fs->data_blk : base; b < base + CHUNK_BLKS; b++) {
 		uint64_t n;
 
 		if (bitmap_test(fs, b))
@@ -202,8 +216,8 @@ static int alloc_small(struct daxfs *fs, uint64_t want, uint64_t goal, struct dx
 	if (!fs->free_blocks)
 		return -ENOSPC;
 	/* extend the caller's previous run when its chunk is already in use */
-	if (goal && goal < fs->total_blocks && fs->chunk_free[goal / CHUNK_BLKS] != CHUNK_BLKS &&
-	    !bitmap_test(fs, goal)) {
+	if (goal >= fs->data_blk && goal < fs->total_blocks &&
+	    fs->chunk_free[goal / CHUNK_BLKS] != CHUNK_BLKS && !bitmap_test(fs, goal)) {
 		out->pblk = goal;
 		out->len = run_at(fs, goal, want);
 		goto found;
@@ -242,7 +256,7 @@ int alloc_blocks(struct daxfs *fs, uint64_t want, bool huge, uint64_t goal, stru
 	int err;
 
 	assert(want > 0);
-	if (fs->rdonly)
+	if (dx_readonly(fs))
 		return -EROFS;
 	err = huge ? alloc_huge(fs, want, goal, out) : alloc_small(fs, want, goal, out);
 	if (err)

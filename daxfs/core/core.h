@@ -6,6 +6,7 @@
 #define PMD_DAXFS_CORE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,6 +67,7 @@ struct tx_blk {
 	uint64_t blk;
 	uint64_t dirty; /* bit per 64-byte line */
 	bool seal;	/* recompute the blkhdr crc at commit */
+	bool fresh;	/* started from zeros: no home copy to check at commit */
 	_Alignas(16) uint8_t data[BLK_SIZE];
 };
 
@@ -117,6 +119,20 @@ struct daxfs {
 	unsigned ndeferred_inodes;
 
 	struct daxfs_stats stats;
+
+	/* verification and the error record (verify.c) */
+	_Atomic uint64_t *vmap;	  /* bit per block: a sealed block that passed its checks */
+	atomic_bool stopped;	  /* errors=remount-ro fired: refuse changes */
+	atomic_bool err_pending;  /* an error waits to be written to the superblock */
+	atomic_int errors;	  /* enum daxfs_errors_mode */
+	pthread_mutex_t err_lock; /* the fields below */
+	uint32_t err_unwritten;	  /* errors not yet counted on media */
+	/* not yet on media: the first (if its time is set) and last error */
+	struct daxfs_derror err_first, err_last;
+	int64_t rl_start; /* rate limit: start of the interval, ns */
+	unsigned rl_lines, rl_missed;
+	daxfs_log_fn log;
+	void *log_ctx;
 };
 
 /* Pointers into the mapping */
@@ -153,6 +169,8 @@ int alloc_blocks(struct daxfs *fs, uint64_t want, bool huge, uint64_t goal, stru
 void alloc_release(struct daxfs *fs, uint64_t pblk, uint64_t len); /* after commit */
 void alloc_recount(struct daxfs *fs);
 bool bitmap_test(struct daxfs *fs, uint64_t blk);
+/* report fixed metadata the bitmap calls free (it is never allocated) */
+void alloc_check_meta(struct daxfs *fs);
 
 /* inode.c */
 const struct daxfs_dinode *di_read(struct daxfs *fs, uint64_t ino);
@@ -227,7 +245,96 @@ int daxfs_rebuild_bitmap(struct daxfs *fs);
 #define DAXFS_TEST_CRASH_EXIT 99
 void daxfs_test_crash_at(unsigned long commits_from_now, int step);
 
-#define dx_lock(fs) pthread_mutex_lock(&(fs)->lock)
-#define dx_unlock(fs) pthread_mutex_unlock(&(fs)->lock)
+/* verify.c */
+/* the filesystem whose fs->lock this thread holds, or NULL */
+extern _Thread_local struct daxfs *dx_lock_holder;
+/* write the waiting error record in a transaction of its own (fs->lock held, no tx) */
+void err_flush_locked(struct daxfs *fs);
+
+static inline void dx_lock(struct daxfs *fs)
+{
+	pthread_mutex_lock(&fs->lock);
+	dx_lock_holder = fs;
+}
+
+static inline void dx_unlock(struct daxfs *fs)
+{
+	if (__builtin_expect(atomic_load_explicit(&fs->err_pending, memory_order_relaxed), 0) &&
+	    !fs->tx.active)
+		err_flush_locked(fs);
+	dx_lock_holder = NULL;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* no change may be made: mapped read-only, or stopped by errors=remount-ro */
+static inline bool dx_readonly(struct daxfs *fs)
+{
+	return fs->rdonly || atomic_load_explicit(&fs->stopped, memory_order_relaxed);
+}
+
+/* blocks [@blk, @blk + @len) lie in the data area (after the fixed metadata) */
+static inline bool dx_in_data(const struct daxfs *fs, uint64_t blk, uint64_t len)
+{
+	return len && blk >= fs->data_blk && blk < fs->total_blocks &&
+	       len <= fs->total_blocks - blk;
+}
+
+/*
+ * dx_corrupt - a check of a structure read from the region failed: log a
+ * line (rate limited), queue the error record for the superblock, apply
+ * the errors mode. @what/@why: DAXFS_ERR_*, DAXFS_WHY_*; @ino, @blk: where
+ * (0 = none). Returns -EIO (also left as the pmd_err message). Any thread,
+ * any locks (the record is written at the next dx_unlock, or at once when
+ * the caller does not hold fs->lock). Quiet and unrecorded under fsck.
+ */
+int dx_corrupt(struct daxfs *fs, unsigned what, unsigned why, uint64_t ino, uint64_t blk,
+	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/*
+ * di_get - the in-use inode @ino, checked: checksum (unless it is a shadow
+ * of the running transaction), type and every block and inode number in
+ * it. Reads the shadow when the caller holds fs->lock, else the home copy
+ * (a checksum that fails while a commit may be applying is checked again
+ * under fs->lock). Returns 0, -ENOENT (number out of range, or free), -EIO.
+ */
+int di_get(struct daxfs *fs, uint64_t ino, const struct daxfs_dinode **out);
+
+/*
+ * blk_get - the sealed metadata block @blk (extent, directory or xattr
+ * block) owned by inode @ino, checked: in the data area, magic @magic,
+ * owner, checksum (unless a shadow of the running transaction). @what
+ * names the structure for the report. Returns 0 or -EIO.
+ */
+int blk_get(struct daxfs *fs, uint64_t blk, uint32_t magic, uint64_t ino, unsigned what,
+	    const void **out);
+
+/*
+ * dnode_get - the directory tree node @blk of directory @dir at tree level
+ * @level, checked: blk_get() plus its layout (slot counts, entry bounds,
+ * names, inode numbers, child block numbers, key order). Returns 0 or -EIO.
+ */
+int dnode_get(struct daxfs *fs, uint64_t dir, uint64_t blk, unsigned level,
+	      const struct daxfs_dnode **out);
+
+/*
+ * ext_check - the extent @e of inode @ino read from the region: nonempty,
+ * not before @prev_end (file block where the previous extent ended), within
+ * the maximum file size, and mapping only data-area blocks. 0 or -EIO.
+ */
+int ext_check(struct daxfs *fs, uint64_t ino, uint64_t blk, const struct dx_ext *e,
+	      uint64_t prev_end);
+
+/*
+ * The verified map: a bit per block, set once a sealed block passed all its
+ * checks (blk_get, dnode_get), so later reads skip them, as the kernel's
+ * buffer_verified() does. Only commits change a sealed block afterwards, and
+ * they keep it sound; a freed block loses its bit (alloc_release).
+ */
+int vmap_init(struct daxfs *fs);
+void vmap_clear(struct daxfs *fs, uint64_t pblk, uint64_t len);
+
+/* tx_commit's guard: is the home copy of what a transaction rewrites sound? */
+bool home_inode_ok(const struct daxfs_dinode *di);
+bool home_blk_ok(const void *blk);
 
 #endif

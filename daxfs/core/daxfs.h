@@ -60,6 +60,9 @@ struct daxfs;
 #define DAXFS_O_NOLOCK \
 	(1U << 2) /* take no region lock (the caller holds it,
 				      * as fsck does) */
+/* the errors mode from the open on (default DAXFS_ERRORS_RO; see below) */
+#define DAXFS_O_ERRORS_CONTINUE (1U << 3)
+#define DAXFS_O_ERRORS_PANIC (1U << 4)
 
 /*
  * daxfs_open - open the filesystem in the region file (or /dev/dax) @path.
@@ -412,6 +415,93 @@ struct daxfs_stats {
 };
 
 void daxfs_get_stats(struct daxfs *fs, struct daxfs_stats *st);
+
+/* ---------------------------------------------------------------------- */
+/*
+ * Corruption. The core checks every metadata structure when it reads it
+ * (checksum, magic, owner, every block and inode number, length and count
+ * against the geometry; an extent of a file that points into metadata or
+ * outside the filesystem is corrupt too). A failed check:
+ *   - fails that one operation with -EIO (never a crash, never a write
+ *     through a pointer read from the bad structure; a structure that failed
+ *     its check is never re-checksummed by a later change);
+ *   - logs one line naming the structure and where it is (rate limited, at
+ *     most 10 lines per 5 s) through the log function;
+ *   - is recorded durably in the superblock: a count and the first and last
+ *     error (time, inode, block, structure, check), shown by fsck.daxfs and
+ *     daxfs stat (daxfs_get_errors);
+ *   - then acts as the errors mode says.
+ */
+
+/* What the filesystem does after a failed check (mount option errors=). */
+enum daxfs_errors_mode {
+	DAXFS_ERRORS_RO,       /* default: refuse every later change with -EROFS, serve reads */
+	DAXFS_ERRORS_CONTINUE, /* go on: only operations meeting corruption fail */
+	DAXFS_ERRORS_PANIC,    /* record the error, then end the process with
+				* _exit(DAXFS_PANIC_EXIT) (a FUSE mount then fails
+				* every request with ENOTCONN until unmounted) */
+};
+#define DAXFS_PANIC_EXIT 70
+
+/* daxfs_set_errors - choose the errors mode (any thread, any time). */
+void daxfs_set_errors(struct daxfs *fs, enum daxfs_errors_mode mode);
+
+/* daxfs_errors_parse - "continue" | "remount-ro" | "panic"; 0 or -EINVAL. */
+int daxfs_errors_parse(const char *s, enum daxfs_errors_mode *out);
+const char *daxfs_errors_name(enum daxfs_errors_mode mode);
+
+/*
+ * daxfs_set_log - where the one-line corruption reports go: @fn(@ctx, line)
+ * with a line without newline, or stderr when @fn is NULL (the default).
+ * Call before other threads use @fs.
+ */
+typedef void (*daxfs_log_fn)(void *ctx, const char *line);
+void daxfs_set_log(struct daxfs *fs, daxfs_log_fn fn, void *ctx);
+
+/* One recorded error. */
+struct daxfs_error {
+	int64_t time_ns; /* since the epoch; 0 if none */
+	uint64_t ino;	 /* 0 = none */
+	uint64_t blk;	 /* region block, 0 = none */
+	unsigned what;	 /* DAXFS_ERR_* of format.h: which structure */
+	unsigned why;	 /* DAXFS_WHY_*: which check */
+	int err;	 /* errno given to the operation */
+};
+
+struct daxfs_errinfo {
+	uint64_t count;		  /* errors recorded (on media, plus not yet written) */
+	bool stopped;		  /* changes refused since (errors=remount-ro) */
+	struct daxfs_error first; /* the oldest recorded */
+	struct daxfs_error last;  /* the newest */
+};
+
+/* daxfs_get_errors - the error record of @fs (what is on media plus what is
+ * still being written). Returns 0. */
+int daxfs_get_errors(struct daxfs *fs, struct daxfs_errinfo *out);
+
+/* daxfs_errinfo_from_super - decode the record of a superblock (512 bytes,
+ * e.g. read by fsck); zeroes *@out when the record is unused. */
+void daxfs_errinfo_from_super(const void *sb, struct daxfs_errinfo *out);
+
+/*
+ * daxfs_errinfo_print - describe @ei in text ("errors: none", or the count
+ * and one line each for the first and last error), each line starting with
+ * @indent; or as one JSON object (members count, first, last) with @json.
+ */
+void daxfs_errinfo_print(const struct daxfs_errinfo *ei, FILE *f, const char *indent, bool json);
+
+/* Names of DAXFS_ERR_* and DAXFS_WHY_* values ("inode", "checksum", ...). */
+const char *daxfs_err_what_name(unsigned what);
+const char *daxfs_err_why_name(unsigned why);
+
+/*
+ * daxfs_report_error - for front ends: report and record a failure the core
+ * cannot see itself (a data cache that could not write back @ino's data:
+ * what DAXFS_ERR_DATA, why DAXFS_WHY_IO), with the sentence @msg. The
+ * errors mode is not applied. Returns -@err.
+ */
+int daxfs_report_error(struct daxfs *fs, unsigned what, unsigned why, uint64_t ino, uint64_t blk,
+		       int err, const char *msg);
 
 /* ---------------------------------------------------------------------- */
 /* mkfs and fsck (used by mkfs.daxfs and fsck.daxfs) */

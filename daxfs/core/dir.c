@@ -101,35 +101,43 @@ static unsigned idx_search(const struct daxfs_dnode *n, uint64_t key)
 }
 
 struct path {
-	int depth; /* levels used; path[0] is the root */
+	uint64_t dir;
+	int height; /* levels of the tree */
+	int depth;  /* levels used; path[0] is the root */
 	uint64_t blk[MAX_TREE_HEIGHT];
 	unsigned idx[MAX_TREE_HEIGHT];
 };
 
-static int descend(struct daxfs *fs, uint64_t root, uint64_t key, struct path *p)
+/*
+ * descend - the path from the root of directory @dir's tree (which must
+ * exist) down to the leaf slot for @key, checking each node on the way
+ * (dnode_get); the other functions re-read path nodes unchecked.
+ */
+static int descend(struct daxfs *fs, uint64_t dir, uint64_t key, struct path *p)
 {
-	uint64_t blk = root;
+	const struct daxfs_dinode *di;
+	uint64_t blk;
+	int err = di_get(fs, dir, &di);
 
+	if (err)
+		return err;
+	blk = le64_to_cpu(di->dir.root);
+	p->dir = dir;
+	p->height = (int)le32_to_cpu(di->dir.height);
 	p->depth = 0;
 	for (;;) {
 		const struct daxfs_dnode *n;
+		unsigned level = (unsigned)(p->height - 1 - p->depth);
 
-		if (p->depth >= MAX_TREE_HEIGHT || !blk || blk >= fs->total_blocks)
-			return pmd_err(-EIO, "directory tree: bad node %llu",
-				       (unsigned long long)blk);
-		n = node_rd(fs, blk);
-		if (le32_to_cpu(n->h.magic) != DAXFS_DIR_MAGIC)
-			return pmd_err(-EIO, "directory tree: block %llu is not a directory node",
-				       (unsigned long long)blk);
+		err = dnode_get(fs, dir, blk, level, &n);
+		if (err)
+			return err;
 		p->blk[p->depth] = blk;
-		if (le16_to_cpu(n->level) == 0) {
+		if (level == 0) {
 			p->idx[p->depth] = leaf_search(n, key);
 			p->depth++;
 			return 0;
 		}
-		if (!n->nslots)
-			return pmd_err(-EIO, "directory tree: empty index node %llu",
-				       (unsigned long long)blk);
 		p->idx[p->depth] = idx_search(n, key);
 		blk = le64_to_cpu(idx_ent(n, p->idx[p->depth])->child);
 		p->depth++;
@@ -155,12 +163,12 @@ static int next_leaf(struct daxfs *fs, struct path *p, bool *end)
 		return 0;
 	}
 	for (; d < p->depth - 1; d++) {
-		const struct daxfs_dnode *n = node_rd(fs, p->blk[d]);
+		const struct daxfs_dnode *n = node_rd(fs, p->blk[d]), *c;
 		uint64_t child = le64_to_cpu(idx_ent(n, p->idx[d])->child);
+		int err = dnode_get(fs, p->dir, child, (unsigned)(p->height - 2 - d), &c);
 
-		if (!child || child >= fs->total_blocks)
-			return pmd_err(-EIO, "directory tree: bad child %llu",
-				       (unsigned long long)child);
+		if (err)
+			return err;
 		p->blk[d + 1] = child;
 		p->idx[d + 1] = 0;
 	}
@@ -175,14 +183,15 @@ static const struct daxfs_dinode *dir_inode(struct daxfs *fs, uint64_t dir)
 
 int dir_iterate(struct daxfs *fs, uint64_t dir, uint64_t from_key, dir_iter_fn fn, void *ctx)
 {
-	const struct daxfs_dinode *di = dir_inode(fs, dir);
-	uint64_t root = le64_to_cpu(di->dir.root);
+	const struct daxfs_dinode *di;
 	struct path p;
-	int err;
+	int err = di_get(fs, dir, &di);
 
-	if (!root)
+	if (err)
+		return err;
+	if (!di->dir.root)
 		return 0;
-	err = descend(fs, root, from_key, &p);
+	err = descend(fs, dir, from_key, &p);
 	if (err)
 		return err;
 	for (;;) {
@@ -448,7 +457,7 @@ int dir_insert(struct daxfs *fs, uint64_t dir, const char *name, size_t len, uin
 		w->dir.root = cpu_to_le64(root);
 		w->dir.height = cpu_to_le32(1);
 	}
-	err = descend(fs, root, key, &p);
+	err = descend(fs, dir, key, &p);
 	if (err)
 		return err;
 	blk = p.blk[p.depth - 1];
@@ -572,14 +581,15 @@ static int locate(struct daxfs *fs, uint64_t dir, const char *name, size_t len, 
 
 	if (err)
 		return err;
-	err = descend(fs, le64_to_cpu(dir_inode(fs, dir)->dir.root), key, p);
+	err = descend(fs, dir, key, p);
 	if (err)
 		return err;
 	const struct daxfs_dnode *n = node_rd(fs, p->blk[p->depth - 1]);
 
 	if (p->idx[p->depth - 1] >= le16_to_cpu(n->nslots) ||
 	    ent_key(leaf_ent(n, p->idx[p->depth - 1])) != key)
-		return pmd_err(-EIO, "directory %llu: tree inconsistent", (unsigned long long)dir);
+		return dx_corrupt(fs, DAXFS_ERR_DIR, DAXFS_WHY_FIELD, dir, p->blk[p->depth - 1],
+				  "index keys lead away from an entry");
 	return 0;
 }
 
@@ -637,7 +647,7 @@ int dir_walk_blocks(struct daxfs *fs, uint64_t root, int height, dir_blk_fn fn, 
 
 	if (!root)
 		return 0;
-	if (height <= 0 || height > MAX_TREE_HEIGHT || root >= fs->total_blocks)
+	if (height <= 0 || height > MAX_TREE_HEIGHT || !dx_in_data(fs, root, 1))
 		return pmd_err(-EIO, "directory tree: bad node %llu", (unsigned long long)root);
 	n = node_rd(fs, root);
 	err = fn(ctx, root, height - 1);
@@ -656,19 +666,29 @@ int dir_walk_blocks(struct daxfs *fs, uint64_t root, int height, dir_blk_fn fn, 
 	return 0;
 }
 
+struct free_ctx {
+	struct daxfs *fs;
+	uint64_t dir;
+};
+
+/* free one node of the tree, once it passed its checks */
 static int free_blk_cb(void *ctx, uint64_t blk, int level)
 {
-	struct daxfs *fs = ctx;
+	struct free_ctx *c = ctx;
+	const struct daxfs_dnode *n;
+	int err = dnode_get(c->fs, c->dir, blk, (unsigned)level, &n);
 
-	tx_free(fs, blk, 1);
-	return 0;
+	if (!err)
+		tx_free(c->fs, blk, 1);
+	return err;
 }
 
 int dir_free_tree(struct daxfs *fs, uint64_t dir)
 {
 	const struct daxfs_dinode *di = dir_inode(fs, dir);
+	struct free_ctx c = {fs, dir};
 	int err = dir_walk_blocks(fs, le64_to_cpu(di->dir.root), (int)le32_to_cpu(di->dir.height),
-				  free_blk_cb, fs);
+				  free_blk_cb, &c);
 	struct daxfs_dinode *w;
 
 	if (err)

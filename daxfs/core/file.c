@@ -35,23 +35,27 @@
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
 #endif
 
-static const struct daxfs_dinode *di_home(struct daxfs *fs, uint64_t ino)
+/* file_size - bytes in the (checked) regular file @ino, or -errno */
+static int file_size(struct daxfs *fs, uint64_t ino, uint64_t *size)
 {
-	return dx_ptr(fs, blk_to_off(fs->itable_blk) + (ino - 1) * DAXFS_INODE_SIZE);
+	const struct daxfs_dinode *di;
+	int err = di_get(fs, ino, &di);
+
+	if (!err)
+		*size = le64_to_cpu(di->size);
+	return err;
 }
 
-/* file_get - in-memory inode of the regular file @ino, or -errno */
+/* file_get - in-memory inode of the regular file @ino (checked), or -errno */
 static int file_get(struct daxfs *fs, uint64_t ino, struct dxi **out)
 {
 	const struct daxfs_dinode *di;
 	uint32_t mode;
+	int err = di_get(fs, ino, &di);
 
-	if (!ino_valid(fs, ino))
-		return -ENOENT;
-	di = di_home(fs, ino);
+	if (err)
+		return err;
 	mode = le32_to_cpu(di->mode);
-	if (!mode)
-		return -ENOENT;
 	if (S_ISDIR(mode))
 		return -EISDIR;
 	if (!S_ISREG(mode))
@@ -417,15 +421,15 @@ int daxfs_read(struct daxfs *fs, uint64_t ino, uint64_t off, size_t len, void *b
 	*done = 0;
 	if (err)
 		return err;
-	size = le64_to_cpu(di_home(fs, ino)->size);
-	if (off < size) {
+	err = file_size(fs, ino, &size);
+	if (!err && off < size) {
 		if (len > size - off)
 			len = (size_t)(size - off);
 		copy_out(fs, i, off, len, buf);
 		*done = len;
 	}
 	file_unlock(fs, i);
-	return 0;
+	return err;
 }
 
 /* set size (if @new_size is bigger, or always if @exact) and times, in the tx */
@@ -477,16 +481,22 @@ int daxfs_write(struct daxfs *fs, uint64_t ino, uint64_t off, size_t len, const 
 	int err;
 
 	*done = 0;
-	if (fs->rdonly)
+	if (dx_readonly(fs))
 		return -EROFS;
 	if (off > DAXFS_FILE_SIZE_MAX || len > DAXFS_FILE_SIZE_MAX - off)
 		return pmd_err(-EFBIG, "write past the maximum file size");
 	if (!len)
 		return 0;
+	uint64_t size;
+
 	err = file_lock(fs, ino, true, &i);
 	if (err)
 		return err;
-	uint64_t size = le64_to_cpu(di_home(fs, ino)->size);
+	err = file_size(fs, ino, &size);
+	if (err) {
+		file_unlock(fs, i);
+		return err;
+	}
 	uint64_t end = off + len;
 	bool big = (end > size ? end : size) >= HUGE_SIZE;
 
@@ -536,8 +546,11 @@ int daxfs_write(struct daxfs *fs, uint64_t ino, uint64_t off, size_t len, const 
 
 int daxfs_fsync(struct daxfs *fs, uint64_t ino, bool datasync)
 {
-	if (!ino_valid(fs, ino) || !di_home(fs, ino)->mode)
-		return -ENOENT;
+	const struct daxfs_dinode *di;
+	int err = di_get(fs, ino, &di);
+
+	if (err)
+		return err;
 	pmr_drain(fs->r);
 	return 0;
 }
@@ -545,9 +558,11 @@ int daxfs_fsync(struct daxfs *fs, uint64_t ino, bool datasync)
 /* truncate @i to @new_size; caller holds i->rw exclusive; takes fs->lock */
 static int do_truncate(struct daxfs *fs, struct dxi *i, uint64_t new_size)
 {
-	uint64_t size = le64_to_cpu(di_home(fs, i->ino)->size);
-	int err;
+	uint64_t size;
+	int err = file_size(fs, i->ino, &size);
 
+	if (err)
+		return err;
 	if (new_size > DAXFS_FILE_SIZE_MAX)
 		return pmd_err(-EFBIG, "size %llu is above the maximum file size",
 			       (unsigned long long)new_size);
@@ -586,13 +601,15 @@ static uint32_t kill_suidgid(uint32_t mode)
 int daxfs_setattr(struct daxfs *fs, uint64_t ino, const struct daxfs_attr *in, unsigned valid,
 		  struct daxfs_attr *out)
 {
+	const struct daxfs_dinode *rd;
 	struct dxi *i = NULL;
 	int err = 0;
 
-	if (fs->rdonly)
+	if (dx_readonly(fs))
 		return -EROFS;
-	if (!ino_valid(fs, ino) || !di_home(fs, ino)->mode)
-		return -ENOENT;
+	err = di_get(fs, ino, &rd);
+	if (err)
+		return err;
 	if (valid & DAXFS_SET_SIZE) {
 		err = file_lock(fs, ino, true, &i);
 		if (err)
@@ -602,10 +619,8 @@ int daxfs_setattr(struct daxfs *fs, uint64_t ino, const struct daxfs_attr *in, u
 			goto out_unlock;
 	}
 	dx_lock(fs);
-	const struct daxfs_dinode *rd = di_read(fs, ino);
-
-	if (!rd->mode) {
-		err = -ENOENT;
+	err = di_get(fs, ino, &rd);
+	if (err) {
 		dx_unlock(fs);
 		goto out_unlock;
 	}
@@ -668,12 +683,17 @@ int daxfs_fallocate(struct daxfs *fs, uint64_t ino, int mode, uint64_t off, uint
 		return -EINVAL;
 	if (off > DAXFS_FILE_SIZE_MAX || len > DAXFS_FILE_SIZE_MAX - off)
 		return -EFBIG;
-	if (fs->rdonly)
+	if (dx_readonly(fs))
 		return -EROFS;
+	uint64_t size;
+
 	err = file_lock(fs, ino, true, &i);
 	if (err)
 		return err == -EISDIR || err == -EINVAL ? -ENODEV : err;
-	uint64_t size = le64_to_cpu(di_home(fs, ino)->size), end = off + len;
+	err = file_size(fs, ino, &size);
+	if (err)
+		goto out_unlock;
+	uint64_t end = off + len;
 	uint64_t fb = off_to_blk(off), lb = off_to_blk(end + BLK_SIZE - 1);
 
 	if (mode & FALLOC_FL_PUNCH_HOLE) {
@@ -743,11 +763,14 @@ int daxfs_lseek_data(struct daxfs *fs, uint64_t ino, uint64_t off, int whence, u
 
 	if (whence != SEEK_DATA && whence != SEEK_HOLE)
 		return -EINVAL;
+	uint64_t size;
+
 	err = file_lock(fs, ino, false, &i);
 	if (err)
 		return err;
-	uint64_t size = le64_to_cpu(di_home(fs, ino)->size);
-
+	err = file_size(fs, ino, &size);
+	if (err)
+		goto out_unlock;
 	if (off >= size) {
 		err = -ENXIO;
 		goto out_unlock;
@@ -806,7 +829,7 @@ int daxfs_bmap(struct daxfs *fs, uint64_t ino, uint64_t file_off, uint64_t len, 
 		run = map_run(i, lb, nb, &pb);
 		goto out_fill;
 	}
-	if (fs->rdonly) {
+	if (dx_readonly(fs)) {
 		err = -EROFS;
 		goto out_put;
 	}
@@ -815,10 +838,12 @@ int daxfs_bmap(struct daxfs *fs, uint64_t ino, uint64_t file_off, uint64_t len, 
 		goto out_put;
 	run = map_run(i, lb, nb, &pb);
 	if (pb == DAXFS_HOLE) {
-		uint64_t size = le64_to_cpu(di_home(fs, ino)->size);
-		uint64_t end = blk_to_off(lb + run);
+		uint64_t size, end = blk_to_off(lb + run);
 		uint64_t got = 0;
 
+		err = file_size(fs, ino, &size);
+		if (err)
+			goto out_unlock;
 		if (run > PIECE_BLKS)
 			run = PIECE_BLKS;
 		err = alloc_begin(fs, i, lb, run, (end > size ? end : size) >= HUGE_SIZE, 0, 0,
@@ -867,7 +892,7 @@ int daxfs_write_commit(struct daxfs *fs, uint64_t ino, uint64_t new_size)
 
 	if (new_size > DAXFS_FILE_SIZE_MAX)
 		return -EFBIG;
-	if (fs->rdonly)
+	if (dx_readonly(fs))
 		return -EROFS;
 	err = file_get(fs, ino, &i);
 	if (err)
@@ -881,10 +906,12 @@ int daxfs_write_commit(struct daxfs *fs, uint64_t ino, uint64_t new_size)
 
 int daxfs_pin(struct daxfs *fs, uint64_t ino)
 {
+	const struct daxfs_dinode *di;
 	struct dxi *i;
+	int err = di_get(fs, ino, &di);
 
-	if (!ino_valid(fs, ino) || !di_home(fs, ino)->mode)
-		return -ENOENT;
+	if (err)
+		return err;
 	i = dxi_get(fs, ino); /* the reference is held until the unpin */
 	if (!i)
 		return -ENOMEM;

@@ -22,6 +22,7 @@
 
 #include <assert.h>
 #include <endian.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef uint16_t le16;
@@ -56,8 +57,53 @@ DAXFS_LE_CONV(64)
 	(1U << 0) /* some frees were deferred by pins: if the
 				     * fs crashed, rebuild the bitmap at open */
 
-/* Feature bits: none defined in version 1; unknown incompat bits refuse. */
+/* Feature bits; unknown incompat bits refuse. */
+#define DAXFS_FEAT_COMPAT_ERRREC (1U << 0) /* the error record below is in use */
 #define DAXFS_FEAT_INCOMPAT_SUPP 0U
+
+/*
+ * Error record: what the core found corrupt while the filesystem was in
+ * use (as ext4's s_error_count and s_first/last_error_*). The first error
+ * stays until fsck clears the record; the last is overwritten each time.
+ */
+#define DAXFS_ERRF_ERRORS (1U << 0) /* errors seen since the last fsck repair */
+
+/* Which structure failed its check (daxfs_derror.what). */
+enum daxfs_err_what {
+	DAXFS_ERR_NONE = 0,
+	DAXFS_ERR_INODE = 1,   /* an inode in the inode table */
+	DAXFS_ERR_DIR = 2,     /* a directory tree node */
+	DAXFS_ERR_EXTENT = 3,  /* an extent (inline) or an extent block */
+	DAXFS_ERR_XATTR = 4,   /* an xattr block */
+	DAXFS_ERR_SYMLINK = 5, /* a symlink target block */
+	DAXFS_ERR_JOURNAL = 6, /* the journal header or its records */
+	DAXFS_ERR_SUPER = 7,   /* the superblock (orphan list head) */
+	DAXFS_ERR_BITMAP = 8,  /* the allocation bitmap */
+	DAXFS_ERR_DATA = 9,    /* file data a cache could not write back */
+	DAXFS_ERR_WHAT_MAX
+};
+
+/* Which check failed (daxfs_derror.why). */
+enum daxfs_err_why {
+	DAXFS_WHY_NONE = 0,
+	DAXFS_WHY_CRC = 1,   /* checksum mismatch */
+	DAXFS_WHY_MAGIC = 2, /* wrong magic or block type */
+	DAXFS_WHY_OWNER = 3, /* block header names another inode */
+	DAXFS_WHY_RANGE = 4, /* a block or inode number or a length out of range */
+	DAXFS_WHY_FIELD = 5, /* a field inconsistent with the others */
+	DAXFS_WHY_IO = 6,    /* an I/O error (DATA) */
+	DAXFS_ERR_WHY_MAX
+};
+
+struct daxfs_derror {
+	le64 time; /* ns since the epoch; 0: nothing recorded */
+	le64 ino;  /* inode concerned, 0 = none */
+	le64 blk;  /* region block concerned, 0 = none */
+	le16 what; /* enum daxfs_err_what */
+	le16 why;  /* enum daxfs_err_why */
+	le32 err;  /* errno returned to the operation (EIO) */
+};
+static_assert(sizeof(struct daxfs_derror) == 32, "error record entry");
 
 struct daxfs_dsuper {
 	le64 magic;
@@ -87,10 +133,18 @@ struct daxfs_dsuper {
 	le64 mount_time; /* ns */
 	le32 state;	 /* DAXFS_STATE_* */
 	le32 flags;	 /* DAXFS_SB_* */
-	uint8_t reserved[512 - 248];
+	/* 248..343: the error record (DAXFS_FEAT_COMPAT_ERRREC) */
+	le32 err_count; /* errors recorded since fsck cleared them (saturates) */
+	le32 err_flags; /* DAXFS_ERRF_* */
+	struct daxfs_derror err_first;
+	struct daxfs_derror err_last;
+	uint8_t err_reserved[24];
+	uint8_t reserved[512 - 344];
 };
 #define DAXFS_SUPER_SIZE 512
 static_assert(sizeof(struct daxfs_dsuper) == DAXFS_SUPER_SIZE, "superblock size");
+static_assert(offsetof(struct daxfs_dsuper, err_count) == 248, "error record offset");
+static_assert(offsetof(struct daxfs_dsuper, reserved) == 344, "error record size");
 
 /* Journal header, at the start of the journal's first block. */
 #define DAXFS_JNL_MAGIC UINT64_C(0x4c4e524a53465844) /* "DXFSJRNL" */

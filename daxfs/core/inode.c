@@ -217,16 +217,15 @@ void dxi_put(struct daxfs *fs, struct dxi *i)
 
 int daxfs_iget(struct daxfs *fs, uint64_t ino)
 {
+	const struct daxfs_dinode *di;
 	struct dxi *i;
-	bool ok;
+	int err;
 
-	if (!ino_valid(fs, ino))
-		return -ENOENT;
 	dx_lock(fs);
-	ok = di_read(fs, ino)->mode != 0;
+	err = di_get(fs, ino, &di);
 	dx_unlock(fs);
-	if (!ok)
-		return -ENOENT;
+	if (err)
+		return err;
 	i = dxi_get(fs, ino);
 	if (!i)
 		return -ENOMEM;
@@ -279,43 +278,70 @@ void ext_unload(struct dxi *i)
 	i->next = 0;
 }
 
-/* ext_load - read the extent map of @i (needs fs->lock or i->rw held). */
+/* ext_get - extent @d of inode @ino (in extent block @blk, 0 = inline), checked */
+static int ext_get(struct daxfs *fs, uint64_t ino, uint64_t blk, const struct daxfs_dextent *d,
+		   struct dx_ext *e, uint64_t prev_end)
+{
+	e->lblk = le32_to_cpu(d->lblk);
+	e->len = le32_to_cpu(d->len);
+	e->pblk = le64_to_cpu(d->pblk);
+	return ext_check(fs, ino, blk, e, prev_end);
+}
+
+/*
+ * ext_load - read the extent map of @i (needs fs->lock or i->rw held),
+ * checking the inode, each extent block and each extent (verify.c).
+ * Returns 0, -ENOMEM or -EIO (nothing loaded).
+ */
 int ext_load(struct daxfs *fs, struct dxi *i)
 {
 	const struct daxfs_dinode *di;
-	uint32_t n, k = 0;
-	uint64_t blk;
+	uint32_t n, k = 0, chain = 0;
+	uint64_t blk, end = 0;
 	int err;
 
 	if (i->ext_loaded)
 		return 0;
-	di = dx_ptr(fs, di_off(fs, i->ino));
+	err = di_get(fs, i->ino, &di);
+	if (err)
+		return err;
 	n = le32_to_cpu(di->file.nextents);
 	err = ext_reserve(i, n);
 	if (err)
 		return err;
 	for (; k < n && k < DAXFS_INLINE_EXTENTS; k++) {
-		i->ext[k].lblk = le32_to_cpu(di->file.ext[k].lblk);
-		i->ext[k].len = le32_to_cpu(di->file.ext[k].len);
-		i->ext[k].pblk = le64_to_cpu(di->file.ext[k].pblk);
+		err = ext_get(fs, i->ino, 0, &di->file.ext[k], &i->ext[k], end);
+		if (err)
+			return err;
+		end = i->ext[k].lblk + i->ext[k].len;
 	}
 	blk = le64_to_cpu(di->file.ext_next);
-	while (k < n && blk) {
+	while (k < n) {
 		const struct daxfs_extblk *eb;
 		uint32_t c;
 
-		if (blk >= fs->total_blocks)
-			return pmd_err(-EIO, "inode %llu: extent block %llu out of range",
-				       (unsigned long long)i->ino, (unsigned long long)blk);
-		eb = dx_ptr(fs, blk_to_off(blk));
+		if (!blk || ++chain > 4096)
+			return dx_corrupt(fs, DAXFS_ERR_EXTENT, DAXFS_WHY_FIELD, i->ino, blk,
+					  "extent chain holds fewer than %u extents", n);
+		err = blk_get(fs, blk, DAXFS_EXT_MAGIC, i->ino, DAXFS_ERR_EXTENT,
+			      (const void **)&eb);
+		if (err)
+			return err;
 		c = le32_to_cpu(eb->count);
-		for (uint32_t j = 0; j < c && k < n; j++, k++) {
-			i->ext[k].lblk = le32_to_cpu(eb->ext[j].lblk);
-			i->ext[k].len = le32_to_cpu(eb->ext[j].len);
-			i->ext[k].pblk = le64_to_cpu(eb->ext[j].pblk);
+		if (!c || c > DAXFS_EXTBLK_MAX || c > n - k)
+			return dx_corrupt(fs, DAXFS_ERR_EXTENT, DAXFS_WHY_FIELD, i->ino, blk,
+					  "extent block holds %u extents", c);
+		for (uint32_t j = 0; j < c; j++, k++) {
+			err = ext_get(fs, i->ino, blk, &eb->ext[j], &i->ext[k], end);
+			if (err)
+				return err;
+			end = i->ext[k].lblk + i->ext[k].len;
 		}
 		blk = le64_to_cpu(eb->next);
 	}
+	if (blk && n > DAXFS_INLINE_EXTENTS)
+		return dx_corrupt(fs, DAXFS_ERR_EXTENT, DAXFS_WHY_FIELD, i->ino, blk,
+				  "extent chain goes on past its %u extents", n);
 	i->next = k;
 	i->ext_loaded = true;
 	return 0;
@@ -555,11 +581,16 @@ int orphan_remove(struct daxfs *fs, uint64_t ino)
 	unsigned guard = 0;
 
 	while (cur && cur != ino) {
-		if (!ino_valid(fs, cur) || ++guard > fs->inode_count)
-			return pmd_err(-EIO, "orphan list is corrupt at inode %llu",
-				       (unsigned long long)cur);
+		const struct daxfs_dinode *di;
+		int err = di_get(fs, cur, &di);
+
+		if (err == -ENOENT || (!err && ++guard > fs->inode_count))
+			err = dx_corrupt(fs, DAXFS_ERR_SUPER, DAXFS_WHY_FIELD, cur, 0,
+					 "orphan list leads to a free inode or loops");
+		if (err)
+			return err;
 		prev = cur;
-		cur = le64_to_cpu(di_read(fs, cur)->orphan_next);
+		cur = le64_to_cpu(di->orphan_next);
 	}
 	if (!cur)
 		return 0;
@@ -608,12 +639,17 @@ int inode_evict(struct daxfs *fs, uint64_t ino)
 	}
 	pthread_rwlock_wrlock(&i->rw);
 	dx_lock(fs);
-	rd = di_read(fs, ino);
+	err = di_get(fs, ino, &rd);
+	if (err) {
+		if (err == -ENOENT)
+			err = 0; /* freed already */
+		goto out_unlock;
+	}
 	mode = le32_to_cpu(rd->mode);
 	pthread_mutex_lock(&fs->icache_lock);
 	bool busy = i->refs > 1 || i->nlookup || i->pins || i->ndeferred;
 	pthread_mutex_unlock(&fs->icache_lock);
-	if (!mode || le32_to_cpu(rd->nlink) || busy || fs->rdonly)
+	if (le32_to_cpu(rd->nlink) || busy || dx_readonly(fs))
 		goto out_unlock;
 	tx_begin(fs);
 	if (S_ISREG(mode)) {
@@ -662,14 +698,13 @@ out_unlock:
 /* maybe_evict - evict @ino if it is an orphan nobody references */
 void maybe_evict(struct daxfs *fs, uint64_t ino)
 {
+	const struct daxfs_dinode *di;
 	bool orphan;
 
-	if (fs->rdonly || !ino_valid(fs, ino) || evicting)
+	if (dx_readonly(fs) || !ino_valid(fs, ino) || evicting)
 		return;
 	dx_lock(fs);
-	const struct daxfs_dinode *di = di_read(fs, ino);
-
-	orphan = di->mode && !di->nlink;
+	orphan = !di_get(fs, ino, &di) && !di->nlink;
 	dx_unlock(fs);
 	if (orphan)
 		inode_evict(fs, ino);
@@ -681,10 +716,19 @@ int orphans_recover(struct daxfs *fs)
 	for (;;) {
 		uint64_t ino;
 
+		const struct daxfs_dinode *di = NULL;
+		int gerr = 0;
+
 		dx_lock(fs);
 		ino = le64_to_cpu(((const struct daxfs_dsuper *)dx_ptr(fs, 0))->orphan_head);
-		if (ino &&
-		    (!ino_valid(fs, ino) || !di_read(fs, ino)->mode || di_read(fs, ino)->nlink)) {
+		if (ino)
+			gerr = di_get(fs, ino, &di);
+		if (gerr == -EIO) {
+			/* a corrupt orphan: recorded; left on the list for fsck */
+			dx_unlock(fs);
+			return 0;
+		}
+		if (ino && (gerr == -ENOENT || di->nlink)) {
 			/* a linked or free inode on the list: just unlink it from the list */
 			int err;
 
@@ -708,6 +752,8 @@ int orphans_recover(struct daxfs *fs)
 			return 0;
 		int err = inode_evict(fs, ino);
 
+		if (err == -EIO)
+			return 0; /* its blocks are corrupt: recorded, left for fsck */
 		if (err)
 			return err;
 		dx_lock(fs);

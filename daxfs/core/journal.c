@@ -110,6 +110,7 @@ static struct tx_blk *tx_shadow(struct daxfs *fs, uint64_t blk, bool zero)
 		if (zero) {
 			memset(b->data, 0, BLK_SIZE);
 			b->dirty = ~0ULL;
+			b->fresh = true;
 		}
 		return b;
 	}
@@ -127,6 +128,7 @@ static struct tx_blk *tx_shadow(struct daxfs *fs, uint64_t blk, bool zero)
 		abort();
 	b->blk = blk;
 	b->seal = false;
+	b->fresh = zero;
 	if (zero) {
 		memset(b->data, 0, BLK_SIZE);
 		b->dirty = ~0ULL;
@@ -233,7 +235,9 @@ static void tx_clear(struct daxfs *fs)
 	tx->active = false;
 }
 
-static void bitmap_clear_range(struct daxfs *fs, uint64_t pblk, uint64_t len)
+/* clear the bits of a freed range; -EIO if one is clear already (a block
+ * freed twice: the bitmap or a block map is corrupt) */
+static int bitmap_clear_range(struct daxfs *fs, uint64_t pblk, uint64_t len)
 {
 	uint64_t bits_per_blk = BLK_SIZE * 8;
 
@@ -248,12 +252,68 @@ static void bitmap_clear_range(struct daxfs *fs, uint64_t pblk, uint64_t len)
 		p = tx_write(fs, blk_to_off(bblk) + bit / 8, (bit + n - 1) / 8 - bit / 8 + 1);
 		p -= bit / 8;
 		for (uint64_t k = bit; k < bit + n; k++) {
-			assert(p[k / 8] & (1U << (k % 8)));
+			if (!(p[k / 8] & (1U << (k % 8))))
+				return dx_corrupt(fs, DAXFS_ERR_BITMAP, DAXFS_WHY_FIELD, 0, bblk,
+						  "block %llu freed but already free",
+						  (unsigned long long)(pblk + (k - bit)));
 			p[k / 8] &= (uint8_t) ~(1U << (k % 8));
 		}
 		pblk += n;
 		len -= n;
 	}
+	return 0;
+}
+
+/*
+ * homes_ok - before a commit seals anything: the home copy of every inode
+ * and sealed block the transaction rewrites must still pass its checksum
+ * (or be a never-used zero inode), so a structure that was never checked,
+ * or went bad after it was read (even one the verified map vouches for: a
+ * stray write to the region), is reported, never given a fresh checksum.
+ * fsck repairs (which rewrite bad structures on purpose) are exempt.
+ */
+static int homes_ok(struct daxfs *fs)
+{
+	struct dx_tx *tx = &fs->tx;
+
+	if (fs->flags & DAXFS_O_FSCK)
+		return 0;
+	for (size_t n = 0; n < tx->nblks; n++) {
+		struct tx_blk *b = tx->blks[n];
+		const uint8_t *home = dx_ptr(fs, blk_to_off(b->blk));
+
+		if (b->fresh)
+			continue;
+		if (b->blk == 0 && (b->dirty & 0xff) &&
+		    le32_to_cpu(((const struct daxfs_dsuper *)home)->crc) !=
+			    daxfs_csum(home, DAXFS_SUPER_SIZE, offsetof(struct daxfs_dsuper, crc)))
+			return dx_corrupt(fs, DAXFS_ERR_SUPER, DAXFS_WHY_CRC, 0, 0,
+					  "checksum mismatch before a change");
+		if (b->blk >= fs->itable_blk && b->blk < fs->bitmap_blk) {
+			for (unsigned j = 0; j < DAXFS_INODES_PER_BLOCK; j++) {
+				uint64_t ino =
+					(b->blk - fs->itable_blk) * DAXFS_INODES_PER_BLOCK + j + 1;
+
+				if (!((b->dirty >> (4 * j)) & 0xf) ||
+				    home_inode_ok((const void *)(home + j * DAXFS_INODE_SIZE)))
+					continue;
+				return dx_corrupt(fs, DAXFS_ERR_INODE, DAXFS_WHY_CRC, ino, b->blk,
+						  "checksum mismatch before a change");
+			}
+		}
+		if (b->seal && !home_blk_ok(home)) {
+			const struct daxfs_blkhdr *h = (const void *)home;
+			uint32_t m = le32_to_cpu(h->magic);
+
+			return dx_corrupt(fs,
+					  m == DAXFS_EXT_MAGIC	   ? DAXFS_ERR_EXTENT
+					  : m == DAXFS_XATTR_MAGIC ? DAXFS_ERR_XATTR
+								   : DAXFS_ERR_DIR,
+					  DAXFS_WHY_CRC, le64_to_cpu(h->ino), b->blk,
+					  "checksum mismatch before a change");
+		}
+	}
+	return 0;
 }
 
 int tx_commit(struct daxfs *fs)
@@ -267,11 +327,21 @@ int tx_commit(struct daxfs *fs)
 	uint32_t nrec = 0, crc = 0;
 
 	assert(tx->active);
-	for (size_t n = 0; n < tx->nfrees; n++)
-		bitmap_clear_range(fs, tx->frees[n].pblk, tx->frees[n].len);
+	for (size_t n = 0; n < tx->nfrees; n++) {
+		int err = bitmap_clear_range(fs, tx->frees[n].pblk, tx->frees[n].len);
+
+		if (err) {
+			tx_abort(fs);
+			return err;
+		}
+	}
 	if (!tx->nblks) {
 		tx_clear(fs);
 		return 0;
+	}
+	if (homes_ok(fs)) {
+		tx_abort(fs);
+		return -EIO;
 	}
 	for (size_t n = 0; n < tx->nblks; n++) {
 		struct tx_blk *b = tx->blks[n];
@@ -437,7 +507,7 @@ int jnl_replay(struct daxfs *fs, bool check_only)
 		memcpy(&rec, jbase + pos, sizeof(rec));
 		off = le64_to_cpu(rec.off);
 		rlen = le32_to_cpu(rec.len);
-		if (pos + sizeof(rec) + rlen > len || off + rlen > fs->size ||
+		if (pos + sizeof(rec) + rlen > len || off > fs->size || rlen > fs->size - off ||
 		    (off < blk_to_off(fs->journal_blk + fs->journal_nblks) && off >= BLK_SIZE * 2))
 			return pmd_err(-EINVAL, "journal: record at %llu points outside metadata",
 				       (unsigned long long)pos);

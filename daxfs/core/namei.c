@@ -31,23 +31,28 @@ static int check_name(const char *name, size_t *len)
 	return 0;
 }
 
-/* the in-use inode @ino, or NULL */
-static const struct daxfs_dinode *iget_used(struct daxfs *fs, uint64_t ino)
+/*
+ * entry_inode - the inode @ino named by an entry of directory @dir, checked;
+ * an entry naming a free inode is corrupt. Returns 0 or -EIO.
+ */
+static int entry_inode(struct daxfs *fs, uint64_t dir, uint64_t ino,
+		       const struct daxfs_dinode **out)
 {
-	const struct daxfs_dinode *di;
+	int err = di_get(fs, ino, out);
 
-	if (!ino_valid(fs, ino))
-		return NULL;
-	di = di_read(fs, ino);
-	return di->mode ? di : NULL;
+	if (err == -ENOENT)
+		err = dx_corrupt(fs, DAXFS_ERR_DIR, DAXFS_WHY_FIELD, dir, 0,
+				 "an entry names free inode %llu", (unsigned long long)ino);
+	return err;
 }
 
 static int get_dir(struct daxfs *fs, uint64_t ino)
 {
-	const struct daxfs_dinode *di = iget_used(fs, ino);
+	const struct daxfs_dinode *di;
+	int err = di_get(fs, ino, &di);
 
-	if (!di)
-		return -ENOENT;
+	if (err)
+		return err;
 	if (!S_ISDIR(le32_to_cpu(di->mode)))
 		return -ENOTDIR;
 	if (!di->nlink)
@@ -64,7 +69,7 @@ static int lock_parent(struct daxfs *fs, uint64_t parent)
 {
 	int err;
 
-	if (fs->rdonly)
+	if (dx_readonly(fs))
 		return -EROFS;
 	dx_lock(fs);
 	err = get_dir(fs, parent);
@@ -92,10 +97,11 @@ static void nlink_add(struct daxfs *fs, uint64_t ino, int delta)
 
 static int attr_of(struct daxfs *fs, uint64_t ino, struct daxfs_attr *out)
 {
-	const struct daxfs_dinode *di = iget_used(fs, ino);
+	const struct daxfs_dinode *di;
+	int err = di_get(fs, ino, &di);
 
-	if (!di)
-		return -ENOENT;
+	if (err)
+		return err;
 	if (out)
 		di_to_attr(fs, ino, di, out);
 	return 0;
@@ -148,7 +154,11 @@ int daxfs_lookup(struct daxfs *fs, uint64_t parent, const char *name, struct dax
 		err = -ENOENT;
 		goto out_unlock;
 	} else {
+		const struct daxfs_dinode *di;
+
 		err = dir_find(fs, parent, name, len, &ino, NULL, NULL);
+		if (!err)
+			err = entry_inode(fs, parent, ino, &di);
 		if (err)
 			goto out_unlock;
 	}
@@ -360,12 +370,9 @@ static int do_remove(struct daxfs *fs, uint64_t parent, const char *name, bool r
 	err = dir_find(fs, parent, name, len, &ino, NULL, NULL);
 	if (err)
 		goto out_unlock;
-	di = iget_used(fs, ino);
-	if (!di) {
-		err = pmd_err(-EIO, "entry \"%s\" points to free inode %llu", name,
-			      (unsigned long long)ino);
+	err = entry_inode(fs, parent, ino, &di);
+	if (err)
 		goto out_unlock;
-	}
 	if (rmdir) {
 		if (!S_ISDIR(le32_to_cpu(di->mode))) {
 			err = -ENOTDIR;
@@ -420,14 +427,12 @@ int daxfs_link(struct daxfs *fs, uint64_t ino, uint64_t newparent, const char *n
 
 	if (err)
 		return err;
-	if (fs->rdonly)
+	if (dx_readonly(fs))
 		return -EROFS;
 	dx_lock(fs);
-	di = iget_used(fs, ino);
-	if (!di) {
-		err = -ENOENT;
+	err = di_get(fs, ino, &di);
+	if (err)
 		goto out_unlock;
-	}
 	if (S_ISDIR(le32_to_cpu(di->mode))) {
 		err = -EPERM;
 		goto out_unlock;
@@ -464,17 +469,23 @@ out_unlock:
 	return err;
 }
 
-/* is @dir (a directory) @anc or below it? */
-static bool is_below(struct daxfs *fs, uint64_t dir, uint64_t anc)
+/* is @dir (a directory) @anc or below it? 1, 0 or -EIO (a bad parent) */
+static int is_below(struct daxfs *fs, uint64_t dir, uint64_t anc)
 {
 	for (unsigned guard = 0; guard < 4096; guard++) {
+		const struct daxfs_dinode *di;
+		int err;
+
 		if (dir == anc)
-			return true;
-		if (dir == DAXFS_ROOT_INO || !ino_valid(fs, dir))
-			return false;
-		dir = le64_to_cpu(di_read(fs, dir)->parent);
+			return 1;
+		if (dir == DAXFS_ROOT_INO)
+			return 0;
+		err = entry_inode(fs, dir, dir, &di);
+		if (err)
+			return err;
+		dir = le64_to_cpu(di->parent);
 	}
-	return true;
+	return 1;
 }
 
 int daxfs_rename(struct daxfs *fs, uint64_t parent, const char *name, uint64_t newparent,
@@ -493,7 +504,7 @@ int daxfs_rename(struct daxfs *fs, uint64_t parent, const char *name, uint64_t n
 		err = check_name(newname, &nlen);
 	if (err)
 		return err == -ENAMETOOLONG ? err : -EINVAL;
-	if (fs->rdonly)
+	if (dx_readonly(fs))
 		return -EROFS;
 	dx_lock(fs);
 	err = get_dir(fs, parent);
@@ -512,11 +523,13 @@ int daxfs_rename(struct daxfs *fs, uint64_t parent, const char *name, uint64_t n
 		if (flags & DAXFS_RENAME_EXCHANGE)
 			goto out_unlock;
 	}
-	err = 0;
-	if (!iget_used(fs, s) || (t && !iget_used(fs, t))) {
-		err = pmd_err(-EIO, "rename: entry points to a free inode");
+	const struct daxfs_dinode *sdi, *tdi;
+
+	err = entry_inode(fs, parent, s, &sdi);
+	if (!err && t)
+		err = entry_inode(fs, newparent, t, &tdi);
+	if (err)
 		goto out_unlock;
-	}
 	if (t && flags & DAXFS_RENAME_NOREPLACE) {
 		err = -EEXIST;
 		goto out_unlock;
@@ -526,14 +539,20 @@ int daxfs_rename(struct daxfs *fs, uint64_t parent, const char *name, uint64_t n
 	sdir = S_ISDIR(le32_to_cpu(di_read(fs, s)->mode));
 	if (t)
 		tdir = S_ISDIR(le32_to_cpu(di_read(fs, t)->mode));
-	if (sdir && parent != newparent && is_below(fs, newparent, s)) {
-		err = -EINVAL;
-		goto out_unlock;
+	if (sdir && parent != newparent) {
+		err = is_below(fs, newparent, s);
+		if (err) {
+			err = err > 0 ? -EINVAL : err;
+			goto out_unlock;
+		}
 	}
 	if (flags & DAXFS_RENAME_EXCHANGE) {
-		if (tdir && parent != newparent && is_below(fs, parent, t)) {
-			err = -EINVAL;
-			goto out_unlock;
+		if (tdir && parent != newparent) {
+			err = is_below(fs, parent, t);
+			if (err) {
+				err = err > 0 ? -EINVAL : err;
+				goto out_unlock;
+			}
 		}
 		tx_begin(fs);
 		err = dir_set(fs, parent, name, len, t, ino_dt(fs, t));
@@ -616,19 +635,19 @@ int daxfs_readlink(struct daxfs *fs, uint64_t ino, char *buf, size_t bufsize, si
 	int err = 0;
 
 	dx_lock(fs);
-	di = iget_used(fs, ino);
-	if (!di) {
-		err = -ENOENT;
+	err = di_get(fs, ino, &di);
+	if (err)
 		goto out_unlock;
-	}
 	if (!S_ISLNK(le32_to_cpu(di->mode))) {
 		err = -EINVAL;
 		goto out_unlock;
 	}
+	/* di_get() checked the block number and the length */
 	len = le32_to_cpu(di->symlink.len);
 	blk = le64_to_cpu(di->symlink.blk);
-	if (!blk || blk >= fs->total_blocks || len > DAXFS_SYMLINK_MAX) {
-		err = pmd_err(-EIO, "symlink %llu: bad target block", (unsigned long long)ino);
+	if (daxfs_crc32c(0, dx_ptr(fs, blk_to_off(blk)), len) != le32_to_cpu(di->symlink.crc)) {
+		err = dx_corrupt(fs, DAXFS_ERR_SYMLINK, DAXFS_WHY_CRC, ino, blk,
+				 "checksum mismatch");
 		goto out_unlock;
 	}
 	if (lenp)

@@ -121,8 +121,10 @@ static void fs_free(struct daxfs *fs)
 	tx_destroy(fs);
 	alloc_destroy(fs);
 	free(fs->imap);
+	free(fs->vmap);
 	pthread_mutex_destroy(&fs->lock);
 	pthread_mutex_destroy(&fs->icache_lock);
+	pthread_mutex_destroy(&fs->err_lock);
 	free(fs);
 }
 
@@ -202,10 +204,14 @@ int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out)
 	}
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_mutex_init(&fs->icache_lock, NULL);
+	pthread_mutex_init(&fs->err_lock, NULL);
 	fs->r = r;
 	fs->base = pmr_addr(r);
 	fs->flags = flags;
 	fs->rdonly = flags & DAXFS_O_RDONLY;
+	atomic_init(&fs->errors, (flags & DAXFS_O_ERRORS_PANIC)	     ? DAXFS_ERRORS_PANIC
+				 : (flags & DAXFS_O_ERRORS_CONTINUE) ? DAXFS_ERRORS_CONTINUE
+								     : DAXFS_ERRORS_RO);
 	super_load_geometry(fs, &sb);
 
 	err = jnl_replay(fs, true);
@@ -231,11 +237,14 @@ int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out)
 		}
 	}
 	err = alloc_init(fs);
+	if (!err)
+		err = vmap_init(fs);
 	if (err)
 		goto out_free;
 	err = imap_init(fs);
 	if (err)
 		goto out_free;
+	alloc_check_meta(fs);
 	if (!fs->rdonly && !(flags & DAXFS_O_FSCK)) {
 		bool crashed = le32_to_cpu(sb.state) != DAXFS_STATE_CLEAN;
 		struct daxfs_dsuper *w;
@@ -311,7 +320,7 @@ int daxfs_close(struct daxfs **fsp)
 			daxfs_unpin(fs, i->ino);
 		dxi_put(fs, i);
 	}
-	if (!fs->rdonly) {
+	if (!dx_readonly(fs)) {
 		struct daxfs_dsuper *w;
 		int e;
 
@@ -325,6 +334,10 @@ int daxfs_close(struct daxfs **fsp)
 		if (e && !err)
 			err = e;
 	}
+	/* errors=remount-ro: the state stays "in use", so the next open and
+	 * fsck know; only a waiting error record is still written */
+	dx_lock(fs);
+	dx_unlock(fs);
 	r = fs->r;
 	fs_free(fs);
 	pmr_close(&r);

@@ -38,28 +38,26 @@ static const struct daxfs_xentry *xnext(struct xiter *it)
 	return e;
 }
 
+/* xblk_get - the xattr block of @ino (NULL if none), checked (verify.c) */
 static int xblk_get(struct daxfs *fs, uint64_t ino, const struct daxfs_xattrblk **out)
 {
 	const struct daxfs_dinode *di;
 	uint64_t blk;
+	int err = di_get(fs, ino, &di);
 
-	if (!ino_valid(fs, ino))
-		return -ENOENT;
-	di = di_read(fs, ino);
-	if (!di->mode)
-		return -ENOENT;
-	blk = le64_to_cpu(di->xattr_blk);
 	*out = NULL;
+	if (err)
+		return err;
+	blk = le64_to_cpu(di->xattr_blk);
 	if (!blk)
 		return 0;
-	if (blk >= fs->total_blocks)
-		return pmd_err(-EIO, "inode %llu: xattr block %llu out of range",
-			       (unsigned long long)ino, (unsigned long long)blk);
-	*out = tx_read(fs, blk_to_off(blk));
-	if (le32_to_cpu((*out)->h.magic) != DAXFS_XATTR_MAGIC ||
-	    le32_to_cpu((*out)->used) > BLK_SIZE - XHDR)
-		return pmd_err(-EIO, "inode %llu: bad xattr block", (unsigned long long)ino);
-	return 0;
+	err = blk_get(fs, blk, DAXFS_XATTR_MAGIC, ino, DAXFS_ERR_XATTR, (const void **)out);
+	if (!err && le32_to_cpu((*out)->used) > BLK_SIZE - XHDR)
+		err = dx_corrupt(fs, DAXFS_ERR_XATTR, DAXFS_WHY_FIELD, ino, blk, "%u bytes used",
+				 le32_to_cpu((*out)->used));
+	if (err)
+		*out = NULL;
+	return err;
 }
 
 static const struct daxfs_xentry *xfind(const struct daxfs_xattrblk *xb, const char *name,
@@ -245,7 +243,7 @@ static int xchange(struct daxfs *fs, uint64_t ino, const char *name, size_t nl, 
 	const struct daxfs_xattrblk *xb;
 	int err;
 
-	if (fs->rdonly)
+	if (dx_readonly(fs))
 		return -EROFS;
 	dx_lock(fs);
 	tx_begin(fs);
