@@ -35,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "errmsg.h"
 #include "iomem.h"
@@ -175,6 +177,30 @@ static int pmemdev_nbd_get_ready(void)
 	return 0;
 }
 
+/*
+ * region_populate - map every page of the region now, as a kernel pmem
+ * driver has its region mapped: otherwise the first touch of each page is
+ * a page fault in the middle of a request (the file plugin's pread has
+ * none). Done after the fork: the child does not inherit the page tables
+ * of a shared file mapping. Skipped for a region larger than half the
+ * free memory (a sparse emulated region): then pages fault in as used.
+ */
+static void region_populate(void)
+{
+	long pages = sysconf(_SC_AVPHYS_PAGES);
+	uint64_t avail = pages > 0 ? (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+	uint64_t size = pmr_size(region);
+
+	if (size > avail / 2) {
+		nbdkit_debug("region of %" PRIu64 " bytes not populated (%" PRIu64 " bytes free)",
+			     size, avail);
+		return;
+	}
+	if (madvise(pmr_addr(region), size,
+		    cfg_readonly ? MADV_POPULATE_READ : MADV_POPULATE_WRITE))
+		nbdkit_debug("populating the region: %s", strerrordesc_np(errno));
+}
+
 static int pmemdev_nbd_after_fork(void)
 {
 	int err = device_new(&dev);
@@ -183,6 +209,7 @@ static int pmemdev_nbd_after_fork(void)
 		nbdkit_error("cannot serve %s: %s", cfg_region, pmd_strerror(err));
 		return -1;
 	}
+	region_populate();
 	bdev = pmemdev_blk(dev);
 	lbs = blk_dev_limits(bdev)->logical_block_size;
 	return 0;
