@@ -24,6 +24,8 @@
 
 #define PFN_TABLE_ENTRIES (PFN_SPACE_FRAMES / FRAMES_PER_HUGE)
 #define PFN_MAX_RANGES 4096
+/* Up to this many ranges an address lookup scans instead of bisecting. */
+#define PFN_SCAN_RANGES 4
 
 struct pfn_range {
 	pfn_t base;	    /* first pfn, multiple of FRAMES_PER_HUGE */
@@ -309,26 +311,58 @@ bool pfn_extent_contiguous(pfn_t pfn, uint64_t nr_frames)
 	return r && nr_frames <= r->base + r->nr_frames - pfn;
 }
 
-int addr_to_pfn(const void *addr, pfn_t *pfn, struct pfn_range **range)
+/* The registered range holding @a, or NULL. Lock-free. */
+static inline __attribute__((always_inline)) struct pfn_range *range_of_addr(const char *a)
 {
 	struct pfn_ranges *rs = atomic_load_explicit(&pfn_ranges_cur, memory_order_acquire);
 	unsigned lo = 0, hi = rs ? rs->nr : 0;
-	const char *a = addr;
 
+	/* A few ranges (a region and its I/O buffers) are the usual case: scan them. */
+	if (hi <= PFN_SCAN_RANGES) {
+		for (unsigned i = 0; i < hi; i++) {
+			struct pfn_range *r = rs->by_addr[i];
+
+			if ((uintptr_t)a - (uintptr_t)r->addr < frames_to_bytes(r->nr_frames))
+				return r;
+		}
+		return NULL;
+	}
 	while (lo < hi) {
 		unsigned mid = lo + (hi - lo) / 2;
 		struct pfn_range *r = rs->by_addr[mid];
 
-		if (a < r->addr) {
+		if (a < r->addr)
 			hi = mid;
-		} else if (a >= r->addr + frames_to_bytes(r->nr_frames)) {
+		else if (a >= r->addr + frames_to_bytes(r->nr_frames))
 			lo = mid + 1;
-		} else {
-			*pfn = r->base + bytes_to_frames((uint64_t)(a - r->addr));
-			if (range)
-				*range = r;
-			return 0;
-		}
+		else
+			return r;
 	}
-	return -ENOENT;
+	return NULL;
+}
+
+int addr_to_pfn(const void *addr, pfn_t *pfn, struct pfn_range **range)
+{
+	struct pfn_range *r = range_of_addr(addr);
+
+	if (!r)
+		return -ENOENT;
+	*pfn = r->base + bytes_to_frames((uint64_t)((const char *)addr - r->addr));
+	if (range)
+		*range = r;
+	return 0;
+}
+
+int pfn_lookup_addr(const void *addr, pfn_t *pfn, uint64_t *avail, enum desc_mode *mode)
+{
+	struct pfn_range *r = range_of_addr(addr);
+	uint64_t into;
+
+	if (!r)
+		return -ENOENT;
+	into = (uint64_t)((const char *)addr - r->addr);
+	*pfn = r->base + bytes_to_frames(into);
+	*avail = frames_to_bytes(r->nr_frames) - into;
+	*mode = r->mode;
+	return 0;
 }

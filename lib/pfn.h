@@ -30,8 +30,14 @@ typedef uint64_t pfn_t;
 
 #define PFN_INVALID UINT64_MAX
 
-/* Frame space reserved for the table: 2^31 frames, 8 TiB. */
+/*
+ * Frame space reserved for the table: 2^31 frames, 8 TiB. A build may set a
+ * smaller space (-DPFN_SPACE_SHIFT=26): valgrind cannot reserve the 128 GiB
+ * virtual memmap the default needs, so instruction counts use such a build.
+ */
+#ifndef PFN_SPACE_SHIFT
 #define PFN_SPACE_SHIFT 31
+#endif
 #define PFN_SPACE_FRAMES (UINT64_C(1) << PFN_SPACE_SHIFT)
 
 /* An extent of frames: the unit the pfn descriptor mode hands around. */
@@ -102,6 +108,14 @@ bool pfn_valid(pfn_t pfn);
  * 0, or -ENOENT if @addr is in no registered range. O(log ranges).
  */
 int addr_to_pfn(const void *addr, pfn_t *pfn, struct pfn_range **range);
+
+/*
+ * pfn_lookup_addr - what building a bio needs to know about @addr, in one
+ * lookup: its frame, the bytes of its range from @addr to the range's end,
+ * and the range's descriptor mode. Returns 0, or -ENOENT if @addr is in no
+ * registered range. O(log ranges), lock-free.
+ */
+int pfn_lookup_addr(const void *addr, pfn_t *pfn, uint64_t *avail, enum desc_mode *mode);
 
 /*
  * pfn_range_of - the range that owns @pfn, or NULL. O(log ranges).
