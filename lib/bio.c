@@ -14,6 +14,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,7 @@ static void bio_init_fields(struct bio *bio, struct bio_vec *vecs, unsigned max_
 	memset(&bio->bi_iter, 0, sizeof(bio->bi_iter));
 	bio->bi_vcnt = 0;
 	bio->bi_max_vecs = (uint16_t)max_vecs;
+	bio->bi_flags = 0;
 	bio->bi_io_vec = vecs;
 	bio->bi_end_io = NULL;
 	bio->bi_private = NULL;
@@ -43,9 +45,107 @@ static void bio_init_fields(struct bio *bio, struct bio_vec *vecs, unsigned max_
 	bio->bi_start_ns = 0;
 }
 
+/*
+ * The per-thread bio cache. A bio of up to BIO_CACHE_VECS bvecs (and every
+ * split child) is one allocation of BIO_CACHE_BYTES; bio_put() and the end
+ * of a split child put it on the freeing thread's list, up to
+ * BIO_CACHE_MAX, and bio_alloc() takes from the allocating thread's list
+ * before it calls malloc(): the common small bio costs a list pop and push
+ * instead of malloc() and free(). A bio freed on another thread than the
+ * one that allocated it (async completion) simply moves between lists; a
+ * full list frees, an empty one mallocs. Lists are freed when their thread
+ * exits (a key destructor) or, for the thread that calls exit(), then.
+ * Every cached bio is a malloc() block of its own, so free() is always
+ * right for it (bio_init() on a cached bio forgets BIO_F_CACHED; bio_put()
+ * then frees it).
+ */
+#define BIO_CACHE_VECS 4u
+#define BIO_CACHE_MAX 64u
+#define BIO_CACHE_BYTES (sizeof(struct bio) + BIO_CACHE_VECS * sizeof(struct bio_vec))
+
+struct bio_cache {
+	struct bio *free; /* chained through bi_next */
+	unsigned nr;
+	bool registered; /* the key destructor will empty this list */
+};
+
+static _Thread_local struct bio_cache bio_cache;
+static pthread_key_t bio_cache_key;
+static pthread_once_t bio_cache_once = PTHREAD_ONCE_INIT;
+static bool bio_cache_key_ok;
+
+static void bio_cache_drain(struct bio_cache *c)
+{
+	while (c->free) {
+		struct bio *b = c->free;
+
+		c->free = b->bi_next;
+		free(b);
+	}
+	c->nr = 0;
+}
+
+static void bio_cache_thread_exit(void *p)
+{
+	bio_cache_drain(p);
+}
+
+static void bio_cache_process_exit(void)
+{
+	bio_cache_drain(&bio_cache);
+}
+
+static void bio_cache_init(void)
+{
+	bio_cache_key_ok = !pthread_key_create(&bio_cache_key, bio_cache_thread_exit);
+	atexit(bio_cache_process_exit);
+}
+
+/* Can this thread keep freed bios? Registers its list for clean-up once. */
+static bool __attribute__((noinline, cold)) bio_cache_register(struct bio_cache *c)
+{
+	pthread_once(&bio_cache_once, bio_cache_init);
+	c->registered = bio_cache_key_ok && !pthread_setspecific(bio_cache_key, c);
+	return c->registered;
+}
+
+/* bio_mem_alloc - memory for a bio of @nr_vecs bvecs; *@flags gets BIO_F_CACHED or 0. */
+static struct bio *bio_mem_alloc(unsigned nr_vecs, uint16_t *flags)
+{
+	struct bio_cache *c = &bio_cache;
+	struct bio *b;
+
+	*flags = 0;
+	if (nr_vecs > BIO_CACHE_VECS)
+		return malloc(sizeof(*b) + (size_t)nr_vecs * sizeof(struct bio_vec));
+	*flags = BIO_F_CACHED;
+	b = c->free;
+	if (!b)
+		return malloc(BIO_CACHE_BYTES);
+	c->free = b->bi_next;
+	c->nr--;
+	return b;
+}
+
+/* bio_mem_free - give back the memory of a bio_mem_alloc()ed bio. */
+static void bio_mem_free(struct bio *bio)
+{
+	struct bio_cache *c = &bio_cache;
+
+	if ((bio->bi_flags & BIO_F_CACHED) && c->nr < BIO_CACHE_MAX &&
+	    (c->registered || bio_cache_register(c))) {
+		bio->bi_next = c->free;
+		c->free = bio;
+		c->nr++;
+		return;
+	}
+	free(bio);
+}
+
 int bio_alloc(unsigned nr_vecs, unsigned opf, enum bio_desc desc, struct bio **out)
 {
 	struct bio *bio;
+	uint16_t flags;
 
 	if (nr_vecs > BIO_MAX_VECS)
 		return pmd_err(-EINVAL, "bio of %u bvecs exceeds BIO_MAX_VECS (%u)", nr_vecs,
@@ -53,10 +153,11 @@ int bio_alloc(unsigned nr_vecs, unsigned opf, enum bio_desc desc, struct bio **o
 	if (desc != BIO_DESC_PFN && desc != BIO_DESC_PAGE)
 		return pmd_err(-EINVAL, "unknown bio descriptor %d", (int)desc);
 	/* No zeroing of the bvecs: only [0, bi_vcnt) is ever read. */
-	bio = malloc(sizeof(*bio) + (size_t)nr_vecs * sizeof(struct bio_vec));
+	bio = bio_mem_alloc(nr_vecs, &flags);
 	if (!bio)
 		return -ENOMEM;
 	bio_init_fields(bio, bio->bi_inline_vecs, nr_vecs, opf, desc);
+	bio->bi_flags = flags;
 	*out = bio;
 	return 0;
 }
@@ -91,7 +192,12 @@ void bio_put(struct bio *bio)
 	if (!bio)
 		return;
 	bio_release_pages(bio);
-	free(bio);
+	bio_mem_free(bio);
+}
+
+void bio_split_free(struct bio *child)
+{
+	bio_mem_free(child);
 }
 
 /* Room for one more bvec of @len bytes? */
@@ -183,23 +289,6 @@ uint32_t bio_add_folio(struct bio *bio, struct page *head, uint32_t len, uint32_
 	return bio_push_page(bio, head, len, offset);
 }
 
-/*
- * The registered range holding @addr: its first frame and how many bytes of
- * it lie at or after @addr. Returns 0 or -ENOENT.
- */
-static int range_at(const char *addr, pfn_t *pfn, uint64_t *avail, enum desc_mode *rmode)
-{
-	struct pfn_range *r;
-	int err = addr_to_pfn(addr, pfn, &r);
-
-	if (err)
-		return err;
-	*avail =
-		frames_to_bytes(pfn_range_frames(r)) - (uint64_t)(addr - (char *)pfn_range_addr(r));
-	*rmode = pfn_range_mode(r);
-	return 0;
-}
-
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;
@@ -226,7 +315,7 @@ unsigned bio_nr_vecs_for(const void *addr, uint64_t len, enum desc_mode mode)
 		enum desc_mode rmode;
 		pfn_t pfn;
 
-		if (range_at(a, &pfn, &avail, &rmode))
+		if (pfn_lookup_addr(a, &pfn, &avail, &rmode))
 			return (unsigned)min_u64(n + 1,
 						 UINT32_MAX); /* bio_add_range fails anyway */
 		chunk = min_u64(len, avail);
@@ -293,7 +382,9 @@ static int bio_add_chunk(struct bio *bio, const char *a, uint64_t chunk, pfn_t p
 	return 0;
 }
 
-int bio_add_range(struct bio *bio, const void *addr, uint64_t len, enum desc_mode mode)
+/* bio_add_range() for every case: several ranges or bvecs, merges, page modes, errors. */
+static int __attribute__((noinline))
+bio_add_range_slow(struct bio *bio, const void *addr, uint64_t len, enum desc_mode mode)
 {
 	uint16_t vcnt = bio->bi_vcnt;
 	uint32_t size = bio->bi_iter.bi_size;
@@ -319,7 +410,7 @@ int bio_add_range(struct bio *bio, const void *addr, uint64_t len, enum desc_mod
 		enum desc_mode rmode;
 		pfn_t pfn;
 
-		err = range_at(a, &pfn, &avail, &rmode);
+		err = pfn_lookup_addr(a, &pfn, &avail, &rmode);
 		if (err) {
 			pmd_err(err, "memory at %p is not registered in the pfn space", (void *)a);
 			goto out_rollback;
@@ -347,6 +438,29 @@ out_rollback:
 	return err;
 }
 
+int bio_add_range(struct bio *bio, const void *addr, uint64_t len, enum desc_mode mode)
+{
+	uint64_t avail;
+	enum desc_mode rmode;
+	pfn_t pfn;
+
+	/*
+	 * The common case first: memory in one range, as the first bvec of a
+	 * pfn bio. One lookup, one bvec, nothing to merge or roll back.
+	 */
+	if (mode == DESC_PFN && bio->bi_desc == BIO_DESC_PFN && !bio->bi_vcnt && bio->bi_max_vecs &&
+	    len && len <= BIO_MAX_BYTES - bio->bi_iter.bi_size &&
+	    !pfn_lookup_addr(addr, &pfn, &avail, &rmode) && len <= avail) {
+		bio_append(bio, (struct bio_vec){
+					.bv_pfn = pfn,
+					.bv_len = (uint32_t)len,
+					.bv_offset = (uint32_t)((uintptr_t)addr & (FRAME_SIZE - 1)),
+				});
+		return 0;
+	}
+	return bio_add_range_slow(bio, addr, len, mode);
+}
+
 unsigned bio_segments(const struct bio *bio)
 {
 	struct bvec_iter it = bio->bi_iter;
@@ -370,16 +484,18 @@ unsigned bio_segments(const struct bio *bio)
 int bio_split(struct bio *bio, uint64_t sectors, struct bio **child)
 {
 	uint64_t bytes = sector_to_off(sectors);
+	uint16_t flags;
 	struct bio *c;
 
 	if (!sectors || bytes >= bio->bi_iter.bi_size)
 		return pmd_err(-EINVAL, "cannot split %llu sectors off a bio of %u bytes",
 			       (unsigned long long)sectors, bio->bi_iter.bi_size);
-	c = malloc(sizeof(*c));
+	c = bio_mem_alloc(0, &flags);
 	if (!c)
 		return -ENOMEM;
 	/* The child owns no bvecs (bi_vcnt 0): it borrows the parent's array. */
 	bio_init_fields(c, bio->bi_io_vec, 0, bio->bi_opf, bio->bi_desc);
+	c->bi_flags = flags;
 	c->bi_bdev = bio->bi_bdev;
 	c->bi_iter = bio->bi_iter;
 	c->bi_iter.bi_size = (uint32_t)bytes;
@@ -404,7 +520,7 @@ void bio_endio_at(struct bio *bio, int status, uint64_t now_ns)
 {
 	for (;;) {
 		struct blk_dev *dev = bio->bi_bdev;
-		bool counted = dev && bio->bi_start_ns;
+		bool counted = bio->bi_flags & BIO_F_COUNTED;
 		struct bio *parent;
 
 		if (status) {
@@ -439,7 +555,7 @@ void bio_endio_at(struct bio *bio, int status, uint64_t now_ns)
 			return;
 		}
 		/* A split child: free it and complete into the parent. */
-		free(bio);
+		bio_mem_free(bio);
 		if (counted)
 			blk_bio_put_inflight(dev);
 		bio = parent;

@@ -80,14 +80,19 @@ struct bio {
 	struct bvec_iter bi_iter;
 	uint16_t bi_vcnt;     /* bvecs in use */
 	uint16_t bi_max_vecs; /* capacity of bi_io_vec */
+	uint16_t bi_flags;    /* BIO_F_*: owned by the block layer, not the caller */
 	struct bio_vec *bi_io_vec;
 	bio_end_io_t *bi_end_io; /* called exactly once after a successful submit */
 	void *bi_private;
 	struct bio *bi_parent;	 /* set on split children */
 	atomic_int bi_remaining; /* completions outstanding (self + children) */
-	uint64_t bi_start_ns;	 /* submission time, for latency stats */
+	uint64_t bi_start_ns;	 /* submission time if timed for latency stats, else 0 */
 	struct bio_vec bi_inline_vecs[];
 };
+
+/* bi_flags: set and read by bio.c and blk.c only. */
+#define BIO_F_COUNTED (1u << 0) /* accepted by a queue: counted when it completes */
+#define BIO_F_CACHED (1u << 1)	/* from the per-thread bio cache (BIO_CACHE_VECS room) */
 
 /* Most bvecs one bio may hold (bi_vcnt is 16 bits). */
 #define BIO_MAX_VECS 4096u

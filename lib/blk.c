@@ -45,16 +45,24 @@
 #define BLK_PLUG_MAX 128u
 #define BLK_MAX_WORKERS 256u
 #define BLK_MAX_DEPTH 65536u
+#define BLK_MAX_LAT_SAMPLE 65536u
+#define BLK_MAX_POLL_US 100000u
 /* Most requests a worker takes from the ring at once. */
 #define BLK_WORKER_BATCH 16u
-
-static _Thread_local struct blk_plug *blk_cur_plug;
-/* The device this thread is a worker of, if any. */
-static _Thread_local struct blk_dev *blk_cur_worker;
 
 static bool is_pow2(uint64_t v)
 {
 	return v && !(v & (v - 1));
+}
+
+/* The smallest power of two >= @v (@v <= BLK_MAX_LAT_SAMPLE). */
+static uint64_t pow2_roundup(uint64_t v)
+{
+	uint64_t p = 1;
+
+	while (p < v)
+		p <<= 1;
+	return p;
 }
 
 static bool call_can(bool (*can)(void *), void *data)
@@ -97,6 +105,12 @@ static int blk_validate_config(const struct blk_dev_config *cfg)
 	if (cfg->nr_workers > BLK_MAX_WORKERS)
 		return pmd_err(-EINVAL, "%u workers is more than %u", cfg->nr_workers,
 			       BLK_MAX_WORKERS);
+	if (cfg->lat_sample > BLK_MAX_LAT_SAMPLE)
+		return pmd_err(-EINVAL, "latency sampling 1 in %u is sparser than 1 in %u",
+			       cfg->lat_sample, BLK_MAX_LAT_SAMPLE);
+	if (cfg->poll_us > BLK_MAX_POLL_US)
+		return pmd_err(-EINVAL, "workers polling %u us is more than %u us", cfg->poll_us,
+			       BLK_MAX_POLL_US);
 	if (cfg->queue_depth > BLK_MAX_DEPTH)
 		return pmd_err(-EINVAL, "queue depth %u is more than %u", cfg->queue_depth,
 			       BLK_MAX_DEPTH);
@@ -106,7 +120,7 @@ static int blk_validate_config(const struct blk_dev_config *cfg)
 static void blk_stop_workers(struct blk_dev *dev, unsigned started)
 {
 	pthread_mutex_lock(&dev->lock);
-	dev->stop = true;
+	__atomic_store_n(&dev->stop, true, __ATOMIC_RELAXED); /* polling workers read it */
 	pthread_cond_broadcast(&dev->not_empty);
 	pthread_mutex_unlock(&dev->lock);
 	for (unsigned i = 0; i < started; i++)
@@ -156,14 +170,17 @@ int blk_dev_new(const struct blk_dev_config *cfg, struct blk_dev **out)
 	if (!dev->limits.max_segments)
 		dev->limits.max_segments = BIO_MAX_VECS;
 	dev->max_bytes = dev->limits.max_bytes ? dev->limits.max_bytes : UINT64_MAX;
+	dev->lbs_mask = dev->limits.logical_block_size - 1;
 	dev->ops = *cfg->ops;
 	dev->driver_data = cfg->driver_data;
 	dev->can_flush = call_can(dev->ops.can_flush, dev->driver_data);
 	dev->can_fua = call_can(dev->ops.can_fua, dev->driver_data);
 	dev->can_discard = call_can(dev->ops.can_discard, dev->driver_data);
 	dev->can_write_zeroes = call_can(dev->ops.can_write_zeroes, dev->driver_data);
+	dev->lat_mask = cfg->lat_sample > 1 ? pow2_roundup(cfg->lat_sample) - 1 : 0;
 	dev->nr_workers = cfg->nr_workers;
 	dev->run_when_idle = cfg->run_when_idle;
+	dev->poll_ns = (uint64_t)cfg->poll_us * 1000;
 	if (!dev->nr_workers) {
 		*out = dev;
 		return 0;
@@ -227,8 +244,8 @@ void blk_dev_drain(struct blk_dev *dev)
 	struct timespec ts = {0, 1000};
 
 	/* Bios held in this thread's plug would never finish: send them now. */
-	if (blk_cur_plug && blk_cur_plug->count)
-		blk_flush_plug_list(blk_cur_plug);
+	if (blk_tls.plug && blk_tls.plug->count)
+		blk_flush_plug_list(blk_tls.plug);
 
 	/*
 	 * Polling keeps the completion path free of locks; the sleep doubles
@@ -389,7 +406,7 @@ static void blk_unsplit(struct bio *bio, struct bio *children, struct bvec_iter 
 	while (children) {
 		struct bio *next = children->bi_next;
 
-		free(children);
+		bio_split_free(children);
 		atomic_fetch_sub_explicit(&bio->bi_remaining, 1, memory_order_relaxed);
 		children = next;
 	}
@@ -441,44 +458,87 @@ out_unsplit:
 	return err;
 }
 
-static void blk_enqueue(struct blk_dev *dev, struct blk_rq *rq)
+/*
+ * Queue @n requests (copied) on an async device, with one lock round and at
+ * most one wake-up call for all of them. With run_when_idle, a lone request
+ * that finds the ring empty and every worker asleep runs here instead.
+ * When the ring is full the caller waits for room, after waking the
+ * workers for what it queued so far; a worker that submits from end_io
+ * runs the request itself instead of waiting on itself.
+ */
+static void blk_enqueue(struct blk_dev *dev, struct blk_rq *rqs, unsigned n)
 {
-	bool wake;
+	unsigned queued = 0, sleeping;
 
 	pthread_mutex_lock(&dev->lock);
-	while (dev->count == dev->depth) {
-		if (blk_cur_worker == dev) {
-			/* A worker must not wait on itself: run it here. */
-			pthread_mutex_unlock(&dev->lock);
-			blk_run_rq(dev, rq);
-			return;
-		}
-		pthread_cond_wait(&dev->not_full, &dev->lock);
-	}
-	if (dev->run_when_idle && !dev->count && dev->nr_sleeping == dev->nr_workers) {
+	if (n == 1 && dev->run_when_idle && !dev->count && dev->nr_sleeping == dev->nr_workers) {
 		/* Nobody awake to take it: run it here rather than wake one. */
 		pthread_mutex_unlock(&dev->lock);
-		blk_run_rq(dev, rq);
+		blk_run_rq(dev, rqs);
 		return;
 	}
-	dev->ring[(dev->head + dev->count) % dev->depth] = *rq;
-	dev->count++;
+	for (unsigned i = 0; i < n; i++) {
+		while (dev->count == dev->depth && blk_tls.worker != dev) {
+			if (queued && dev->nr_sleeping)
+				pthread_cond_broadcast(&dev->not_empty);
+			pthread_cond_wait(&dev->not_full, &dev->lock);
+		}
+		if (dev->count == dev->depth) {
+			/* A worker must not wait on itself: run it here. */
+			pthread_mutex_unlock(&dev->lock);
+			blk_run_rq(dev, &rqs[i]);
+			pthread_mutex_lock(&dev->lock);
+			continue;
+		}
+		dev->ring[(dev->head + dev->count) % dev->depth] = rqs[i];
+		__atomic_store_n(&dev->count, dev->count + 1, __ATOMIC_RELAXED);
+		queued++;
+	}
 	/*
-	 * Wake a worker only if one sleeps; a busy worker takes this request
-	 * with its next batch, without a futex wake and a context switch.
+	 * Wake a worker only if one sleeps; a busy (or polling) worker takes
+	 * these requests with its next batch, without a futex wake and a
+	 * context switch.
 	 */
-	wake = dev->nr_sleeping;
+	sleeping = dev->nr_sleeping;
 	pthread_mutex_unlock(&dev->lock);
-	if (wake)
+	if (!queued || !sleeping)
+		return;
+	if (queued > 1 && sleeping > 1)
+		pthread_cond_broadcast(&dev->not_empty);
+	else
 		pthread_cond_signal(&dev->not_empty);
 }
 
 static void blk_dispatch(struct blk_dev *dev, struct blk_rq *rq)
 {
 	if (dev->nr_workers)
-		blk_enqueue(dev, rq);
+		blk_enqueue(dev, rq, 1);
 	else
 		blk_run_rq(dev, rq);
+}
+
+/*
+ * blk_worker_poll - with the lock held and the ring empty: look at the
+ * ring without the lock for up to poll_ns before the worker sleeps, so
+ * that requests arriving faster than a sleep and wake-up round trip are
+ * taken without either. Returns with the lock held; true if there is work
+ * (or the device stops).
+ */
+static bool blk_worker_poll(struct blk_dev *dev)
+{
+	uint64_t t0 = blk_now_ns();
+	bool found = false;
+
+	pthread_mutex_unlock(&dev->lock);
+	do {
+		for (int i = 0; i < 64 && !found; i++) {
+			__builtin_ia32_pause();
+			found = __atomic_load_n(&dev->count, __ATOMIC_RELAXED) ||
+				__atomic_load_n(&dev->stop, __ATOMIC_RELAXED);
+		}
+	} while (!found && blk_now_ns() - t0 < dev->poll_ns);
+	pthread_mutex_lock(&dev->lock);
+	return dev->count || dev->stop;
 }
 
 static void *blk_worker(void *arg)
@@ -486,12 +546,14 @@ static void *blk_worker(void *arg)
 	struct blk_dev *dev = arg;
 	struct blk_rq batch[BLK_WORKER_BATCH];
 
-	blk_cur_worker = dev;
+	blk_tls.worker = dev;
 	pthread_mutex_lock(&dev->lock);
 	for (;;) {
 		unsigned n;
 
 		while (!dev->count && !dev->stop) {
+			if (dev->poll_ns && blk_worker_poll(dev))
+				continue;
 			dev->nr_sleeping++;
 			pthread_cond_wait(&dev->not_empty, &dev->lock);
 			dev->nr_sleeping--;
@@ -506,7 +568,7 @@ static void *blk_worker(void *arg)
 			batch[i] = dev->ring[dev->head];
 			dev->head = (dev->head + 1) % dev->depth;
 		}
-		dev->count -= n;
+		__atomic_store_n(&dev->count, dev->count - n, __ATOMIC_RELAXED);
 		if (n > 1)
 			pthread_cond_broadcast(&dev->not_full);
 		else
@@ -544,10 +606,12 @@ static void blk_run_rq(struct blk_dev *dev, struct blk_rq *rq)
 	}
 	if (st > 0)
 		st = -EIO; /* a driver that forgot the sign */
-	now = blk_now_ns();
-	for (; b; b = next) {
+	/* One clock read for all the timed bios of the request, none if none is. */
+	for (now = 0; b; b = next) {
 		next = b->bi_next;
 		b->bi_next = NULL;
+		if (b->bi_start_ns && !now)
+			now = blk_now_ns();
 		bio_endio_at(b, st, now);
 	}
 }
@@ -566,7 +630,7 @@ static void blk_rq_init(struct blk_rq *rq, struct bio *bio)
 /* Send one checked piece of a bio on: into this thread's plug, or out. */
 static void blk_queue_piece(struct blk_dev *dev, struct bio *bio)
 {
-	struct blk_plug *plug = blk_cur_plug;
+	struct blk_plug *plug = blk_tls.plug;
 	struct blk_rq rq;
 
 	if (plug && bio_op(bio) != BIO_OP_FLUSH) {
@@ -580,7 +644,79 @@ static void blk_queue_piece(struct blk_dev *dev, struct bio *bio)
 	blk_dispatch(dev, &rq);
 }
 
-int blk_submit_bio(struct blk_dev *dev, struct bio *bio)
+/*
+ * The common case, recognised in one pass over the bio's head: a READ or
+ * WRITE (FUA only where the driver does it) of one bvec that covers it
+ * exactly, a whole number of blocks inside the device and the request
+ * limits, on a synchronous queue, with no plug on this thread. Such a bio
+ * needs no split, no merge and no queue: blk_submit_direct() runs it. Any
+ * other bio, or one that fails a check here, takes the general path, which
+ * also says what is wrong with it.
+ */
+static inline bool blk_direct_ok(const struct blk_dev *dev, const struct bio *bio,
+				 const struct blk_tls *t)
+{
+	unsigned flags = bio->bi_opf & ~BIO_OP_MASK;
+	enum bio_op op = bio_op(bio);
+	const struct bvec_iter *it = &bio->bi_iter;
+	uint64_t sector = it->bi_sector;
+
+	/* Also an owned stats slot: the counters below are then plain stores. */
+	if (dev->nr_workers || t->plug || t->stat_slot - 1 >= BLK_STAT_SLOTS)
+		return false;
+	if (op == BIO_OP_WRITE && dev->can_fua)
+		flags &= ~BIO_FUA;
+	if ((op != BIO_OP_READ && op != BIO_OP_WRITE) || (flags & ~BIO_NOMERGE))
+		return false;
+	if (bio->bi_vcnt != 1 || bio->bi_parent || it->bi_idx || it->bi_bvec_done ||
+	    bio->bi_io_vec[0].bv_len != it->bi_size || !it->bi_size)
+		return false;
+	if ((bio->bi_desc != BIO_DESC_PFN && bio->bi_desc != BIO_DESC_PAGE) ||
+	    it->bi_size > dev->max_bytes ||
+	    ((it->bi_size | sector_to_off(sector)) & dev->lbs_mask) || sector > dev->capacity ||
+	    bio_sectors(bio) > dev->capacity - sector)
+		return false;
+	if (dev->limits.dma_alignment) {
+		struct bio_seg seg = bvec_iter_seg(bio->bi_io_vec, bio->bi_desc, *it);
+
+		if (((uintptr_t)seg.addr | seg.len) & dev->limits.dma_alignment)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Run a bio blk_direct_ok() accepted: count it, hand the driver a request
+ * on the stack, and complete it right here (it has no split children and
+ * no parent, so the completion is bio_endio()'s last-part case unrolled).
+ */
+static int blk_submit_direct(struct blk_dev *dev, struct bio *bio, struct blk_tls *t)
+{
+	/* An owned slot (blk_direct_ok): the compiler drops the shared-shard branches. */
+	struct blk_shard_ref ref = {.sh = &dev->shards[t->stat_slot - 1], .owned = true};
+	struct blk_rq rq;
+	int st;
+
+	bio->bi_bdev = dev;
+	blk_stats_submit(dev, ref, bio, bio->bi_iter.bi_size, 1);
+	blk_rq_init(&rq, bio);
+	blk_stat_add(ref, &ref.sh->requests, 1);
+	st = dev->ops.queue_rq(dev->driver_data, &rq);
+	if (st > 0)
+		st = -EIO; /* a driver that forgot the sign */
+	if (st && !bio->bi_status)
+		bio->bi_status = st;
+	blk_stats_done(ref, bio, 0);
+	if (bio->bi_end_io)
+		bio->bi_end_io(bio);
+	/* The bio may be gone now: only the shard is touched. */
+	blk_put_inflight(ref);
+	return 0;
+}
+
+/* blk_submit_bio() for every bio blk_direct_ok() does not take. */
+static int __attribute__((noinline))
+blk_submit_general(struct blk_dev *dev, struct bio *bio, struct blk_tls *t)
 {
 	struct bio *children = NULL;
 	unsigned nr_segs, nr_children = 0;
@@ -607,11 +743,10 @@ int blk_submit_bio(struct blk_dev *dev, struct bio *bio)
 	}
 
 	/* Accepted: from here on end_io will run exactly once. */
-	ref = blk_shard(dev);
+	ref = blk_shard_of(dev, t);
 	if (nr_children)
 		blk_stat_add(ref, &ref.sh->splits, nr_children);
-	blk_stats_submit(ref, bio, bytes, nr_segs);
-	bio->bi_start_ns = blk_now_ns();
+	blk_stats_submit(dev, ref, bio, bytes, nr_segs);
 
 	while (children) {
 		struct bio *next = children->bi_next;
@@ -623,16 +758,32 @@ int blk_submit_bio(struct blk_dev *dev, struct bio *bio)
 	return 0;
 }
 
+int blk_submit_bio(struct blk_dev *dev, struct bio *bio)
+{
+	struct blk_tls *t = &blk_tls;
+
+	if (__builtin_expect(blk_direct_ok(dev, bio, t), 1))
+		return blk_submit_direct(dev, bio, t);
+	return blk_submit_general(dev, bio, t);
+}
+
 struct blk_waiter {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool done;
+	pthread_t owner;  /* the waiting thread */
+	bool done_inline; /* completed on the waiting thread, inside the submit */
 };
 
 static void blk_wait_end_io(struct bio *bio)
 {
 	struct blk_waiter *w = bio->bi_private;
 
+	/* On the waiter's own thread nobody sleeps: no lock, no wake-up. */
+	if (pthread_equal(pthread_self(), w->owner)) {
+		w->done_inline = true;
+		return;
+	}
 	pthread_mutex_lock(&w->lock);
 	w->done = true;
 	pthread_cond_signal(&w->cond);
@@ -645,18 +796,19 @@ int blk_submit_bio_wait(struct blk_dev *dev, struct bio *bio)
 		.lock = PTHREAD_MUTEX_INITIALIZER,
 		.cond = PTHREAD_COND_INITIALIZER,
 		.done = false,
+		.owner = pthread_self(),
 	};
-	struct blk_plug *plug = blk_cur_plug;
+	struct blk_plug *plug = blk_tls.plug;
 	int err;
 
 	bio->bi_end_io = blk_wait_end_io;
 	bio->bi_private = &w;
 	/* Bypass this thread's plug: waiting on a plugged bio would hang. */
-	blk_cur_plug = NULL;
+	blk_tls.plug = NULL;
 	err = blk_submit_bio(dev, bio);
-	blk_cur_plug = plug;
-	if (err)
-		return err;
+	blk_tls.plug = plug;
+	if (err || w.done_inline)
+		return err ? err : bio->bi_status;
 	pthread_mutex_lock(&w.lock);
 	while (!w.done)
 		pthread_cond_wait(&w.cond, &w.lock);
@@ -671,8 +823,8 @@ void blk_start_plug(struct blk_plug *plug)
 	plug->list = NULL;
 	plug->count = 0;
 	/* Nested plugs are inert: the outermost one collects. */
-	if (!blk_cur_plug)
-		blk_cur_plug = plug;
+	if (!blk_tls.plug)
+		blk_tls.plug = plug;
 }
 
 /* Order for the plug sort: device, then sector. */
@@ -726,9 +878,41 @@ static bool blk_can_merge(const struct blk_dev *dev, const struct blk_rq *rq, un
 	return segs + b_segs <= dev->limits.max_segments;
 }
 
+/*
+ * Requests built by a plug flush, on their way out: a sync device runs each
+ * at once; an async device's requests are gathered and queued together
+ * (one lock round, at most one wake-up) when the device changes, the batch
+ * is full or the flush ends.
+ */
+struct blk_rq_batch {
+	struct blk_dev *dev;
+	unsigned n;
+	struct blk_rq rqs[BLK_WORKER_BATCH];
+};
+
+static void blk_batch_send(struct blk_rq_batch *bt)
+{
+	if (bt->n)
+		blk_enqueue(bt->dev, bt->rqs, bt->n);
+	bt->n = 0;
+}
+
+static void blk_batch_add(struct blk_rq_batch *bt, struct blk_dev *dev, struct blk_rq *rq)
+{
+	if (!dev->nr_workers) {
+		blk_run_rq(dev, rq);
+		return;
+	}
+	if (bt->n && (bt->dev != dev || bt->n == BLK_WORKER_BATCH))
+		blk_batch_send(bt);
+	bt->dev = dev;
+	bt->rqs[bt->n++] = *rq;
+}
+
 static void blk_flush_plug_list(struct blk_plug *plug)
 {
 	struct bio *list = NULL, *b, *next, *last = NULL;
+	struct blk_rq_batch bt = {.n = 0};
 	struct blk_dev *dev = NULL;
 	struct blk_rq rq;
 	unsigned segs = 0;
@@ -761,20 +945,21 @@ static void blk_flush_plug_list(struct blk_plug *plug)
 			continue;
 		}
 		if (dev)
-			blk_dispatch(dev, &rq);
+			blk_batch_add(&bt, dev, &rq);
 		dev = b->bi_bdev;
 		blk_rq_init(&rq, b);
 		last = b;
 		segs = b_segs;
 	}
 	if (dev)
-		blk_dispatch(dev, &rq);
+		blk_batch_add(&bt, dev, &rq);
+	blk_batch_send(&bt);
 }
 
 void blk_finish_plug(struct blk_plug *plug)
 {
-	if (blk_cur_plug != plug)
+	if (blk_tls.plug != plug)
 		return; /* a nested plug */
-	blk_cur_plug = NULL;
+	blk_tls.plug = NULL;
 	blk_flush_plug_list(plug);
 }

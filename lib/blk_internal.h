@@ -54,8 +54,10 @@ struct blk_shard_ref {
 struct blk_dev {
 	char *name;
 	uint64_t capacity;	  /* sectors */
+	uint64_t lat_mask;	  /* time a bio when (its thread's bio count & lat_mask) == 0 */
 	struct blk_limits limits; /* max_segments filled in (never 0) */
 	uint64_t max_bytes;	  /* limits.max_bytes, or UINT64_MAX for none */
+	uint64_t lbs_mask;	  /* limits.logical_block_size - 1 */
 	struct blk_dev_ops ops;
 	void *driver_data;
 	bool can_flush, can_fua, can_discard, can_write_zeroes;
@@ -63,9 +65,9 @@ struct blk_dev {
 	/*
 	 * Async dispatch: a ring of requests under @lock. Workers take a batch
 	 * at a time and sleep on @not_empty when it is empty; a submitter
-	 * signals only when a worker sleeps. (Workers that spin before
-	 * sleeping were tried: fewer context switches, but more CPU per I/O
-	 * and fewer IOPS on a busy 2-core machine; see docs/design.md.)
+	 * signals only when a worker sleeps. Workers may poll the ring for a
+	 * while before they sleep (poll_ns): fewer context switches, but a
+	 * core spent; see docs/design.md for when it pays.
 	 */
 	unsigned nr_workers;
 	pthread_t *workers;
@@ -76,6 +78,11 @@ struct blk_dev {
 	unsigned depth, head, count;
 	unsigned nr_sleeping; /* workers waiting on not_empty (under lock) */
 	bool run_when_idle;   /* blk_dev_config.run_when_idle */
+	uint64_t poll_ns;     /* blk_dev_config.poll_us, ns */
+	/*
+	 * count and stop change under @lock; polling workers also read them
+	 * without it (__atomic loads; the writers use __atomic stores).
+	 */
 	bool stop;
 
 	/* blk_dev_reset_stats() keeps the sums at reset here (under stats_lock). */
@@ -86,16 +93,28 @@ struct blk_dev {
 	struct blk_stats_shard shards[BLK_STAT_SLOTS + 1];
 };
 
-/* 0: no slot yet; i + 1: this thread owns slot i; BLK_STAT_SLOTS + 1: shared. */
-extern _Thread_local unsigned blk_stat_slot;
+/*
+ * What the block layer keeps per thread, in one thread-local block: in a
+ * shared object (the fio engine is one) every thread-local access is a call
+ * to __tls_get_addr, so the hot path takes the block's address once and
+ * passes it down.
+ */
+struct blk_tls {
+	struct blk_plug *plug;	/* the plug collecting this thread's bios, or NULL */
+	struct blk_dev *worker; /* the device this thread is a queue worker of */
+	/* 0: no slot yet; i + 1: owns slot i; BLK_STAT_SLOTS + 1: the shared shard. */
+	unsigned stat_slot;
+};
+
+extern _Thread_local struct blk_tls blk_tls;
 
 /* blk_stat_slot_claim - give this thread a slot (or the shared shard). */
 unsigned blk_stat_slot_claim(void) __attribute__((noinline, cold));
 
-/* blk_shard - this thread's shard of @dev (claims a thread slot once). */
-static inline struct blk_shard_ref blk_shard(struct blk_dev *dev)
+/* blk_shard_of - @t's shard of @dev (claims a thread slot once); @t is &blk_tls. */
+static inline struct blk_shard_ref blk_shard_of(struct blk_dev *dev, struct blk_tls *t)
 {
-	unsigned slot = blk_stat_slot;
+	unsigned slot = t->stat_slot;
 
 	if (__builtin_expect(!slot, 0))
 		slot = blk_stat_slot_claim();
@@ -105,14 +124,22 @@ static inline struct blk_shard_ref blk_shard(struct blk_dev *dev)
 	};
 }
 
-/* blk_stat_add - add @v to counter @c of the shard @ref names. */
-static inline void blk_stat_add(struct blk_shard_ref ref, _Atomic uint64_t *c, uint64_t v)
+/* blk_shard - this thread's shard of @dev. */
+static inline struct blk_shard_ref blk_shard(struct blk_dev *dev)
 {
-	if (ref.owned)
-		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
-				      memory_order_relaxed);
-	else
-		atomic_fetch_add_explicit(c, v, memory_order_relaxed);
+	return blk_shard_of(dev, &blk_tls);
+}
+
+/* blk_stat_add - add @v to counter @c of the shard @ref names; returns the old value. */
+static inline uint64_t blk_stat_add(struct blk_shard_ref ref, _Atomic uint64_t *c, uint64_t v)
+{
+	uint64_t old;
+
+	if (!ref.owned)
+		return atomic_fetch_add_explicit(c, v, memory_order_relaxed);
+	old = atomic_load_explicit(c, memory_order_relaxed);
+	atomic_store_explicit(c, old + v, memory_order_relaxed);
+	return old;
 }
 
 static inline uint64_t blk_now_ns(void)
@@ -143,33 +170,46 @@ static inline unsigned blk_log2_bucket(uint64_t v, unsigned nr)
 /*
  * blk_stats_submit - count a bio accepted by the queue: @bytes (its whole
  * size, before any split), for data bios its @nr_segs bvecs, and one more
- * bio in flight.
+ * bio in flight; mark it counted, and time it if it is this thread's turn
+ * (one bio in lat_mask + 1, see blk_dev_config.lat_sample).
  */
-static inline void blk_stats_submit(struct blk_shard_ref ref, const struct bio *bio, uint32_t bytes,
-				    unsigned nr_segs)
+static inline void blk_stats_submit(struct blk_dev *dev, struct blk_shard_ref ref, struct bio *bio,
+				    uint32_t bytes, unsigned nr_segs)
 {
 	struct blk_stats_shard *s = ref.sh;
+	uint64_t seq;
 
 	blk_stat_add(ref, &s->bytes[blk_stat_dir_of(bio_op(bio))], bytes);
 	if (bio_has_data(bio)) {
 		blk_stat_add(ref, &s->bvecs, nr_segs);
 		blk_stat_add(ref, &s->seg_hist[blk_log2_bucket(nr_segs, BLK_SEG_BUCKETS)], 1);
 	}
-	blk_stat_add(ref, &s->submitted, 1);
+	seq = blk_stat_add(ref, &s->submitted, 1);
+	bio->bi_flags |= BIO_F_COUNTED;
+	bio->bi_start_ns = 0;
+	if (!(seq & dev->lat_mask)) {
+		uint64_t now = blk_now_ns();
+
+		bio->bi_start_ns = now ? now : 1;
+	}
 }
 
 /*
- * blk_stats_done - count a submitted bio's completion (ios, errors,
- * latency from bi_start_ns to @now_ns). bi_status must be final.
+ * blk_stats_done - count a submitted bio's completion: ios, errors and, if
+ * it was timed, its latency up to @now_ns (0: read the clock now).
+ * bi_status must be final.
  */
 static inline void blk_stats_done(struct blk_shard_ref ref, const struct bio *bio, uint64_t now_ns)
 {
 	struct blk_stats_shard *s = ref.sh;
-	uint64_t lat = now_ns - bio->bi_start_ns;
+	uint64_t lat;
 
 	blk_stat_add(ref, &s->ios[blk_stat_dir_of(bio_op(bio))], 1);
 	if (bio->bi_status)
 		blk_stat_add(ref, &s->errors, 1);
+	if (!bio->bi_start_ns)
+		return;
+	lat = (now_ns ? now_ns : blk_now_ns()) - bio->bi_start_ns;
 	blk_stat_add(ref, &s->lat_hist[blk_log2_bucket(lat, BLK_LAT_BUCKETS)], 1);
 	blk_stat_add(ref, &s->lat_sum_ns, lat);
 }
@@ -179,18 +219,17 @@ uint64_t blk_stats_inflight(const struct blk_dev *dev);
 
 /*
  * blk_bio_done - called by bio_endio() when a bio that was submitted to
- * @dev (bi_bdev set, bi_start_ns nonzero) reaches its final completion,
- * before its end_io. blk_bio_put_inflight() is called after end_io returns:
- * it is the last access to the device on behalf of that bio.
+ * @dev (BIO_F_COUNTED) reaches its final completion, before its end_io.
+ * blk_bio_put_inflight() is called after end_io returns: it is the last
+ * access to the device on behalf of that bio.
  */
 static inline void blk_bio_done(struct blk_dev *dev, struct bio *bio, uint64_t now_ns)
 {
-	blk_stats_done(blk_shard(dev), bio, now_ns ? now_ns : blk_now_ns());
+	blk_stats_done(blk_shard(dev), bio, now_ns);
 }
 
-static inline void blk_bio_put_inflight(struct blk_dev *dev)
+static inline void blk_put_inflight(struct blk_shard_ref ref)
 {
-	struct blk_shard_ref ref = blk_shard(dev);
 	_Atomic uint64_t *c = &ref.sh->completed;
 
 	/* Release: the bio's end_io happens before a drain that sees this. */
@@ -201,11 +240,19 @@ static inline void blk_bio_put_inflight(struct blk_dev *dev)
 		atomic_fetch_add_explicit(c, 1, memory_order_release);
 }
 
+static inline void blk_bio_put_inflight(struct blk_dev *dev)
+{
+	blk_put_inflight(blk_shard(dev));
+}
+
 /*
  * bio_endio_at - bio_endio() with the completion time already read (@now_ns,
  * or 0 to read the clock when needed), so a request of many bios reads the
  * clock once.
  */
 void bio_endio_at(struct bio *bio, int status, uint64_t now_ns);
+
+/* bio_split_free - free a split child that was never submitted (undoing a split). */
+void bio_split_free(struct bio *child);
 
 #endif

@@ -26,7 +26,7 @@ static _Atomic uint64_t blk_slot_map;
 static pthread_key_t blk_slot_key;
 static pthread_once_t blk_slot_once = PTHREAD_ONCE_INIT;
 static bool blk_slot_key_ok;
-_Thread_local unsigned blk_stat_slot;
+_Thread_local struct blk_tls blk_tls;
 
 _Static_assert(BLK_STAT_SLOTS <= 64, "the slot map is one 64-bit word");
 
@@ -58,10 +58,10 @@ unsigned blk_stat_slot_claim(void)
 				blk_slot_release((void *)(uintptr_t)(slot + 1));
 				break;
 			}
-			return blk_stat_slot = slot + 1;
+			return blk_tls.stat_slot = slot + 1;
 		}
 	}
-	return blk_stat_slot = BLK_STAT_SLOTS + 1;
+	return blk_tls.stat_slot = BLK_STAT_SLOTS + 1;
 }
 
 static uint64_t get(const _Atomic uint64_t *c)

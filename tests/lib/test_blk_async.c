@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_blk_async - many threads submitting at once to an async queue with
- * a small ring (so submitters wait for room): nothing is lost, every bio
- * completes exactly once on a worker thread, data is intact; end_io may
- * submit more I/O from the worker; blk_dev_delete waits for in-flight I/O.
+ * a small ring (so submitters wait for room), with workers that sleep at
+ * once or poll first: nothing is lost, every bio completes exactly once on
+ * a worker thread, data is intact; a plug flushes more requests than the
+ * ring holds; end_io may submit more I/O from the worker; blk_dev_delete
+ * waits for in-flight I/O.
  */
 #include "test_blk_chain.h"
 
@@ -48,7 +50,39 @@ static void *submitter(void *p)
 	return NULL;
 }
 
-static void run(enum desc_mode mode, unsigned nr_workers, unsigned depth)
+/*
+ * A plug holding more requests than the ring has room for (no two bios
+ * adjacent, so nothing merges): blk_finish_plug() queues them in batches,
+ * waking the workers before it waits for room.
+ */
+static void burst(struct blk_dev *dev, char *mem)
+{
+	enum { N = 64 };
+	struct tio tios[N];
+	struct blk_plug plug;
+
+	memset(tios, 0, sizeof(tios));
+	atomic_store(&tio_total_done, 0);
+	blk_start_plug(&plug);
+	for (unsigned i = 0; i < N; i++) {
+		tios[i].submitter = pthread_self();
+		tios[i].bio = new_bio(BIO_OP_READ, mem + i * 4096, 4096, DESC_PFN, i * 16);
+		tios[i].bio->bi_end_io = tio_end_io;
+		tios[i].bio->bi_private = &tios[i];
+		CHECK_OK(blk_submit_bio(dev, tios[i].bio));
+	}
+	CHECK_EQ(atomic_load(&tio_total_done), 0);
+	blk_finish_plug(&plug);
+	blk_dev_drain(dev);
+	CHECK_EQ(atomic_load(&tio_total_done), N);
+	for (unsigned i = 0; i < N; i++) {
+		CHECK_EQ(atomic_load(&tios[i].calls), 1);
+		CHECK_EQ(atomic_load(&tios[i].on_submitter), 0);
+		bio_put(tios[i].bio);
+	}
+}
+
+static void run(enum desc_mode mode, unsigned nr_workers, unsigned depth, unsigned poll_us)
 {
 	char *mem = map_huge(DISK);
 	struct pfn_range *r = reg(mem, DISK, mode);
@@ -66,6 +100,7 @@ static void run(enum desc_mode mode, unsigned nr_workers, unsigned depth)
 			     .limits = {.logical_block_size = 4096, .max_bytes = 8 * KiB},
 			     .nr_workers = nr_workers,
 			     .queue_depth = depth,
+			     .poll_us = poll_us,
 		     });
 	atomic_store(&tio_total_done, 0);
 	for (unsigned i = 0; i < THREADS; i++) {
@@ -95,6 +130,7 @@ static void run(enum desc_mode mode, unsigned nr_workers, unsigned depth)
 			      memcmp(disk, zero, 4096) == 0);
 		}
 
+	burst(dev, mem);
 	/* Chains submitted from end_io on the workers (ring of depth @depth). */
 	run_chains_and_delete(&dev, mem);
 	free(rd.buf);
@@ -105,8 +141,11 @@ static void run(enum desc_mode mode, unsigned nr_workers, unsigned depth)
 
 int main(void)
 {
-	run(DESC_PFN, 2, 4);
-	run(DESC_PAGE, 3, 1);
-	run(DESC_FOLIO, 1, 64);
+	run(DESC_PFN, 2, 4, 0);
+	run(DESC_PAGE, 3, 1, 0);
+	run(DESC_FOLIO, 1, 64, 0);
+	/* Workers that poll the ring before they sleep. */
+	run(DESC_PFN, 2, 4, 200);
+	run(DESC_PAGE, 1, 1, 20);
 	return 0;
 }
