@@ -27,10 +27,10 @@ struct bb_range {
 };
 
 struct pmemdev_bb {
+	struct pmemdev_bb_head head; /* first: pmemdev_bb_empty() reads it */
 	pthread_rwlock_t lock;
 	struct bb_range *ranges; /* sorted, disjoint, never adjacent */
 	unsigned nr;		 /* ranges in use */
-	atomic_uint nr_pub;	 /* copy of nr for the lock-free empty check */
 	uint64_t total;		 /* sectors */
 	char *file;		 /* list file, NULL: in memory only */
 };
@@ -195,7 +195,7 @@ static void publish(struct pmemdev_bb *bb, struct bb_range *r, unsigned nr)
 	bb->ranges = r;
 	bb->nr = nr;
 	bb->total = ranges_total(r, nr);
-	atomic_store_explicit(&bb->nr_pub, nr, memory_order_release);
+	atomic_store_explicit(&bb->head.nr_pub, nr, memory_order_release);
 }
 
 /* Parse one "sector count" line; returns 0, 1 for a blank/comment, -EINVAL. */
@@ -303,7 +303,7 @@ int pmemdev_bb_open(const char *region_path, struct pmemdev_bb **out)
 	ret = -pthread_rwlock_init(&bb->lock, NULL);
 	if (ret)
 		goto out_free;
-	atomic_init(&bb->nr_pub, 0);
+	atomic_init(&bb->head.nr_pub, 0);
 	if (region_path && !path_is_device(region_path)) {
 		size_t len = strlen(region_path) + sizeof(".badblocks");
 
@@ -431,7 +431,7 @@ bool pmemdev_bb_find(struct pmemdev_bb *bb, uint64_t sector, uint64_t nr_sectors
 	bool bad = false;
 	unsigned i;
 
-	if (atomic_load_explicit(&bb->nr_pub, memory_order_relaxed) == 0 || nr_sectors == 0)
+	if (atomic_load_explicit(&bb->head.nr_pub, memory_order_relaxed) == 0 || nr_sectors == 0)
 		return false;
 	end = sector > UINT64_MAX - nr_sectors ? UINT64_MAX : sector + nr_sectors;
 	pthread_rwlock_rdlock(&bb->lock);
@@ -468,7 +468,7 @@ uint64_t pmemdev_bb_count(struct pmemdev_bb *bb)
 
 unsigned pmemdev_bb_nr_ranges(struct pmemdev_bb *bb)
 {
-	return atomic_load_explicit(&bb->nr_pub, memory_order_acquire);
+	return atomic_load_explicit(&bb->head.nr_pub, memory_order_acquire);
 }
 
 int pmemdev_bb_list(struct pmemdev_bb *bb, pmemdev_bb_fn *fn, void *arg)

@@ -24,10 +24,30 @@
 #ifndef PMEMDEV_BADBLOCKS_H
 #define PMEMDEV_BADBLOCKS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 struct pmemdev_bb;
+
+/*
+ * The head of every list, public so that the empty check on a driver's hot
+ * path is an inline relaxed load and no call. Opaque otherwise.
+ */
+struct pmemdev_bb_head {
+	atomic_uint nr_pub; /* ranges in the list, published on every change */
+};
+
+/*
+ * pmemdev_bb_empty - true if the list has no bad range (a relaxed load: a
+ * check racing with an add may miss the new range, as pmemdev_bb_check()).
+ * The read and write paths test it before they call anything else.
+ */
+static inline bool pmemdev_bb_empty(const struct pmemdev_bb *bb)
+{
+	return !atomic_load_explicit(&((const struct pmemdev_bb_head *)bb)->nr_pub,
+				     memory_order_relaxed);
+}
 
 /*
  * pmemdev_bb_open - load the badblocks list of the region at @region_path

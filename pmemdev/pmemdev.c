@@ -35,7 +35,8 @@ static int pmemdev_rw_bio(struct pmemdev *pd, struct bio *bio, enum bio_op op)
 	struct bio_seg seg;
 
 	if (op == BIO_OP_READ) {
-		if (pmemdev_bb_check(pd->bb, bio->bi_iter.bi_sector, bio_sectors(bio)))
+		if (!pmemdev_bb_empty(pd->bb) &&
+		    pmemdev_bb_check(pd->bb, bio->bi_iter.bi_sector, bio_sectors(bio)))
 			return -EIO;
 		bio_for_each_segment (seg, bio, iter) {
 			memcpy(seg.addr, pd->base + off, seg.len);
@@ -48,8 +49,38 @@ static int pmemdev_rw_bio(struct pmemdev *pd, struct bio *bio, enum bio_op op)
 		off += seg.len;
 	}
 	/* Whole sectors were rewritten: like the kernel driver, clear poison. */
-	pmemdev_bb_clear(pd->bb, bio->bi_iter.bi_sector, bio_sectors(bio));
+	if (!pmemdev_bb_empty(pd->bb))
+		pmemdev_bb_clear(pd->bb, bio->bi_iter.bi_sector, bio_sectors(bio));
 	return 0;
+}
+
+/*
+ * The common request, done without the general loops: one bio whose memory
+ * is one segment, a read or a write, no preflush, and no bad sector
+ * anywhere (so nothing to fail and nothing to clear). Returns false if @rq
+ * is not such a request; else carries it out (it cannot fail).
+ */
+static bool pmemdev_rw_fast(struct pmemdev *pd, const struct blk_rq *rq)
+{
+	const struct bio *bio = rq->bio;
+	struct bio_seg seg;
+	char *dev;
+
+	if (rq->nr_bios != 1 || (rq->op != BIO_OP_READ && rq->op != BIO_OP_WRITE) ||
+	    (rq->flags & BIO_PREFLUSH) || !pmemdev_bb_empty(pd->bb))
+		return false;
+	seg = bvec_iter_seg(bio->bi_io_vec, bio->bi_desc, bio->bi_iter);
+	if (seg.len != rq->bytes)
+		return false;
+	dev = pd->base + sector_to_off(rq->sector);
+	if (rq->op == BIO_OP_READ) {
+		memcpy(seg.addr, dev, seg.len);
+		return true;
+	}
+	pmr_memcpy(pd->region, dev, seg.addr, seg.len, PMR_MEM_NODRAIN);
+	if (rq->flags & BIO_FUA)
+		pmr_drain(pd->region);
+	return true;
 }
 
 static int pmemdev_zero(struct pmemdev *pd, const struct blk_rq *rq)
@@ -59,9 +90,9 @@ static int pmemdev_zero(struct pmemdev *pd, const struct blk_rq *rq)
 	return 0;
 }
 
-static int pmemdev_queue_rq(void *driver_data, struct blk_rq *rq)
+/* Any request: several bios or segments, preflush, FUA, bad sectors, zeroing, flush. */
+static int __attribute__((noinline)) pmemdev_queue_rq_general(struct pmemdev *pd, struct blk_rq *rq)
 {
-	struct pmemdev *pd = driver_data;
 	struct bio *bio;
 	int err = 0;
 
@@ -91,6 +122,15 @@ static int pmemdev_queue_rq(void *driver_data, struct blk_rq *rq)
 	    rq->op == BIO_OP_WRITE_ZEROES)
 		pmr_drain(pd->region);
 	return err;
+}
+
+static int pmemdev_queue_rq(void *driver_data, struct blk_rq *rq)
+{
+	struct pmemdev *pd = driver_data;
+
+	if (__builtin_expect(pmemdev_rw_fast(pd, rq), 1))
+		return 0;
+	return pmemdev_queue_rq_general(pd, rq);
 }
 
 /*
@@ -178,12 +218,14 @@ int pmemdev_new(const struct pmemdev_config *cfg, struct pmemdev **out)
 								 : PMEMDEV_TARGET_PMEM];
 	bc.driver_data = pd;
 	bc.nr_workers = cfg->nr_workers;
+	bc.lat_sample = cfg->lat_sample ? cfg->lat_sample : PMEMDEV_LAT_SAMPLE;
 	/*
 	 * Like the kernel's pmem driver, complete in the submitter's context
 	 * when no worker is awake: on a busy machine a handoff per 4 KiB copy
 	 * (futex wake, two context switches) costs many times the copy.
 	 */
-	bc.run_when_idle = true;
+	bc.run_when_idle = !cfg->worker_only;
+	bc.poll_us = cfg->poll_us;
 	err = blk_dev_new(&bc, &pd->blk);
 	if (err)
 		goto out_bb;
