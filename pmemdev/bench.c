@@ -99,7 +99,10 @@ static void bench_end_io(struct bio *bio)
 
 	if (bio->bi_status && !t->err)
 		t->err = bio->bi_status;
-	bio_release_pages(bio);
+	if (t->o->alloc)
+		bio_put(bio);
+	else
+		bio_release_pages(bio);
 	if (!t->async) {
 		t->done[t->nr_done++] = s->idx;
 		return;
@@ -126,20 +129,34 @@ static int bench_submit(struct bench_thread *t, struct bench_slot *s)
 	const struct bench_opts *o = t->o;
 	unsigned opf = is_write(o->rw) ? BIO_OP_WRITE : BIO_OP_READ;
 	enum bio_desc desc = o->mode == DESC_PFN ? BIO_DESC_PFN : BIO_DESC_PAGE;
+	struct bio *bio = s->bio;
 	int err;
 
 	if (is_write(o->rw) && o->fua)
 		opf |= BIO_FUA;
-	bio_init(s->bio, s->bio->bi_inline_vecs, t->nr_vecs, opf, desc);
-	s->bio->bi_iter.bi_sector = off_to_sector(next_block(t) * o->bs);
-	err = bio_add_range(s->bio, s->buf, o->bs, o->mode);
+	if (o->alloc) {
+		err = bio_alloc(t->nr_vecs, opf, desc, &bio);
+		if (err)
+			return err;
+	} else {
+		bio_init(bio, bio->bi_inline_vecs, t->nr_vecs, opf, desc);
+	}
+	bio->bi_iter.bi_sector = off_to_sector(next_block(t) * o->bs);
+	err = bio_add_range(bio, s->buf, o->bs, o->mode);
 	if (err)
-		return err;
-	s->bio->bi_end_io = bench_end_io;
-	s->bio->bi_private = s;
-	err = blk_submit_bio(t->blk, s->bio);
+		goto out_release;
+	bio->bi_end_io = bench_end_io;
+	bio->bi_private = s;
+	err = blk_submit_bio(t->blk, bio);
 	if (err)
-		bio_release_pages(s->bio);
+		goto out_release;
+	return 0;
+
+out_release:
+	if (o->alloc)
+		bio_put(bio);
+	else
+		bio_release_pages(bio);
 	return err;
 }
 
@@ -326,6 +343,7 @@ int bench_run(const struct bench_opts *o, struct bench_result *res)
 			o->target == BENCH_TARGET_NULL ? PMEMDEV_TARGET_NULL : PMEMDEV_TARGET_PMEM;
 		pc.mode = o->mode;
 		pc.nr_workers = o->workers;
+		pc.lat_sample = o->lat_sample;
 		err = pmemdev_new(&pc, &pd);
 		if (err)
 			goto out_close;
@@ -395,6 +413,8 @@ int bench_run(const struct bench_opts *o, struct bench_result *res)
 				s->idx = j;
 				s->buf = aligned + (uint64_t)(i * o->iodepth + j) * slot_bytes;
 				/* Our own bio shell, reset with bio_init() per I/O. */
+				if (o->alloc)
+					continue;
 				s->bio = malloc(sizeof(struct bio) +
 						t->nr_vecs * sizeof(struct bio_vec));
 				if (!s->bio) {

@@ -5,7 +5,7 @@
  * Each thread owns @iodepth slots; a slot is a buffer of @bs bytes taken
  * from memory registered in the job's descriptor mode, and a bio rebuilt for
  * every I/O (so the descriptor cost of building a bio is measured, as the
- * kernel pays it per I/O). Completions come back through end_io; the thread
+ * kernel pays it per I/O), or allocated and freed per I/O (@alloc). Completions come back through end_io; the thread
  * resubmits the slot until time is up.
  *
  * The MEMCPY target bypasses the block layer and copies the same sizes at
@@ -47,6 +47,13 @@ struct bench_opts {
 	uint64_t ios;	  /* if nonzero: stop after this many I/Os per thread, not on time */
 	uint64_t size;	  /* bytes of the device to use; 0: all */
 	bool fua;	  /* FUA on writes */
+	/*
+	 * true: every I/O allocates its bio with bio_alloc() and end_io frees
+	 * it with bio_put(), as a filesystem does; false: each slot reuses one
+	 * bio of its own (bio_init() per I/O), as the fio engine does.
+	 */
+	bool alloc;
+	unsigned lat_sample; /* pmemdev_config.lat_sample (0: the driver's default) */
 };
 
 struct bench_result {

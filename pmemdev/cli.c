@@ -55,6 +55,10 @@ static const char usage_text[] =
 	"                             (fixed work, e.g. for instruction counts)\n"
 	"  --size SIZE                use only the first SIZE bytes of the region\n"
 	"  --fua                      FUA on every write\n"
+	"  --alloc                    bio_alloc()/bio_put() per I/O (default: one bio\n"
+	"                             per slot, reset with bio_init())\n"
+	"  --lat-sample N             time one bio in N for the latency percentiles\n"
+	"                             (default 64; 1: every bio)\n"
 	"  --json                     one JSON object per run on stdout\n"
 	"\n"
 	"Common: -h/--help, -V/--version\n";
@@ -395,6 +399,8 @@ static int cmd_bench(int argc, char **argv)
 					     {"json", no_argument, NULL, 'J'},
 					     {"repeat", required_argument, NULL, 'R'},
 					     {"ios", required_argument, NULL, 'N'},
+					     {"alloc", no_argument, NULL, 'A'},
+					     {"lat-sample", required_argument, NULL, 'L'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	struct bench_opts o = {.target = BENCH_TARGET_PMEM,
@@ -482,6 +488,13 @@ static int cmd_bench(int argc, char **argv)
 			break;
 		case 'F':
 			o.fua = true;
+			break;
+		case 'A':
+			o.alloc = true;
+			break;
+		case 'L':
+			if (parse_uint_opt("lat-sample", optarg, 1, 65536, &o.lat_sample))
+				return EXIT_USAGE;
 			break;
 		case 'J':
 			json = true;

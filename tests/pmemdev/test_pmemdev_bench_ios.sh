@@ -3,7 +3,8 @@
 #
 # test_pmemdev_bench_ios - `pmemdev bench --ios N` does exactly N I/Os per
 # thread (a fixed amount of work, for instruction counts), in every target,
-# sync and async, and refuses a bad count.
+# sync and async, with a bio per slot or one allocated per I/O (--alloc),
+# whatever the latency sampling (--lat-sample); bad counts are refused.
 # Usage: test_pmemdev_bench_ios.sh BUILD_DIR SOURCE_DIR
 set -u
 . "$2/tests/pmemdev/lib.sh"
@@ -36,13 +37,32 @@ got=$(ios_of --target pmem --rw randwrite --bs 4k --iodepth 8 --threads 2 --ios 
 got=$(ios_of --target null --rw read --bs 2M --iodepth 16 --ios 3)
 [ "$got" = 3 ] || fail "ios below iodepth: $got I/Os, want 3"
 
-# Bad counts: exit 2 and a message naming the option.
-for bad in 0 -1 abc; do
-	"$pm" bench "$r" --ios "$bad" >"$dir/out" 2>"$dir/err"
-	rc=$?
-	[ $rc -eq 2 ] || fail "--ios $bad exited $rc, want 2"
-	grep -q -- "--ios" "$dir/err" || fail "--ios $bad: stderr lacks the option: $(cat "$dir/err")"
+# A bio allocated and freed per I/O (--alloc), sync and async, both descriptors.
+for mode in pfn page; do
+	got=$(ios_of --target pmem --mode $mode --rw randwrite --bs 8k --alloc --ios 500)
+	[ "$got" = 500 ] || fail "--alloc $mode sync: $got I/Os, want 500"
+	got=$(ios_of --target pmem --mode $mode --rw randread --bs 8k --alloc --iodepth 4 \
+		--threads 2 --ios 300)
+	[ "$got" = 600 ] || fail "--alloc $mode async: $got I/Os, want 600"
 done
+# Every bio timed, or one in 1024: the count of I/Os does not change.
+for n in 1 1024; do
+	got=$(ios_of --target null --rw randread --bs 4k --lat-sample $n --ios 2000)
+	[ "$got" = 2000 ] || fail "--lat-sample $n: $got I/Os, want 2000"
+done
+
+# Bad counts: exit 2 and a message naming the option.
+for opt in ios lat-sample; do
+	for bad in 0 -1 abc 99999999999999999999; do
+		"$pm" bench "$r" --$opt "$bad" >"$dir/out" 2>"$dir/err"
+		rc=$?
+		[ $rc -eq 2 ] || fail "--$opt $bad exited $rc, want 2"
+		grep -q -- "--$opt" "$dir/err" ||
+			fail "--$opt $bad: stderr lacks the option: $(cat "$dir/err")"
+	done
+done
+"$pm" bench "$r" --lat-sample 65537 >"$dir/out" 2>"$dir/err"
+[ $? -eq 2 ] || fail "--lat-sample 65537 accepted"
 
 [ $fails -eq 0 ] || exit 1
 echo "ok"
