@@ -17,7 +17,7 @@
  *
  * Options (see pmemdev_fio_options[] below): region=PATH (else the job's
  * filename), mode=pfn|folio|page, target=pmem|null, completion=sync|async,
- * fua=0|1, workers=N, blk_stats=0|1.
+ * fua=0|1, workers=N, blk_stats=0|1, lat_sample=N.
  *
  * Built against the headers of one fio version (FIO_VERSION, from the
  * configured source tree scripts/fio-src fetched); the engine refuses to
@@ -76,14 +76,18 @@ enum pmemdev_fio_completion {
 
 /* Engine options; fio keeps a copy per job in td->eo. */
 struct pmemdev_fio_opts {
-	void *td;		 /* fio stores the thread_data here: must be first */
-	char *region;		 /* region path; NULL: the job's filename */
-	unsigned int mode;	 /* enum desc_mode */
-	unsigned int target;	 /* enum pmemdev_target */
-	unsigned int completion; /* enum pmemdev_fio_completion */
-	unsigned int fua;	 /* 1: every write carries BIO_FUA */
-	unsigned int workers;	 /* device worker threads; 0: auto (sync 0, async 1) */
-	unsigned int blk_stats;	 /* 1: print the block layer's stats at job end */
+	void *td;		    /* fio stores the thread_data here: must be first */
+	char *region;		    /* region path; NULL: the job's filename */
+	unsigned int mode;	    /* enum desc_mode */
+	unsigned int target;	    /* enum pmemdev_target */
+	unsigned int completion;    /* enum pmemdev_fio_completion */
+	unsigned int fua;	    /* 1: every write carries BIO_FUA */
+	unsigned int workers;	    /* device worker threads; 0: auto (sync 0, async 1) */
+	unsigned int blk_stats;	    /* 1: print the block layer's stats at job end */
+	unsigned int lat_sample;    /* pmemdev_config.lat_sample; 0: the driver's default */
+	unsigned int plug;	    /* async: hold one burst of ->queue in a plug until ->commit */
+	unsigned int poll_us;	    /* async: workers poll this long before sleeping */
+	unsigned int run_when_idle; /* async: run a request inline when every worker sleeps */
 };
 
 /* Per-job engine state (td->io_ops_data). */
@@ -102,25 +106,36 @@ struct pmemdev_fio_data {
 	struct pfn_range *buf_range;
 	uint64_t buf_desc_bytes; /* descriptor bytes of the buffer range */
 
-	/* Async completions: a ring of io_us completed by device workers. */
+	/*
+	 * Async completions. end_io (on a worker, or inline) pushes its io_u on
+	 * @done_list, a lock-free stack, with one compare-and-swap; getevents()
+	 * takes the whole stack with one exchange into @backlog (oldest first),
+	 * and sleeps on @cond only after polling found nothing, with @waiting
+	 * set so that end_io knows to wake it.
+	 */
+	_Atomic(struct pmemdev_fio_iou *) done_list;
+	struct pmemdev_fio_iou *backlog; /* reaped from done_list, not yet given to fio */
+	struct pmemdev_fio_iou **backlog_tail;
+	atomic_bool waiting; /* getevents() sleeps (or is about to) on cond */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct io_u **done; /* ring, capacity done_cap */
-	unsigned done_cap;
-	unsigned done_head; /* oldest completed */
-	unsigned nr_done;
-	atomic_uint nr_done_hint; /* nr_done, readable without the lock (spinning) */
-	bool waiting;		  /* getevents() sleeps on cond */
-	struct io_u **events;	  /* what getevents() reaped, for ->event() */
+	struct io_u **events; /* what getevents() reaped, for ->event() */
+	unsigned events_cap;
 	unsigned nr_events;
+
+	/* plug=1: the bios queued since the last reap, dispatched by getevents(). */
+	bool plug_bursts;
+	bool plugged;
+	struct blk_plug plug;
 };
 
 /* Per-io_u state (io_u->engine_data): the bio, reused for every I/O. */
 struct pmemdev_fio_iou {
 	struct io_u *io_u;
 	struct pmemdev_fio_data *data;
-	bool done;	 /* sync path: end_io ran */
-	struct bio *bio; /* caller-owned: bio_init() over its own bvec array */
+	struct pmemdev_fio_iou *next; /* on done_list or the backlog */
+	bool done;		      /* sync path: end_io ran */
+	struct bio *bio;	      /* caller-owned: bio_init() over its own bvec array */
 };
 
 /*
@@ -324,10 +339,11 @@ static int pmemdev_fio_init(struct thread_data *td)
 		goto out_free;
 	}
 
-	d->done_cap = td->o.iodepth ? td->o.iodepth : 1;
-	d->done = calloc(d->done_cap, sizeof(*d->done));
-	d->events = calloc(d->done_cap, sizeof(*d->events));
-	if (!d->done || !d->events) {
+	d->events_cap = td->o.iodepth ? td->o.iodepth : 1;
+	d->events = calloc(d->events_cap, sizeof(*d->events));
+	d->backlog_tail = &d->backlog;
+	d->plug_bursts = d->async && o->plug;
+	if (!d->events) {
 		log_err(PFX "out of memory\n");
 		goto out_free;
 	}
@@ -338,6 +354,9 @@ static int pmemdev_fio_init(struct thread_data *td)
 	cfg.target = (enum pmemdev_target)o->target;
 	cfg.mode = d->mode;
 	cfg.nr_workers = d->nr_workers;
+	cfg.lat_sample = o->lat_sample;
+	cfg.poll_us = o->poll_us;
+	cfg.worker_only = !o->run_when_idle;
 	err = pmemdev_new(&cfg, &d->pd);
 	if (err) {
 		log_err(PFX "job '%s': cannot open pmemdev on %s (mode=%s target=%s): %s\n",
@@ -364,7 +383,6 @@ out_destroy:
 	pthread_mutex_destroy(&d->lock);
 out_free:
 	free(d->events);
-	free(d->done);
 	free(d);
 	return 1;
 }
@@ -392,6 +410,22 @@ static void pmemdev_fio_print_stats(struct thread_data *td, struct pmemdev_fio_d
 	fflush(f_out);
 }
 
+/*
+ * pmemdev_fio_unplug - send the bios held since the first ->queue after the
+ * last reap (plug=1), as one batch: one lock round and at most one wake-up
+ * for the workers. fio reaps (->getevents) whenever it waits for a
+ * completion, so nothing stays held while fio waits. (A ->commit hook
+ * would do it earlier, but would also change fio's own accounting of
+ * submissions for every job of the engine, sync ones included.)
+ */
+static void pmemdev_fio_unplug(struct pmemdev_fio_data *d)
+{
+	if (d->plugged) {
+		d->plugged = false;
+		blk_finish_plug(&d->plug);
+	}
+}
+
 /* ->cleanup: after all I/O and after ->iomem_free. */
 static void pmemdev_fio_cleanup(struct thread_data *td)
 {
@@ -400,13 +434,13 @@ static void pmemdev_fio_cleanup(struct thread_data *td)
 
 	if (!d)
 		return;
+	pmemdev_fio_unplug(d);
 	if (o->blk_stats)
 		pmemdev_fio_print_stats(td, d);
 	pmemdev_delete(&d->pd);
 	pthread_cond_destroy(&d->cond);
 	pthread_mutex_destroy(&d->lock);
 	free(d->events);
-	free(d->done);
 	free(d);
 	td->io_ops_data = NULL;
 }
@@ -494,7 +528,8 @@ static void pmemdev_fio_io_u_free(struct thread_data *td, struct io_u *io_u)
 /* pmemdev_fio_finish - record the bio's outcome in its io_u. */
 static void pmemdev_fio_finish(struct io_u *io_u, struct bio *bio)
 {
-	bio_release_pages(bio);
+	if (bio->bi_desc == BIO_DESC_PAGE)
+		bio_release_pages(bio);
 	if (bio->bi_status) {
 		io_u->error = -bio->bi_status;
 		io_u->resid = io_u->xfer_buflen;
@@ -513,24 +548,26 @@ static void pmemdev_fio_end_io_sync(struct bio *bio)
 	iou->done = true;
 }
 
-/* end_io for completion=async: runs on a device worker; queue for getevents. */
+/* end_io for completion=async: on a device worker (or inline); hand to getevents. */
 static void pmemdev_fio_end_io_async(struct bio *bio)
 {
 	struct pmemdev_fio_iou *iou = bio->bi_private;
 	struct pmemdev_fio_data *d = iou->data;
-	bool wake;
+	struct pmemdev_fio_iou *head = atomic_load_explicit(&d->done_list, memory_order_relaxed);
 
 	pmemdev_fio_finish(iou->io_u, bio);
-
-	pthread_mutex_lock(&d->lock);
-	assert(d->nr_done < d->done_cap);
-	d->done[(d->done_head + d->nr_done) % d->done_cap] = iou->io_u;
-	d->nr_done++;
-	atomic_store_explicit(&d->nr_done_hint, d->nr_done, memory_order_release);
-	wake = d->waiting;
-	pthread_mutex_unlock(&d->lock);
-	if (wake)
+	do {
+		iou->next = head;
+	} while (!atomic_compare_exchange_weak(&d->done_list, &head, iou));
+	/*
+	 * Sequentially consistent push and load here, store and load in the
+	 * sleeper: either it sees this io_u, or this sees it waiting.
+	 */
+	if (atomic_load(&d->waiting)) {
+		pthread_mutex_lock(&d->lock);
 		pthread_cond_signal(&d->cond);
+		pthread_mutex_unlock(&d->lock);
+	}
 }
 
 /*
@@ -613,6 +650,11 @@ static enum fio_q_status pmemdev_fio_queue(struct thread_data *td, struct io_u *
 	}
 
 	iou->done = false;
+	if (d->plug_bursts && !d->plugged) {
+		/* Held until fio reaps (->getevents): see pmemdev_fio_unplug(). */
+		blk_start_plug(&d->plug);
+		d->plugged = true;
+	}
 	err = blk_submit_bio(d->bdev, iou->bio);
 	if (err)
 		goto out_release;
@@ -630,60 +672,108 @@ out_error:
 	return FIO_Q_COMPLETED;
 }
 
+/* Move everything on done_list to the end of the backlog, oldest first. */
+static bool pmemdev_fio_collect(struct pmemdev_fio_data *d)
+{
+	struct pmemdev_fio_iou *l = atomic_exchange(&d->done_list, NULL), *fifo = NULL;
+
+	if (!l)
+		return false;
+	while (l) {
+		struct pmemdev_fio_iou *next = l->next;
+
+		l->next = fifo;
+		fifo = l;
+		l = next;
+	}
+	*d->backlog_tail = fifo;
+	while (fifo->next)
+		fifo = fifo->next;
+	d->backlog_tail = &fifo->next;
+	return true;
+}
+
+/* Poll done_list for up to PMEMDEV_FIO_POLL_NS; true if something arrived. */
+static bool pmemdev_fio_poll(struct pmemdev_fio_data *d)
+{
+	struct timespec t0, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		for (int i = 0; i < 64; i++) {
+			__builtin_ia32_pause();
+			if (atomic_load_explicit(&d->done_list, memory_order_relaxed))
+				return true;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while ((now.tv_sec - t0.tv_sec) * 1000000000L + (now.tv_nsec - t0.tv_nsec) <
+		 PMEMDEV_FIO_POLL_NS);
+	return false;
+}
+
+/*
+ * Sleep until end_io pushes something (or @deadline passes: returns false).
+ * The store to @waiting and the load of done_list pair with end_io's push
+ * and load of @waiting (both sequentially consistent): no wake-up is lost.
+ */
+static bool pmemdev_fio_sleep(struct pmemdev_fio_data *d, const struct timespec *deadline)
+{
+	bool ok = true;
+
+	pthread_mutex_lock(&d->lock);
+	atomic_store(&d->waiting, true);
+	while (ok && !atomic_load(&d->done_list)) {
+		if (deadline)
+			ok = pthread_cond_timedwait(&d->cond, &d->lock, deadline) != ETIMEDOUT;
+		else
+			pthread_cond_wait(&d->cond, &d->lock);
+	}
+	atomic_store(&d->waiting, false);
+	pthread_mutex_unlock(&d->lock);
+	return ok;
+}
+
 /* ->getevents: reap between @min and @max completions (async). */
 static int pmemdev_fio_getevents(struct thread_data *td, unsigned int min, unsigned int max,
 				 const struct timespec *t)
 {
 	struct pmemdev_fio_data *d = td->io_ops_data;
 	struct timespec deadline;
+	bool have_deadline = false;
 	unsigned n = 0;
 
-	if (t) {
-		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_sec += t->tv_sec;
-		deadline.tv_nsec += t->tv_nsec;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
+	pmemdev_fio_unplug(d);
+	if (max > d->events_cap)
+		max = d->events_cap;
+	for (;;) {
+		while (d->backlog && n < max) {
+			struct pmemdev_fio_iou *iou = d->backlog;
+
+			d->backlog = iou->next;
+			if (!d->backlog)
+				d->backlog_tail = &d->backlog;
+			d->events[n++] = iou->io_u;
 		}
-	}
-
-	/*
-	 * Completions usually arrive within microseconds: poll briefly before
-	 * sleeping, so a reap does not cost a futex wake-up per I/O.
-	 */
-	if (min && atomic_load_explicit(&d->nr_done_hint, memory_order_acquire) < min) {
-		struct timespec t0, now;
-
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		do {
-			for (int i = 0; i < 64; i++)
-				__builtin_ia32_pause();
-			if (atomic_load_explicit(&d->nr_done_hint, memory_order_acquire) >= min)
-				break;
-			clock_gettime(CLOCK_MONOTONIC, &now);
-		} while ((now.tv_sec - t0.tv_sec) * 1000000000L + (now.tv_nsec - t0.tv_nsec) <
-			 PMEMDEV_FIO_POLL_NS);
-	}
-
-	pthread_mutex_lock(&d->lock);
-	while (d->nr_done < min) {
-		d->waiting = true;
-		if (t) {
-			if (pthread_cond_timedwait(&d->cond, &d->lock, &deadline) == ETIMEDOUT)
-				break;
-		} else {
-			pthread_cond_wait(&d->cond, &d->lock);
+		if (n >= min || n == max)
+			break;
+		if (pmemdev_fio_collect(d))
+			continue;
+		/* Completions usually come within microseconds: poll before sleeping. */
+		if (pmemdev_fio_poll(d))
+			continue;
+		if (t && !have_deadline) {
+			clock_gettime(CLOCK_REALTIME, &deadline);
+			deadline.tv_sec += t->tv_sec;
+			deadline.tv_nsec += t->tv_nsec;
+			if (deadline.tv_nsec >= 1000000000L) {
+				deadline.tv_sec++;
+				deadline.tv_nsec -= 1000000000L;
+			}
+			have_deadline = true;
 		}
+		if (!pmemdev_fio_sleep(d, t ? &deadline : NULL))
+			break;
 	}
-	d->waiting = false;
-	while (d->nr_done && n < max) {
-		d->events[n++] = d->done[d->done_head];
-		d->done_head = (d->done_head + 1) % d->done_cap;
-		d->nr_done--;
-	}
-	atomic_store_explicit(&d->nr_done_hint, d->nr_done, memory_order_relaxed);
-	pthread_mutex_unlock(&d->lock);
 	d->nr_events = n;
 	return (int)n;
 }
@@ -764,6 +854,22 @@ static struct fio_option pmemdev_fio_options[] = {
 			.minval = 0, .maxval = 64),
 	PMEMDEV_FIO_OPT("blk_stats", "pmemdev block layer stats", FIO_OPT_BOOL, blk_stats,
 			"Print bios, bvecs per bio and descriptor bytes at job end", .def = "0"),
+	PMEMDEV_FIO_OPT("plug", "pmemdev plug bursts", FIO_OPT_BOOL, plug,
+			"completion=async: hold the bios submitted between two reaps in a "
+			"plug and queue them together when fio reaps",
+			.def = "1"),
+	PMEMDEV_FIO_OPT("poll_us", "pmemdev worker polling", FIO_OPT_INT, poll_us,
+			"completion=async: device workers poll for requests this many us "
+			"before they sleep (0: sleep at once)",
+			.def = "0", .minval = 0, .maxval = 100000),
+	PMEMDEV_FIO_OPT("run_when_idle", "pmemdev run when idle", FIO_OPT_BOOL, run_when_idle,
+			"completion=async: a request that finds every worker asleep runs in "
+			"the submitting thread",
+			.def = "1"),
+	PMEMDEV_FIO_OPT("lat_sample", "pmemdev latency sampling", FIO_OPT_INT, lat_sample,
+			"Time one bio in N for the block layer's latency histogram (0: the "
+			"driver's default, 64; 1: every bio)",
+			.def = "0", .minval = 0, .maxval = 65536),
 	{
 		.name = NULL,
 	},

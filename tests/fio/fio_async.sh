@@ -3,16 +3,22 @@
 #
 # fio_async.sh - completion=async: the device's workers complete bios,
 # fio reaps them through getevents/event, and iodepth 8 is really reached;
-# random writes verify with md5 (also with 2 workers and FUA writes).
+# random writes verify with md5, with FUA writes, in every completion
+# setting (workers, plug, poll_us, run_when_idle).
 . "$(dirname "$0")/fio_lib.sh"
 
 region=$(make_region r 16M)
 json=$TDIR/out.json
-for w in 1 2; do
-	run_fio --name=async --region="$region" --completion=async --workers=$w --iodepth=8 \
+# Each completion setting: workers 1 and 2; bios plugged between reaps or
+# queued one by one; workers that poll; no run-when-idle (end_io on workers).
+for set in "--workers=1" "--workers=2" "--workers=1 --plug=0" "--workers=2 --poll_us=50" \
+	"--workers=1 --run_when_idle=0" "--workers=1 --plug=0 --run_when_idle=0 --poll_us=20"; do
+	# shellcheck disable=SC2086 # $set is a list of options
+	run_fio --name=async --region="$region" --completion=async $set --iodepth=8 \
 		--rw=randwrite --bs=4k --size=4M --verify=md5 --do_verify=1 --fua=1 \
 		--output-format=json --output="$json"
-	expect_ok "completion=async workers=$w iodepth=8 randwrite verify=md5"
+	w="$set"
+	expect_ok "completion=async $set iodepth=8 randwrite verify=md5"
 	python3 - "$json" <<'PY' || fail "iodepth 8 not reached with workers=$w"
 import json, sys
 job = json.load(open(sys.argv[1]))["jobs"][0]
