@@ -595,6 +595,13 @@ int pmr_lock_region(struct pmr_region *r, enum pmr_lock_mode mode, unsigned lock
 	return err;
 }
 
+int pmr_relock_region(struct pmr_region *r, enum pmr_lock_mode mode)
+{
+	if (!r->lock)
+		return pmd_err(-EINVAL, "region %s is not locked", r->path);
+	return pmr_lock_convert(r->lock, r->path, mode);
+}
+
 static bool want_progress(unsigned flags, uint64_t size)
 {
 	return (flags & PMR_F_PROGRESS) && size >= PMR_PROGRESS_MIN && isatty(STDERR_FILENO);

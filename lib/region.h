@@ -121,6 +121,13 @@ void pmr_close(struct pmr_region **rp);
  */
 int pmr_lock_region(struct pmr_region *r, enum pmr_lock_mode mode, unsigned lock_flags);
 
+/*
+ * pmr_relock_region - change the mode of the lock @r took with
+ * PMR_LOCK_SOLE (pmr_lock_convert()). Returns 0, -EBUSY naming the holder,
+ * -EINVAL if @r holds no lock.
+ */
+int pmr_relock_region(struct pmr_region *r, enum pmr_lock_mode mode);
+
 /* Accessors; valid while the region is open. */
 void *pmr_addr(const struct pmr_region *r);
 uint64_t pmr_size(const struct pmr_region *r); /* bytes */

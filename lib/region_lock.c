@@ -605,6 +605,43 @@ enum pmr_lock_mode pmr_lock_mode_of(const struct pmr_lock *l)
 	return l->mode;
 }
 
+int pmr_lock_convert(struct pmr_lock *l, const char *path, enum pmr_lock_mode mode)
+{
+	struct lock_entry *e = l->e;
+	bool excl = mode == PMR_LOCK_EXCLUSIVE;
+	struct pmr_lock_holder h;
+	int err = 0;
+
+	if (mode == l->mode)
+		return 0;
+	pthread_mutex_lock(&lock_table_mutex);
+	if (!e->sole || e->owner != getpid()) {
+		pthread_mutex_unlock(&lock_table_mutex);
+		return pmd_err(-EINVAL, "region %s: only a sole lock holder may change its mode",
+			       path);
+	}
+	if (flock(e->fd, (excl ? LOCK_EX : LOCK_SH) | LOCK_NB)) {
+		err = errno == EWOULDBLOCK ? -EWOULDBLOCK : -errno;
+		/* a failed conversion may drop the old lock: take shared back */
+		if (excl && flock(e->fd, LOCK_SH | LOCK_NB))
+			e->held_excl = false;
+	} else {
+		e->held_excl = excl;
+		e->nr_excl = excl;
+		e->nr_shared = !excl;
+		l->mode = mode;
+	}
+	pthread_mutex_unlock(&lock_table_mutex);
+	if (err == -EWOULDBLOCK) {
+		if (holder_of(e->dev, e->ino, &h))
+			memset(&h, 0, sizeof(h));
+		return refuse(path, &h);
+	}
+	if (err)
+		return pmd_err(err, "cannot lock region %s: %s", path, strerror(-err));
+	return 0;
+}
+
 int pmr_lock_covers_fd(const struct pmr_lock *l, int fd)
 {
 	struct stat st;

@@ -100,6 +100,16 @@ void pmr_lock_release(struct pmr_lock **lp);
 enum pmr_lock_mode pmr_lock_mode_of(const struct pmr_lock *l);
 
 /*
+ * pmr_lock_convert - change the mode of @l, taken with PMR_LOCK_SOLE (the
+ * only reference in this process), on the region at @path (for messages):
+ * exclusive -> shared always works (a daemon remounted read-only lets
+ * readers in); shared -> exclusive fails with -EBUSY naming the holder
+ * while another process holds it, and the lock stays shared. Returns 0,
+ * -EBUSY, -EINVAL (not a sole reference) or another -errno.
+ */
+int pmr_lock_convert(struct pmr_lock *l, const char *path, enum pmr_lock_mode mode);
+
+/*
  * pmr_lock_covers_fd - 0 if @fd is open on the file @l locks, -ESTALE if the
  * path now names another file (replaced between lock and open), or -errno
  * of fstat(2).

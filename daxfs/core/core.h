@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "daxfs.h"
 #include "format.h"
@@ -89,6 +90,7 @@ struct daxfs {
 	uint64_t size; /* bytes the fs spans */
 	unsigned flags;
 	bool rdonly;
+	bool region_rw; /* the region is open for writing (mapped read-only while rdonly) */
 
 	/* geometry, from the superblock */
 	uint64_t total_blocks;
@@ -181,6 +183,18 @@ int ino_alloc(struct daxfs *fs, uint64_t *ino);
 void ino_free_mark(struct daxfs *fs, uint64_t ino);
 int imap_init(struct daxfs *fs);
 int64_t now_ns(void);
+struct timespec now_ts(void);
+/* timestamp @t of @di; and store @ts there (in a tx; clamped to the format's
+ * range; announces the EPOCH feature when an epoch byte becomes nonzero) */
+struct timespec di_get_time(const struct daxfs_dinode *di, enum daxfs_time_idx t);
+void di_set_time(struct daxfs *fs, struct daxfs_dinode *di, enum daxfs_time_idx t,
+		 struct timespec ts);
+/* set the timestamps in @which (bits 1 << DAXFS_*TIME) of @di to now, in a tx */
+#define TOUCH_A (1U << DAXFS_ATIME)
+#define TOUCH_M (1U << DAXFS_MTIME)
+#define TOUCH_C (1U << DAXFS_CTIME)
+#define TOUCH_B (1U << DAXFS_BTIME)
+void di_touch(struct daxfs *fs, struct daxfs_dinode *di, unsigned which);
 void di_to_attr(struct daxfs *fs, uint64_t ino, const struct daxfs_dinode *di,
 		struct daxfs_attr *a);
 struct dxi *dxi_get(struct daxfs *fs, uint64_t ino);
@@ -217,10 +231,34 @@ int dir_free_tree(struct daxfs *fs, uint64_t dir); /* in tx */
 typedef int (*dir_blk_fn)(void *ctx, uint64_t blk, int level);
 int dir_walk_blocks(struct daxfs *fs, uint64_t root, int height, dir_blk_fn fn, void *ctx);
 
-/* xattr.c */
-int xattr_free(struct daxfs *fs, struct daxfs_dinode *di);
+/* xattr.c (under fs->lock; changes in the running transaction) */
+int xattr_get(struct daxfs *fs, uint64_t ino, const char *name, size_t nl, void *buf,
+	      size_t bufsize, size_t *size);
+int xattr_set(struct daxfs *fs, uint64_t ino, const char *name, size_t nl, const void *value,
+	      size_t vl, int flags);
+int xattr_free(struct daxfs *fs, uint64_t ino);
+/* xattr_walk - check the attribute structures of @ino (and the checksums of
+ * outside values if @values), calling @fn for each block; returns 0, the
+ * first nonzero @fn result, -EIO naming the bad structure, or -ENOENT */
+enum xattr_blk_kind { XATTR_BLK_INDEX, XATTR_BLK_ENTRY, XATTR_BLK_VALUE };
+typedef int (*xattr_blk_fn)(void *ctx, uint64_t blk, enum xattr_blk_kind kind);
+int xattr_walk(struct daxfs *fs, uint64_t ino, bool values, xattr_blk_fn fn, void *ctx);
+
+/* acl.c (under fs->lock, in the running transaction) */
+/* set/remove @name if it is a POSIX ACL, keeping the mode in sync; -ENOSYS
+ * for other names */
+int acl_xattr_set(struct daxfs *fs, uint64_t ino, const char *name, size_t nl,
+		  const void *value, size_t vl, int flags);
+/* the permission bits of @ino changed to @mode: mirror them in its access ACL */
+int acl_chmod(struct daxfs *fs, uint64_t ino, uint32_t mode);
+/* new inode @ino in @parent: inherit the default ACL (the mode of @ino is
+ * masked by it), or apply @umask when there is none */
+int acl_create(struct daxfs *fs, uint64_t parent, uint64_t ino, uint32_t umask);
 
 /* super.c */
+enum dx_feat { FEAT_COMPAT, FEAT_INCOMPAT, FEAT_RO_COMPAT };
+bool super_has_feature(struct daxfs *fs, enum dx_feat w, uint32_t bit); /* tx-aware */
+void super_feature_on(struct daxfs *fs, enum dx_feat w, uint32_t bit); /* in tx */
 int super_check(const struct daxfs_dsuper *sb, uint64_t region_size, bool quiet);
 void super_load_geometry(struct daxfs *fs, const struct daxfs_dsuper *sb);
 struct daxfs_dsuper *super_write(struct daxfs *fs); /* in tx */

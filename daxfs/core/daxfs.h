@@ -46,7 +46,7 @@ struct daxfs;
 #define DAXFS_NAME_MAX 255			/* bytes in one name, no NUL */
 #define DAXFS_SYMLINK_MAX 4095			/* bytes in a symlink target, no NUL */
 #define DAXFS_XATTR_NAME_MAX 255		/* bytes in an xattr name, no NUL */
-#define DAXFS_XATTR_SIZE_MAX 3800		/* bytes: one value, and all names + values */
+#define DAXFS_XATTR_SIZE_MAX 65536		/* bytes in one value (the VFS limit) */
 #define DAXFS_FILE_SIZE_MAX (UINT64_C(1) << 44) /* bytes (16 TiB) */
 
 /* ---------------------------------------------------------------------- */
@@ -69,8 +69,11 @@ struct daxfs;
  *
  * Takes the region lock (lib/region_lock.h; exclusive, shared with RDONLY,
  * and sole in this process), -EBUSY with a message naming the holder if
- * another user has it, checks the superblock (-EINVAL naming the bad field for a
- * corrupt or foreign image, -EPROTONOSUPPORT naming both versions for a
+ * another user has it (a read-only open maps the region read-only but
+ * opens it for writing where allowed, for daxfs_remount()), checks the
+ * superblock (-EINVAL naming the bad field for a corrupt or foreign image,
+ * -EROFS for unknown read-only compatible features unless DAXFS_O_RDONLY,
+ * -EPROTONOSUPPORT naming both versions for a
  * wrong version, -EINVAL if the region is smaller than the recorded size),
  * then, unless RDONLY|NORECOVERY, recovers: replays a committed journal
  * transaction and frees the inodes left on the orphan list, and marks the
@@ -87,6 +90,23 @@ int daxfs_open(const char *path, unsigned flags, struct daxfs **out);
  * may use the handle any more; leftover iget references are dropped.
  */
 int daxfs_close(struct daxfs **fsp);
+
+/*
+ * daxfs_remount - switch a mounted filesystem between read-only (@rdonly)
+ * and read-write.
+ * To read-only: metadata is durable already; the superblock is marked
+ * clean (as daxfs_close does), every change is refused from then on, the
+ * mapping becomes read-only and the region lock shared (so fsck -n can
+ * check it). -EBUSY while frees wait for DAX mappings to go away.
+ * To read-write: needs the region open for writing, which daxfs_open gives
+ * a read-only open when the file's permissions allow (else -EROFS); takes
+ * the exclusive lock (-EBUSY while another process holds it), then recovers
+ * as a read-write open does (orphans) and marks the filesystem in use.
+ * The caller makes sure no change runs meanwhile (the kernel's remount
+ * does: it fails while files are open for writing). Returns 0 or -errno;
+ * on failure the filesystem keeps its mode.
+ */
+int daxfs_remount(struct daxfs *fs, bool rdonly);
 
 /* daxfs_region - the mapped region (valid until daxfs_close). */
 struct pmr_region *daxfs_region(struct daxfs *fs);
@@ -183,6 +203,27 @@ int daxfs_create(struct daxfs *fs, uint64_t parent, const char *name, uint32_t m
 int daxfs_mkdir(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
 		uint32_t gid, struct daxfs_attr *out);
 
+/* What daxfs_make() creates. */
+struct daxfs_new {
+	uint32_t mode;	/* S_IFMT type (0 = regular) | permission bits */
+	uint32_t umask; /* applied unless the directory has a default ACL */
+	uint32_t uid;
+	uint32_t gid;
+	uint64_t rdev; /* character and block devices */
+};
+
+/*
+ * daxfs_make - create @name in @parent as described by @n: any type but a
+ * symlink, as daxfs_mknod and daxfs_mkdir do. A default POSIX ACL of
+ * @parent is inherited (the mode is masked by it and the umask is not
+ * applied; a new directory also inherits it as its own default ACL), as
+ * the kernel does for a filesystem with ACLs; without one the umask
+ * applies. daxfs_mknod/create/mkdir are daxfs_make with a zero umask.
+ * Returns what daxfs_mknod returns, and -EPERM (@parent immutable).
+ */
+int daxfs_make(struct daxfs *fs, uint64_t parent, const char *name, const struct daxfs_new *n,
+	       struct daxfs_attr *out);
+
 /*
  * daxfs_tmpfile - a regular file without a name (O_TMPFILE) in directory
  * @dir, mode @mode & 07777, owner @uid/@gid, link count 0: it is on the
@@ -207,9 +248,10 @@ int daxfs_unlink(struct daxfs *fs, uint64_t parent, const char *name);
  * -ENOTEMPTY, -EBUSY (root), -EINVAL ("."), -EROFS. */
 int daxfs_rmdir(struct daxfs *fs, uint64_t parent, const char *name);
 
-/* Flags for daxfs_rename(), same values as RENAME_NOREPLACE/EXCHANGE. */
+/* Flags for daxfs_rename(), same values as RENAME_NOREPLACE/EXCHANGE/WHITEOUT. */
 #define DAXFS_RENAME_NOREPLACE (1U << 0)
 #define DAXFS_RENAME_EXCHANGE (1U << 1)
+#define DAXFS_RENAME_WHITEOUT (1U << 2) /* leave a whiteout (0/0 char device) at the source */
 
 /*
  * daxfs_rename - atomically rename @parent/@name to @newparent/@newname,
@@ -219,11 +261,17 @@ int daxfs_rmdir(struct daxfs *fs, uint64_t parent, const char *name);
  * Returns 0, -ENOENT, -EEXIST (NOREPLACE and target exists), -EISDIR
  * (directory over non-directory), -ENOTDIR, -ENOTEMPTY (target directory not
  * empty), -EINVAL (both flags; moving a directory below itself; "." or ".."),
- * -ENAMETOOLONG, -EMLINK, -EROFS. Renaming an entry onto a hard link of the
- * same inode succeeds and does nothing, as POSIX says.
+ * -ENAMETOOLONG, -EMLINK, -EPERM (an immutable or append-only entry or
+ * directory in the way), -EROFS. Renaming an entry onto a hard link of the
+ * same inode succeeds and does nothing, as POSIX says. With
+ * DAXFS_RENAME_WHITEOUT (not with EXCHANGE) the source name becomes a
+ * whiteout, as overlayfs asks of its upper directory, owned by root;
+ * daxfs_rename_wh() names its owner.
  */
 int daxfs_rename(struct daxfs *fs, uint64_t parent, const char *name, uint64_t newparent,
 		 const char *newname, unsigned flags);
+int daxfs_rename_wh(struct daxfs *fs, uint64_t parent, const char *name, uint64_t newparent,
+		    const char *newname, unsigned flags, uint32_t uid, uint32_t gid);
 
 /* daxfs_link - new hard link @newparent/@newname to @ino (not a directory).
  * A regular file with no link (daxfs_tmpfile, or unlinked while referenced)
@@ -269,10 +317,21 @@ int daxfs_readdir(struct daxfs *fs, uint64_t ino, uint64_t cookie, daxfs_filldir
 
 #define DAXFS_XATTR_CREATE 1  /* == XATTR_CREATE: fail with -EEXIST if present */
 #define DAXFS_XATTR_REPLACE 2 /* == XATTR_REPLACE: fail with -ENODATA if absent */
+#define DAXFS_XATTR_ACL_KILL_SGID 4 /* system.posix_acl_access: the caller is neither in \
+				     * the file's group nor privileged: clear S_ISGID */
 
-/* daxfs_setxattr - set @name to @size bytes of @value. 0, -EEXIST, -ENODATA,
- * -ERANGE (name empty or too long), -E2BIG (value too big), -ENOSPC (no room
- * in the inode's xattr block), -ENOENT, -EROFS. */
+/*
+ * daxfs_setxattr - set @name to @size bytes of @value (up to
+ * DAXFS_XATTR_SIZE_MAX; an inode holds thousands of small attributes).
+ * "system.posix_acl_access" and "system.posix_acl_default" are POSIX ACLs
+ * in the kernel's xattr form: they are checked (-EINVAL), and an access ACL
+ * sets the mode's permission bits as the kernel's ACL code does (the group
+ * bits from the mask; an ACL a mode says fully is not stored); a default
+ * ACL is for directories only (-EACCES).
+ * Returns 0, -EEXIST, -ENODATA, -ERANGE (name empty or too long), -E2BIG
+ * (value too big), -ENOSPC, -EPERM (immutable or append-only inode),
+ * -EINVAL, -EACCES, -ENOENT, -EIO, -EROFS.
+ */
 int daxfs_setxattr(struct daxfs *fs, uint64_t ino, const char *name, const void *value, size_t size,
 		   int flags);
 
@@ -285,8 +344,48 @@ int daxfs_getxattr(struct daxfs *fs, uint64_t ino, const char *name, void *buf, 
  * @bufsize 0 only reports the size. 0, -ERANGE, -ENOENT. */
 int daxfs_listxattr(struct daxfs *fs, uint64_t ino, char *buf, size_t bufsize, size_t *size);
 
-/* daxfs_removexattr - 0, -ENODATA, -ENOENT, -EROFS. */
+/* daxfs_removexattr - 0, -ENODATA, -EPERM (immutable or append-only),
+ * -ENOENT, -EIO, -EROFS. */
 int daxfs_removexattr(struct daxfs *fs, uint64_t ino, const char *name);
+
+/* ---------------------------------------------------------------------- */
+/* Inode flags (chattr) and access times */
+
+/* Flags of daxfs_getflags()/daxfs_setflags(): the FS_*_FL values. */
+#define DAXFS_FL_IMMUTABLE 0x00000010 /* FS_IMMUTABLE_FL: no change, no new link */
+#define DAXFS_FL_APPEND 0x00000020    /* FS_APPEND_FL: data only appended */
+#define DAXFS_FL_NODUMP 0x00000040    /* FS_NODUMP_FL: a hint for backup tools */
+#define DAXFS_FL_NOATIME 0x00000080   /* FS_NOATIME_FL: reads leave atime alone */
+#define DAXFS_FL_SUPPORTED \
+	(DAXFS_FL_IMMUTABLE | DAXFS_FL_APPEND | DAXFS_FL_NODUMP | DAXFS_FL_NOATIME)
+
+/*
+ * daxfs_getflags/daxfs_setflags - the inode flags of @ino (DAXFS_FL_*).
+ * Setting replaces them all and sets ctime; the caller has checked the
+ * right to do it (the owner; CAP_LINUX_IMMUTABLE for IMMUTABLE and APPEND).
+ * What they forbid, as on ext4: an immutable inode refuses every change
+ * (data, size, attributes, xattrs, new links, removal or rename of its
+ * names, new entries in it) with -EPERM; an append-only one refuses writes
+ * before its end, truncation, chmod/chown/explicit times, xattrs, removal
+ * and rename. Return 0, -ENOENT, -EOPNOTSUPP (other flags), -EROFS.
+ */
+int daxfs_getflags(struct daxfs *fs, uint64_t ino, uint32_t *flags);
+int daxfs_setflags(struct daxfs *fs, uint64_t ino, uint32_t flags);
+
+/* When reads update the access time (the mount's atime option). */
+enum daxfs_atime {
+	DAXFS_ATIME_NEVER,    /* noatime */
+	DAXFS_ATIME_RELATIVE, /* relatime: when atime <= mtime or ctime, or a day old */
+	DAXFS_ATIME_STRICT,   /* strictatime: on every read */
+};
+
+/*
+ * daxfs_touch_atime - @ino was read: set its atime to now if @policy and
+ * its NOATIME flag say so (one transaction; nothing, and no lock, when no
+ * update is due). Nothing on a read-only filesystem. Returns 0 or -errno of
+ * the commit.
+ */
+int daxfs_touch_atime(struct daxfs *fs, uint64_t ino, enum daxfs_atime policy);
 
 /* ---------------------------------------------------------------------- */
 /* Inode lifetime (FUSE lookup/forget and open/release) */

@@ -46,6 +46,25 @@ static int file_size(struct daxfs *fs, uint64_t ino, uint64_t *size)
 	return err;
 }
 
+/*
+ * check_flags - -EPERM if @ino has any of the user flags @forbid
+ * (DAXFS_IF_IMMUTABLE, DAXFS_IF_APPEND), else 0 or the error of di_get()
+ */
+static int check_flags(struct daxfs *fs, uint64_t ino, uint32_t forbid)
+{
+	const struct daxfs_dinode *di;
+	int err = di_get(fs, ino, &di);
+	uint32_t f;
+
+	if (err)
+		return err;
+	f = le32_to_cpu(di->flags) & forbid;
+	if (f)
+		return pmd_err(-EPERM, "inode %llu is %s", (unsigned long long)ino,
+			       (f & DAXFS_IF_IMMUTABLE) ? "immutable" : "append-only");
+	return 0;
+}
+
 /* file_get - in-memory inode of the regular file @ino (checked), or -errno */
 static int file_get(struct daxfs *fs, uint64_t ino, struct dxi **out)
 {
@@ -437,13 +456,11 @@ static void set_size_times(struct daxfs *fs, uint64_t ino, uint64_t new_size, bo
 {
 	const struct daxfs_dinode *rd = di_read(fs, ino);
 	struct daxfs_dinode *di;
-	le64 t = cpu_to_le64((uint64_t)now_ns());
 
 	di = di_write(fs, ino);
 	if (exact || new_size > le64_to_cpu(rd->size))
 		di->size = cpu_to_le64(new_size);
-	di->mtime = t;
-	di->ctime = t;
+	di_touch(fs, di, TOUCH_M | TOUCH_C);
 }
 
 /* commit_size - drain the data written, then set_size_times() in a transaction */
@@ -499,6 +516,12 @@ int daxfs_write(struct daxfs *fs, uint64_t ino, uint64_t off, size_t len, const 
 	}
 	uint64_t end = off + len;
 	bool big = (end > size ? end : size) >= HUGE_SIZE;
+
+	err = check_flags(fs, ino, DAXFS_IF_IMMUTABLE | (off < size ? DAXFS_IF_APPEND : 0));
+	if (err) {
+		file_unlock(fs, i);
+		return err;
+	}
 
 	if (off > size)
 		zero_gap(fs, i, size, off);
@@ -607,7 +630,14 @@ int daxfs_setattr(struct daxfs *fs, uint64_t ino, const struct daxfs_attr *in, u
 
 	if (dx_readonly(fs))
 		return -EROFS;
-	err = di_get(fs, ino, &rd);
+	/* immutable: nothing; append-only: only "touch" (times set to now) and
+	 * what a write does (clear setuid/setgid), as the kernel allows */
+	err = check_flags(fs, ino,
+			  DAXFS_IF_IMMUTABLE |
+				  ((valid & ~(DAXFS_SET_ATIME_NOW | DAXFS_SET_MTIME_NOW |
+					      DAXFS_SET_CTIME | DAXFS_SET_KILL_SUIDGID))
+					   ? DAXFS_IF_APPEND
+					   : 0));
 	if (err)
 		return err;
 	if (valid & DAXFS_SET_SIZE) {
@@ -632,8 +662,15 @@ int daxfs_setattr(struct daxfs *fs, uint64_t ino, const struct daxfs_attr *in, u
 		return 0;
 	}
 	tx_begin(fs);
+	if ((valid & DAXFS_SET_MODE) && ((le32_to_cpu(rd->mode) ^ in->mode) & 0777))
+		err = acl_chmod(fs, ino, in->mode);
+	if (err) {
+		tx_abort(fs);
+		dx_unlock(fs);
+		goto out_unlock;
+	}
 	struct daxfs_dinode *di = di_write(fs, ino);
-	int64_t now = now_ns();
+	struct timespec now = now_ts();
 
 	if (valid & DAXFS_SET_MODE)
 		di->mode = cpu_to_le32((le32_to_cpu(di->mode) & S_IFMT) | (in->mode & 07777));
@@ -642,23 +679,17 @@ int daxfs_setattr(struct daxfs *fs, uint64_t ino, const struct daxfs_attr *in, u
 	if (valid & DAXFS_SET_GID)
 		di->gid = cpu_to_le32(in->gid);
 	if (valid & DAXFS_SET_ATIME_NOW)
-		di->atime = cpu_to_le64((uint64_t)now);
+		di_set_time(fs, di, DAXFS_ATIME, now);
 	else if (valid & DAXFS_SET_ATIME)
-		di->atime = cpu_to_le64(
-			(uint64_t)(in->atime.tv_sec * 1000000000LL + in->atime.tv_nsec));
+		di_set_time(fs, di, DAXFS_ATIME, in->atime);
 	if (valid & DAXFS_SET_MTIME_NOW)
-		di->mtime = cpu_to_le64((uint64_t)now);
+		di_set_time(fs, di, DAXFS_MTIME, now);
 	else if (valid & DAXFS_SET_MTIME)
-		di->mtime = cpu_to_le64(
-			(uint64_t)(in->mtime.tv_sec * 1000000000LL + in->mtime.tv_nsec));
+		di_set_time(fs, di, DAXFS_MTIME, in->mtime);
 	if (valid & DAXFS_SET_KILL_SUIDGID)
 		di->mode =
 			cpu_to_le32(le32_to_cpu(di->mode) & ~kill_suidgid(le32_to_cpu(di->mode)));
-	if (valid & DAXFS_SET_CTIME)
-		di->ctime = cpu_to_le64(
-			(uint64_t)(in->ctime.tv_sec * 1000000000LL + in->ctime.tv_nsec));
-	else
-		di->ctime = cpu_to_le64((uint64_t)now);
+	di_set_time(fs, di, DAXFS_CTIME, (valid & DAXFS_SET_CTIME) ? in->ctime : now);
 	err = tx_commit(fs);
 	if (!err && out)
 		di_to_attr(fs, ino, di_read(fs, ino), out);
@@ -690,7 +721,10 @@ int daxfs_fallocate(struct daxfs *fs, uint64_t ino, int mode, uint64_t off, uint
 	err = file_lock(fs, ino, true, &i);
 	if (err)
 		return err == -EISDIR || err == -EINVAL ? -ENODEV : err;
-	err = file_size(fs, ino, &size);
+	err = check_flags(fs, ino,
+			  DAXFS_IF_IMMUTABLE | ((mode & ~FALLOC_FL_KEEP_SIZE) ? DAXFS_IF_APPEND : 0));
+	if (!err)
+		err = file_size(fs, ino, &size);
 	if (err)
 		goto out_unlock;
 	uint64_t end = off + len;
@@ -833,6 +867,9 @@ int daxfs_bmap(struct daxfs *fs, uint64_t ino, uint64_t file_off, uint64_t len, 
 		err = -EROFS;
 		goto out_put;
 	}
+	err = check_flags(fs, ino, DAXFS_IF_IMMUTABLE);
+	if (err)
+		goto out_put;
 	err = lock_excl(fs, i);
 	if (err)
 		goto out_put;
@@ -898,7 +935,9 @@ int daxfs_write_commit(struct daxfs *fs, uint64_t ino, uint64_t new_size)
 	if (err)
 		return err;
 	pthread_rwlock_wrlock(&i->rw);
-	err = commit_size(fs, ino, new_size);
+	err = check_flags(fs, ino, DAXFS_IF_IMMUTABLE);
+	if (!err)
+		err = commit_size(fs, ino, new_size);
 	pthread_rwlock_unlock(&i->rw);
 	dxi_put(fs, i);
 	return err;

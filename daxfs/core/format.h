@@ -57,9 +57,16 @@ DAXFS_LE_CONV(64)
 	(1U << 0) /* some frees were deferred by pins: if the
 				     * fs crashed, rebuild the bitmap at open */
 
-/* Feature bits; unknown incompat bits refuse. */
-#define DAXFS_FEAT_COMPAT_ERRREC (1U << 0) /* the error record below is in use */
-#define DAXFS_FEAT_INCOMPAT_SUPP 0U
+/*
+ * Feature bits. An image gets a bit in the transaction that first writes
+ * the structure it announces. Unknown incompat bits refuse to open; unknown
+ * ro_compat bits open read-only only.
+ */
+#define DAXFS_FEAT_COMPAT_ERRREC (1U << 0)   /* the error record below is in use */
+#define DAXFS_FEAT_INCOMPAT_XATTR2 (1U << 1) /* xattr index blocks, values outside */
+#define DAXFS_FEAT_RO_COMPAT_EPOCH (1U << 0) /* inode timestamp epoch bytes */
+#define DAXFS_FEAT_INCOMPAT_SUPP (DAXFS_FEAT_INCOMPAT_XATTR2)
+#define DAXFS_FEAT_RO_COMPAT_SUPP (DAXFS_FEAT_RO_COMPAT_EPOCH)
 
 /*
  * Error record: what the core found corrupt while the filesystem was in
@@ -181,8 +188,29 @@ struct daxfs_dextent {
 #define DAXFS_INODE_SIZE 256
 #define DAXFS_INODES_PER_BLOCK (4096 / DAXFS_INODE_SIZE)
 
-/* Inode flags */
-#define DAXFS_IF_ORPHAN (1U << 0) /* on the orphan list */
+/* Inode flags: bit 0 core, bits 1..7 fsck/verify, bits 8..15 user flags */
+#define DAXFS_IF_ORPHAN (1U << 0)     /* on the orphan list */
+#define DAXFS_IF_IMMUTABLE (1U << 8)  /* chattr +i: no change at all */
+#define DAXFS_IF_APPEND (1U << 9)     /* chattr +a: data only appended */
+#define DAXFS_IF_NOATIME (1U << 10)   /* chattr +A: reads leave atime alone */
+#define DAXFS_IF_NODUMP (1U << 11)    /* chattr +d: a hint for backup tools */
+#define DAXFS_IF_USER_MASK (0xffU << 8) /* the bits of the user flags */
+#define DAXFS_IF_USER_KNOWN \
+	(DAXFS_IF_IMMUTABLE | DAXFS_IF_APPEND | DAXFS_IF_NOATIME | DAXFS_IF_NODUMP)
+
+/*
+ * Timestamps: the le64 field is the low part of a signed 72-bit count of
+ * ns since the epoch, the matching epoch byte the high part:
+ * t = (int64_t)field + epoch * 2^64 ns. Epoch 0 is the version 1 format
+ * (1677..2262); the bytes reach about 73,000 BC..76,000 AD, and times
+ * beyond are clamped. Nonzero epoch bytes need DAXFS_FEAT_RO_COMPAT_EPOCH.
+ */
+enum daxfs_time_idx {
+	DAXFS_ATIME = 0,
+	DAXFS_MTIME = 1,
+	DAXFS_CTIME = 2,
+	DAXFS_BTIME = 3,
+};
 
 struct daxfs_dinode {
 	le32 mode; /* 0: free */
@@ -195,7 +223,7 @@ struct daxfs_dinode {
 	le64 size;   /* bytes */
 	le64 blocks; /* 4 KiB blocks owned, data and metadata */
 	le64 rdev;
-	le64 atime; /* ns since the epoch, signed */
+	le64 atime; /* ns since the epoch, signed (low part, see epoch[]) */
 	le64 mtime;
 	le64 ctime;
 	le64 btime;
@@ -223,7 +251,8 @@ struct daxfs_dinode {
 		} symlink;
 		uint8_t u_raw[128];
 	};
-	uint8_t reserved[16];
+	int8_t epoch[4]; /* high parts of atime, mtime, ctime, btime */
+	uint8_t reserved[12];
 };
 static_assert(sizeof(struct daxfs_dinode) == DAXFS_INODE_SIZE, "inode size");
 
@@ -282,7 +311,11 @@ struct daxfs_dentry {
 };
 #define DAXFS_DENTRY_SIZE(namelen) (((18 + (namelen)) + 7) & ~7U)
 
-/* Xattr block: entries packed after the header, each padded to 4 bytes. */
+/*
+ * Xattr block: entries packed after the header, each padded to 4 bytes.
+ * An inode's xattr_blk points at one such block, or (XATTR2) at an index
+ * block listing several.
+ */
 struct daxfs_xattrblk {
 	struct daxfs_blkhdr h;
 	le32 used; /* bytes of entries */
@@ -290,10 +323,34 @@ struct daxfs_xattrblk {
 };
 struct daxfs_xentry {
 	uint8_t namelen;
-	uint8_t pad;
-	le16 vlen;
-	char data[]; /* name then value */
+	uint8_t flags; /* DAXFS_XE_* (0 before XATTR2) */
+	le16 vlen;     /* bytes of value, or of the struct daxfs_xvalref */
+	char data[];   /* name then value */
 };
 #define DAXFS_XENTRY_SIZE(nl, vl) (((4 + (nl) + (vl)) + 3) & ~3U)
+
+#define DAXFS_XE_EXTERNAL (1U << 0) /* XATTR2: the value is a daxfs_xvalref */
+
+/*
+ * XATTR2: a value kept outside the entry block, in nblks = ceil(len / 4096)
+ * blocks of its own (listed; bytes past len are zero).
+ */
+struct daxfs_xvalref {
+	le32 len; /* bytes of value, at most DAXFS_XVAL_MAX */
+	le32 crc; /* crc32c of the value */
+	le64 blk[];
+};
+#define DAXFS_XVAL_MAX 65536U
+#define DAXFS_XVALREF_SIZE(len) (8 + 8 * (((len) + 4095) / 4096))
+
+/* XATTR2 index block: xattr_blk points here; it lists the entry blocks. */
+#define DAXFS_XIDX_MAGIC 0x32545844U /* "DXT2" */
+struct daxfs_xattridx {
+	struct daxfs_blkhdr h;
+	le32 nblks; /* entry blocks listed */
+	le32 pad;
+	le64 blk[]; /* entry blocks (struct daxfs_xattrblk) */
+};
+#define DAXFS_XIDX_MAX ((4096 - 24) / 8)
 
 #endif

@@ -331,6 +331,106 @@ static void reset_dir(struct ck *c, uint64_t ino)
 	fix_end(c);
 }
 
+/* ---- pass 1: attributes, user flags, timestamps (issue 13 structures) ---- */
+
+struct xclaim {
+	struct ck *c;
+	uint64_t ino, blocks;
+};
+
+static int xattr_claim(void *ctx, uint64_t blk, enum xattr_blk_kind kind)
+{
+	static const char *what[] = {"xattr index", "xattr", "xattr value"};
+	struct xclaim *x = ctx;
+
+	if (!claim(x->c, x->ino, blk, 1, what[kind]))
+		return -EEXIST;
+	x->blocks++;
+	return 0;
+}
+
+/* set the feature bit @bit of word @w in repair mode (a transaction) */
+static void fix_feature(struct ck *c, enum dx_feat w, uint32_t bit)
+{
+	dx_lock(c->fs);
+	tx_begin(c->fs);
+	super_feature_on(c->fs, w, bit);
+	tx_commit(c->fs);
+	dx_unlock(c->fs);
+}
+
+/*
+ * check_xattrs - claim and check the attribute blocks of @ino: a lone entry
+ * block, or an XATTR2 index with its entry blocks and outside values (whose
+ * checksums are verified). Returns the blocks counted. A bad structure is
+ * reported and, in repair mode, all the inode's attributes are dropped.
+ */
+static uint64_t check_xattrs(struct ck *c, uint64_t ino, const struct daxfs_dinode *di)
+{
+	struct daxfs *fs = c->fs;
+	uint64_t xb = le64_to_cpu(di->xattr_blk);
+	struct xclaim x = {c, ino, 0};
+	int err;
+
+	if (!xb)
+		return 0;
+	if (xb >= fs->data_blk && xb < fs->total_blocks &&
+	    le32_to_cpu(((const struct daxfs_blkhdr *)dx_ptr(fs, blk_to_off(xb)))->magic) ==
+		    DAXFS_XIDX_MAGIC &&
+	    !super_has_feature(fs, FEAT_INCOMPAT, DAXFS_FEAT_INCOMPAT_XATTR2)) {
+		problem(c, "superblock", 0, c->repair,
+			"inode %llu has an xattr index block but the XATTR2 feature is off%s",
+			(unsigned long long)ino, c->repair ? ", turned on" : "");
+		if (!c->repair)
+			return 0; /* the walk below would refuse it */
+		fix_feature(c, FEAT_INCOMPAT, DAXFS_FEAT_INCOMPAT_XATTR2);
+	}
+	err = xattr_walk(fs, ino, true, xattr_claim, &x);
+	if (!err)
+		return x.blocks;
+	problem(c, "inode", ino, c->repair, "inode %llu: bad extended attributes (%s)%s",
+		(unsigned long long)ino, err == -EEXIST ? "block claimed twice" : pmd_errmsg(),
+		c->repair ? ", dropped" : "");
+	if (c->repair) {
+		struct daxfs_dinode *w = fix_begin(c, ino);
+
+		w->xattr_blk = 0;
+		fix_end(c);
+	}
+	c->bad[ino - 1] = 2; /* the rerun recounts the blocks */
+	return x.blocks;
+}
+
+/* check_user_flags - bits 8..15 of the inode flags: only the known ones */
+static void check_user_flags(struct ck *c, uint64_t ino, const struct daxfs_dinode *di)
+{
+	uint32_t unknown = le32_to_cpu(di->flags) & DAXFS_IF_USER_MASK & ~DAXFS_IF_USER_KNOWN;
+
+	if (!unknown)
+		return;
+	problem(c, "inode", ino, c->repair, "inode %llu: unknown flags 0x%x%s",
+		(unsigned long long)ino, unknown, c->repair ? ", cleared" : "");
+	if (c->repair) {
+		struct daxfs_dinode *w = fix_begin(c, ino);
+
+		w->flags = cpu_to_le32(le32_to_cpu(w->flags) & ~unknown);
+		fix_end(c);
+	}
+}
+
+/* check_epochs - nonzero timestamp epoch bytes need the EPOCH feature */
+static void check_epochs(struct ck *c, uint64_t ino, const struct daxfs_dinode *di)
+{
+	if (!(di->epoch[0] | di->epoch[1] | di->epoch[2] | di->epoch[3]) ||
+	    super_has_feature(c->fs, FEAT_RO_COMPAT, DAXFS_FEAT_RO_COMPAT_EPOCH))
+		return;
+	problem(c, "superblock", 0, c->repair,
+		"inode %llu has timestamps outside 1677..2262 but the EPOCH feature is off%s",
+		(unsigned long long)ino, c->repair ? ", turned on" : "");
+	if (c->repair)
+		fix_feature(c, FEAT_RO_COMPAT, DAXFS_FEAT_RO_COMPAT_EPOCH);
+}
+
 static void pass1(struct ck *c)
 {
 	struct daxfs *fs = c->fs;
@@ -436,25 +536,9 @@ static void pass1(struct ck *c)
 			bad_inode(c, ino, "inode", "bad type 0%o", mode & S_IFMT);
 			continue;
 		}
-		uint64_t xb = le64_to_cpu(di->xattr_blk);
-
-		if (xb) {
-			if (!claim(c, ino, xb, 1, "xattr") ||
-			    !blkhdr_ok(fs, xb, DAXFS_XATTR_MAGIC, ino)) {
-				problem(c, "inode", ino, c->repair, "inode %llu: bad xattr block%s",
-					(unsigned long long)ino, c->repair ? ", dropped" : "");
-				if (c->repair) {
-					struct daxfs_dinode *x = fix_begin(c, ino);
-
-					x->xattr_blk = 0;
-					x->blocks = cpu_to_le64(le64_to_cpu(x->blocks) - 1);
-					fix_end(c);
-				}
-				c->bad[ino - 1] = 2;
-			} else {
-				used++;
-			}
-		}
+		used += check_xattrs(c, ino, di);
+		check_user_flags(c, ino, di);
+		check_epochs(c, ino, di);
 		if (ok && !c->bad[ino - 1] && used != le64_to_cpu(di->blocks)) {
 			problem(c, "inode", ino, c->repair,
 				"inode %llu: block count %llu, counted %llu",

@@ -47,18 +47,73 @@ int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static struct timespec ns_to_ts(uint64_t v)
+struct timespec now_ts(void)
 {
-	int64_t ns = (int64_t)v;
 	struct timespec ts;
 
-	ts.tv_sec = ns / 1000000000LL;
-	ts.tv_nsec = ns % 1000000000LL;
-	if (ts.tv_nsec < 0) {
-		ts.tv_nsec += 1000000000LL;
-		ts.tv_sec--;
-	}
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return ts;
+}
+
+/*
+ * Timestamps are signed 72-bit ns counts: the le64 field holds the low 64
+ * bits (read as signed, so epoch 0 is the version 1 format) and the epoch
+ * byte the rest: t = (int64_t)field + epoch * 2^64. See format.h.
+ */
+typedef __int128 dx_ns;
+#define NS_PER_S 1000000000
+#define TIME_NS_MAX ((((dx_ns)127) << 64) + (dx_ns)INT64_MAX)
+#define TIME_NS_MIN (-(((dx_ns)128) << 64) + (dx_ns)INT64_MIN)
+
+static_assert(offsetof(struct daxfs_dinode, mtime) == offsetof(struct daxfs_dinode, atime) + 8 &&
+		      offsetof(struct daxfs_dinode, ctime) ==
+			      offsetof(struct daxfs_dinode, atime) + 16 &&
+		      offsetof(struct daxfs_dinode, btime) ==
+			      offsetof(struct daxfs_dinode, atime) + 24,
+	      "timestamps are consecutive, in daxfs_time_idx order");
+
+struct timespec di_get_time(const struct daxfs_dinode *di, enum daxfs_time_idx t)
+{
+	const le64 *f = &di->atime + t;
+	dx_ns v = (dx_ns)(int64_t)le64_to_cpu(*f) + (dx_ns)di->epoch[t] * ((dx_ns)1 << 64);
+	dx_ns sec = v / NS_PER_S, ns = v % NS_PER_S;
+	struct timespec ts;
+
+	if (ns < 0) {
+		ns += NS_PER_S;
+		sec--;
+	}
+	ts.tv_sec = (time_t)sec; /* |sec| < 2^63 for every epoch */
+	ts.tv_nsec = (long)ns;
+	return ts;
+}
+
+void di_set_time(struct daxfs *fs, struct daxfs_dinode *di, enum daxfs_time_idx t,
+		 struct timespec ts)
+{
+	dx_ns v = (dx_ns)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+	uint64_t low;
+	int8_t epoch;
+
+	if (v > TIME_NS_MAX)
+		v = TIME_NS_MAX;
+	if (v < TIME_NS_MIN)
+		v = TIME_NS_MIN;
+	low = (uint64_t)v;
+	epoch = (int8_t)((v - (dx_ns)(int64_t)low) / ((dx_ns)1 << 64));
+	(&di->atime)[t] = cpu_to_le64(low);
+	di->epoch[t] = epoch;
+	if (epoch)
+		super_feature_on(fs, FEAT_RO_COMPAT, DAXFS_FEAT_RO_COMPAT_EPOCH);
+}
+
+void di_touch(struct daxfs *fs, struct daxfs_dinode *di, unsigned which)
+{
+	struct timespec now = now_ts();
+
+	for (int t = DAXFS_ATIME; t <= DAXFS_BTIME; t++)
+		if (which & (1U << t))
+			di_set_time(fs, di, (enum daxfs_time_idx)t, now);
 }
 
 void di_to_attr(struct daxfs *fs, uint64_t ino, const struct daxfs_dinode *di, struct daxfs_attr *a)
@@ -76,10 +131,10 @@ void di_to_attr(struct daxfs *fs, uint64_t ino, const struct daxfs_dinode *di, s
 	a->blocks = le64_to_cpu(di->blocks) * (BLK_SIZE / 512);
 	a->blksize = S_ISREG(mode) ? 2 * 1024 * 1024 : BLK_SIZE;
 	a->generation = le64_to_cpu(di->generation);
-	a->atime = ns_to_ts(le64_to_cpu(di->atime));
-	a->mtime = ns_to_ts(le64_to_cpu(di->mtime));
-	a->ctime = ns_to_ts(le64_to_cpu(di->ctime));
-	a->btime = ns_to_ts(le64_to_cpu(di->btime));
+	a->atime = di_get_time(di, DAXFS_ATIME);
+	a->mtime = di_get_time(di, DAXFS_MTIME);
+	a->ctime = di_get_time(di, DAXFS_CTIME);
+	a->btime = di_get_time(di, DAXFS_BTIME);
 }
 
 /* ---- inode allocation map (DRAM) ---- */
@@ -667,9 +722,9 @@ int inode_evict(struct daxfs *fs, uint64_t ino)
 		if (b)
 			tx_free(fs, b, 1);
 	}
-	struct daxfs_dinode *di = di_write(fs, ino);
+	struct daxfs_dinode *di;
 
-	err = xattr_free(fs, di);
+	err = xattr_free(fs, ino);
 	if (err)
 		goto out_abort;
 	err = orphan_remove(fs, ino);

@@ -46,6 +46,31 @@ static int entry_inode(struct daxfs *fs, uint64_t dir, uint64_t ino,
 	return err;
 }
 
+static uint32_t iflags(struct daxfs *fs, uint64_t ino)
+{
+	return le32_to_cpu(di_read(fs, ino)->flags);
+}
+
+/* may entries be added to directory @dir? (not if immutable) */
+static int may_add(struct daxfs *fs, uint64_t dir)
+{
+	if (iflags(fs, dir) & DAXFS_IF_IMMUTABLE)
+		return pmd_err(-EPERM, "directory %llu is immutable", (unsigned long long)dir);
+	return 0;
+}
+
+/* may the entry of @ino be removed from @dir? (neither may be immutable or
+ * append-only: the rules of the kernel's may_delete()) */
+static int may_remove(struct daxfs *fs, uint64_t dir, uint64_t ino)
+{
+	uint32_t f = DAXFS_IF_IMMUTABLE | DAXFS_IF_APPEND;
+
+	if ((iflags(fs, dir) & f) || (iflags(fs, ino) & f))
+		return pmd_err(-EPERM, "\"%llu\" in directory %llu is immutable or append-only",
+			       (unsigned long long)ino, (unsigned long long)dir);
+	return 0;
+}
+
 static int get_dir(struct daxfs *fs, uint64_t ino)
 {
 	const struct daxfs_dinode *di;
@@ -80,12 +105,7 @@ static int lock_parent(struct daxfs *fs, uint64_t parent)
 
 static void touch(struct daxfs *fs, uint64_t ino, bool mtime)
 {
-	struct daxfs_dinode *di = di_write(fs, ino);
-	le64 t = cpu_to_le64((uint64_t)now_ns());
-
-	di->ctime = t;
-	if (mtime)
-		di->mtime = t;
+	di_touch(fs, di_write(fs, ino), TOUCH_C | (mtime ? TOUCH_M : 0));
 }
 
 static void nlink_add(struct daxfs *fs, uint64_t ino, int delta)
@@ -143,12 +163,21 @@ int daxfs_lookup(struct daxfs *fs, uint64_t parent, const char *name, struct dax
 	if (len > DAXFS_NAME_MAX)
 		return pmd_err(-ENAMETOOLONG, "name longer than %d bytes", DAXFS_NAME_MAX);
 	dx_lock(fs);
+	if (!strcmp(name, ".")) {
+		/* any live inode, by number: how file handles come back */
+		const struct daxfs_dinode *di;
+
+		err = di_get(fs, parent, &di);
+		if (!err && !di->nlink)
+			err = -ENOENT;
+		if (!err && out)
+			di_to_attr(fs, parent, di, out);
+		goto out_unlock;
+	}
 	err = get_dir(fs, parent);
 	if (err)
 		goto out_unlock;
-	if (!strcmp(name, "."))
-		ino = parent;
-	else if (!strcmp(name, ".."))
+	if (!strcmp(name, ".."))
 		ino = le64_to_cpu(di_read(fs, parent)->parent);
 	else if (!len) {
 		err = -ENOENT;
@@ -176,7 +205,6 @@ static int new_inode(struct daxfs *fs, uint32_t mode, uint32_t uid, uint32_t gid
 	int err = ino_alloc(fs, &ino);
 	struct daxfs_dinode *di;
 	uint64_t gen;
-	le64 t = cpu_to_le64((uint64_t)now_ns());
 
 	if (err)
 		return err;
@@ -189,7 +217,7 @@ static int new_inode(struct daxfs *fs, uint32_t mode, uint32_t uid, uint32_t gid
 	di->gid = cpu_to_le32(gid);
 	di->rdev = cpu_to_le64(rdev);
 	di->generation = cpu_to_le64(gen);
-	di->atime = di->mtime = di->ctime = di->btime = t;
+	di_touch(fs, di, TOUCH_A | TOUCH_M | TOUCH_C | TOUCH_B);
 	if (S_ISDIR(mode))
 		di->parent = cpu_to_le64(parent);
 	*out = ino;
@@ -231,7 +259,7 @@ static int set_target(struct daxfs *fs, uint64_t ino, const char *target, size_t
 }
 
 static int do_create(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mode,
-		     uint32_t uid, uint32_t gid, uint64_t rdev, const char *target,
+		     uint32_t umask, uint32_t uid, uint32_t gid, uint64_t rdev, const char *target,
 		     struct daxfs_attr *out)
 {
 	size_t len, tlen = 0;
@@ -260,9 +288,13 @@ static int do_create(struct daxfs *fs, uint64_t parent, const char *name, uint32
 	if (!err)
 		err = -EEXIST;
 	if (err == -ENOENT)
+		err = may_add(fs, parent);
+	if (!err)
 		err = new_inode(fs, mode, uid, gid, rdev, parent, &ino);
 	if (!err && target)
 		err = set_target(fs, ino, target, tlen);
+	if (!err)
+		err = acl_create(fs, parent, ino, umask);
 	if (!err)
 		err = dir_insert(fs, parent, name, len, ino, mode_dt(mode));
 	if (!err) {
@@ -291,13 +323,13 @@ int daxfs_mknod(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mo
 	}
 	if (!S_ISCHR(mode) && !S_ISBLK(mode))
 		rdev = 0;
-	return do_create(fs, parent, name, mode & (S_IFMT | 07777), uid, gid, rdev, NULL, out);
+	return do_create(fs, parent, name, mode & (S_IFMT | 07777), 0, uid, gid, rdev, NULL, out);
 }
 
 int daxfs_create(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
 		 uint32_t gid, struct daxfs_attr *out)
 {
-	return do_create(fs, parent, name, S_IFREG | (mode & 07777), uid, gid, 0, NULL, out);
+	return do_create(fs, parent, name, S_IFREG | (mode & 07777), 0, uid, gid, 0, NULL, out);
 }
 
 int daxfs_tmpfile(struct daxfs *fs, uint64_t dir, uint32_t mode, uint32_t uid, uint32_t gid,
@@ -309,7 +341,11 @@ int daxfs_tmpfile(struct daxfs *fs, uint64_t dir, uint32_t mode, uint32_t uid, u
 	if (err)
 		return err;
 	tx_begin(fs);
-	err = new_inode(fs, S_IFREG | (mode & 07777), uid, gid, 0, dir, &ino);
+	err = may_add(fs, dir);
+	if (!err)
+		err = new_inode(fs, S_IFREG | (mode & 07777), uid, gid, 0, dir, &ino);
+	if (!err)
+		err = acl_create(fs, dir, ino, 0);
 	if (!err) {
 		/* No name: an orphan from the start, freed at the last iput or
 		 * by recovery, unless daxfs_link() gives it a name first. */
@@ -322,13 +358,40 @@ int daxfs_tmpfile(struct daxfs *fs, uint64_t dir, uint32_t mode, uint32_t uid, u
 int daxfs_mkdir(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
 		uint32_t gid, struct daxfs_attr *out)
 {
-	return do_create(fs, parent, name, S_IFDIR | (mode & 07777), uid, gid, 0, NULL, out);
+	return do_create(fs, parent, name, S_IFDIR | (mode & 07777), 0, uid, gid, 0, NULL, out);
 }
 
 int daxfs_symlink(struct daxfs *fs, uint64_t parent, const char *name, const char *target,
 		  uint32_t uid, uint32_t gid, struct daxfs_attr *out)
 {
-	return do_create(fs, parent, name, S_IFLNK | 0777, uid, gid, 0, target, out);
+	return do_create(fs, parent, name, S_IFLNK | 0777, 0, uid, gid, 0, target, out);
+}
+
+int daxfs_make(struct daxfs *fs, uint64_t parent, const char *name, const struct daxfs_new *n,
+	       struct daxfs_attr *out)
+{
+	uint32_t mode = n->mode;
+	uint64_t rdev = n->rdev;
+
+	switch (mode & S_IFMT) {
+	case 0:
+		mode |= S_IFREG;
+		break;
+	case S_IFREG:
+	case S_IFDIR:
+	case S_IFIFO:
+	case S_IFSOCK:
+		break;
+	case S_IFCHR:
+	case S_IFBLK:
+		break;
+	default:
+		return pmd_err(-EINVAL, "bad file type 0%o", mode & S_IFMT);
+	}
+	if (!S_ISCHR(mode) && !S_ISBLK(mode))
+		rdev = 0;
+	return do_create(fs, parent, name, mode & (S_IFMT | 07777), n->umask, n->uid, n->gid, rdev,
+			 NULL, out);
 }
 
 /* drop_link - one link of @ino goes away (in the running transaction);
@@ -342,7 +405,7 @@ static bool drop_link(struct daxfs *fs, uint64_t ino)
 
 	nl = dir ? 0 : (nl ? nl - 1 : 0);
 	w->nlink = cpu_to_le32(nl);
-	w->ctime = cpu_to_le64((uint64_t)now_ns());
+	di_touch(fs, w, TOUCH_C);
 	if (nl)
 		return false;
 	orphan_add(fs, ino);
@@ -371,6 +434,9 @@ static int do_remove(struct daxfs *fs, uint64_t parent, const char *name, bool r
 	if (err)
 		goto out_unlock;
 	err = entry_inode(fs, parent, ino, &di);
+	if (err)
+		goto out_unlock;
+	err = may_remove(fs, parent, ino);
 	if (err)
 		goto out_unlock;
 	if (rmdir) {
@@ -451,7 +517,14 @@ int daxfs_link(struct daxfs *fs, uint64_t ino, uint64_t newparent, const char *n
 		err = -EMLINK;
 		goto out_unlock;
 	}
+	if (le32_to_cpu(di->flags) & (DAXFS_IF_IMMUTABLE | DAXFS_IF_APPEND)) {
+		err = pmd_err(-EPERM, "inode %llu is immutable or append-only",
+			      (unsigned long long)ino);
+		goto out_unlock;
+	}
 	err = get_dir(fs, newparent);
+	if (!err)
+		err = may_add(fs, newparent);
 	if (err)
 		goto out_unlock;
 	tx_begin(fs);
@@ -491,13 +564,32 @@ static int is_below(struct daxfs *fs, uint64_t dir, uint64_t anc)
 int daxfs_rename(struct daxfs *fs, uint64_t parent, const char *name, uint64_t newparent,
 		 const char *newname, unsigned flags)
 {
+	return daxfs_rename_wh(fs, parent, name, newparent, newname, flags, 0, 0);
+}
+
+/* leave a whiteout (a 0/0 character device) at @dir/@name, in the tx */
+static int put_whiteout(struct daxfs *fs, uint64_t dir, const char *name, size_t len,
+			uint32_t uid, uint32_t gid)
+{
+	uint64_t w;
+	int err = new_inode(fs, S_IFCHR, uid, gid, 0, dir, &w);
+
+	if (!err)
+		err = dir_set(fs, dir, name, len, w, mode_dt(S_IFCHR));
+	return err;
+}
+
+int daxfs_rename_wh(struct daxfs *fs, uint64_t parent, const char *name, uint64_t newparent,
+		    const char *newname, unsigned flags, uint32_t uid, uint32_t gid)
+{
 	size_t len, nlen;
 	uint64_t s, t = 0;
 	bool sdir, tdir = false, torphan = false;
 	int err;
 
-	if (flags & ~(DAXFS_RENAME_NOREPLACE | DAXFS_RENAME_EXCHANGE) ||
-	    (flags & DAXFS_RENAME_NOREPLACE && flags & DAXFS_RENAME_EXCHANGE))
+	if (flags & ~(DAXFS_RENAME_NOREPLACE | DAXFS_RENAME_EXCHANGE | DAXFS_RENAME_WHITEOUT) ||
+	    (flags & DAXFS_RENAME_EXCHANGE &&
+	     flags & (DAXFS_RENAME_NOREPLACE | DAXFS_RENAME_WHITEOUT)))
 		return pmd_err(-EINVAL, "rename: bad flags 0x%x", flags);
 	err = check_name(name, &len);
 	if (!err)
@@ -535,6 +627,11 @@ int daxfs_rename(struct daxfs *fs, uint64_t parent, const char *name, uint64_t n
 		goto out_unlock;
 	}
 	if (t == s) /* same entry, or two links of one inode: nothing to do */
+		goto out_unlock;
+	err = may_remove(fs, parent, s);
+	if (!err)
+		err = t ? may_remove(fs, newparent, t) : may_add(fs, newparent);
+	if (err)
 		goto out_unlock;
 	sdir = S_ISDIR(le32_to_cpu(di_read(fs, s)->mode));
 	if (t)
@@ -603,7 +700,10 @@ int daxfs_rename(struct daxfs *fs, uint64_t parent, const char *name, uint64_t n
 		if (err)
 			goto out_abort;
 	}
-	err = dir_remove(fs, parent, name, len);
+	if (flags & DAXFS_RENAME_WHITEOUT)
+		err = put_whiteout(fs, parent, name, len, uid, gid);
+	else
+		err = dir_remove(fs, parent, name, len);
 	if (err)
 		goto out_abort;
 	if (sdir && parent != newparent) {

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core.h"
 #include "errmsg.h"
@@ -19,6 +20,38 @@ struct daxfs_dsuper *super_write(struct daxfs *fs)
 void super_seal(struct daxfs_dsuper *sb)
 {
 	sb->crc = cpu_to_le32(daxfs_csum(sb, DAXFS_SUPER_SIZE, offsetof(struct daxfs_dsuper, crc)));
+}
+
+static le32 *feat_word(struct daxfs_dsuper *sb, enum dx_feat w)
+{
+	return w == FEAT_COMPAT ? &sb->feat_compat
+	       : w == FEAT_INCOMPAT ? &sb->feat_incompat
+				    : &sb->feat_ro_compat;
+}
+
+bool super_has_feature(struct daxfs *fs, enum dx_feat w, uint32_t bit)
+{
+	struct daxfs_dsuper *sb = (struct daxfs_dsuper *)tx_read(fs, 0);
+
+	return le32_to_cpu(*feat_word(sb, w)) & bit;
+}
+
+/*
+ * super_feature_on - announce feature @bit of word @w in the running
+ * transaction, in the primary superblock and in the backup (so a primary
+ * restored from the backup still names every structure on the media).
+ */
+void super_feature_on(struct daxfs *fs, enum dx_feat w, uint32_t bit)
+{
+	struct daxfs_dsuper *sb;
+
+	if (super_has_feature(fs, w, bit))
+		return;
+	for (uint64_t blk = 0; blk < 2; blk++) {
+		sb = tx_write(fs, blk_to_off(blk), DAXFS_SUPER_SIZE);
+		*feat_word(sb, w) = cpu_to_le32(le32_to_cpu(*feat_word(sb, w)) | bit);
+		super_seal(sb); /* block 0 is sealed again at commit */
+	}
 }
 
 /*
@@ -160,6 +193,38 @@ out_primary:
 }
 
 /*
+ * mount_rw - what a read-write open does after the journal replay: rebuild
+ * the bitmap if frees deferred by pins were lost in a crash, mark the
+ * superblock in use, count the mount, free the orphans nobody references.
+ */
+static int mount_rw(struct daxfs *fs)
+{
+	const struct daxfs_dsuper *sb = dx_ptr(fs, 0);
+	bool crashed = le32_to_cpu(sb->state) != DAXFS_STATE_CLEAN;
+	struct daxfs_dsuper *w;
+	int err;
+
+	if (crashed && (le32_to_cpu(sb->flags) & DAXFS_SB_DEFERRED)) {
+		err = daxfs_rebuild_bitmap(fs);
+		if (err)
+			return err;
+	}
+	dx_lock(fs);
+	tx_begin(fs);
+	w = super_write(fs);
+	w->state = cpu_to_le32(DAXFS_STATE_INUSE);
+	w->flags = cpu_to_le32(le32_to_cpu(w->flags) & ~DAXFS_SB_DEFERRED);
+	w->mount_count = cpu_to_le64(le64_to_cpu(w->mount_count) + 1);
+	w->mount_time = cpu_to_le64((uint64_t)now_ns());
+	super_seal(w);
+	err = tx_commit(fs);
+	dx_unlock(fs);
+	if (err)
+		return err;
+	return orphans_recover(fs);
+}
+
+/*
  * daxfs_open_region - open the filesystem on an already mapped region; takes
  * ownership of @r (closed on failure too).
  */
@@ -197,6 +262,14 @@ int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out)
 		pmr_close(&r);
 		return err;
 	}
+	if ((le32_to_cpu(sb.feat_ro_compat) & ~DAXFS_FEAT_RO_COMPAT_SUPP) &&
+	    !(flags & DAXFS_O_RDONLY)) {
+		pmr_close(&r);
+		return pmd_err(-EROFS,
+			       "superblock: unknown read-only compatible features 0x%x: "
+			       "this daxfs can open the filesystem read-only only",
+			       le32_to_cpu(sb.feat_ro_compat) & ~DAXFS_FEAT_RO_COMPAT_SUPP);
+	}
 	fs = calloc(1, sizeof(*fs));
 	if (!fs) {
 		pmr_close(&r);
@@ -212,6 +285,12 @@ int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out)
 	atomic_init(&fs->errors, (flags & DAXFS_O_ERRORS_PANIC)	     ? DAXFS_ERRORS_PANIC
 				 : (flags & DAXFS_O_ERRORS_CONTINUE) ? DAXFS_ERRORS_CONTINUE
 								     : DAXFS_ERRORS_RO);
+	{
+		struct pmr_info info;
+
+		pmr_get_info(r, &info);
+		fs->region_rw = !info.read_only;
+	}
 	super_load_geometry(fs, &sb);
 
 	err = jnl_replay(fs, true);
@@ -246,29 +325,18 @@ int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out)
 		goto out_free;
 	alloc_check_meta(fs);
 	if (!fs->rdonly && !(flags & DAXFS_O_FSCK)) {
-		bool crashed = le32_to_cpu(sb.state) != DAXFS_STATE_CLEAN;
-		struct daxfs_dsuper *w;
-
-		if (crashed && (le32_to_cpu(sb.flags) & DAXFS_SB_DEFERRED)) {
-			err = daxfs_rebuild_bitmap(fs);
-			if (err)
-				goto out_free;
+		err = mount_rw(fs);
+		if (err)
+			goto out_free;
+	}
+	if (fs->rdonly && fs->region_rw) {
+		/* opened writable for a later remount: keep the promise of a
+		 * read-only mapping until then */
+		if (mprotect(fs->base, pmr_size(r), PROT_READ)) {
+			err = pmd_err(-errno, "daxfs: cannot map the region read-only: %s",
+				      strerror(errno));
+			goto out_free;
 		}
-		dx_lock(fs);
-		tx_begin(fs);
-		w = super_write(fs);
-		w->state = cpu_to_le32(DAXFS_STATE_INUSE);
-		w->flags = cpu_to_le32(le32_to_cpu(w->flags) & ~DAXFS_SB_DEFERRED);
-		w->mount_count = cpu_to_le64(le64_to_cpu(w->mount_count) + 1);
-		w->mount_time = cpu_to_le64((uint64_t)now_ns());
-		super_seal(w);
-		err = tx_commit(fs);
-		dx_unlock(fs);
-		if (err)
-			goto out_free;
-		err = orphans_recover(fs);
-		if (err)
-			goto out_free;
 	}
 	*out = fs;
 	return 0;
@@ -284,9 +352,18 @@ int daxfs_open(const char *path, unsigned flags, struct daxfs **out)
 	int err;
 
 	*out = NULL;
-	err = pmr_open(path, (flags & DAXFS_O_RDONLY) ? PMR_F_RDONLY : 0, &r);
-	if (err)
-		return err;
+	err = -EROFS;
+	if ((flags & (DAXFS_O_RDONLY | DAXFS_O_NORECOVERY)) == DAXFS_O_RDONLY) {
+		/* writable if the file allows, for daxfs_remount() */
+		err = pmr_open(path, 0, &r);
+		if (err)
+			pmd_err_clear();
+	}
+	if (err) {
+		err = pmr_open(path, (flags & DAXFS_O_RDONLY) ? PMR_F_RDONLY : 0, &r);
+		if (err)
+			return err;
+	}
 	return daxfs_open_region(r, flags, out);
 }
 
@@ -374,4 +451,84 @@ void daxfs_get_stats(struct daxfs *fs, struct daxfs_stats *st)
 	dx_lock(fs);
 	*st = fs->stats;
 	dx_unlock(fs);
+}
+
+int daxfs_remount(struct daxfs *fs, bool rdonly)
+{
+	int err = 0;
+
+	if (rdonly == fs->rdonly)
+		return 0;
+	if (rdonly) {
+		struct daxfs_dsuper *w;
+
+		dx_lock(fs);
+		if (fs->ndeferred_inodes && !atomic_load(&fs->stopped)) {
+			dx_unlock(fs);
+			return pmd_err(-EBUSY, "daxfs: blocks still held by DAX mappings: "
+					       "unmap them before remounting read-only");
+		}
+		/* stopped by errors=remount-ro: the state stays "in use" for fsck */
+		if (!atomic_load(&fs->stopped)) {
+			tx_begin(fs);
+			w = super_write(fs);
+			w->state = cpu_to_le32(DAXFS_STATE_CLEAN);
+			super_seal(w);
+			err = tx_commit(fs);
+		}
+		if (!err)
+			fs->rdonly = true;
+		dx_unlock(fs);
+		if (err)
+			return err;
+		if (!(fs->flags & DAXFS_O_NOLOCK))
+			pmr_relock_region(fs->r, PMR_LOCK_SHARED);
+		if (mprotect(fs->base, pmr_size(fs->r), PROT_READ)) {
+			/* a read-write mapping of a read-only filesystem: harmless */
+		}
+		return 0;
+	}
+	if (atomic_load(&fs->stopped))
+		return pmd_err(-EROFS, "daxfs: changes were stopped after corruption was found "
+				       "(errors=remount-ro): unmount and run fsck.daxfs");
+	if (!fs->region_rw)
+		return pmd_err(-EROFS, "daxfs: the region was opened read-only (no write "
+				       "permission on it): unmount and mount read-write");
+	uint32_t ro_feat = le32_to_cpu(((const struct daxfs_dsuper *)dx_ptr(fs, 0))->feat_ro_compat);
+
+	if (ro_feat & ~DAXFS_FEAT_RO_COMPAT_SUPP)
+		return pmd_err(-EROFS,
+			       "superblock: unknown read-only compatible features 0x%x: "
+			       "this daxfs can open the filesystem read-only only",
+			       ro_feat & ~DAXFS_FEAT_RO_COMPAT_SUPP);
+	if (!(fs->flags & DAXFS_O_NOLOCK)) {
+		err = pmr_relock_region(fs->r, PMR_LOCK_EXCLUSIVE);
+		if (err)
+			return err;
+	}
+	if (mprotect(fs->base, pmr_size(fs->r), PROT_READ | PROT_WRITE)) {
+		err = pmd_err(-errno, "daxfs: cannot map the region writable: %s",
+			      strerror(errno));
+		goto out_relock;
+	}
+	err = jnl_replay(fs, true);
+	if (err > 0)
+		err = jnl_replay(fs, false);
+	if (err < 0)
+		goto out_protect;
+	dx_lock(fs);
+	fs->rdonly = false;
+	dx_unlock(fs);
+	err = mount_rw(fs);
+	if (!err)
+		return 0;
+	dx_lock(fs);
+	fs->rdonly = true;
+	dx_unlock(fs);
+out_protect:
+	mprotect(fs->base, pmr_size(fs->r), PROT_READ);
+out_relock:
+	if (!(fs->flags & DAXFS_O_NOLOCK))
+		pmr_relock_region(fs->r, PMR_LOCK_SHARED);
+	return err;
 }
