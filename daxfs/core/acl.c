@@ -61,7 +61,16 @@ static struct acl_ent *acl_ents(void *value)
  */
 static int acl_check(const void *value, size_t vl)
 {
-	enum { S_UOBJ, S_USER, S_GROUP, S_OTHER, S_DONE } st = S_UOBJ;
+	/* the order of the tags: each moves the state from @from to @to */
+	enum { S_UOBJ, S_USER, S_GROUP, S_OTHER, S_DONE };
+	static const struct {
+		unsigned tag, from, to;
+	} order[] = {
+		{ACL_USER_OBJ, S_UOBJ, S_USER}, {ACL_USER, S_USER, S_USER},
+		{ACL_GROUP_OBJ, S_USER, S_GROUP}, {ACL_GROUP, S_GROUP, S_GROUP},
+		{ACL_MASK, S_GROUP, S_OTHER},	  {ACL_OTHER, S_OTHER, S_DONE},
+	};
+	unsigned st = S_UOBJ;
 	bool named = false;
 	le32 version;
 	size_t n;
@@ -75,44 +84,22 @@ static int acl_check(const void *value, size_t vl)
 	n = (vl - 4) / sizeof(struct acl_ent);
 	for (size_t k = 0; k < n; k++) {
 		struct acl_ent e;
+		unsigned tag;
+		size_t o = 0;
 
 		memcpy(&e, (const uint8_t *)value + 4 + k * sizeof(e), sizeof(e));
-		if (le16_to_cpu(e.perm) & ~7U)
+		tag = le16_to_cpu(e.tag);
+		while (o < sizeof(order) / sizeof(order[0]) && order[o].tag != tag)
+			o++;
+		if (o == sizeof(order) / sizeof(order[0]) || (le16_to_cpu(e.perm) & ~7U))
 			goto bad;
-		switch (le16_to_cpu(e.tag)) {
-		case ACL_USER_OBJ:
-			if (st != S_UOBJ)
-				goto bad;
-			st = S_USER;
-			break;
-		case ACL_USER:
-			if (st != S_USER)
-				goto bad;
-			named = true;
-			break;
-		case ACL_GROUP_OBJ:
-			if (st != S_USER)
-				goto bad;
-			st = S_GROUP;
-			break;
-		case ACL_GROUP:
-			if (st != S_GROUP)
-				goto bad;
-			named = true;
-			break;
-		case ACL_MASK:
-			if (st != S_GROUP)
-				goto bad;
+		/* without named entries the mask may be left out */
+		if (tag == ACL_OTHER && st == S_GROUP && !named)
 			st = S_OTHER;
-			break;
-		case ACL_OTHER:
-			if (st != S_OTHER && (st != S_GROUP || named))
-				goto bad;
-			st = S_DONE;
-			break;
-		default:
+		if (st != order[o].from)
 			goto bad;
-		}
+		st = order[o].to;
+		named |= tag == ACL_USER || tag == ACL_GROUP;
 	}
 	if (st != S_DONE)
 		goto bad;

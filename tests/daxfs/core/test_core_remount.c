@@ -12,19 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "format.h"
 #include "test_core_util.h"
-
-static uint32_t sb_state(const char *path)
-{
-	struct daxfs_dsuper sb;
-	int fd = open(path, O_RDONLY);
-
-	CHECK(fd >= 0);
-	CHECK_EQ(pread(fd, &sb, sizeof(sb), 0), sizeof(sb));
-	close(fd);
-	return le32_to_cpu(sb.state);
-}
 
 /* FNV-1a of the region file's bytes */
 static uint64_t region_sum(const char *path)
@@ -125,14 +113,14 @@ int main(void)
 	CHECK_OK(daxfs_write(fs, f, 0, 4, "data", &done));
 	CHECK_OK(daxfs_create(fs, DAXFS_ROOT_INO, "g", 0644, 0, 0, &a));
 	g = a.ino;
-	CHECK_EQ(sb_state(path), DAXFS_STATE_INUSE);
+	CHECK_EQ(le32_to_cpu(core_super(path).state), DAXFS_STATE_INUSE);
 	CHECK_EQ(reader_open(path, &rpid, &rfd), -EBUSY);
 	reader_end(rpid, rfd);
 
 	/* read-write -> read-only */
 	CHECK_OK(daxfs_remount(fs, true));
 	CHECK_OK(daxfs_remount(fs, true)); /* already */
-	CHECK_EQ(sb_state(path), DAXFS_STATE_CLEAN);
+	CHECK_EQ(le32_to_cpu(core_super(path).state), DAXFS_STATE_CLEAN);
 	uint64_t sum = region_sum(path);
 
 	CHECK_EQ(daxfs_write(fs, f, 0, 1, "x", &done), -EROFS);
@@ -154,7 +142,7 @@ int main(void)
 
 	/* read-only -> read-write */
 	CHECK_OK(daxfs_remount(fs, false));
-	CHECK_EQ(sb_state(path), DAXFS_STATE_INUSE);
+	CHECK_EQ(le32_to_cpu(core_super(path).state), DAXFS_STATE_INUSE);
 	CHECK_OK(daxfs_write(fs, f, 4, 4, "more", &done));
 	CHECK_OK(daxfs_unlink(fs, DAXFS_ROOT_INO, "g")); /* ... unlinked: an orphan */
 	CHECK_OK(daxfs_getattr(fs, g, &a));
@@ -164,7 +152,7 @@ int main(void)
 	CHECK_OK(daxfs_remount(fs, false)); /* freed now */
 	CHECK_EQ(daxfs_getattr(fs, g, &a), -ENOENT);
 	CHECK_OK(daxfs_close(&fs));
-	CHECK_EQ(sb_state(path), DAXFS_STATE_CLEAN);
+	CHECK_EQ(le32_to_cpu(core_super(path).state), DAXFS_STATE_CLEAN);
 	core_fsck_clean(path);
 
 	/* opened read-only, then read-write */

@@ -13,6 +13,7 @@
 
 #include "daxfs.h"
 #include "errmsg.h"
+#include "format.h"
 #include "region.h"
 #include "test.h"
 
@@ -75,6 +76,18 @@ static inline void core_fsck_clean(const char *path)
 		fprintf(stderr, "fsck of %s returned %d\n", path, rc);
 		exit(1);
 	}
+}
+
+/* core_super - the primary superblock of the region file @path */
+static inline struct daxfs_dsuper core_super(const char *path)
+{
+	struct daxfs_dsuper sb;
+	FILE *f = fopen(path, "rb");
+
+	CHECK(f);
+	CHECK_EQ(fread(&sb, sizeof(sb), 1, f), 1);
+	fclose(f);
+	return sb;
 }
 
 #endif

@@ -8,24 +8,11 @@
  * XATTR2 feature), which later changes move under an index; a corrupt
  * block or value is -EIO for that call, fsck names it, fsck -y drops it.
  */
-#include <fcntl.h>
 #include <sys/stat.h>
 
-#include "format.h"
 #include "test_core_util.h"
 
 #define NSMALL 1500
-
-static uint32_t feat_incompat(const char *path)
-{
-	struct daxfs_dsuper sb;
-	int fd = open(path, O_RDONLY);
-
-	CHECK(fd >= 0);
-	CHECK_EQ(pread(fd, &sb, sizeof(sb), 0), sizeof(sb));
-	close(fd);
-	return le32_to_cpu(sb.feat_incompat);
-}
 
 static uint64_t free_blocks(struct daxfs *fs)
 {
@@ -105,7 +92,7 @@ int main(void)
 	/* a few small ones: the version 1 single block, no feature */
 	CHECK_OK(daxfs_setxattr(fs, f, "user.one", "1", 1, 0));
 	CHECK_OK(daxfs_setxattr(fs, f, "user.two", "22", 2, 0));
-	CHECK_EQ(feat_incompat(path) & DAXFS_FEAT_INCOMPAT_XATTR2, 0);
+	CHECK_EQ(le32_to_cpu(core_super(path).feat_incompat) & DAXFS_FEAT_INCOMPAT_XATTR2, 0);
 	CHECK_EQ(free_blocks(fs), free0 - 1);
 	CHECK_OK(daxfs_removexattr(fs, f, "user.one"));
 	CHECK_OK(daxfs_removexattr(fs, f, "user.two"));
@@ -117,7 +104,7 @@ int main(void)
 		snprintf(val, sizeof(val), "value-%u", k * 7);
 		CHECK_OK(daxfs_setxattr(fs, f, name, val, strlen(val), DAXFS_XATTR_CREATE));
 	}
-	CHECK(feat_incompat(path) & DAXFS_FEAT_INCOMPAT_XATTR2);
+	CHECK(le32_to_cpu(core_super(path).feat_incompat) & DAXFS_FEAT_INCOMPAT_XATTR2);
 	CHECK_EQ(daxfs_setxattr(fs, f, "user.attr7", "x", 1, DAXFS_XATTR_CREATE), -EEXIST);
 	for (int k = 0; k < NSMALL; k++) {
 		size_t sz;
