@@ -212,6 +212,7 @@ int main(void)
 
 	fs = core_open(path);
 	CHECK_EQ(daxfs_getxattr(fs, h, "user.v", buf, sizeof(buf), NULL), -EIO);
+	CHECK_EQ(daxfs_setxattr(fs, h, "user.w", "x", 1, 0), -EROFS); /* errors=remount-ro */
 	CHECK_OK(daxfs_getxattr(fs, h, "user.attr5", buf, sizeof(buf), NULL)); /* others fine */
 	CHECK_OK(daxfs_close(&fs));
 	{
@@ -242,7 +243,8 @@ int main(void)
 	((uint8_t *)pmr_addr(r))[eb * 4096 + 100] ^= 0x55;
 	pmr_persist(r, (uint8_t *)pmr_addr(r) + eb * 4096, 4096);
 	pmr_close(&r);
-	fs = core_open(path);
+	/* errors=continue: each call fails on its own (remount-ro would stop all) */
+	CHECK_OK(daxfs_open(path, DAXFS_O_ERRORS_CONTINUE, &fs));
 	CHECK_EQ(daxfs_getxattr(fs, h, "user.attr5", buf, sizeof(buf), NULL), -EIO);
 	CHECK_EQ(daxfs_listxattr(fs, h, (char *)buf, sizeof(buf), NULL), -EIO);
 	CHECK_EQ(daxfs_setxattr(fs, h, "user.new", "x", 1, 0), -EIO);
