@@ -34,6 +34,7 @@
 #include "region.h"
 #include "region_lock.h"
 #include "units.h"
+#include "vmspace.h"
 
 #ifndef HUGETLBFS_MAGIC
 #define HUGETLBFS_MAGIC 0x958458f6
@@ -310,20 +311,29 @@ int pmr_detect_backend(const char *path, enum pmr_backend *backend, uint64_t *pa
 /* check_size - the size rules every region obeys. */
 static int check_size(const char *path, uint64_t size, uint64_t page_size)
 {
-	char a[32], b[32];
+	char a[32], b[32], lo[24], hi[24];
 
-	if (size == 0 || !is_aligned(size, HUGE_SIZE))
-		return pmd_err(-EINVAL, "size %llu bytes (%s) of %s is not a multiple of 2 MiB",
-			       (unsigned long long)size, format_size(size, a, sizeof(a)), path);
 	if (size < PMR_MIN_SIZE)
-		return pmd_err(-EINVAL, "size %s of %s is below the minimum region size %s",
+		return pmd_err(-EINVAL, "size %s of %s is too small: a region is at least %s",
 			       format_size(size, a, sizeof(a)), path,
 			       format_size(PMR_MIN_SIZE, b, sizeof(b)));
+	if (!is_aligned(size, HUGE_SIZE))
+		return pmd_err(-EINVAL,
+			       "size %llu bytes (%s) of %s is not a multiple of 2 MiB "
+			       "(%s or %s would be)",
+			       (unsigned long long)size, format_size(size, a, sizeof(a)), path,
+			       pmd_size_hint(align_down(size, HUGE_SIZE), lo, sizeof(lo)),
+			       pmd_size_hint(align_up(size, HUGE_SIZE), hi, sizeof(hi)));
 	if (page_size > HUGE_SIZE && !is_aligned(size, page_size))
 		return pmd_err(-EINVAL, "size %s of %s is not a multiple of its page size %s",
 			       format_size(size, a, sizeof(a)), path,
 			       format_size(page_size, b, sizeof(b)));
 	return 0;
+}
+
+int pmr_check_size(const char *path, uint64_t size_bytes)
+{
+	return check_size(path, size_bytes, 0);
 }
 
 /*
@@ -405,6 +415,28 @@ static enum pmr_granularity gran_from_pmem2(enum pmem2_granularity g)
 	return PMR_GRAN_PAGE;
 }
 
+/*
+ * map_error - the message of a failed map of @r: when the address space has
+ * no free range for the whole region, say so and what size would fit.
+ */
+static int map_error(const struct pmr_region *r, int err)
+{
+	uint64_t hole = pmd_vm_largest_hole();
+	char a[32], b[32], hint[24];
+
+	if (err == -ENOMEM && hole > r->alignment + HUGE_SIZE && r->size + r->alignment > hole)
+		return pmd_err(err,
+			       "cannot map %s: a region is mapped whole, and %s does not fit in "
+			       "the address space of a process (its largest free range is %s); "
+			       "use a size of at most %s",
+			       r->path, format_size(r->size, a, sizeof(a)),
+			       format_size(hole, b, sizeof(b)),
+			       pmd_size_hint(align_down(hole - r->alignment - HUGE_SIZE, HUGE_SIZE),
+					     hint, sizeof(hint)));
+	return pmd_err(err, "cannot map %s (%s): %s", r->path, pmr_backend_name(r->backend),
+		       pmem2_errormsg());
+}
+
 /* region_map - map r->fd (already classified and size-checked) at r->addr. */
 static int region_map(struct pmr_region *r)
 {
@@ -451,8 +483,7 @@ static int region_map(struct pmr_region *r)
 
 	ret = map_new_forced(&r->map, cfg, r->src, force ? "CACHE_LINE" : NULL);
 	if (ret) {
-		ret = pmd_err(pmem2_to_err(ret), "cannot map %s (%s): %s", r->path,
-			      pmr_backend_name(r->backend), pmem2_errormsg());
+		ret = map_error(r, pmem2_to_err(ret));
 		goto out_cfg;
 	}
 	pmem2_config_delete(&cfg);

@@ -75,6 +75,16 @@ enum pmr_granularity {
 /* Smallest region we agree to create or open, bytes. */
 #define PMR_MIN_SIZE (UINT64_C(4) << 20)
 
+/*
+ * pmr_check_size - whether @size_bytes obeys the size rules of every region
+ * (at least PMR_MIN_SIZE, a multiple of 2 MiB), for front ends that check a
+ * size given on their command line before touching anything. Returns 0, or
+ * -EINVAL with pmd_errmsg() naming @path, what is wrong and sizes that would
+ * do. A hugetlbfs file must also be a multiple of its page size: only
+ * pmr_create() and pmr_open() can tell.
+ */
+int pmr_check_size(const char *path, uint64_t size_bytes);
+
 struct pmr_info {
 	const char *path; /* as given at open */
 	enum pmr_backend backend;

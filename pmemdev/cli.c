@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cli.c - the pmemdev command: list, create, info, badblocks, bench.
+ *
+ * Exit status, for every command: 0 done, 1 the operation failed (the
+ * message names the cause), 2 a usage error (an unknown option, a missing or
+ * malformed value, a size the region rules refuse): nothing was touched.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,12 +20,27 @@
 #include "badblocks.h"
 #include "bench.h"
 #include "errmsg.h"
+#include "json.h"
 #include "ndctl_list.h"
 #include "pmemdev.h"
 #include "region.h"
 #include "region_lock.h"
 
 #define EXIT_USAGE 2
+
+/*
+ * A command: its name, its usage line(s) after "pmemdev ", the rest of its
+ * --help text, and the function that runs it with argv[0] = its name.
+ */
+struct cmd {
+	const char *name;
+	const char *synopsis;
+	const char *help;
+	int (*run)(int argc, char **argv);
+};
+
+/* the command being run, for its messages ("Try 'pmemdev info --help'") */
+static const struct cmd *cur_cmd;
 
 static const char usage_text[] =
 	"Usage: pmemdev COMMAND [OPTIONS]\n"
@@ -32,20 +51,64 @@ static const char usage_text[] =
 	"  create --size SIZE [--sparse] PATH\n"
 	"                             create an emulated region file (SIZE: multiple of 2M;\n"
 	"                             --sparse: allow more than the free space)\n"
-	"  info PATH                  size, backend, alignment, backing page size,\n"
+	"  info [--json] PATH         size, backend, alignment, backing page size,\n"
 	"                             persist granularity, badblocks of a region\n"
 	"  badblocks PATH list        list emulated bad sectors\n"
 	"  badblocks PATH add SECTOR [COUNT]\n"
-	"  badblocks PATH clear SECTOR [COUNT]\n"
+	"  badblocks PATH clear SECTOR [COUNT] | clear --all\n"
 	"  bench PATH [OPTIONS]       drive the block layer and report throughput\n"
 	"\n"
-	"bench options:\n"
+	"'pmemdev COMMAND --help' shows a command's options (same as 'pmemdev help\n"
+	"COMMAND'). Exit status: 0 done, 1 failed, 2 usage error.\n"
+	"\n"
+	"Common: -h/--help, -V/--version\n";
+
+static const char list_help[] =
+	"Lists the real persistent memory namespaces (libndctl; none on a machine\n"
+	"without NVDIMMs, which is not an error) and the files in DIR that can serve\n"
+	"as emulated regions.\n"
+	"\n"
+	"Options:\n"
+	"  -d, --dir DIR   where to look for emulated regions (default /dev/shm)\n"
+	"  -h, --help      this help\n";
+
+static const char create_help[] =
+	"Creates the region file PATH (it must not exist).\n"
+	"\n"
+	"Options:\n"
+	"  -s, --size SIZE   bytes, or with a binary suffix k, M, G, T; a multiple of\n"
+	"                    2 MiB and at least 4 MiB\n"
+	"  --sparse          allow a size beyond the free space of the filesystem\n"
+	"  -h, --help        this help\n";
+
+static const char info_help[] =
+	"Prints the size, backend, alignment, backing page size and persist\n"
+	"granularity of the region PATH, who holds its lock, and its emulated bad\n"
+	"sectors. Reads no data and takes no lock: works on a mounted region.\n"
+	"\n"
+	"Options:\n"
+	"  --json       one JSON object instead of text\n"
+	"  -h, --help   this help\n";
+
+static const char badblocks_help[] =
+	"Lists, adds or clears emulated bad sectors (512 bytes each) of the region\n"
+	"PATH. SECTOR counts from 0; COUNT defaults to 1.\n"
+	"\n"
+	"Options:\n"
+	"  --all        with clear: clear every bad sector\n"
+	"  -h, --help   this help\n";
+
+static const char bench_help[] =
+	"Drives the block layer on the region PATH and reports throughput, CPU time,\n"
+	"latency and descriptor memory.\n"
+	"\n"
+	"Options:\n"
 	"  --target pmem|null|memcpy  driver (null: no copy; memcpy: no block layer);\n"
 	"                             a comma list runs each in turn in this process\n"
 	"  --mode pfn|folio|page      descriptor mode (default pfn); a comma list too\n"
 	"  --repeat N                 run the whole list N times, alternating\n"
 	"  --rw read|write|randread|randwrite   (default read)\n"
-	"  --bs SIZE                  bytes per I/O (default 4k)\n"
+	"  --bs SIZE                  bytes per I/O, a multiple of 512 (default 4k)\n"
 	"  --iodepth N                I/Os in flight per thread (default 1)\n"
 	"  --threads N                submitting threads (default 1)\n"
 	"  --workers N                completion threads (default 0: synchronous,\n"
@@ -54,33 +117,98 @@ static const char usage_text[] =
 	"  --ios N                    stop after N I/Os per thread instead of on time\n"
 	"                             (fixed work, e.g. for instruction counts)\n"
 	"  --size SIZE                use only the first SIZE bytes of the region\n"
+	"                             (a multiple of 512, at least --bs)\n"
 	"  --fua                      FUA on every write\n"
 	"  --alloc                    bio_alloc()/bio_put() per I/O (default: one bio\n"
 	"                             per slot, reset with bio_init())\n"
 	"  --lat-sample N             time one bio in N for the latency percentiles\n"
 	"                             (default 64; 1: every bio)\n"
 	"  --json                     one JSON object per run on stdout\n"
-	"\n"
-	"Common: -h/--help, -V/--version\n";
+	"  -h, --help                 this help\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* usage_error - say what is wrong with the command line; returns EXIT_USAGE. */
 static int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "pmemdev: ");
+	fprintf(stderr, "pmemdev%s%s: ", cur_cmd ? " " : "", cur_cmd ? cur_cmd->name : "");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'pmemdev --help'.\n");
+	fprintf(stderr, "\nTry 'pmemdev %s%s--help'.\n", cur_cmd ? cur_cmd->name : "",
+		cur_cmd ? " " : "");
 	return EXIT_USAGE;
 }
 
+/*
+ * fail - report a failed operation on @what (a path, usually) and return 1.
+ * The library's message names the path itself most of the time: then @what
+ * is not repeated.
+ */
 static int fail(int err, const char *what)
 {
-	fprintf(stderr, "pmemdev: %s: %s\n", what, pmd_strerror(err));
+	const char *msg = pmd_strerror(err);
+
+	if (strstr(msg, what))
+		fprintf(stderr, "pmemdev: %s\n", msg);
+	else
+		fprintf(stderr, "pmemdev: %s: %s\n", what, msg);
 	return 1;
+}
+
+static void cmd_print_help(const struct cmd *cmd)
+{
+	printf("Usage: pmemdev %s\n\n%s", cmd->synopsis, cmd->help);
+}
+
+/* what cmd_getopt() returns besides options and -1 */
+#define CMD_HELP_SHOWN 0x100 /* -h/--help: help printed, exit 0 */
+#define CMD_BAD_OPTION 0x101 /* message printed, exit EXIT_USAGE */
+
+/*
+ * cmd_getopt - getopt_long() for the current command's options, which may
+ * come in any order, before or after its operands. @shortopts must start
+ * with ':' and hold 'h', @longopts hold "help". Returns the next option,
+ * -1 at the end, CMD_HELP_SHOWN after printing the command's help for
+ * -h/--help, or CMD_BAD_OPTION after a usage message naming an unknown
+ * option or one without its value.
+ */
+static int cmd_getopt(int argc, char **argv, const char *shortopts,
+		      const struct option *longopts)
+{
+	int c;
+
+	opterr = 0;
+	c = getopt_long(argc, argv, shortopts, longopts, NULL);
+	if (c == 'h') {
+		cmd_print_help(cur_cmd);
+		return CMD_HELP_SHOWN;
+	}
+	if (c == '?' || c == ':') {
+		const char *arg = argv[optind - 1];
+		int len = (int)strcspn(arg, "=");
+		char shortname[3] = {'-', (char)optopt, '\0'};
+
+		/* a long option is argv[optind - 1]; a short one may be in a cluster */
+		if (strncmp(arg, "--", 2)) {
+			arg = shortname;
+			len = 2;
+		}
+		if (c == ':')
+			usage_error("option '%.*s' needs a value", len, arg);
+		else
+			usage_error("unknown option '%.*s'", len, arg);
+		return CMD_BAD_OPTION;
+	}
+	return c;
+}
+
+/* cmd_getopt_end - the exit status for what cmd_getopt() returned. */
+static int cmd_getopt_end(int c)
+{
+	return c == CMD_HELP_SHOWN ? 0 : EXIT_USAGE;
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -98,18 +226,13 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* List files in @dir that are usable as regions (2 MiB multiples, >= minimum). */
-static void list_emulated(const char *dir)
+/* List files in @d that are usable as regions (2 MiB multiples, >= minimum). */
+static void list_emulated(const char *dir, DIR *d)
 {
 	struct dirent *de;
 	unsigned n = 0;
-	DIR *d = opendir(dir);
 
 	printf("\n%-40s %-11s %12s\n", "EMULATED REGION", "BACKEND", "SIZE");
-	if (!d) {
-		printf("(cannot read %s: %s)\n", dir, strerror(errno));
-		return;
-	}
 	while ((de = readdir(d))) {
 		enum pmr_backend be;
 		uint64_t psz;
@@ -129,7 +252,6 @@ static void list_emulated(const char *dir)
 		       format_size((uint64_t)st.st_size, b, sizeof(b)));
 		n++;
 	}
-	closedir(d);
 	if (!n)
 		printf("(none in %s)\n", dir);
 }
@@ -137,23 +259,39 @@ static void list_emulated(const char *dir)
 static int cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
+					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	const char *dir = "/dev/shm";
 	struct pmr_namespace ns[64];
 	unsigned count = 0;
+	DIR *d;
 	int c, err;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:", opts, NULL)) != -1) {
-		if (c != 'd')
-			return usage_error("bad option for list");
-		dir = optarg;
+	while ((c = cmd_getopt(argc, argv, ":d:h", opts)) != -1) {
+		switch (c) {
+		case 'd':
+			dir = optarg;
+			break;
+		default:
+			return cmd_getopt_end(c);
+		}
 	}
 	if (optind != argc)
-		return usage_error("list takes no positional arguments");
+		return usage_error("unexpected argument '%s' (list takes no operands)",
+				   argv[optind]);
+	/* a directory that cannot be read is an error, found before any output */
+	d = opendir(dir);
+	if (!d) {
+		fprintf(stderr, "pmemdev: cannot read the directory %s: %s\n", dir,
+			strerror(errno));
+		return 1;
+	}
+	pmd_err_clear();
 	err = pmr_list_namespaces(ns, 64, &count);
-	if (err)
+	if (err) {
+		closedir(d);
 		return fail(err, "listing namespaces");
+	}
 	printf("%-16s %-8s %-14s %12s\n", "NAMESPACE", "MODE", "DEVICE", "SIZE");
 	for (unsigned i = 0; i < count && i < 64; i++) {
 		char b[32];
@@ -163,7 +301,8 @@ static int cmd_list(int argc, char **argv)
 	}
 	if (!count)
 		printf("(no persistent memory namespaces on this machine)\n");
-	list_emulated(dir);
+	list_emulated(dir, d);
+	closedir(d);
 	return 0;
 }
 
@@ -180,28 +319,29 @@ static int cmd_create(int argc, char **argv)
 	bool have_size = false;
 	int c, err;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, ":s:h", opts)) != -1) {
 		switch (c) {
 		case 's':
 			if (parse_size(optarg, &size))
-				return usage_error("invalid --size '%s'", optarg);
+				return usage_error("invalid --size '%s' (bytes, or a number with "
+						   "k, M, G or T)",
+						   optarg);
 			have_size = true;
 			break;
 		case 'S':
 			flags |= PMR_F_SPARSE;
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
 		default:
-			return usage_error("bad option for create");
+			return cmd_getopt_end(c);
 		}
 	}
 	if (!have_size)
-		return usage_error("create needs --size SIZE");
+		return usage_error("--size SIZE is required");
 	if (optind + 1 != argc)
-		return usage_error("create needs exactly one PATH");
+		return usage_error("give exactly one PATH");
+	if (pmr_check_size(argv[optind], size))
+		return usage_error("%s", pmd_errmsg());
+	pmd_err_clear();
 	err = pmr_create(argv[optind], size, flags, &r);
 	if (err)
 		return fail(err, argv[optind]);
@@ -220,20 +360,84 @@ static int print_bb(uint64_t sector, uint64_t count, void *arg)
 	return 0;
 }
 
+static int print_bb_json(uint64_t sector, uint64_t count, void *arg)
+{
+	bool *first = arg;
+
+	printf("%s{\"sector\":%" PRIu64 ",\"count\":%" PRIu64 "}", *first ? "" : ",", sector,
+	       count);
+	*first = false;
+	return 0;
+}
+
 /* print_owner - who holds the region's lock (lib/region_lock.h), for info. */
-static void print_owner(const char *path)
+static void print_owner(const char *path, bool json)
 {
 	struct pmr_lock_holder h;
 	char who[700];
 	int err = pmr_lock_holder(path, &h);
 
-	if (err == -ENOENT)
+	if (json) {
+		printf(",\"in_use\":");
+		if (err == -ENOENT) {
+			printf("false");
+		} else if (err) {
+			printf("null");
+		} else {
+			printf("{\"mode\":\"%s\",\"pid\":%ld,\"program\":",
+			       h.exclusive ? "exclusive" : "shared", (long)h.pid);
+			pmd_json_str(stdout, h.comm);
+			printf(",\"mountpoint\":");
+			pmd_json_str(stdout, h.mountpoint);
+			printf("}");
+		}
+	} else if (err == -ENOENT) {
 		printf("in use:            no\n");
-	else if (err)
+	} else if (err) {
 		printf("in use:            unknown (%s)\n", strerror(-err));
-	else
+	} else {
 		printf("in use:            %s by %s\n", h.exclusive ? "exclusive" : "shared",
 		       pmr_lock_describe(&h, who, sizeof(who)));
+	}
+}
+
+static void print_info_text(const struct pmr_info *in, struct pmemdev_bb *bb)
+{
+	bool first = true;
+	char b1[32], b2[32], b3[32];
+
+	printf("path:              %s\n", in->path);
+	printf("size:              %s (%" PRIu64 " bytes)\n",
+	       format_size(in->size, b1, sizeof(b1)), in->size);
+	printf("backend:           %s\n", pmr_backend_name(in->backend));
+	printf("alignment:         %s\n", format_size(in->alignment, b2, sizeof(b2)));
+	printf("backing page size: %s\n", format_size(in->backing_page_size, b3, sizeof(b3)));
+	printf("persist:           %s (native %s)\n", pmr_granularity_name(in->granularity),
+	       pmr_granularity_name(in->native_granularity));
+	printf("memmap if paged:   %" PRIu64 " bytes (64 B per 4 KiB)\n",
+	       in->size / FRAME_SIZE * MEMMAP_BYTES_PER_FRAME);
+	print_owner(in->path, false);
+	printf("badblocks:         %" PRIu64 " sectors\n", pmemdev_bb_count(bb));
+	pmemdev_bb_list(bb, print_bb, &first);
+}
+
+static void print_info_json(const struct pmr_info *in, struct pmemdev_bb *bb)
+{
+	bool first = true;
+
+	printf("{\"path\":");
+	pmd_json_str(stdout, in->path);
+	printf(",\"size\":%" PRIu64 ",\"backend\":\"%s\",\"alignment\":%" PRIu64
+	       ",\"backing_page_size\":%" PRIu64
+	       ",\"persist\":\"%s\",\"native_persist\":\"%s\",\"memmap_bytes\":%" PRIu64,
+	       in->size, pmr_backend_name(in->backend), in->alignment, in->backing_page_size,
+	       pmr_granularity_name(in->granularity),
+	       pmr_granularity_name(in->native_granularity),
+	       in->size / FRAME_SIZE * MEMMAP_BYTES_PER_FRAME);
+	print_owner(in->path, true);
+	printf(",\"badblock_sectors\":%" PRIu64 ",\"badblocks\":[", pmemdev_bb_count(bb));
+	pmemdev_bb_list(bb, print_bb_json, &first);
+	printf("]}\n");
 }
 
 /*
@@ -243,37 +447,41 @@ static void print_owner(const char *path)
  */
 static int cmd_info(int argc, char **argv)
 {
+	static const struct option opts[] = {{"json", no_argument, NULL, 'J'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
 	struct pmemdev_bb *bb;
 	struct pmr_region *r;
 	struct pmr_info in;
-	bool first = true;
-	char b1[32], b2[32], b3[32];
-	int err;
+	bool json = false;
+	int c, err;
 
-	if (argc != 2)
-		return usage_error("info needs exactly one PATH");
-	err = pmr_open(argv[1], PMR_F_RDONLY, &r);
+	while ((c = cmd_getopt(argc, argv, ":h", opts)) != -1) {
+		switch (c) {
+		case 'J':
+			json = true;
+			break;
+		default:
+			return cmd_getopt_end(c);
+		}
+	}
+	if (optind + 1 != argc)
+		return usage_error("give exactly one PATH");
+	pmd_err_clear();
+	err = pmr_open(argv[optind], PMR_F_RDONLY, &r);
 	if (err)
-		return fail(err, argv[1]);
+		return fail(err, argv[optind]);
 	pmr_get_info(r, &in);
-	printf("path:              %s\n", in.path);
-	printf("size:              %s (%" PRIu64 " bytes)\n", format_size(in.size, b1, sizeof(b1)),
-	       in.size);
-	printf("backend:           %s\n", pmr_backend_name(in.backend));
-	printf("alignment:         %s\n", format_size(in.alignment, b2, sizeof(b2)));
-	printf("backing page size: %s\n", format_size(in.backing_page_size, b3, sizeof(b3)));
-	printf("persist:           %s (native %s)\n", pmr_granularity_name(in.granularity),
-	       pmr_granularity_name(in.native_granularity));
-	printf("memmap if paged:   %" PRIu64 " bytes (64 B per 4 KiB)\n",
-	       in.size / FRAME_SIZE * MEMMAP_BYTES_PER_FRAME);
-	print_owner(in.path);
+	pmd_err_clear();
 	err = pmemdev_bb_open(in.path, &bb);
 	if (err) {
 		pmr_close(&r);
 		return fail(err, "badblocks");
 	}
-	printf("badblocks:         %" PRIu64 " sectors\n", pmemdev_bb_count(bb));
-	pmemdev_bb_list(bb, print_bb, &first);
+	if (json)
+		print_info_json(&in, bb);
+	else
+		print_info_text(&in, bb);
 	pmemdev_bb_close(&bb);
 	pmr_close(&r);
 	return 0;
@@ -286,47 +494,77 @@ static int cmd_info(int argc, char **argv)
  */
 static int cmd_badblocks(int argc, char **argv)
 {
+	static const struct option opts[] = {{"all", no_argument, NULL, 'A'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
 	struct pmemdev_bb *bb;
 	struct pmr_region *r;
+	const char *path, *action;
 	unsigned flags;
 	uint64_t sector = 0, count = 1, cap;
-	bool first = true;
-	int err, ret = 0;
+	bool first = true, all = false;
+	int c, n, err, ret = 0;
 
-	if (argc < 3)
-		return usage_error("badblocks needs PATH and list|add|clear");
-	if (strcmp(argv[2], "list") && strcmp(argv[2], "add") && strcmp(argv[2], "clear"))
-		return usage_error("unknown badblocks action '%s' (list, add or clear)", argv[2]);
-	if (!strcmp(argv[2], "list") ? argc != 3 : (argc < 4 || argc > 5))
-		return usage_error("badblocks %s: wrong number of arguments", argv[2]);
-	if (argc >= 4 && parse_u64(argv[3], &sector))
-		return usage_error("invalid SECTOR '%s'", argv[3]);
-	if (argc == 5 && (parse_u64(argv[4], &count) || !count))
-		return usage_error("invalid COUNT '%s'", argv[4]);
+	while ((c = cmd_getopt(argc, argv, ":h", opts)) != -1) {
+		switch (c) {
+		case 'A':
+			all = true;
+			break;
+		default:
+			return cmd_getopt_end(c);
+		}
+	}
+	argv += optind;
+	n = argc - optind; /* PATH ACTION [SECTOR [COUNT]] */
+	if (n < 2)
+		return usage_error("give PATH and an action: list, add or clear");
+	path = argv[0];
+	action = argv[1];
+	if (strcmp(action, "list") && strcmp(action, "add") && strcmp(action, "clear"))
+		return usage_error("unknown action '%s' (list, add or clear)", action);
+	if (all && strcmp(action, "clear"))
+		return usage_error("--all goes with clear only");
+	if (!strcmp(action, "list") && n != 2)
+		return usage_error("list takes no SECTOR or COUNT");
+	if (!strcmp(action, "add") && (n < 3 || n > 4))
+		return usage_error("add needs SECTOR [COUNT]");
+	if (!strcmp(action, "clear") && all && n != 2)
+		return usage_error("clear: give SECTOR [COUNT] or --all, not both");
+	if (!strcmp(action, "clear") && !all && (n < 3 || n > 4))
+		return usage_error("clear needs SECTOR [COUNT], or --all to clear "
+				   "every bad sector");
+	if (n >= 3 && parse_u64(argv[2], &sector))
+		return usage_error("invalid SECTOR '%s' (a sector number, from 0)", argv[2]);
+	if (n == 4 && (parse_u64(argv[3], &count) || !count))
+		return usage_error("invalid COUNT '%s' (a positive number of sectors)", argv[3]);
 
-	flags = PMR_F_RDONLY | (strcmp(argv[2], "list") ? PMR_F_LOCK_EXCL : 0);
-	err = pmr_open(argv[1], flags, &r);
+	flags = PMR_F_RDONLY | (strcmp(action, "list") ? PMR_F_LOCK_EXCL : 0);
+	pmd_err_clear();
+	err = pmr_open(path, flags, &r);
 	if (err)
-		return fail(err, argv[1]);
+		return fail(err, path);
 	cap = off_to_sector(pmr_size(r));
+	if (all)
+		count = cap;
 	if (sector >= cap || count > cap - sector) {
 		pmr_close(&r);
 		fprintf(stderr,
 			"pmemdev: sectors %" PRIu64 "+%" PRIu64
-			" are beyond the end of the region (%" PRIu64 " sectors)\n",
-			sector, count, cap);
+			" are beyond the end of the region %s (%" PRIu64 " sectors)\n",
+			sector, count, path, cap);
 		return 1;
 	}
-	err = pmemdev_bb_open(argv[1], &bb);
+	pmd_err_clear();
+	err = pmemdev_bb_open(path, &bb);
 	if (err) {
 		pmr_close(&r);
 		return fail(err, "badblocks");
 	}
-	if (!strcmp(argv[2], "list")) {
+	if (!strcmp(action, "list")) {
 		pmemdev_bb_list(bb, print_bb, &first);
 		if (first)
 			printf("no bad sectors\n");
-	} else if (!strcmp(argv[2], "add")) {
+	} else if (!strcmp(action, "add")) {
 		err = pmemdev_bb_add(bb, sector, count);
 	} else {
 		err = pmemdev_bb_clear(bb, sector, count);
@@ -418,8 +656,7 @@ static int cmd_bench(int argc, char **argv)
 	char *end;
 	int c, err;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, ":h", opts)) != -1) {
 		switch (c) {
 		case 't':
 			nr_targets = 0;
@@ -499,20 +736,28 @@ static int cmd_bench(int argc, char **argv)
 		case 'J':
 			json = true;
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
 		default:
-			return usage_error("bad option for bench");
+			return cmd_getopt_end(c);
 		}
 	}
 	if (optind + 1 != argc)
-		return usage_error("bench needs exactly one PATH");
+		return usage_error("give exactly one PATH");
 	o.path = argv[optind];
 	if (!is_aligned(o.bs, SECTOR_SIZE))
 		return usage_error("--bs %" PRIu64 " is not a multiple of the logical block size "
 				   "(512 bytes)",
 				   o.bs);
+	if (o.size && !is_aligned(o.size, SECTOR_SIZE))
+		return usage_error("--size %" PRIu64 " is not a multiple of the logical block "
+				   "size (512 bytes)",
+				   o.size);
+	if (o.size && o.size < o.bs) {
+		char b1[32], b2[32];
+
+		return usage_error("--size %s is smaller than one I/O (--bs %s)",
+				   format_size(o.size, b1, sizeof(b1)),
+				   format_size(o.bs, b2, sizeof(b2)));
+	}
 	for (unsigned i = 0; i < nr_modes; i++)
 		if (modes[i] != DESC_PFN && !is_aligned(o.bs, FRAME_SIZE))
 			return usage_error("--bs %" PRIu64
@@ -530,6 +775,7 @@ static int cmd_bench(int argc, char **argv)
 			for (unsigned m = 0; m < nr_modes; m++) {
 				o.target = targets[t];
 				o.mode = modes[m];
+				pmd_err_clear();
 				err = bench_run(&o, &res);
 				if (err)
 					return fail(err, o.path);
@@ -544,30 +790,51 @@ static int cmd_bench(int argc, char **argv)
 	return 0;
 }
 
+static const struct cmd cmds[] = {
+	{"list", "list [--dir DIR]", list_help, cmd_list},
+	{"create", "create --size SIZE [--sparse] PATH", create_help, cmd_create},
+	{"info", "info [--json] PATH", info_help, cmd_info},
+	{"badblocks",
+	 "badblocks PATH list\n"
+	 "       pmemdev badblocks PATH add SECTOR [COUNT]\n"
+	 "       pmemdev badblocks PATH clear SECTOR [COUNT] | --all",
+	 badblocks_help, cmd_badblocks},
+	{"bench", "bench PATH [OPTIONS]", bench_help, cmd_bench},
+};
+
+static const struct cmd *cmd_find(const char *name)
+{
+	for (unsigned i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(cmds[i].name, name))
+			return &cmds[i];
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
-	const char *cmd;
+	const char *name;
 
 	if (argc < 2)
 		return usage_error("no command given");
-	cmd = argv[1];
-	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+	name = argv[1];
+	if (!strcmp(name, "-h") || !strcmp(name, "--help") || !strcmp(name, "help")) {
+		if (argc > 2 && !strcmp(name, "help")) {
+			cur_cmd = cmd_find(argv[2]);
+			if (!cur_cmd)
+				return usage_error("unknown command '%s'", argv[2]);
+			cmd_print_help(cur_cmd);
+			return 0;
+		}
 		fputs(usage_text, stdout);
 		return 0;
 	}
-	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+	if (!strcmp(name, "-V") || !strcmp(name, "--version")) {
 		printf("pmemdev %s\n", PMD_VERSION);
 		return 0;
 	}
-	if (!strcmp(cmd, "list"))
-		return cmd_list(argc - 1, argv + 1);
-	if (!strcmp(cmd, "create"))
-		return cmd_create(argc - 1, argv + 1);
-	if (!strcmp(cmd, "info"))
-		return cmd_info(argc - 1, argv + 1);
-	if (!strcmp(cmd, "badblocks"))
-		return cmd_badblocks(argc - 1, argv + 1);
-	if (!strcmp(cmd, "bench"))
-		return cmd_bench(argc - 1, argv + 1);
-	return usage_error("unknown command '%s'", cmd);
+	cur_cmd = cmd_find(name);
+	if (!cur_cmd)
+		return usage_error("unknown command '%s'", name);
+	optind = 1;
+	return cur_cmd->run(argc - 1, argv + 1);
 }

@@ -33,7 +33,7 @@ refused()
 
 refused "region=PATH is required"
 refused "region $T/none does not exist" region="$T/none"
-truncate -s 3M "$T/small"
+truncate -s 5M "$T/small"
 refused "not a multiple of 2 MiB" region="$T/small"
 refused "mode=huge: expected pfn, folio or page" region="$r" mode=huge
 refused "target=disk: expected pmem or null" region="$r" target=disk

@@ -42,12 +42,12 @@ expect_ok "$pm" create --size 64M "$r"
 [ "$(stat -c %s "$r")" = $((64 << 20)) ] || fail "region size wrong"
 expect_err 1 'exist' -- "$pm" create --size 64M "$r"
 [ "$(stat -c %s "$r")" = $((64 << 20)) ] || fail "existing region was modified"
-expect_err 1 'multiple of 2 MiB' -- "$pm" create --size 3M "$dir/r1"
+expect_err 2 'multiple of 2 MiB \(6M or 8M would be\)' -- "$pm" create --size 7M "$dir/r1"
 [ ! -e "$dir/r1" ] || fail "failed create left a file"
-expect_err 1 "minimum" -- "$pm" create --size 2M "$dir/r1"
+expect_err 2 "too small: a region is at least 4 MiB" -- "$pm" create --size 2M "$dir/r1"
 expect_err 2 'invalid --size' -- "$pm" create --size 12Q "$dir/r1"
-expect_err 2 'needs --size' -- "$pm" create "$dir/r1"
-expect_err 2 'bad option|unrecognized|invalid' -- "$pm" create --bogus "$dir/r1"
+expect_err 2 '--size SIZE is required' -- "$pm" create "$dir/r1"
+expect_err 2 "unknown option '--bogus'" -- "$pm" create --bogus "$dir/r1"
 
 # info
 expect_ok "$pm" info "$r"
@@ -55,7 +55,7 @@ grep -q 'backend: *tmpfs' "$dir/out" || fail "info: backend: $(cat "$dir/out")"
 grep -q 'alignment: *2 MiB' "$dir/out" || fail "info: alignment"
 grep -q 'persist: *cacheline' "$dir/out" || fail "info: granularity"
 expect_err 1 'no such file|not exist|missing' -- "$pm" info "$dir/missing"
-head -c $((3 << 20)) /dev/zero >"$dir/odd"
+head -c $((5 << 20)) /dev/zero >"$dir/odd"
 expect_err 1 'multiple of 2 MiB' -- "$pm" info "$dir/odd"
 
 # list: no NVDIMMs is not an error; our region shows up.
@@ -72,8 +72,9 @@ expect_ok "$pm" badblocks "$r" list
 grep -qE '^ *2048 +2' "$dir/out" && grep -qE '^ *2052 +4' "$dir/out" ||
 	fail "clear did not split: $(cat "$dir/out")"
 expect_err 1 'beyond the end' -- "$pm" badblocks "$r" add $((64 << 11)) 1
-expect_err 2 'unknown badblocks action' -- "$pm" badblocks "$r" smash
-expect_err 2 'invalid SECTOR' -- "$pm" badblocks "$r" add -5
+expect_err 2 'unknown action' -- "$pm" badblocks "$r" smash
+expect_err 2 'invalid SECTOR' -- "$pm" badblocks "$r" add 5x
+expect_err 2 "unknown option '-5'" -- "$pm" badblocks "$r" add -5
 # a read of a bad sector fails through bench (EIO), a write clears it
 expect_err 1 'Input/output error|I/O' -- "$pm" bench "$r" --rw read --bs 1M --time 0.2 --size 2M
 expect_ok "$pm" bench "$r" --rw write --bs 2M --time 0.2 --size 2M
