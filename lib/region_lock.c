@@ -111,13 +111,17 @@ static uint64_t closing_wait_ms(void)
 	return (uint64_t)(v * 1000);
 }
 
-/* open_for_lock - any descriptor of @path will do for flock(2). */
+/*
+ * open_for_lock - any descriptor of @path will do for flock(2); O_NONBLOCK
+ * so that a path naming a FIFO does not block here (the region open then
+ * refuses it).
+ */
 static int open_for_lock(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
 	if (fd < 0 && errno == EACCES)
-		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	return fd < 0 ? -errno : fd;
 }
 

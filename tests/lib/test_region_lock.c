@@ -17,7 +17,7 @@
  *    program is refused at once;
  *  - pmr_open()/pmr_create() with PMR_F_LOCK_*, and pmr_lock_region(),
  *    lock the region until pmr_close(), and refuse like the lock;
- *  - directories lock as well as files.
+ *  - directories lock as well as files; a FIFO is refused, not waited on.
  * Other processes are children that take the lock themselves after fork()
  * (so they hold their own description), or flock(1).
  */
@@ -366,6 +366,21 @@ static void test_region_flags(const char *path, const char *newpath)
 	CHECK(other_can_lock(path, true));
 }
 
+/* A FIFO where a region should be: refused at once, never a hang in the lock's open. */
+static void test_fifo(const char *fifo)
+{
+	struct pmr_region *r = NULL;
+
+	unlink(fifo);
+	CHECK_OK(mkfifo(fifo, 0600));
+	alarm(20);
+	CHECK_EQ(pmr_open(fifo, PMR_F_LOCK_EXCL, &r), -EINVAL);
+	CHECK(strstr(pmd_errmsg(), "neither a regular file nor a dax device") != NULL);
+	alarm(0);
+	CHECK(r == NULL);
+	CHECK_OK(unlink(fifo));
+}
+
 static void test_directory(const char *dir)
 {
 	struct pmr_lock *l = NULL;
@@ -401,6 +416,8 @@ int main(void)
 	test_wait_closing(path);
 	test_region_flags(path, newpath);
 	test_directory(dir);
+	test_path(dir, sizeof(dir), "lock-fifo");
+	test_fifo(dir);
 	CHECK_OK(unlink(path));
 	return 0;
 }
