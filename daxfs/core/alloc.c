@@ -1,24 +1,44 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * alloc.c - block allocator that keeps 2 MiB alignment available.
+ * alloc.c - block allocator that keeps 2 MiB alignment where it pays
+ * without spending 2 MiB where it does not.
  *
  * The on-media bitmap (1 bit per 4 KiB block, set = used) is the truth and
  * every change goes through the running transaction. In DRAM we keep the
- * number of free blocks in each 2 MiB chunk, rebuilt at open. Policy:
- *  - huge requests take whole free chunks (2 MiB aligned in the region),
- *    contiguous after @goal when possible;
- *  - small requests go to chunks that are already partly used (the fullest
- *    first-fit candidates at the lowest address), and only break a whole
- *    free chunk when no partly used chunk has room. So free chunks stay
- *    whole as the filesystem ages, and small files are packed.
+ * number of free blocks in each 2 MiB chunk, rebuilt at open, and which
+ * chunks are reserved for one file's 2 MiB window. Three kinds of request:
+ *  - huge: whole free chunks (2 MiB aligned in the region), contiguous
+ *    after @goal when possible; for writes that cover whole windows of a
+ *    file, and the entry point that gives a file aligned chunks of its own
+ *    (DAX mmap);
+ *  - aligned (alloc_aligned): the blocks a file writes inside one 2 MiB
+ *    window of a large file, each at the place in the window's chunk that
+ *    matches its file offset. The first write reserves a free chunk for the
+ *    window (in DRAM only) and takes only the blocks written; later writes
+ *    fill the same chunk, so a window written bit by bit still ends up as
+ *    one aligned 2 MiB extent, while a sparse file costs only what it
+ *    wrote;
+ *  - small: chunks that are already partly used and not reserved (the
+ *    fullest first-fit candidates at the lowest address), and only then a
+ *    whole free chunk, the highest. So free chunks stay whole as the
+ *    filesystem ages, and small files are packed.
+ * Reservations are hints, never space: their free blocks stay free in the
+ * bitmap and in statfs. When a small request finds no room elsewhere it
+ * takes the reserved chunk with the most free blocks and the reservation
+ * ends (space pressure beats alignment). A reservation also ends when its
+ * chunk becomes wholly free. They are not on the media: at open
+ * (alloc_resv_rebuild) the windows that large files fill in part reserve
+ * their chunks again, and a later write to a window takes its chunk back.
  * Blocks freed by a transaction become allocatable after its commit.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core.h"
 #include "errmsg.h"
+#include "units.h"
 
 static uint64_t bits_per_blk(void)
 {
@@ -59,6 +79,15 @@ static void bitmap_set_range(struct daxfs *fs, uint64_t pblk, uint64_t len)
 	}
 }
 
+/* unreserve - chunk @c is no longer reserved for a window (if it was) */
+static void unreserve(struct daxfs *fs, uint64_t c)
+{
+	if (fs->chunk_owner[c]) {
+		fs->chunk_owner[c] = 0;
+		fs->resv_chunks--;
+	}
+}
+
 void alloc_recount(struct daxfs *fs)
 {
 	const uint8_t *bm = dx_ptr(fs, blk_to_off(fs->bitmap_blk));
@@ -73,8 +102,10 @@ void alloc_recount(struct daxfs *fs)
 			used += (unsigned)__builtin_popcount(p[k]);
 		fs->chunk_free[c] = (uint16_t)(CHUNK_BLKS - used);
 		fs->free_blocks += CHUNK_BLKS - used;
-		if (!used)
+		if (!used) {
 			fs->free_chunks++;
+			unreserve(fs, c);
+		}
 	}
 }
 
@@ -82,8 +113,12 @@ int alloc_init(struct daxfs *fs)
 {
 	fs->nchunks = fs->total_blocks / CHUNK_BLKS;
 	fs->chunk_free = calloc(fs->nchunks ? fs->nchunks : 1, sizeof(*fs->chunk_free));
-	if (!fs->chunk_free)
+	fs->chunk_owner = calloc(fs->nchunks ? fs->nchunks : 1, sizeof(*fs->chunk_owner));
+	if (!fs->chunk_free || !fs->chunk_owner) {
+		alloc_destroy(fs);
 		return -ENOMEM;
+	}
+	fs->resv_chunks = 0;
 	alloc_recount(fs);
 	fs->small_chunk = 0;
 	return 0;
@@ -104,11 +139,21 @@ void alloc_check_meta(struct daxfs *fs)
 void alloc_destroy(struct daxfs *fs)
 {
 	free(fs->chunk_free);
+	free(fs->chunk_owner);
 	fs->chunk_free = NULL;
+	fs->chunk_owner = NULL;
 }
 
+/*
+ * take - mark [pblk, pblk+len) used. The caller writes every byte of the
+ * blocks in the same transaction (new data blocks are zeroed, new metadata
+ * blocks are written whole), so emulated bad sectors under them are
+ * rewritten: tell the owner of the list (daxfs_set_badblocks).
+ */
 static void take(struct daxfs *fs, uint64_t pblk, uint64_t len)
 {
+	if (fs->bad.clear)
+		fs->bad.clear(fs->bad.ctx, blk_to_off(pblk), blk_to_off(len));
 	bitmap_set_range(fs, pblk, len);
 	while (len) {
 		uint64_t c = pblk / CHUNK_BLKS;
@@ -136,8 +181,10 @@ void alloc_release(struct daxfs *fs, uint64_t pblk, uint64_t len)
 		if (n > len)
 			n = len;
 		fs->chunk_free[c] = (uint16_t)(fs->chunk_free[c] + n);
-		if (fs->chunk_free[c] == CHUNK_BLKS)
+		if (fs->chunk_free[c] == CHUNK_BLKS) {
 			fs->free_chunks++;
+			unreserve(fs, c);
+		}
 		fs->free_blocks += n;
 		pblk += n;
 		len -= n;
@@ -209,6 +256,34 @@ static bool try_chunk(struct daxfs *fs, uint64_t c, uint64_t want, struct dx_ran
 	return false;
 }
 
+/* partly used and not reserved: where small requests go first */
+static bool packable(struct daxfs *fs, uint64_t c)
+{
+	return fs->chunk_free[c] && fs->chunk_free[c] != CHUNK_BLKS && !fs->chunk_owner[c];
+}
+
+/*
+ * steal - under space pressure, end the reservation of the reserved chunk
+ * with the most free blocks and return it (UINT64_MAX if none has room).
+ */
+static uint64_t steal(struct daxfs *fs)
+{
+	uint64_t best = UINT64_MAX;
+
+	if (!fs->resv_chunks)
+		return best;
+	for (uint64_t c = 0; c < fs->nchunks; c++) {
+		if (fs->chunk_owner[c] && fs->chunk_free[c] &&
+		    (best == UINT64_MAX || fs->chunk_free[c] > fs->chunk_free[best]))
+			best = c;
+	}
+	if (best != UINT64_MAX) {
+		unreserve(fs, best);
+		fs->stats.resv_broken++;
+	}
+	return best;
+}
+
 static int alloc_small(struct daxfs *fs, uint64_t want, uint64_t goal, struct dx_range *out)
 {
 	uint64_t c;
@@ -216,19 +291,17 @@ static int alloc_small(struct daxfs *fs, uint64_t want, uint64_t goal, struct dx
 	if (!fs->free_blocks)
 		return -ENOSPC;
 	/* extend the caller's previous run when its chunk is already in use */
-	if (goal >= fs->data_blk && goal < fs->total_blocks &&
-	    fs->chunk_free[goal / CHUNK_BLKS] != CHUNK_BLKS && !bitmap_test(fs, goal)) {
+	if (goal >= fs->data_blk && goal < fs->total_blocks && packable(fs, goal / CHUNK_BLKS) &&
+	    !bitmap_test(fs, goal)) {
 		out->pblk = goal;
 		out->len = run_at(fs, goal, want);
 		goto found;
 	}
 	c = fs->small_chunk;
-	if (c < fs->nchunks && fs->chunk_free[c] && fs->chunk_free[c] != CHUNK_BLKS &&
-	    try_chunk(fs, c, want, out))
+	if (c < fs->nchunks && packable(fs, c) && try_chunk(fs, c, want, out))
 		goto found;
 	for (c = 0; c < fs->nchunks; c++) {
-		if (fs->chunk_free[c] && fs->chunk_free[c] != CHUNK_BLKS &&
-		    try_chunk(fs, c, want, out))
+		if (packable(fs, c) && try_chunk(fs, c, want, out))
 			goto found_chunk;
 	}
 	/* break a whole chunk: the highest one, keeping low runs long */
@@ -236,12 +309,123 @@ static int alloc_small(struct daxfs *fs, uint64_t want, uint64_t goal, struct dx
 		if (fs->chunk_free[c] == CHUNK_BLKS && try_chunk(fs, c, want, out))
 			goto found_chunk;
 	}
+	/* only reserved chunks have room left: space beats alignment */
+	c = steal(fs);
+	if (c != UINT64_MAX && try_chunk(fs, c, want, out))
+		goto found_chunk;
 	return -ENOSPC;
 found_chunk:
 	fs->small_chunk = c;
 found:
 	take(fs, out->pblk, out->len);
 	return 0;
+}
+
+/* a wholly free chunk to reserve: @goal if it is one, else the next after the cursor */
+static uint64_t pick_free_chunk(struct daxfs *fs, uint64_t goal)
+{
+	if (!fs->free_chunks)
+		return UINT64_MAX;
+	if (goal < fs->nchunks && fs->chunk_free[goal] == CHUNK_BLKS)
+		return goal;
+	for (uint64_t n = 0, c = fs->resv_cursor; n < fs->nchunks; n++, c++) {
+		if (c >= fs->nchunks)
+			c = 0;
+		if (fs->chunk_free[c] == CHUNK_BLKS) {
+			fs->resv_cursor = c + 1;
+			return c;
+		}
+	}
+	return UINT64_MAX;
+}
+
+int alloc_aligned(struct daxfs *fs, uint64_t ino, uint64_t chunk, uint64_t goal, uint64_t lblk,
+		  uint64_t want, struct dx_range *out)
+{
+	uint64_t in = lblk % CHUNK_BLKS;
+
+	assert(want > 0 && in + want <= CHUNK_BLKS && ino);
+	if (fs->rdonly)
+		return -EROFS;
+	if (chunk == UINT64_MAX) {
+		chunk = pick_free_chunk(fs, goal);
+		if (chunk == UINT64_MAX)
+			return -ENOSPC;
+		fs->stats.alloc_resv++;
+	} else if (chunk >= fs->nchunks || (fs->chunk_owner[chunk] && fs->chunk_owner[chunk] != ino) ||
+		   bitmap_test(fs, chunk * CHUNK_BLKS + in)) {
+		return -ENOSPC;
+	}
+	if (!fs->chunk_owner[chunk]) {
+		/* new, or taken back after a remount or a steal */
+		fs->chunk_owner[chunk] = ino;
+		fs->resv_chunks++;
+	}
+	out->pblk = chunk * CHUNK_BLKS + in;
+	out->len = run_at(fs, out->pblk, want);
+	take(fs, out->pblk, out->len);
+	fs->stats.alloc_calls++;
+	fs->stats.alloc_blocks += out->len;
+	return 0;
+}
+
+/* note_extent - @ino has extent @e: reserve the chunks of windows it fills in part */
+static void note_extent(struct daxfs *fs, uint64_t ino, const struct daxfs_dextent *e)
+{
+	uint64_t l = le32_to_cpu(e->lblk), len = le32_to_cpu(e->len), p = le64_to_cpu(e->pblk);
+
+	if (!len || p % CHUNK_BLKS != l % CHUNK_BLKS || p >= fs->total_blocks ||
+	    len > fs->total_blocks - p)
+		return;
+	while (len) {
+		uint64_t c = p / CHUNK_BLKS, n = CHUNK_BLKS - l % CHUNK_BLKS;
+
+		if (n > len)
+			n = len;
+		/* a window filled in part whose chunk still has room */
+		if (n < CHUNK_BLKS && fs->chunk_free[c] && !fs->chunk_owner[c]) {
+			fs->chunk_owner[c] = ino;
+			fs->resv_chunks++;
+		}
+		l += n;
+		p += n;
+		len -= n;
+	}
+}
+
+void alloc_resv_rebuild(struct daxfs *fs)
+{
+	for (uint64_t ino = 1; ino <= fs->inode_count; ino++) {
+		const struct daxfs_dinode *di;
+		uint32_t n, k = 0;
+		uint64_t blk, hops = 0;
+
+		if (!(fs->imap[(ino - 1) / 64] >> ((ino - 1) % 64) & 1)) {
+			if (!fs->imap[(ino - 1) / 64])
+				ino |= 63; /* skip a word of free inodes */
+			continue;
+		}
+		di = dx_ptr(fs, blk_to_off(fs->itable_blk) + (ino - 1) * DAXFS_INODE_SIZE);
+		if (!S_ISREG(le32_to_cpu(di->mode)) || le64_to_cpu(di->size) < HUGE_SIZE)
+			continue;
+		n = le32_to_cpu(di->file.nextents);
+		for (; k < n && k < DAXFS_INLINE_EXTENTS; k++)
+			note_extent(fs, ino, &di->file.ext[k]);
+		blk = le64_to_cpu(di->file.ext_next);
+		while (k < n && blk >= fs->data_blk && blk < fs->total_blocks &&
+		       hops++ <= n / DAXFS_EXTBLK_MAX) {
+			const struct daxfs_extblk *eb = dx_ptr(fs, blk_to_off(blk));
+
+			if (le32_to_cpu(eb->h.magic) != DAXFS_EXT_MAGIC ||
+			    le64_to_cpu(eb->h.ino) != ino)
+				break;
+			for (uint32_t j = 0; j < le32_to_cpu(eb->count) && j < DAXFS_EXTBLK_MAX &&
+					     k < n;
+			     j++, k++)
+				note_extent(fs, ino, &eb->ext[j]);
+			blk = le64_to_cpu(eb->next);
+		}
+	}
 }
 
 /*

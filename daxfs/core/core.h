@@ -110,6 +110,10 @@ struct daxfs {
 	uint64_t free_blocks;
 	uint64_t free_chunks; /* wholly free chunks */
 	uint64_t small_chunk; /* chunk that small allocations fill first */
+	uint64_t *chunk_owner; /* inode a chunk is reserved for (one window), 0 = none */
+	uint64_t resv_chunks;  /* chunks with an owner */
+	uint64_t resv_cursor;  /* where the search for a chunk to reserve goes on */
+	struct daxfs_badblocks bad; /* emulated bad sectors (daxfs_set_badblocks) */
 
 	/* inode allocation (under lock) */
 	uint64_t *imap; /* bit per inode: in use */
@@ -162,12 +166,32 @@ void tx_destroy(struct daxfs *fs);
 /* recovery: replay a committed transaction; returns 1 if replayed, 0, -errno */
 int jnl_replay(struct daxfs *fs, bool check_only);
 
-/* alloc.c (under fs->lock, inside a transaction) */
+/* alloc.c (under fs->lock, inside a transaction); policy in alloc.c's head */
 int alloc_init(struct daxfs *fs);
 void alloc_destroy(struct daxfs *fs);
-/* allocate @want blocks (contiguous, fewer allowed down to 1 unless @exact);
- * @huge: whole aligned 2 MiB chunks (@want multiple of 512) */
+/*
+ * alloc_blocks - allocate up to @want contiguous blocks, at least one.
+ * @huge: whole free 2 MiB-aligned chunks (@want a multiple of 512), never
+ * reserved ones: the way to give a file aligned chunks of its own (for
+ * DAX mmap PMD mappings); -ENOSPC when no chunk is wholly free, so the
+ * caller may fall back. Otherwise small blocks, near @goal (0 = none).
+ */
 int alloc_blocks(struct daxfs *fs, uint64_t want, bool huge, uint64_t goal, struct dx_range *out);
+/*
+ * alloc_aligned - allocate file blocks [@lblk, +@want) of inode @ino, all
+ * inside one 2 MiB window of the file, at the places of chunk @chunk that
+ * match their file offsets (region block chunk * 512 + @lblk % 512 on), as
+ * many as are free there (at least one). @chunk UINT64_MAX: reserve a
+ * wholly free chunk for the window first, @goal (a chunk number) if free.
+ * Returns 0, -ENOSPC (the first place is taken, the chunk is reserved for
+ * another file, or no chunk is wholly free), -EROFS.
+ */
+int alloc_aligned(struct daxfs *fs, uint64_t ino, uint64_t chunk, uint64_t goal, uint64_t lblk,
+		  uint64_t want, struct dx_range *out);
+/* alloc_resv_rebuild - at open: reserve again the chunks of windows that
+ * files of 2 MiB or more fill in part (walks the used inodes; trusts no
+ * number it reads beyond using it as a hint) */
+void alloc_resv_rebuild(struct daxfs *fs);
 void alloc_release(struct daxfs *fs, uint64_t pblk, uint64_t len); /* after commit */
 void alloc_recount(struct daxfs *fs);
 bool bitmap_test(struct daxfs *fs, uint64_t blk);
@@ -273,6 +297,10 @@ int super_replay_torn(struct pmr_region *r);
 #define DAXFS_O_BACKUP_SB (1U << 17) /* take the geometry from the backup superblock */
 
 int daxfs_rebuild_bitmap(struct daxfs *fs);
+
+/* mkfs.c: first block of [@blk, @blk + @n) with a bad sector in @bad (may
+ * be NULL), or UINT64_MAX */
+uint64_t daxfs_first_bad(const struct daxfs_badblocks *bad, uint64_t blk, uint64_t n);
 
 /*
  * daxfs_test_crash_at - for tests: the @commits_from_now-th transaction

@@ -116,6 +116,8 @@ struct daxfs_statfs {
 	uint64_t total_blocks; /* blocks in the data area and metadata */
 	uint64_t free_blocks;  /* blocks */
 	uint64_t free_huge;    /* free 2 MiB-aligned 2 MiB chunks */
+	uint64_t resv_chunks;  /* chunks reserved for a window of a large file: their
+				* unused blocks are free (in free_blocks) */
 	uint64_t total_inodes;
 	uint64_t free_inodes;
 	uint32_t name_max; /* bytes */
@@ -500,6 +502,34 @@ int daxfs_pin(struct daxfs *fs, uint64_t ino);
 int daxfs_unpin(struct daxfs *fs, uint64_t ino);
 
 /* ---------------------------------------------------------------------- */
+/* Emulated bad sectors */
+
+/*
+ * The bad sectors of the region (pmemdev's emulated badblocks, see
+ * pmemdev/badblocks.h) as the core sees them: it never reads the list
+ * itself; the daemon, mkfs.daxfs and fsck.daxfs pass its owner's functions.
+ * Offsets and lengths are region bytes.
+ */
+struct daxfs_badblocks {
+	/* true if any 512-byte sector of [@off, @off + @len) is bad */
+	bool (*check)(void *ctx, uint64_t off, uint64_t len);
+	/* [@off, @off + @len) (whole sectors) is being rewritten: forget its
+	 * bad sectors; returns 0 or -errno (the core goes on either way) */
+	int (*clear)(void *ctx, uint64_t off, uint64_t len);
+	void *ctx;
+};
+
+/*
+ * daxfs_set_badblocks - from now on, every block the allocator hands out
+ * has its bad sectors cleared through @bb->clear before it is used (new
+ * data blocks are zeroed and new metadata blocks written whole in the same
+ * transaction, as the kernel's pmem driver clears poison on a write of
+ * whole sectors). @bb NULL stops. Reads of bad sectors are the data
+ * paths' business (they fail with EIO). Call before other threads use @fs.
+ */
+void daxfs_set_badblocks(struct daxfs *fs, const struct daxfs_badblocks *bb);
+
+/* ---------------------------------------------------------------------- */
 /* Counters (monotonic since open) */
 
 struct daxfs_stats {
@@ -511,6 +541,8 @@ struct daxfs_stats {
 	uint64_t freed_blocks;	  /* blocks freed */
 	uint64_t deferred_blocks; /* blocks whose free waited for an unpin */
 	uint64_t dir_node_reads;  /* directory tree nodes visited (lookups, inserts...) */
+	uint64_t alloc_resv;	  /* chunks reserved for a window of a large file */
+	uint64_t resv_broken;	  /* reservations ended by space pressure */
 };
 
 void daxfs_get_stats(struct daxfs *fs, struct daxfs_stats *st);
@@ -605,11 +637,21 @@ int daxfs_report_error(struct daxfs *fs, unsigned what, unsigned why, uint64_t i
 /* ---------------------------------------------------------------------- */
 /* mkfs and fsck (used by mkfs.daxfs and fsck.daxfs) */
 
+/* Where daxfs_mkfs() put the fixed metadata (optional output). */
+struct daxfs_mkfs_layout {
+	uint64_t journal_blk; /* first block of the journal, inode table, bitmap run */
+	uint64_t meta_blocks; /* blocks of that run */
+	uint64_t skipped;     /* blocks before it left unused to avoid bad sectors */
+};
+
 struct daxfs_mkfs_opts {
 	const char *label;	/* up to 64 bytes, may be NULL */
 	uint64_t inodes;	/* inode count; 0 = one per 16 KiB of region */
 	uint64_t journal_bytes; /* 0 = default (size / 64, 256 KiB .. 16 MiB) */
 	bool progress;		/* report progress on stderr if it is a tty */
+	/* bad sectors to keep the metadata off (only check is used), or NULL */
+	const struct daxfs_badblocks *bad;
+	struct daxfs_mkfs_layout *layout; /* filled on success if not NULL */
 };
 
 /* What a region holds, from daxfs_probe(). */
@@ -624,8 +666,12 @@ enum daxfs_probe_result daxfs_probe(const struct pmr_region *r);
 
 /*
  * daxfs_mkfs - write a new empty filesystem over the whole region @r (the
- * caller has decided overwriting is fine). Returns 0, -EINVAL (with a message:
- * region too small for the metadata, bad inode count, label too long).
+ * caller has decided overwriting is fine). With @opts->bad, the journal,
+ * inode table and bitmap start after the first block past 2 that has room
+ * for them clear of bad sectors (the blocks skipped stay unused). Returns
+ * 0, -EINVAL (with a message: region too small for the metadata, bad inode
+ * count, label too long), -EIO (a bad sector under the superblocks, or no
+ * room for the metadata clear of bad sectors; the message names it).
  */
 int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts);
 
@@ -648,6 +694,9 @@ struct daxfs_fsck_opts {
 	bool json;    /* one JSON object on @out instead of text */
 	bool verbose; /* list every problem (text mode lists the first 50) */
 	FILE *out;    /* report stream (stdout if NULL) */
+	/* the region's bad sectors (only check is used), or NULL: the files,
+	 * offsets and metadata on them are listed, and count as uncorrected */
+	const struct daxfs_badblocks *bad;
 };
 
 /*

@@ -8,10 +8,13 @@
  * caller does not overwrite them) and persisted before the transaction that
  * maps them commits ("ordered" data).
  *
- * Allocation: once a file reaches 2 MiB, each 2 MiB window of the file that
- * is still a hole gets a whole 2 MiB-aligned chunk, so file offset and region
- * offset agree modulo 2 MiB and DAX mappings can use PMDs. Smaller files get
- * 4 KiB blocks packed into partly used chunks.
+ * Allocation (see alloc.c): once a file reaches 2 MiB, its blocks go to the
+ * places of 2 MiB-aligned chunks that match their file offsets: a write
+ * that covers whole 2 MiB windows of the file gets whole chunks, a smaller
+ * one only the blocks it writes, in a chunk reserved for that window, so
+ * file offset and region offset agree modulo 2 MiB (DAX mappings can use
+ * PMDs once a window is full) and a sparse file costs what it wrote.
+ * Smaller files get 4 KiB blocks packed into partly used chunks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -236,10 +239,90 @@ static void zero_new(struct daxfs *fs, uint64_t lblk, uint64_t n, uint64_t pblk,
 }
 
 /*
+ * window_chunk - the chunk in which @i has blocks of window @win at their
+ * aligned places (region block % 512 == file block % 512), or UINT64_MAX.
+ */
+static uint64_t window_chunk(struct dxi *i, uint64_t win)
+{
+	for (size_t k = ext_find(i, win); k < i->next && i->ext[k].lblk < win + WIN_BLKS; k++) {
+		const struct dx_ext *e = &i->ext[k];
+		uint64_t l = e->lblk > win ? e->lblk : win, p = e->pblk + (l - e->lblk);
+
+		if (p % WIN_BLKS == l % WIN_BLKS)
+			return p / WIN_BLKS;
+	}
+	return UINT64_MAX;
+}
+
+/* window_is_hole - no block of window @win of @i is allocated */
+static bool window_is_hole(struct dxi *i, uint64_t win)
+{
+	uint64_t pb;
+
+	return map_run(i, win, WIN_BLKS, &pb) == WIN_BLKS && pb == DAXFS_HOLE;
+}
+
+/*
+ * alloc_whole_windows - the hole at @pos starts whole windows that
+ * [@pos, @end) covers completely: give them whole aligned chunks (up to 64
+ * windows in one go), continuing the previous extent's chunks if it ends
+ * aligned. Returns 0 with *@r, or -ENOSPC (no whole window, or no free
+ * chunk) for the caller to fall back.
+ */
+static int alloc_whole_windows(struct daxfs *fs, struct dxi *i, uint64_t pos, uint64_t end,
+			       struct dx_range *r)
+{
+	uint64_t wins = 0, goal = 0;
+	size_t k = ext_find(i, pos);
+
+	if (pos % WIN_BLKS)
+		return -ENOSPC;
+	while (pos + (wins + 1) * WIN_BLKS <= end && wins < 64 &&
+	       window_is_hole(i, pos + wins * WIN_BLKS))
+		wins++;
+	if (!wins)
+		return -ENOSPC;
+	if (k > 0) {
+		struct dx_ext *p = &i->ext[k - 1];
+
+		if ((p->lblk + p->len) % WIN_BLKS == 0 && (p->pblk + p->len) % WIN_BLKS == 0)
+			goal = p->pblk + p->len + (pos - (p->lblk + p->len));
+	}
+	return alloc_blocks(fs, wins * WIN_BLKS, true, goal, r);
+}
+
+/*
+ * alloc_in_window - the hole [@pos, +@run) of a large file, inside one
+ * window: at the aligned places of the chunk the window already uses or,
+ * if the window is still empty, of a chunk reserved for it (see alloc.c).
+ * Returns 0 with *@r, or -ENOSPC for the caller to fall back to small blocks.
+ */
+static int alloc_in_window(struct daxfs *fs, struct dxi *i, uint64_t pos, uint64_t run,
+			   struct dx_range *r)
+{
+	uint64_t win = pos - pos % WIN_BLKS, c = window_chunk(i, win), goal = UINT64_MAX;
+
+	if (run > win + WIN_BLKS - pos)
+		run = win + WIN_BLKS - pos;
+	if (c == UINT64_MAX) {
+		if (!window_is_hole(i, win))
+			return -ENOSPC; /* small blocks there already */
+		/* next to the previous window's chunk, so extents join */
+		if (win && (goal = window_chunk(i, win - WIN_BLKS)) != UINT64_MAX)
+			goal++;
+	}
+	return alloc_aligned(fs, i->ino, c, goal, pos, run, r);
+}
+
+/*
  * alloc_range - allocate the holes of file blocks [lblk, lblk+n) of @i in
  * the running transaction; new bytes outside [cs, ce) are zeroed. @big:
- * the file is (or becomes) at least 2 MiB. Stops early on -ENOSPC with
- * *@got = blocks from @lblk that are now mapped contiguously in the file.
+ * the file is (or becomes) at least 2 MiB: its blocks go to their aligned
+ * places in 2 MiB chunks (whole chunks for whole windows, else blocks of a
+ * chunk reserved for the window), so file offset and region offset agree
+ * modulo 2 MiB and DAX mappings can use PMDs once a window is full. Stops
+ * early on -ENOSPC with *@got = blocks from @lblk that are now mapped
+ * contiguously in the file.
  */
 static int alloc_range(struct daxfs *fs, struct dxi *i, uint64_t lblk, uint64_t n, bool big,
 		       uint64_t cs, uint64_t ce, uint64_t *got)
@@ -256,47 +339,25 @@ static int alloc_range(struct daxfs *fs, struct dxi *i, uint64_t lblk, uint64_t 
 			pos += run;
 			continue;
 		}
-		uint64_t win = pos - pos % WIN_BLKS, wpb;
-
-		if (big && map_run(i, win, WIN_BLKS, &wpb) == WIN_BLKS && wpb == DAXFS_HOLE) {
-			/* whole window is a hole: take aligned chunks */
-			uint64_t wins = 1;
-			uint64_t goal = 0;
-			size_t k = ext_find(i, win);
-
-			while (win + wins * WIN_BLKS < end && wins < 64 &&
-			       map_run(i, win + wins * WIN_BLKS, WIN_BLKS, &wpb) == WIN_BLKS &&
-			       wpb == DAXFS_HOLE)
-				wins++;
-			if (k > 0) {
-				struct dx_ext *p = &i->ext[k - 1];
-
-				if ((p->lblk + p->len) % WIN_BLKS == 0 &&
-				    (p->pblk + p->len) % WIN_BLKS == 0)
-					goal = p->pblk + p->len + (win - (p->lblk + p->len));
-			}
-			err = alloc_blocks(fs, wins * WIN_BLKS, true, goal, &r);
-			if (!err) {
-				zero_new(fs, win, r.len, r.pblk, cs, ce);
-				err = ext_insert(i, win, r.len, r.pblk);
-				if (err)
-					break;
-				added += (int64_t)r.len;
-				pos = win + r.len;
-				continue;
-			}
-			if (err != -ENOSPC)
+		err = -ENOSPC;
+		if (big) {
+			err = alloc_whole_windows(fs, i, pos, end, &r);
+			if (err == -ENOSPC)
+				err = alloc_in_window(fs, i, pos, run, &r);
+			if (err && err != -ENOSPC)
 				break;
 		}
-		/* small blocks, continuing the previous extent if possible */
-		uint64_t goal = 0;
-		size_t k = ext_find(i, pos);
+		if (err) {
+			/* small blocks, continuing the previous extent if possible */
+			uint64_t goal = 0;
+			size_t k = ext_find(i, pos);
 
-		if (k > 0 && i->ext[k - 1].lblk + i->ext[k - 1].len == pos)
-			goal = i->ext[k - 1].pblk + i->ext[k - 1].len;
-		err = alloc_blocks(fs, run, false, goal, &r);
-		if (err)
-			break;
+			if (k > 0 && i->ext[k - 1].lblk + i->ext[k - 1].len == pos)
+				goal = i->ext[k - 1].pblk + i->ext[k - 1].len;
+			err = alloc_blocks(fs, run, false, goal, &r);
+			if (err)
+				break;
+		}
 		zero_new(fs, pos, r.len, r.pblk, cs, ce);
 		err = ext_insert(i, pos, r.len, r.pblk);
 		if (err)

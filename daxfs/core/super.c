@@ -96,8 +96,11 @@ int super_check(const struct daxfs_dsuper *sb, uint64_t region_size, bool quiet)
 	bb = le64_to_cpu(sb->bitmap_blk);
 	bn = le64_to_cpu(sb->bitmap_nblks);
 	db = le64_to_cpu(sb->data_blk);
-	if (jb != 2 || jn < 16 || ib != jb + jn || in * DAXFS_INODES_PER_BLOCK != ic || !ic ||
-	    bb != ib + in || bn * BLK_SIZE * 8 < tb || db != bb + bn || db >= tb)
+	/* the journal is at block 2 unless mkfs moved the metadata past bad
+	 * sectors (then blocks 2 .. journal_blk - 1 are unused) */
+	if (jb < 2 || jb >= tb || jn < 16 || jn >= tb || in >= tb || bn >= tb || ib != jb + jn ||
+	    in * DAXFS_INODES_PER_BLOCK != ic || !ic || bb != ib + in || bn * BLK_SIZE * 8 < tb ||
+	    db != bb + bn || db >= tb)
 		return pmd_err(-EINVAL,
 			       "superblock: layout (journal/inode table/bitmap) inconsistent");
 	if (le64_to_cpu(sb->root_ino) != DAXFS_ROOT_INO)
@@ -221,7 +224,13 @@ static int mount_rw(struct daxfs *fs)
 	dx_unlock(fs);
 	if (err)
 		return err;
-	return orphans_recover(fs);
+	err = orphans_recover(fs);
+	if (err)
+		return err;
+	dx_lock(fs);
+	alloc_resv_rebuild(fs);
+	dx_unlock(fs);
+	return 0;
 }
 
 /*
@@ -436,6 +445,7 @@ int daxfs_statfs(struct daxfs *fs, struct daxfs_statfs *st)
 	st->total_blocks = fs->total_blocks;
 	st->free_blocks = fs->free_blocks;
 	st->free_huge = fs->free_chunks;
+	st->resv_chunks = fs->resv_chunks;
 	st->total_inodes = fs->inode_count;
 	st->free_inodes = fs->free_inodes;
 	st->name_max = DAXFS_NAME_MAX;
@@ -444,6 +454,16 @@ int daxfs_statfs(struct daxfs *fs, struct daxfs_statfs *st)
 	st->label[64] = '\0';
 	dx_unlock(fs);
 	return 0;
+}
+
+void daxfs_set_badblocks(struct daxfs *fs, const struct daxfs_badblocks *bb)
+{
+	dx_lock(fs);
+	if (bb)
+		fs->bad = *bb;
+	else
+		memset(&fs->bad, 0, sizeof(fs->bad));
+	dx_unlock(fs);
 }
 
 void daxfs_get_stats(struct daxfs *fs, struct daxfs_stats *st)
