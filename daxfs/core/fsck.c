@@ -39,6 +39,14 @@ struct problem {
 	bool fixed;
 };
 
+/* blocks on bad sectors: file data (lblk set) or metadata */
+struct badhit {
+	uint64_t ino; /* 0: fixed metadata */
+	const char *what;
+	uint64_t lblk; /* file block of data, UINT64_MAX for metadata */
+	uint64_t blk, n;
+};
+
 struct edge {
 	uint64_t dir, child;
 	uint8_t type;
@@ -66,6 +74,10 @@ struct ck {
 	uint64_t files, dirs, symlinks, others, data_blocks, huge_blocks;
 	uint64_t leaked, unmarked;
 	bool journal_pending;
+	/* bad sectors (first round only) */
+	const struct daxfs_badblocks *badl;
+	struct badhit *hits;
+	size_t nhits, hits_cap;
 };
 
 static void problem(struct ck *c, const char *structure, uint64_t id, bool fixed, const char *fmt,
@@ -95,6 +107,40 @@ static void problem(struct ck *c, const char *structure, uint64_t id, bool fixed
 	va_end(ap);
 }
 
+/*
+ * bad_note - record the runs of [blk, blk + n) that lie on bad sectors:
+ * blocks of @ino's @what (file block @lblk on, or UINT64_MAX for metadata).
+ */
+static void bad_note(struct ck *c, uint64_t ino, const char *what, uint64_t lblk, uint64_t blk,
+		     uint64_t n)
+{
+	const struct daxfs_badblocks *bad = c->badl;
+
+	while (bad && n) {
+		uint64_t b = daxfs_first_bad(bad, blk, n), e;
+
+		if (b == UINT64_MAX)
+			return;
+		for (e = b + 1; e < blk + n && bad->check(bad->ctx, blk_to_off(e), BLK_SIZE); e++)
+			;
+		if (c->nhits == c->hits_cap) {
+			size_t cap = c->hits_cap ? 2 * c->hits_cap : 16;
+			struct badhit *h = realloc(c->hits, cap * sizeof(*h));
+
+			if (!h)
+				return;
+			c->hits = h;
+			c->hits_cap = cap;
+		}
+		c->hits[c->nhits++] = (struct badhit){
+			ino, what, lblk == UINT64_MAX ? lblk : lblk + (b - blk), b, e - b};
+		n -= e - blk;
+		if (lblk != UINT64_MAX)
+			lblk += e - blk;
+		blk = e;
+	}
+}
+
 static bool claim(struct ck *c, uint64_t ino, uint64_t blk, uint64_t n, const char *what)
 {
 	struct daxfs *fs = c->fs;
@@ -117,6 +163,8 @@ static bool claim(struct ck *c, uint64_t ino, uint64_t blk, uint64_t n, const ch
 		}
 		c->claimed[b / 8] |= (uint8_t)(1U << (b % 8));
 	}
+	if (strcmp(what, "data"))
+		bad_note(c, ino, what, UINT64_MAX, blk, n);
 	return true;
 }
 
@@ -194,6 +242,7 @@ static bool check_ext(struct ck *c, uint64_t ino, const struct daxfs_dextent *e,
 
 	if (!len || l < *last_end || !claim(c, ino, p, len, "data"))
 		return false;
+	bad_note(c, ino, "data", l, p, len);
 	*last_end = l + len;
 	*used += len;
 	c->data_blocks += len;
@@ -864,6 +913,7 @@ static void ck_free(struct ck *c)
 	free(c->orphan);
 	free(c->edges);
 	free(c->probs);
+	free(c->hits);
 }
 
 int daxfs_rebuild_bitmap(struct daxfs *fs)
@@ -877,6 +927,118 @@ int daxfs_rebuild_bitmap(struct daxfs *fs)
 	}
 	ck_free(&c);
 	return err;
+}
+
+static void json_str(FILE *f, const char *s);
+
+/* bad_fixed - the superblocks, journal, inode table and bitmap on bad sectors */
+static void bad_fixed(struct ck *c)
+{
+	struct daxfs *fs = c->fs;
+
+	bad_note(c, 0, "superblock", UINT64_MAX, 0, 2);
+	bad_note(c, 0, "journal", UINT64_MAX, fs->journal_blk, fs->journal_nblks);
+	bad_note(c, 0, "inode table", UINT64_MAX, fs->itable_blk,
+		 fs->inode_count / DAXFS_INODES_PER_BLOCK);
+	bad_note(c, 0, "bitmap", UINT64_MAX, fs->bitmap_blk, fs->bitmap_nblks);
+}
+
+/*
+ * ino_path - a path of @ino from the directory entries pass 1 found
+ * ("/a/b"), or "" when it has none; "/" for the root.
+ */
+static const char *ino_path(const struct ck *c, uint64_t ino, char *buf, size_t len)
+{
+	char tmp[4096];
+	size_t at = sizeof(tmp) - 1;
+
+	tmp[at] = '\0';
+	for (int depth = 0; ino != DAXFS_ROOT_INO && depth < 256; depth++) {
+		const struct edge *e = NULL;
+
+		for (size_t k = 0; k < c->nedges && !e; k++)
+			if (c->edges[k].child == ino)
+				e = &c->edges[k];
+		if (!e || (size_t)e->namelen + 1 > at) {
+			snprintf(buf, len, "%s", "");
+			return buf;
+		}
+		at -= e->namelen;
+		memcpy(tmp + at, e->name, e->namelen);
+		tmp[--at] = '/';
+		ino = e->dir;
+	}
+	snprintf(buf, len, "%s", ino == DAXFS_ROOT_INO ? (tmp[at] ? tmp + at : "/") : "");
+	return buf;
+}
+
+/* bad_sectors - first and last bad sector of hit @h */
+static void bad_sectors(const struct ck *c, const struct badhit *h, uint64_t *first, uint64_t *last)
+{
+	const struct daxfs_badblocks *bad = c->badl;
+	uint64_t s = blk_to_off(h->blk) / 512, e = blk_to_off(h->blk + h->n) / 512;
+
+	*first = s;
+	*last = e - 1;
+	while (*first < e && !bad->check(bad->ctx, *first * 512, 512))
+		(*first)++;
+	while (*last > *first && !bad->check(bad->ctx, *last * 512, 512))
+		(*last)--;
+}
+
+/* report_bad - the hits as text lines or a JSON array member */
+static void report_bad(FILE *f, const struct daxfs_fsck_opts *o, const struct ck *c)
+{
+	char path[4096];
+
+	if (o->json)
+		fprintf(f, ", \"bad_sectors\": [");
+	for (size_t k = 0; k < c->nhits; k++) {
+		const struct badhit *h = &c->hits[k];
+		uint64_t s, e;
+
+		if (!o->json && !o->verbose && k == MAX_REPORT) {
+			fprintf(f, "... and %zu more on bad sectors (use -v)\n", c->nhits - k);
+			break;
+		}
+		bad_sectors(c, h, &s, &e);
+		ino_path(c, h->ino, path, sizeof(path));
+		if (o->json) {
+			fprintf(f, "%s{\"inode\": %llu, \"path\": ", k ? ", " : "",
+				(unsigned long long)h->ino);
+			json_str(f, path);
+			fprintf(f, ", \"what\": \"%s\", \"block\": %llu, \"blocks\": %llu", h->what,
+				(unsigned long long)h->blk, (unsigned long long)h->n);
+			if (h->lblk != UINT64_MAX)
+				fprintf(f, ", \"file_offset\": %llu, \"bytes\": %llu",
+					(unsigned long long)blk_to_off(h->lblk),
+					(unsigned long long)blk_to_off(h->n));
+			fprintf(f, ", \"first_sector\": %llu, \"last_sector\": %llu}",
+				(unsigned long long)s, (unsigned long long)e);
+		} else if (h->lblk != UINT64_MAX) {
+			fprintf(f,
+				"BAD SECTORS: file %s (inode %llu): bytes %llu..%llu are on bad "
+				"sectors %llu..%llu (reads fail with EIO until rewritten)\n",
+				path[0] ? path : "(no name)", (unsigned long long)h->ino,
+				(unsigned long long)blk_to_off(h->lblk),
+				(unsigned long long)blk_to_off(h->lblk + h->n) - 1,
+				(unsigned long long)s, (unsigned long long)e);
+		} else if (h->ino) {
+			fprintf(f,
+				"BAD SECTORS: %s block %llu of inode %llu (%s) is on bad sectors "
+				"%llu..%llu\n",
+				h->what, (unsigned long long)h->blk, (unsigned long long)h->ino,
+				path[0] ? path : "no name", (unsigned long long)s,
+				(unsigned long long)e);
+		} else {
+			fprintf(f, "BAD SECTORS: %s blocks %llu..%llu are on bad sectors %llu..%llu\n",
+				h->what, (unsigned long long)h->blk,
+				(unsigned long long)(h->blk + h->n - 1), (unsigned long long)s,
+				(unsigned long long)e);
+		}
+	}
+	if (o->json)
+		fprintf(f, "]");
 }
 
 static void json_str(FILE *f, const char *s)
@@ -927,6 +1089,8 @@ static int report(FILE *f, const struct daxfs_fsck_opts *o, const char *path, st
 			fputc('}', f);
 		}
 		fprintf(f, "]");
+		if (c)
+			report_bad(f, o, c);
 		if (c) {
 			fprintf(f,
 				", \"summary\": {\"journal_replay_needed\": %s, \"inodes\": %llu, "
@@ -961,6 +1125,7 @@ static int report(FILE *f, const struct daxfs_fsck_opts *o, const char *path, st
 		fprintf(f, "%s: %s\n", c->probs[k].fixed ? "FIXED" : "ERROR", c->probs[k].msg);
 	if (nprobs > MAX_REPORT && !o->verbose)
 		fprintf(f, "... and %zu more (use -v)\n", nprobs - MAX_REPORT);
+	report_bad(f, o, c);
 	char b1[32], b2[32];
 
 	fprintf(f, "%s: %llu/%llu inodes, %llu files, %llu directories, %llu symlinks\n", path,
@@ -973,9 +1138,12 @@ static int report(FILE *f, const struct daxfs_fsck_opts *o, const char *path, st
 	fprintf(f, "%s: file data %s, %.1f%% mapped by 2 MiB extents\n", path,
 		format_size(c->data_blocks * BLK_SIZE, b1, sizeof(b1)),
 		c->data_blocks ? 100.0 * (double)c->huge_blocks / (double)c->data_blocks : 0.0);
-	if (!nprobs)
+	if (c->nhits)
+		fprintf(f, "%s: %zu runs of blocks on bad sectors (see pmemdev badblocks)\n", path,
+			c->nhits);
+	if (!nprobs && !c->nhits)
 		fprintf(f, "%s: clean\n", path);
-	else
+	else if (nprobs)
 		fprintf(f, "%s: %zu problems, %zu fixed\n", path, nprobs, nfixed);
 	return rc;
 }
@@ -1073,6 +1241,8 @@ int daxfs_fsck(const char *path, const struct daxfs_fsck_opts *o)
 			: repair	 ? ", replayed"
 					 : " (needs recovery: run with -y or mount)");
 	c.journal_pending = journal_pending && !repair;
+	c.badl = o->bad && o->bad->check ? o->bad : NULL;
+	bad_fixed(&c);
 	pass1(&c);
 	pass3(&c, false); /* the bitmap first: pass 2's repairs allocate */
 	pass2(&c);
@@ -1106,6 +1276,8 @@ int daxfs_fsck(const char *path, const struct daxfs_fsck_opts *o)
 			}
 		}
 	}
+	if (c.nhits)
+		rc |= DAXFS_FSCK_UNCORRECTED; /* lost data: nothing fsck can mend */
 	report(f, o, path, &c, NULL, rc);
 	ck_free(&c);
 	err = daxfs_close(&fs);

@@ -58,14 +58,51 @@ static void zero_range(struct pmr_region *r, uint64_t off, uint64_t len, bool pr
 		fputc('\n', stderr);
 }
 
+uint64_t daxfs_first_bad(const struct daxfs_badblocks *bad, uint64_t blk, uint64_t n)
+{
+	if (!bad || !bad->check || !bad->check(bad->ctx, blk_to_off(blk), blk_to_off(n)))
+		return UINT64_MAX;
+	/* halve the range until one block is left */
+	while (n > 1) {
+		uint64_t h = n / 2;
+
+		if (bad->check(bad->ctx, blk_to_off(blk), blk_to_off(h))) {
+			n = h;
+		} else {
+			blk += h;
+			n -= h;
+		}
+	}
+	return blk;
+}
+
+/*
+ * place_meta - the first block >= 2 where @meta blocks of fixed metadata
+ * (and 16 data blocks after them) fit clear of bad sectors; UINT64_MAX if
+ * none in a region of @tb blocks.
+ */
+static uint64_t place_meta(const struct daxfs_badblocks *bad, uint64_t meta, uint64_t tb)
+{
+	uint64_t start = 2, b;
+
+	while (start + meta + 16 <= tb) {
+		b = daxfs_first_bad(bad, start, meta);
+		if (b == UINT64_MAX)
+			return start;
+		start = b + 1;
+	}
+	return UINT64_MAX;
+}
+
 int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts)
 {
 	uint64_t size = pmr_size(r), tb = size / BLK_SIZE;
 	uint64_t jbytes = opts->journal_bytes, inodes = opts->inodes;
-	uint64_t jn, in, bn, db;
+	uint64_t jn, in, bn, db, jb, bad0;
 	uint8_t *base = pmr_addr(r);
 	struct daxfs_dsuper sb;
 	struct daxfs_dinode root;
+	struct pmr_info info;
 	char buf[32];
 
 	if (size % HUGE_SIZE || size < PMR_MIN_SIZE)
@@ -102,13 +139,32 @@ int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts)
 			       "region of %s is too small for %llu inodes and a %llu KiB journal",
 			       format_size(size, buf, sizeof(buf)), (unsigned long long)inodes,
 			       (unsigned long long)(jn * 4));
+	pmr_get_info(r, &info);
+	bad0 = daxfs_first_bad(opts->bad, 0, 2);
+	if (bad0 != UINT64_MAX)
+		return pmd_err(-EIO,
+			       "block %llu (sectors %llu..%llu) has bad sectors, and the "
+			       "superblocks live in the first 8 KiB: clear them if the media is "
+			       "sound (pmemdev badblocks %s clear %llu 8), or use another region",
+			       (unsigned long long)bad0, (unsigned long long)bad0 * 8,
+			       (unsigned long long)bad0 * 8 + 7, info.path,
+			       (unsigned long long)bad0 * 8);
+	/* the journal, inode table and bitmap, clear of bad sectors */
+	jb = place_meta(opts->bad, jn + in + bn, tb);
+	if (jb == UINT64_MAX)
+		return pmd_err(-EIO,
+			       "no run of %llu blocks clear of bad sectors for the journal, inode "
+			       "table and bitmap: clear the bad sectors (pmemdev badblocks %s "
+			       "list), or ask for fewer inodes or a smaller journal",
+			       (unsigned long long)(jn + in + bn), info.path);
+	db = jb + jn + in + bn;
 
 	/* 1. invalidate any old superblock first, then lay out the metadata */
 	pmr_memset(r, base, 0, 2 * BLK_SIZE, 0);
-	zero_range(r, blk_to_off(2), blk_to_off(jn + in + bn), opts->progress, "metadata");
+	zero_range(r, blk_to_off(jb), blk_to_off(jn + in + bn), opts->progress, "metadata");
 
-	/* 2. bitmap: the fixed metadata is in use */
-	uint8_t *bm = base + blk_to_off(2 + jn + in);
+	/* 2. bitmap: the fixed metadata (and blocks skipped before it) is in use */
+	uint8_t *bm = base + blk_to_off(jb + jn + in);
 
 	for (uint64_t b = 0; b < db; b++)
 		bm[b / 8] |= (uint8_t)(1U << (b % 8));
@@ -126,7 +182,7 @@ int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts)
 	root.atime = root.mtime = root.ctime = root.btime = cpu_to_le64((uint64_t)now);
 	root.parent = cpu_to_le64(DAXFS_ROOT_INO);
 	di_seal(&root);
-	pmr_memcpy(r, base + blk_to_off(2 + jn), &root, sizeof(root), 0);
+	pmr_memcpy(r, base + blk_to_off(jb + jn), &root, sizeof(root), 0);
 
 	/* 4. superblock last: backup, then primary */
 	memset(&sb, 0, sizeof(sb));
@@ -138,12 +194,12 @@ int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts)
 		memcpy(sb.label, opts->label, strlen(opts->label));
 	sb.region_size = cpu_to_le64(size);
 	sb.total_blocks = cpu_to_le64(tb);
-	sb.journal_blk = cpu_to_le64(2);
+	sb.journal_blk = cpu_to_le64(jb);
 	sb.journal_nblks = cpu_to_le64(jn);
-	sb.itable_blk = cpu_to_le64(2 + jn);
+	sb.itable_blk = cpu_to_le64(jb + jn);
 	sb.itable_nblks = cpu_to_le64(in);
 	sb.inode_count = cpu_to_le64(inodes);
-	sb.bitmap_blk = cpu_to_le64(2 + jn + in);
+	sb.bitmap_blk = cpu_to_le64(jb + jn + in);
 	sb.bitmap_nblks = cpu_to_le64(bn);
 	sb.data_blk = cpu_to_le64(db);
 	sb.root_ino = cpu_to_le64(DAXFS_ROOT_INO);
@@ -153,5 +209,7 @@ int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts)
 	super_seal(&sb);
 	pmr_memcpy(r, base + BLK_SIZE, &sb, sizeof(sb), 0);
 	pmr_memcpy(r, base, &sb, sizeof(sb), 0);
+	if (opts->layout)
+		*opts->layout = (struct daxfs_mkfs_layout){jb, jn + in + bn, jb - 2};
 	return 0;
 }

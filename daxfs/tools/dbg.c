@@ -50,7 +50,7 @@ static bool sb_sane(const struct daxfs_dsuper *sb, uint64_t size)
 	uint64_t in = le64_to_cpu(sb->itable_nblks), bb = le64_to_cpu(sb->bitmap_blk);
 	uint64_t bn = le64_to_cpu(sb->bitmap_nblks), db = le64_to_cpu(sb->data_blk);
 
-	return le64_to_cpu(sb->magic) == DAXFS_MAGIC && tb && tb <= size / BLK_SIZE && jb == 2 &&
+	return le64_to_cpu(sb->magic) == DAXFS_MAGIC && tb && tb <= size / BLK_SIZE && jb >= 2 &&
 	       jn >= 2 && jn < tb && ib == jb + jn && in < tb && bb == ib + in && bn < tb &&
 	       db >= bb + bn && db < tb &&
 	       le64_to_cpu(sb->inode_count) == in * DAXFS_INODES_PER_BLOCK;

@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bblist.h"
 #include "cli.h"
 #include "daxfs.h"
+#include "errmsg.h"
 
 static void usage(FILE *f)
 {
@@ -31,6 +33,9 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct daxfs_fsck_opts o = {.mode = DAXFS_FSCK_CHECK};
+	struct daxfs_badblocks bad;
+	struct pmemdev_bb *bb;
+	int err, rc;
 	const char *path;
 	int c, modes = 0;
 
@@ -69,5 +74,16 @@ int main(int argc, char **argv)
 	path = cli_operand(argc, argv, usage);
 	if (!path)
 		return DAXFS_FSCK_USAGE;
-	return daxfs_fsck(path, &o);
+	/* the region's emulated bad sectors: the files on them are listed */
+	err = pmemdev_bb_open(path, &bb);
+	if (err) {
+		fprintf(stderr, "fsck.daxfs: %s: %s\n", path, pmd_strerror(err));
+		return DAXFS_FSCK_OPERROR;
+	}
+	daxfs_bb_ops(bb, &bad);
+	if (pmemdev_bb_count(bb))
+		o.bad = &bad;
+	rc = daxfs_fsck(path, &o);
+	pmemdev_bb_close(&bb);
+	return rc;
 }

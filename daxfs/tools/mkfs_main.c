@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bblist.h"
 #include "cli.h"
 #include "daxfs.h"
 #include "errmsg.h"
@@ -34,6 +35,9 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
 	};
 	struct daxfs_mkfs_opts o = {.progress = true};
+	struct daxfs_mkfs_layout layout;
+	struct daxfs_badblocks bad;
+	struct pmemdev_bb *bb = NULL;
 	uint64_t size = 0;
 	bool force = false, quiet = false, created = false;
 	struct pmr_region *r = NULL;
@@ -129,9 +133,23 @@ int main(int argc, char **argv)
 			return 8;
 		}
 	}
+	/* the region's emulated bad sectors: the metadata is kept off them */
+	err = pmemdev_bb_open(path, &bb);
+	if (err) {
+		fprintf(stderr, "mkfs.daxfs: %s: %s\n", path, pmd_strerror(err));
+		pmr_close(&r);
+		if (created)
+			unlink(path);
+		return 8;
+	}
+	daxfs_bb_ops(bb, &bad);
+	if (pmemdev_bb_count(bb))
+		o.bad = &bad;
+	o.layout = &layout;
 	err = daxfs_mkfs(r, &o);
 	if (err) {
 		fprintf(stderr, "mkfs.daxfs: %s: %s\n", path, pmd_strerror(err));
+		pmemdev_bb_close(&bb);
 		pmr_close(&r);
 		if (created)
 			unlink(path);
@@ -140,6 +158,16 @@ int main(int argc, char **argv)
 	if (!quiet)
 		printf("mkfs.daxfs: %s: %s daxfs created\n", path,
 		       format_size(pmr_size(r), buf, sizeof(buf)));
+	if (!quiet && pmemdev_bb_count(bb))
+		printf("mkfs.daxfs: %s: %llu bad sectors (pmemdev badblocks %s list): the "
+		       "metadata is kept off them (journal, inode table and bitmap at blocks "
+		       "%llu..%llu, %llu blocks before them left unused); file blocks on bad "
+		       "sectors are rewritten when they are allocated\n",
+		       path, (unsigned long long)pmemdev_bb_count(bb), path,
+		       (unsigned long long)layout.journal_blk,
+		       (unsigned long long)(layout.journal_blk + layout.meta_blocks - 1),
+		       (unsigned long long)layout.skipped);
+	pmemdev_bb_close(&bb);
 	pmr_close(&r);
 	return 0;
 }
