@@ -497,6 +497,7 @@ static int cmd_badblocks(int argc, char **argv)
 	static const struct option opts[] = {{"all", no_argument, NULL, 'A'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
+	struct pmr_lock_holder h;
 	struct pmemdev_bb *bb;
 	struct pmr_region *r;
 	const char *path, *action;
@@ -541,6 +542,17 @@ static int cmd_badblocks(int argc, char **argv)
 	flags = PMR_F_RDONLY | (strcmp(action, "list") ? PMR_F_LOCK_EXCL : 0);
 	pmd_err_clear();
 	err = pmr_open(path, flags, &r);
+	if (err == -EBUSY && pmr_lock_holder(path, &h) == 0 && h.mountpoint[0]) {
+		/* the mounted filesystem's daemon owns the list (one owner) */
+		fprintf(stderr,
+			"pmemdev: %s is mounted on %s, whose daemon owns its badblocks list "
+			"while mounted: use 'daxfs badblocks %s %s%s%s%s%s' (or unmount it "
+			"first)\n",
+			path, h.mountpoint, h.mountpoint, action, n > 2 ? " " : "",
+			n > 2 ? argv[2] : (all ? " SECTOR COUNT (see list)" : ""),
+			n > 3 ? " " : "", n > 3 ? argv[3] : "");
+		return 1;
+	}
 	if (err)
 		return fail(err, path);
 	cap = off_to_sector(pmr_size(r));

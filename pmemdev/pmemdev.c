@@ -24,6 +24,7 @@ struct pmemdev {
 	char *base;		 /* region mapping */
 	struct pfn_range *range; /* the region in pfn space, or NULL */
 	struct pmemdev_bb *bb;	 /* emulated badblocks */
+	bool own_bb;		 /* loaded by the device, not borrowed */
 	enum pmemdev_target target;
 	struct blk_dev *blk;
 };
@@ -204,9 +205,13 @@ int pmemdev_new(const struct pmemdev_config *cfg, struct pmemdev **out)
 		if (err)
 			goto out_close;
 	}
-	err = pmemdev_bb_open(info.path, &pd->bb);
-	if (err)
-		goto out_unregister;
+	pd->bb = cfg->bb;
+	if (!pd->bb) {
+		err = pmemdev_bb_open(info.path, &pd->bb);
+		if (err)
+			goto out_unregister;
+		pd->own_bb = true;
+	}
 
 	bc.name = info.path;
 	bc.capacity_sectors = off_to_sector(info.size);
@@ -233,7 +238,8 @@ int pmemdev_new(const struct pmemdev_config *cfg, struct pmemdev **out)
 	return 0;
 
 out_bb:
-	pmemdev_bb_close(&pd->bb);
+	if (pd->own_bb)
+		pmemdev_bb_close(&pd->bb);
 out_unregister:
 	pfn_range_unregister(&pd->range);
 out_close:
@@ -253,7 +259,8 @@ void pmemdev_delete(struct pmemdev **pp)
 	blk_dev_delete(&pd->blk);
 	/* Anything written without FUA reaches the persistence domain now. */
 	pmr_drain(pd->region);
-	pmemdev_bb_close(&pd->bb);
+	if (pd->own_bb)
+		pmemdev_bb_close(&pd->bb);
 	pfn_range_unregister(&pd->range);
 	if (pd->own_region)
 		pmr_close(&pd->region);

@@ -58,6 +58,12 @@ struct pmemdev_config {
 	enum desc_mode mode; /* descriptor mode the region is registered with */
 	bool no_register;    /* do not register the region in the pfn space */
 	/*
+	 * The emulated badblocks list to use (borrowed: it must outlive the
+	 * device; its owner may change it while the device runs), or NULL to
+	 * load the region's own list (pmemdev_bb_open) for the device alone.
+	 */
+	struct pmemdev_bb *bb;
+	/*
 	 * 0: synchronous completion. N > 0: N queue workers; as the kernel
 	 * pmem driver does, a request is still carried out on the submitting
 	 * thread when every worker sleeps and nothing is queued

@@ -29,6 +29,7 @@
 
 struct daxfs;
 struct fuse_bufvec;
+struct pmemdev_bb;
 
 enum daxfs_dp_kind {
 	DAXFS_DP_DAX,
@@ -41,6 +42,13 @@ struct daxfs_dp_config {
 	enum desc_mode mode;   /* descriptor mode of bios (bio and page paths) */
 	uint64_t cache_pages;  /* page path: 4 KiB pages in the cache */
 	uint32_t max_io_bytes; /* largest read/write request, bytes */
+	/*
+	 * The region's emulated badblocks list, owned by the daemon (it
+	 * changes while mounted: `daxfs badblocks`). Every path fails reads
+	 * of bad sectors with EIO; a write clears the whole sectors it
+	 * rewrites and fails with EIO if it covers a bad sector in part.
+	 */
+	struct pmemdev_bb *bb;
 };
 
 struct daxfs_dp;
@@ -169,10 +177,11 @@ struct pmemdev;
 
 /*
  * daxfs_dp_pmemdev_new - a pmemdev block device on @fs's region, with the
- * region registered in descriptor @mode and synchronous completion (for
- * the bio and page paths). Returns 0 or -errno with pmd_err.
+ * region registered in descriptor @cfg->mode, @cfg->bb as its badblocks
+ * list and synchronous completion (for the bio and page paths). Returns 0 or -errno with pmd_err.
  */
-int daxfs_dp_pmemdev_new(struct daxfs *fs, enum desc_mode mode, struct pmemdev **out);
+int daxfs_dp_pmemdev_new(struct daxfs *fs, const struct daxfs_dp_config *cfg,
+			 struct pmemdev **out);
 
 /* daxfs_dp_print_blk_stats - block device counters as text or JSON members. */
 void daxfs_dp_print_blk_stats(struct blk_dev *dev, FILE *f, int json);

@@ -53,14 +53,16 @@ static pthread_rwlock_t *ino_lock(struct daxfs_dp *dp, uint64_t ino)
 	return &dp->locks[(ino * UINT64_C(0x9e3779b97f4a7c15)) >> 58];
 }
 
-int daxfs_dp_pmemdev_new(struct daxfs *fs, enum desc_mode mode, struct pmemdev **out)
+int daxfs_dp_pmemdev_new(struct daxfs *fs, const struct daxfs_dp_config *dcfg,
+			 struct pmemdev **out)
 {
 	struct pmemdev_config cfg;
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.region = daxfs_region(fs);
 	cfg.target = PMEMDEV_TARGET_PMEM;
-	cfg.mode = mode;
+	cfg.mode = dcfg->mode;
+	cfg.bb = dcfg->bb;
 	cfg.nr_workers = 0;
 	cfg.logical_block_size = 512;
 	return pmemdev_new(&cfg, out);
@@ -136,7 +138,7 @@ static int bio_init_dp(struct daxfs *fs, const struct daxfs_dp_config *cfg, stru
 	dp->mode = cfg->mode;
 	dp->max_io = cfg->max_io_bytes;
 	dp->buf_bytes = align_up(dp->max_io + 2 * DAXFS_BLOCK_SIZE, HUGE_SIZE);
-	err = daxfs_dp_pmemdev_new(fs, cfg->mode, &dp->pd);
+	err = daxfs_dp_pmemdev_new(fs, cfg, &dp->pd);
 	if (err) {
 		free(dp);
 		return err;

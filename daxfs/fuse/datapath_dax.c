@@ -8,6 +8,11 @@
  * zero buffer). When the range is one contiguous run, libfuse writes it to
  * /dev/fuse straight from region memory: no copy in the daemon. A layout
  * pin keeps the blocks from being freed or reused until the reply is sent.
+ *
+ * Emulated bad sectors (the daemon's list) behave as on the kernel's DAX
+ * path over a pmem device: a read that touches one fails with EIO; a write
+ * clears the whole sectors it rewrites and fails with EIO, writing
+ * nothing, if it covers a bad sector in part.
  */
 #define FUSE_USE_VERSION 314
 
@@ -17,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bblist.h"
 #include "datapath.h"
 #include "daxfs.h"
 #include "errmsg.h"
@@ -28,6 +34,8 @@ struct daxfs_dp {
 	char *base;	 /* region mapping */
 	void *zeroes;	 /* max_io_bytes of zeroes for holes */
 	uint32_t max_io; /* bytes */
+	struct pmemdev_bb *bb;	   /* the daemon's badblocks list, or NULL */
+	struct daxfs_badblocks bad; /* @bb as byte ranges */
 };
 
 static int dax_init(struct daxfs *fs, const struct daxfs_dp_config *cfg, struct daxfs_dp **out)
@@ -39,6 +47,9 @@ static int dax_init(struct daxfs *fs, const struct daxfs_dp_config *cfg, struct 
 	dp->fs = fs;
 	dp->base = pmr_addr(daxfs_region(fs));
 	dp->max_io = cfg->max_io_bytes;
+	dp->bb = cfg->bb;
+	if (dp->bb)
+		daxfs_bb_ops(dp->bb, &dp->bad);
 	dp->zeroes = calloc(1, dp->max_io);
 	if (!dp->zeroes) {
 		free(dp);
@@ -76,6 +87,12 @@ static void bv_append(struct fuse_bufvec *bv, unsigned cap, void *mem, size_t le
 	}
 }
 
+/* has_bad - the list has bad sectors (one relaxed load when it is empty) */
+static bool has_bad(const struct daxfs_dp *dp)
+{
+	return dp->bb && pmemdev_bb_count(dp->bb);
+}
+
 struct dax_read_ctx {
 	struct daxfs_dp *dp;
 	struct daxfs_dp_tbuf *t;
@@ -86,6 +103,11 @@ static int dax_read_run(void *ctx, uint64_t pos, uint64_t len, uint64_t region_o
 {
 	struct dax_read_ctx *c = ctx;
 	void *mem = region_off == DAXFS_HOLE ? c->dp->zeroes : c->dp->base + region_off;
+
+	(void)pos;
+	if (region_off != DAXFS_HOLE && has_bad(c->dp) &&
+	    c->dp->bad.check(c->dp->bad.ctx, region_off, len))
+		return -EIO;
 
 	bv_append(c->t->bv, c->t->nr_bufs, mem, len);
 	return 0;
@@ -132,16 +154,58 @@ static void dax_read_done(struct daxfs_dp *dp, uint64_t ino)
 	daxfs_unpin(dp->fs, ino);
 }
 
+/* a run of a write: a bad sector it covers in part fails the write */
+static int dax_write_check(void *ctx, uint64_t pos, uint64_t len, uint64_t region_off)
+{
+	struct daxfs_dp *dp = ctx;
+	uint64_t head = region_off & ~UINT64_C(511), tail = (region_off + len - 1) & ~UINT64_C(511);
+
+	(void)pos;
+	if (region_off == DAXFS_HOLE)
+		return 0; /* new blocks: the core clears them */
+	if (region_off != head && dp->bad.check(dp->bad.ctx, head, 512))
+		return -EIO;
+	if ((region_off + len) % 512 && dp->bad.check(dp->bad.ctx, tail, 512))
+		return -EIO;
+	return 0;
+}
+
+/* a run that was written: its whole sectors are good again */
+static int dax_write_clear(void *ctx, uint64_t pos, uint64_t len, uint64_t region_off)
+{
+	struct daxfs_dp *dp = ctx;
+
+	(void)pos;
+	if (region_off != DAXFS_HOLE)
+		dp->bad.clear(dp->bad.ctx, region_off, len);
+	return 0;
+}
+
 static long dax_write(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct fuse_bufvec *in)
 {
 	size_t len, done = 0;
 	const void *src;
+	bool bad;
 	int err;
 
 	err = daxfs_dp_write_src(in, dp->max_io, dp->max_io / DAXFS_BLOCK_SIZE + 2, &src, &len);
 	if (err)
 		return err;
-	err = daxfs_write(dp->fs, ino, off, len, src, &done);
+	bad = len && has_bad(dp);
+	if (bad) {
+		/* pinned, so the blocks checked are the blocks written */
+		err = daxfs_pin(dp->fs, ino);
+		if (err)
+			return err;
+		err = daxfs_dp_map_runs(dp->fs, ino, off, off + len, 0, dax_write_check, dp);
+	}
+	if (!err)
+		err = daxfs_write(dp->fs, ino, off, len, src, &done);
+	if (bad) {
+		if (done)
+			daxfs_dp_map_runs(dp->fs, ino, off, off + done, 0, dax_write_clear, dp);
+		daxfs_unpin(dp->fs, ino);
+	}
 	if (err)
 		return err;
 	return (long)done;

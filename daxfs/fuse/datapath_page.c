@@ -144,7 +144,7 @@ static int page_init(struct daxfs *fs, const struct daxfs_dp_config *cfg, struct
 	dp->fs = fs;
 	dp->mode = cfg->mode;
 	dp->max_io = cfg->max_io_bytes;
-	err = daxfs_dp_pmemdev_new(fs, cfg->mode, &dp->pd);
+	err = daxfs_dp_pmemdev_new(fs, cfg, &dp->pd);
 	if (err)
 		goto out_free;
 	dp->blk = pmemdev_blk(dp->pd);

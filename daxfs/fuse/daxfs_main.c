@@ -5,6 +5,7 @@
  *
  *   daxfs [options] REGION MOUNTPOINT     mount (see docs/man/daxfs.8)
  *   daxfs stat MOUNTPOINT [--json]        per-mount statistics
+ *   daxfs badblocks MOUNTPOINT ...        the mounted region's bad sectors
  *   daxfs --version | --help
  *
  * Start-up order matters for error reporting: options are checked, the FUSE
@@ -27,6 +28,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "badblocks_ctl.h"
+#include "bblist.h"
 #include "daxfs.h"
 #include "errmsg.h"
 #include "fuse_daemon.h"
@@ -131,6 +134,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: daxfs [options] REGION MOUNTPOINT\n"
 		"       daxfs stat MOUNTPOINT [--json]\n"
+		"       daxfs badblocks MOUNTPOINT list | add SECTOR [COUNT] | clear SECTOR "
+		"[COUNT]\n"
 		"       daxfs --version | --help\n"
 		"\n"
 		"Mount the daxfs filesystem in REGION (a region file or /dev/dax device made\n"
@@ -383,6 +388,16 @@ static int run_daemon(int argc, char **argv)
 		fprintf(stderr, "daxfs: cannot open %s: %s\n", c.region, pmd_strerror(err));
 		goto out_session;
 	}
+	/* the daemon holds the badblocks list while mounted (badblocks_ctl.h) */
+	pmd_err_clear();
+	err = pmemdev_bb_open(c.region, &d.bb);
+	if (err) {
+		fprintf(stderr, "daxfs: %s: %s\n", c.region, pmd_strerror(err));
+		goto out_close;
+	}
+	daxfs_bb_ops(d.bb, &d.bad);
+	daxfs_set_badblocks(d.fs, &d.bad);
+	d.dp_cfg.bb = d.bb;
 	pmd_err_clear();
 	err = d.dp_ops->init(d.fs, &d.dp_cfg, &d.dp);
 	if (err) {
@@ -401,6 +416,7 @@ static int run_daemon(int argc, char **argv)
 		goto out_dp;
 	}
 	daxfs_mmap_server_set_inval(d.mmap, inval_cb, &d);
+	daxfs_mmap_server_set_badblocks(d.mmap, &d.bad);
 
 	if (fuse_set_signal_handlers(se)) {
 		fprintf(stderr, "daxfs: cannot set signal handlers\n");
@@ -444,6 +460,7 @@ out_close:
 			ret = 1;
 		}
 	}
+	pmemdev_bb_close(&d.bb);
 out_session:
 	fuse_session_destroy(se);
 out_args:
@@ -515,5 +532,7 @@ int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "stat"))
 		return cmd_stat(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "badblocks"))
+		return daxfs_badblocks_main(argc, argv);
 	return run_daemon(argc, argv);
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "daxfs.h"
 #include "datapath.h"
 #include "fuse_stats.h"
 
@@ -73,6 +74,10 @@ struct daxfs_daemon {
 	bool no_opendir;	 /* the kernel opens directories without asking */
 	struct daxfs_fuse_stats stats;
 	struct daxfs_mmap_server *mmap; /* DAX mmap server, NULL if not built */
+	/* the region's emulated badblocks list: the daemon owns it while
+	 * mounted (badblocks_ctl.h); @bad is it as the core takes it */
+	struct pmemdev_bb *bb;
+	struct daxfs_badblocks bad;
 };
 
 /* daxfs_cache_mode_name - "never", "auto" or "always". */

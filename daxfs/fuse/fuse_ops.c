@@ -34,6 +34,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "badblocks_ctl.h"
 #include "daxfs.h"
 #include "errmsg.h"
 #include "fuse_daemon.h"
@@ -1115,6 +1116,10 @@ static void dx_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg
 {
 	struct daxfs_daemon *d = daemon_of(req);
 
+	if (cmd == DAXFS_IOC_BADBLOCKS) {
+		daxfs_bb_ioctl(d, req, in_buf, in_bufsz, out_bufsz);
+		return;
+	}
 	if (!is_stats_ino(ino)) {
 		daxfs_mmap_server_ioctl(d->mmap, req, ino, cmd, arg, fi, flags, in_buf, in_bufsz,
 					out_bufsz);

@@ -68,6 +68,7 @@ struct daxfs_mmap_server {
 	void (*inval)(void *arg, uint64_t ino); /* see daxfs_mmap_server_set_inval */
 	void *inval_arg;
 	_Atomic uint64_t n_conn, n_grant, n_refuse, n_active, n_bytes;
+	const struct daxfs_badblocks *bad; /* refuse bad sectors, or NULL */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -524,6 +525,15 @@ static int build_extents(struct daxfs_mmap_server *s, uint64_t ino, uint64_t off
 					 pos, mend - pos, roff, s->map_align);
 				return -EINVAL;
 			}
+			if (s->bad && s->bad->check(s->bad->ctx, roff, mend - pos)) {
+				snprintf(msg, msglen,
+					 "file bytes %" PRIu64 "..%" PRIu64 " hold bad sectors "
+					 "(region bytes %" PRIu64 "..%" PRIu64 "): a mapping would "
+					 "hand them out; rewrite them with write(2) or see "
+					 "'daxfs badblocks MOUNTPOINT list'",
+					 pos, mend - 1, roff, roff + (mend - pos) - 1);
+				return -EIO;
+			}
 			err = ext_push(e, pos, mend - pos, roff);
 		}
 		if (err) {
@@ -738,6 +748,13 @@ void daxfs_mmap_server_set_inval(struct daxfs_mmap_server *s, void (*fn)(void *a
 		return;
 	s->inval = fn;
 	s->inval_arg = arg;
+}
+
+void daxfs_mmap_server_set_badblocks(struct daxfs_mmap_server *s,
+				     const struct daxfs_badblocks *bad)
+{
+	if (s)
+		s->bad = bad;
 }
 
 void daxfs_mmap_server_ioctl(struct daxfs_mmap_server *s, fuse_req_t req, fuse_ino_t ino,

@@ -91,6 +91,18 @@ void daxfs_mmap_server_ioctl(struct daxfs_mmap_server *s, fuse_req_t req, fuse_i
 			     unsigned int cmd, void *arg, struct fuse_file_info *fi, unsigned flags,
 			     const void *in_buf, size_t in_bufsz, size_t out_bufsz);
 
+/*
+ * daxfs_mmap_server_set_badblocks - refuse (EIO, with the file offset in
+ * the message) a mapping whose range holds a block on a bad sector of
+ * @bad: a mapped bad block would be handed out silently, where the kernel
+ * would raise SIGBUS at the first access. A sector that goes bad after the
+ * mapping was granted is not revoked from it. @bad must outlive the
+ * server; @s may be NULL. Call before the mount serves requests.
+ */
+struct daxfs_badblocks;
+void daxfs_mmap_server_set_badblocks(struct daxfs_mmap_server *s,
+				     const struct daxfs_badblocks *bad);
+
 /* Counters since start. */
 struct daxfs_mmap_server_stats {
 	uint64_t connections; /* accepted */
