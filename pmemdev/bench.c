@@ -215,9 +215,13 @@ static void *bench_thread_fn(void *arg)
 	unsigned in_flight = 0;
 
 	for (unsigned i = 0; i < o->iodepth && !bench_done(t); i++) {
-		t->err = bench_submit(t, &t->slots[i]);
-		if (t->err)
+		/* a completion may have set t->err already: keep it */
+		int err = bench_submit(t, &t->slots[i]);
+
+		if (err) {
+			t->err = err;
 			break;
+		}
 		t->submitted++;
 		in_flight++;
 	}

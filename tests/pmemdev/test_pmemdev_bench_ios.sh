@@ -4,7 +4,8 @@
 # test_pmemdev_bench_ios - `pmemdev bench --ios N` does exactly N I/Os per
 # thread (a fixed amount of work, for instruction counts), in every target,
 # sync and async, with a bio per slot or one allocated per I/O (--alloc),
-# whatever the latency sampling (--lat-sample); bad counts are refused.
+# whatever the latency sampling (--lat-sample); an error of the first I/Os
+# is reported; bad counts are refused.
 # Usage: test_pmemdev_bench_ios.sh BUILD_DIR SOURCE_DIR
 set -u
 . "$2/tests/pmemdev/lib.sh"
@@ -45,6 +46,19 @@ for mode in pfn page; do
 		--threads 2 --ios 300)
 	[ "$got" = 600 ] || fail "--alloc $mode async: $got I/Os, want 600"
 done
+
+# The EIO of an I/O in a thread's first batch is reported (issue 13): every
+# block of the range is bad, one I/O per thread, sync and async.
+"$pm" badblocks "$r" add 0 4096 || fail "badblocks add"
+for extra in "" "--workers 1 --iodepth 4"; do
+	# shellcheck disable=SC2086
+	"$pm" bench "$r" --rw read --bs 2M --size 2M --ios 1 $extra >"$dir/out" 2>"$dir/err"
+	rc=$?
+	[ $rc -eq 1 ] || fail "bench read of bad sectors ($extra) exited $rc, want 1"
+	grep -q "Input/output error" "$dir/err" || fail "no EIO reported ($extra): $(cat "$dir/err")"
+done
+"$pm" badblocks "$r" clear 0 4096 || fail "badblocks clear"
+
 # Every bio timed, or one in 1024: the count of I/Os does not change.
 for n in 1 1024; do
 	got=$(ios_of --target null --rw randread --bs 4k --lat-sample $n --ios 2000)
