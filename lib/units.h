@@ -65,6 +65,13 @@ static inline uint64_t align_down(uint64_t v, uint64_t align)
  */
 int parse_size(const char *s, uint64_t *out_bytes);
 
+/*
+ * parse_u64 - parse a whole string as an unsigned number (decimal, 0x hex
+ * or 0 octal, as strtoull base 0; no sign, no trailing characters) into
+ * *@out. Returns 0 or -EINVAL (also on overflow).
+ */
+int parse_u64(const char *s, uint64_t *out);
+
 /* format_size - print @bytes as "2 MiB"/"4 KiB"/"1.5 GiB" into @buf. */
 const char *format_size(uint64_t bytes, char *buf, unsigned buflen);
 

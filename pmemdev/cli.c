@@ -211,21 +211,6 @@ static int cmd_getopt_end(int c)
 	return c == CMD_HELP_SHOWN ? 0 : EXIT_USAGE;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || !*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 /* List files in @d that are usable as regions (2 MiB multiples, >= minimum). */
 static void list_emulated(const char *dir, DIR *d)
 {

@@ -22,6 +22,7 @@
 #include "errmsg.h"
 #include "fuse_daemon.h"
 #include "region.h"
+#include "units.h"
 
 #define FUSE_SUPER_MAGIC 0x65735546
 #define SECTOR_SHIFT 9
@@ -123,21 +124,6 @@ static int usage_error(const char *fmt, const char *arg)
 	fprintf(stderr, "\nusage: daxfs badblocks MOUNTPOINT list | add SECTOR [COUNT] | "
 			"clear SECTOR [COUNT]\n");
 	return 2;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end)
-		return -EINVAL;
-	*out = v;
-	return 0;
 }
 
 /* ask - one DAXFS_IOC_BADBLOCKS on @fd; 0, or 1 with the reason printed */

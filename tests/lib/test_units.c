@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_units - parse_size() accepts binary units and rejects bad strings;
- * format_size() prints the largest unit; desc mode names round-trip.
+ * parse_u64() takes whole numbers only; format_size() prints the largest
+ * unit; desc mode names round-trip.
  */
 #include <errno.h>
 
@@ -80,5 +81,21 @@ int main(void)
 	CHECK_EQ(desc_mode_parse("PFN", &m), -EINVAL);
 	CHECK_EQ(desc_mode_parse("", &m), -EINVAL);
 	CHECK_EQ(desc_mode_parse(NULL, &m), -EINVAL);
+
+	uint64_t v = 5;
+
+	CHECK_OK(parse_u64("0", &v));
+	CHECK_EQ(v, 0);
+	CHECK_OK(parse_u64("0x10", &v));
+	CHECK_EQ(v, 16);
+	CHECK_OK(parse_u64("18446744073709551615", &v));
+	CHECK(v == UINT64_MAX);
+	v = 5;
+	const char *bad[] = {"", "-1", " 1", "1 ", "12k", "18446744073709551616", "x"};
+
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+		CHECK_EQ(parse_u64(bad[k], &v), -EINVAL);
+	CHECK_EQ(parse_u64(NULL, &v), -EINVAL);
+	CHECK_EQ(v, 5);
 	return 0;
 }
