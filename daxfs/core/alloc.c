@@ -22,7 +22,9 @@
  *    fullest first-fit candidates at the lowest address), and only then a
  *    whole free chunk, the highest. So free chunks stay whole as the
  *    filesystem ages, and small files are packed.
- * Reservations are hints, never space: their free blocks stay free in the
+ * New reservations stop while only a sixteenth of the chunks is wholly
+ * free: those are kept for writes of whole windows, and a sparse write then
+ * gets small blocks. Reservations are hints, never space: their free blocks stay free in the
  * bitmap and in statfs. When a small request finds no room elsewhere it
  * takes the reserved chunk with the most free blocks and the reservation
  * ends (space pressure beats alignment). A reservation also ends when its
@@ -39,6 +41,9 @@
 #include "core.h"
 #include "errmsg.h"
 #include "units.h"
+
+/* reservations stop while at most nchunks / this many chunks are wholly free */
+#define RESV_FLOOR_DIV 16
 
 static uint64_t bits_per_blk(void)
 {
@@ -321,10 +326,14 @@ found:
 	return 0;
 }
 
-/* a wholly free chunk to reserve: @goal if it is one, else the next after the cursor */
+/*
+ * a wholly free chunk to reserve: @goal if it is one, else the next after
+ * the cursor. The last sixteenth of the chunks is kept for whole windows:
+ * a sparse write does not take the chunks that a large write needs.
+ */
 static uint64_t pick_free_chunk(struct daxfs *fs, uint64_t goal)
 {
-	if (!fs->free_chunks)
+	if (fs->free_chunks <= fs->nchunks / RESV_FLOOR_DIV)
 		return UINT64_MAX;
 	if (goal < fs->nchunks && fs->chunk_free[goal] == CHUNK_BLKS)
 		return goal;

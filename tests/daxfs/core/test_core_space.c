@@ -9,9 +9,10 @@
  *     with small files created meanwhile, still ends as one aligned 2 MiB
  *     extent (the small files stay out of its reserved chunk), also when
  *     the filesystem was reopened half way;
- *  4. under space pressure the reserved chunks are given back: sparse
- *     files reserving every free chunk do not stop small files from using
- *     all of the free space;
+ *  4. sparse writes leave the last free chunks to large writes, which
+ *     still get whole aligned chunks; and under space pressure reserved
+ *     chunks are given back: sparse files reserving all they may do not
+ *     stop small files from using all of the free space;
  *  5. a random create/write/truncate/unlink workload uses at most 1.1x the
  *     4 KiB pages its files hold (what tmpfs would use), and fsck is clean.
  */
@@ -161,14 +162,41 @@ static void window_fills(const char *path, bool reopen)
 	CHECK_OK(daxfs_close(&fs));
 }
 
-/* every free chunk reserved by sparse files, then small files fill the space */
+/*
+ * sparse writes stop reserving before the last free chunks go: a large
+ * write after them still gets whole aligned chunks
+ */
+static void chunks_for_large(void)
+{
+	const char *path = core_mkfs("space-large", 64 * MiB, 0);
+	struct daxfs *fs = core_open(path);
+	uint64_t sparse = create(fs, "sparse"), large = create(fs, "large");
+	struct daxfs_statfs st;
+	uint8_t *buf = calloc(1, 4 * MiB);
+
+	CHECK(buf);
+	for (uint64_t k = 1; k <= 40; k++)
+		put(fs, sparse, k * HUGE_SIZE, BLK, page);
+	CHECK_OK(daxfs_statfs(fs, &st));
+	printf("after 40 sparse windows: %llu chunks reserved, %llu wholly free\n",
+	       (unsigned long long)st.resv_chunks, (unsigned long long)st.free_huge);
+	CHECK(st.free_huge >= 2);
+	put(fs, large, 0, 4 * MiB, buf);
+	CHECK_EQ(aligned_bytes(fs, large, 0, 4 * MiB), 4 * MiB);
+	CHECK_OK(daxfs_close(&fs));
+	core_fsck_clean(path);
+	unlink(path);
+	free(buf);
+}
+
+/* sparse files reserve all they may, then small files fill the space */
 static void pressure(void)
 {
 	const char *path = core_mkfs("space-pressure", 64 * MiB, 0);
 	struct daxfs *fs = core_open(path);
 	struct daxfs_statfs st;
 	struct daxfs_stats stats;
-	uint64_t ino = create(fs, "reserver"), written = 0, before, nres;
+	uint64_t ino = create(fs, "reserver"), written = 0, before, nres, resv;
 	uint8_t *buf = calloc(1, 64 * KiB);
 	char name[32];
 	int err = 0;
@@ -180,7 +208,10 @@ static void pressure(void)
 	for (uint64_t k = 1; k <= nres; k++)
 		put(fs, ino, k * HUGE_SIZE, BLK, page);
 	CHECK_OK(daxfs_statfs(fs, &st));
-	CHECK_EQ(st.free_huge, 0);
+	/* reservations stopped at the floor (a sixteenth), small blocks after */
+	CHECK(st.free_huge <= 64 * MiB / HUGE_SIZE / 16);
+	CHECK(st.resv_chunks + 64 * MiB / HUGE_SIZE / 16 + 1 >= nres);
+	resv = st.resv_chunks;
 	/* the reserver's blocks (and an extent block) are all that is used */
 	CHECK(before - st.free_blocks <= nres + 2);
 	for (int k = 0; !err; k++) {
@@ -195,9 +226,9 @@ static void pressure(void)
 		CHECK(!err || err == -ENOSPC);
 	}
 	daxfs_get_stats(fs, &stats);
-	printf("pressure: %llu blocks reserved by %llu sparse writes, then %llu of %llu free "
+	printf("pressure: %llu chunks reserved by %llu sparse writes, then %llu of %llu free "
 	       "blocks written by small files; %llu reservations given back\n",
-	       (unsigned long long)nres * 512, (unsigned long long)nres,
+	       (unsigned long long)resv, (unsigned long long)nres,
 	       (unsigned long long)(written / BLK), (unsigned long long)(before - nres),
 	       (unsigned long long)stats.resv_broken);
 	/* all but extent and directory blocks and the last partial file */
@@ -298,7 +329,7 @@ static void random_workload(void)
 	free(f);
 }
 
-/* argv[1], if given, runs one part: sparse, grow, window, pressure or random */
+/* argv[1], if given, runs one part: sparse, grow, window, large, pressure or random */
 int main(int argc, char **argv)
 {
 	const char *only = argc > 1 ? argv[1] : "";
@@ -315,6 +346,8 @@ int main(int argc, char **argv)
 	}
 	core_fsck_clean(path);
 	unlink(path);
+	if (!*only || !strcmp(only, "large"))
+		chunks_for_large();
 	if (!*only || !strcmp(only, "pressure"))
 		pressure();
 	if (!*only || !strcmp(only, "random"))
