@@ -108,6 +108,14 @@ int daxfs_close(struct daxfs **fsp);
  */
 int daxfs_remount(struct daxfs *fs, bool rdonly);
 
+/*
+ * daxfs_readonly - whether @fs refuses changes now: opened or remounted
+ * read-only, or stopped after corruption was found (errors=remount-ro).
+ * For front ends that hand out write access the kernel does not check
+ * (DAX mappings); the answer may change at the next daxfs_remount().
+ */
+bool daxfs_readonly(struct daxfs *fs);
+
 /* daxfs_region - the mapped region (valid until daxfs_close). */
 struct pmr_region *daxfs_region(struct daxfs *fs);
 

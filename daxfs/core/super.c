@@ -473,6 +473,16 @@ void daxfs_get_stats(struct daxfs *fs, struct daxfs_stats *st)
 	dx_unlock(fs);
 }
 
+bool daxfs_readonly(struct daxfs *fs)
+{
+	bool ro;
+
+	dx_lock(fs);
+	ro = dx_readonly(fs);
+	dx_unlock(fs);
+	return ro;
+}
+
 int daxfs_remount(struct daxfs *fs, bool rdonly)
 {
 	int err = 0;

@@ -51,7 +51,7 @@ struct mconn {
 struct daxfs_mmap_server {
 	struct daxfs *fs;
 	const char *disabled_why; /* NULL when mmap is offered */
-	bool read_only;		  /* filesystem is read-only */
+	bool region_ro;		  /* the region is open read-only (no fd_rw) */
 	int fd_rw;		  /* region, O_RDWR (or -1 on a read-only fs) */
 	int fd_ro;		  /* region, O_RDONLY */
 	uint64_t region_size;	  /* bytes */
@@ -274,7 +274,7 @@ static int open_region_fds(struct daxfs_mmap_server *s)
 	int fd = pmr_fd(r);
 
 	pmr_get_info(r, &info);
-	s->read_only = info.read_only;
+	s->region_ro = info.read_only;
 	s->region_size = info.size;
 	s->granularity = info.granularity == PMR_GRAN_BYTE	  ? DAXFS_GRAN_BYTE
 			 : info.granularity == PMR_GRAN_CACHELINE ? DAXFS_GRAN_CACHELINE
@@ -289,7 +289,7 @@ static int open_region_fds(struct daxfs_mmap_server *s)
 		return pmd_err(-errno, "mmap server: cannot reopen the region read-only: %s",
 			       strerror(errno));
 	s->fd_rw = -1;
-	if (!s->read_only) {
+	if (!s->region_ro) {
 		s->fd_rw = open(path, O_RDWR | O_CLOEXEC);
 		if (s->fd_rw < 0) {
 			int err = -errno;
@@ -412,6 +412,16 @@ void daxfs_mmap_server_get_stats(struct daxfs_mmap_server *s, struct daxfs_mmap_
 /* ---------------------------------------------------------------------- */
 /* The ioctls */
 
+/*
+ * No writable grant and no allocation: the filesystem is read-only now
+ * (mounted or remounted so, or stopped after corruption), or the region
+ * itself is open read-only. Asked at each request: a remount changes it.
+ */
+static bool fs_readonly(struct daxfs_mmap_server *s)
+{
+	return s->region_ro || daxfs_readonly(s->fs);
+}
+
 static void reply_info(struct daxfs_mmap_server *s, fuse_req_t req, size_t out_bufsz)
 {
 	struct daxfs_ioc_info info;
@@ -426,7 +436,7 @@ static void reply_info(struct daxfs_mmap_server *s, fuse_req_t req, size_t out_b
 	if (s->disabled_why) {
 		snprintf(info.why, sizeof(info.why), "%s", s->disabled_why);
 	} else {
-		info.flags = DAXFS_INFO_MMAP | (s->read_only ? DAXFS_INFO_RDONLY_FS : 0);
+		info.flags = DAXFS_INFO_MMAP | (fs_readonly(s) ? DAXFS_INFO_RDONLY_FS : 0);
 		info.region_size = s->region_size;
 		info.map_align = s->map_align;
 		info.granularity = s->granularity;
@@ -582,7 +592,7 @@ static void do_map(struct daxfs_mmap_server *s, fuse_req_t req, fuse_ino_t ino,
 	struct daxfs_ioc_map m;
 	struct daxfs_attr a;
 	struct mconn *c = NULL;
-	bool want_write, granted = false;
+	bool want_write, granted = false, ro = fs_readonly(s);
 	uint64_t end, valid_end;
 	int err;
 
@@ -617,14 +627,14 @@ static void do_map(struct daxfs_mmap_server *s, fuse_req_t req, fuse_ino_t ino,
 		snprintf(m.msg, sizeof(m.msg), "mapping a file not opened for reading");
 		goto out_reply;
 	}
+	if (want_write && ro) {
+		err = -EROFS;
+		snprintf(m.msg, sizeof(m.msg), "writable mapping on a read-only filesystem");
+		goto out_reply;
+	}
 	if (want_write && !(fi->fh & DAXFS_MMAP_FH_WRITE)) {
 		err = -EACCES;
 		snprintf(m.msg, sizeof(m.msg), "writable mapping of a file not opened for writing");
-		goto out_reply;
-	}
-	if (want_write && s->read_only) {
-		err = -EROFS;
-		snprintf(m.msg, sizeof(m.msg), "writable mapping on a read-only filesystem");
 		goto out_reply;
 	}
 	c = conn_find_get(s, m.conn_id);
@@ -693,12 +703,12 @@ static void do_map(struct daxfs_mmap_server *s, fuse_req_t req, fuse_ino_t ino,
 		valid_end = align_up(valid_end, s->map_align);
 	/* Where only aligned pieces can be mapped, look before allocating, so
 	 * a refused request changes nothing. */
-	if (valid_end > m.file_off && s->map_align > FRAME_SIZE && !s->read_only) {
+	if (valid_end > m.file_off && s->map_align > FRAME_SIZE && !ro) {
 		err = build_extents(s, ino, m.file_off, valid_end, false, &e, m.msg, sizeof(m.msg));
 		e.n = 0;
 	}
 	if (!err && valid_end > m.file_off)
-		err = build_extents(s, ino, m.file_off, valid_end, !s->read_only, &e, m.msg,
+		err = build_extents(s, ino, m.file_off, valid_end, !ro, &e, m.msg,
 				    sizeof(m.msg));
 	if (err)
 		goto out_reply;

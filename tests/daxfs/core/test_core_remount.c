@@ -118,8 +118,10 @@ int main(void)
 	reader_end(rpid, rfd);
 
 	/* read-write -> read-only */
+	CHECK(!daxfs_readonly(fs));
 	CHECK_OK(daxfs_remount(fs, true));
 	CHECK_OK(daxfs_remount(fs, true)); /* already */
+	CHECK(daxfs_readonly(fs));
 	CHECK_EQ(le32_to_cpu(core_super(path).state), DAXFS_STATE_CLEAN);
 	uint64_t sum = region_sum(path);
 
@@ -157,8 +159,10 @@ int main(void)
 
 	/* opened read-only, then read-write */
 	CHECK_OK(daxfs_open(path, DAXFS_O_RDONLY, &fs));
+	CHECK(daxfs_readonly(fs)); /* though the region is open for writing */
 	CHECK_EQ(daxfs_write(fs, f, 0, 1, "x", &done), -EROFS);
 	CHECK_OK(daxfs_remount(fs, false));
+	CHECK(!daxfs_readonly(fs));
 	CHECK_OK(daxfs_write(fs, f, 0, 1, "D", &done));
 	CHECK_OK(daxfs_close(&fs));
 	fs = core_open(path);
