@@ -315,13 +315,11 @@ static int check_size(const char *path, uint64_t size, uint64_t page_size)
 
 	if (size < PMR_MIN_SIZE)
 		return pmd_err(-EINVAL, "size %s of %s is too small: a region is at least %s",
-			       format_size(size, a, sizeof(a)), path,
+			       pmd_size_hint(size, a, sizeof(a)), path,
 			       format_size(PMR_MIN_SIZE, b, sizeof(b)));
 	if (!is_aligned(size, HUGE_SIZE))
-		return pmd_err(-EINVAL,
-			       "size %llu bytes (%s) of %s is not a multiple of 2 MiB "
-			       "(%s or %s would be)",
-			       (unsigned long long)size, format_size(size, a, sizeof(a)), path,
+		return pmd_err(-EINVAL, "size %s of %s is not a multiple of 2 MiB (%s or %s would be)",
+			       pmd_size_hint(size, a, sizeof(a)), path,
 			       pmd_size_hint(align_down(size, HUGE_SIZE), lo, sizeof(lo)),
 			       pmd_size_hint(align_up(size, HUGE_SIZE), hi, sizeof(hi)));
 	if (page_size > HUGE_SIZE && !is_aligned(size, page_size))
@@ -417,22 +415,28 @@ static enum pmr_granularity gran_from_pmem2(enum pmem2_granularity g)
 
 /*
  * map_error - the message of a failed map of @r: when the address space has
- * no free range for the whole region, say so and what size would fit.
+ * no free range for the whole region, say so and what size would fit. The
+ * size suggested keeps 1 TiB in hand: address space layout randomisation
+ * moves the program by up to 1 TiB from one run to the next, and with it
+ * the largest free range.
  */
 static int map_error(const struct pmr_region *r, int err)
 {
-	uint64_t hole = pmd_vm_largest_hole();
+	uint64_t hole = pmd_vm_largest_hole(), fit;
 	char a[32], b[32], hint[24];
 
-	if (err == -ENOMEM && hole > r->alignment + HUGE_SIZE && r->size + r->alignment > hole)
+	if (err == -ENOMEM && hole > r->alignment + HUGE_SIZE && r->size + r->alignment > hole) {
+		fit = hole - r->alignment - HUGE_SIZE;
+		if (fit > 2 * TiB)
+			fit -= TiB;
 		return pmd_err(err,
 			       "cannot map %s: a region is mapped whole, and %s does not fit in "
 			       "the address space of a process (its largest free range is %s); "
 			       "use a size of at most %s",
 			       r->path, format_size(r->size, a, sizeof(a)),
 			       format_size(hole, b, sizeof(b)),
-			       pmd_size_hint(align_down(hole - r->alignment - HUGE_SIZE, HUGE_SIZE),
-					     hint, sizeof(hint)));
+			       pmd_size_hint(pmd_round_hint(fit, HUGE_SIZE), hint, sizeof(hint)));
+	}
 	return pmd_err(err, "cannot map %s (%s): %s", r->path, pmr_backend_name(r->backend),
 		       pmem2_errormsg());
 }

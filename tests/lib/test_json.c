@@ -3,7 +3,8 @@
  * test_json - pmd_json_str() escapes what JSON needs escaped, keeps valid
  * UTF-8 as it is and turns other bytes into \u00XX; pmd_vm_largest_hole()
  * finds a free range that a mapping of that size fits in; pmd_size_hint()
- * rounds down to a whole unit.
+ * writes sizes as a user types them
+ * and pmd_round_hint() rounds suggestions down.
  */
 #include <string.h>
 #include <sys/mman.h>
@@ -55,10 +56,15 @@ int main(void)
 	check_json("\xed\xa0\x80", "\"\\u00ed\\u00a0\\u0080\"");
 	check_json("\xe2\x82", "\"\\u00e2\\u0082\"");
 
-	check_hint(85 * TiB + 900 * GiB, "85T");
-	check_hint(3 * GiB + 1, "3G");
-	check_hint(512 * MiB, "512M");
-	check_hint(4096, "4096");
+	check_hint(85 * TiB, "85T");
+	check_hint(1026 * MiB, "1026M");
+	check_hint(3 * GiB, "3G");
+	check_hint(100 * KiB, "100K");
+	check_hint(5000, "5000");
+	check_hint(0, "0");
+	CHECK_EQ(pmd_round_hint(85 * TiB + 900 * GiB, HUGE_SIZE), 85 * TiB);
+	CHECK_EQ(pmd_round_hint(3 * GiB + 5 * MiB, HUGE_SIZE), 3 * GiB);
+	CHECK_EQ(pmd_round_hint(513 * MiB, HUGE_SIZE), 512 * MiB);
 
 	/*
 	 * the largest hole is real: a reservation of nearly all of it succeeds

@@ -55,11 +55,11 @@ int main(void)
 
 	/* Too small, and zero. */
 	CHECK_EQ(pmr_create(path, 2 * MiB, 0, &r), -EINVAL);
+	check_msg("size 2M of");
 	check_msg("too small: a region is at least 4 MiB");
-	check_msg("2 MiB");
 	check_absent(path);
 	CHECK_EQ(pmr_create(path, 0, 0, &r), -EINVAL);
-	check_msg("size 0 B");
+	check_msg("size 0 of");
 	check_msg("too small"); /* 0 is a multiple of 2 MiB: not the reason */
 	check_absent(path);
 	/* the rules alone, for front ends that check their command line */
@@ -102,7 +102,7 @@ int main(void)
 
 	/* Open an existing file of a bad size: refused, untouched. */
 	CHECK_EQ(pmr_open(other, 0, &r), -EINVAL);
-	check_msg("size 8 B of");
+	check_msg("size 8 of");
 	check_msg("too small");
 	CHECK_OK(stat(other, &st));
 	CHECK_EQ(st.st_size, 8);

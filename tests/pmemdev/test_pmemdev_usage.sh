@@ -126,10 +126,12 @@ has err "unexpected argument"
 
 # sizes: too small, not a multiple of 2 MiB: usage errors (2), nothing made
 run 2 "$pm" create --size 0 "$dir/r2"
-has err 'size 0 B of .* is too small: a region is at least 4 MiB'
+has err 'size 0 of .* is too small: a region is at least 4 MiB'
 grep -q 'multiple' "$dir/err" && fail "size 0 called 'not a multiple': $(cat "$dir/err")"
 run 2 "$pm" create --size 9M "$dir/r2"
-has err 'not a multiple of 2 MiB \(8M or 10M would be\)'
+has err 'size 9M of .* is not a multiple of 2 MiB \(8M or 10M would be\)'
+run 2 "$pm" create --size 1025M "$dir/r2"
+has err 'size 1025M of .* \(1G or 1026M would be\)'
 [ ! -e "$dir/r2" ] || fail "a refused create left $dir/r2"
 
 # a size beyond the address space: the limit and a size that works
