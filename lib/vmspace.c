@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "units.h"
+
 #include "vmspace.h"
 
 /* mmap() without a hint stays below 2^47 even where the CPU has 57 bits. */
@@ -39,31 +40,4 @@ uint64_t pmd_vm_largest_hole(void)
 	if (prev_end < VM_TOP && VM_TOP - prev_end > best)
 		best = VM_TOP - prev_end;
 	return best;
-}
-
-const char *pmd_size_hint(uint64_t bytes, char *buf, unsigned buflen)
-{
-	static const struct {
-		uint64_t unit;
-		char suffix;
-	} units[] = {{TiB, 'T'}, {GiB, 'G'}, {MiB, 'M'}, {KiB, 'K'}};
-
-	for (unsigned i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (bytes && is_aligned(bytes, units[i].unit)) {
-			snprintf(buf, buflen, "%llu%c", (unsigned long long)(bytes / units[i].unit),
-				 units[i].suffix);
-			return buf;
-		}
-	}
-	snprintf(buf, buflen, "%llu", (unsigned long long)bytes);
-	return buf;
-}
-
-uint64_t pmd_round_hint(uint64_t bytes, uint64_t align)
-{
-	if (bytes >= TiB)
-		return align_down(bytes, TiB);
-	if (bytes >= GiB)
-		return align_down(bytes, GiB);
-	return align_down(bytes, align);
 }

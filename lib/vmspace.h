@@ -20,18 +20,4 @@
  */
 uint64_t pmd_vm_largest_hole(void);
 
-/*
- * pmd_size_hint - @bytes as a user would type it: in the largest binary unit
- * (T, G, M, K) that divides it, "85T", "1026M", "100K", else plain bytes,
- * into @buf (at least 24 bytes). Returns @buf.
- */
-const char *pmd_size_hint(uint64_t bytes, char *buf, unsigned buflen);
-
-/*
- * pmd_round_hint - @bytes rounded down to a round figure for a suggestion:
- * to whole TiB from 1 TiB up, whole GiB from 1 GiB, else whole multiples
- * of @align (a power of two).
- */
-uint64_t pmd_round_hint(uint64_t bytes, uint64_t align);
-
 #endif
