@@ -1,15 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cli.h - the end of option parsing that the small commands (mkfs.daxfs,
- * fsck.daxfs, daxfs-mapcheck) share: -h/--help and unknown options, and the
- * one operand each of them takes. Header only, so a command that links
- * nothing of libpmd can use it.
+ * fsck.daxfs, daxfs-mapcheck, daxfs-debug) share: -h/--help, -V/--version,
+ * unknown options and the one operand each of them takes. Header only, so a
+ * command that links nothing of libpmd can use it.
  */
 #ifndef PMD_CLI_H
 #define PMD_CLI_H
 
 #include <getopt.h>
 #include <stdio.h>
+
+#ifndef PMD_VERSION
+#define PMD_VERSION "unknown"
+#endif
+
+/* the -V/--version entry of a command's getopt_long() option table */
+#define CLI_VERSION_OPTION {"version", no_argument, NULL, 'V'}
 
 /* prints the command's usage text to @f */
 typedef void (*cli_usage_fn)(FILE *f);
@@ -28,6 +35,16 @@ static inline int cli_help(cli_usage_fn usage, int c, int bad)
 	}
 	usage(stderr);
 	return bad;
+}
+
+/*
+ * cli_version - print "@prog VERSION" to stdout, as -V/--version does, and
+ * return 0, the exit status of --version.
+ */
+static inline int cli_version(const char *prog)
+{
+	printf("%s %s\n", prog, PMD_VERSION);
+	return 0;
 }
 
 /*

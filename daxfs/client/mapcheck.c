@@ -40,7 +40,8 @@ struct smaps_sum {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: daxfs-mapcheck [--plain|--private] [--write] [--json] [--length BYTES] "
-		   "FILE\n");
+		   "FILE\n"
+		   "       daxfs-mapcheck -h|--help | -V|--version\n");
 }
 
 /* Sum the smaps fields of the VMAs inside [lo, hi). */
@@ -133,6 +134,7 @@ int main(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"length", required_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
+		CLI_VERSION_OPTION,
 		{NULL, 0, NULL, 0},
 	};
 	bool plain = false, priv = false, wr = false, json = false;
@@ -146,7 +148,7 @@ int main(int argc, char **argv)
 	int c, fd, err;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "pPwjl:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "pPwjl:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			plain = true;
@@ -179,6 +181,8 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'V':
+			return cli_version("daxfs-mapcheck");
 		case 'h':
 		default:
 			return cli_help(usage, c, 2);

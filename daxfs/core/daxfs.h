@@ -654,13 +654,43 @@ struct daxfs_mkfs_layout {
 
 struct daxfs_mkfs_opts {
 	const char *label;	/* up to 64 bytes, may be NULL */
-	uint64_t inodes;	/* inode count; 0 = one per 16 KiB of region */
+	const uint8_t *uuid;	/* 16 bytes, or NULL: a random one */
+	uint64_t inodes;	/* inode count, rounded up to a multiple of 16;
+				 * 0 = one per 16 KiB of region */
 	uint64_t journal_bytes; /* 0 = default (size / 64, 256 KiB .. 16 MiB) */
 	bool progress;		/* report progress on stderr if it is a tty */
 	/* bad sectors to keep the metadata off (only check is used), or NULL */
 	const struct daxfs_badblocks *bad;
 	struct daxfs_mkfs_layout *layout; /* filled on success if not NULL */
 };
+
+/* Limits of struct daxfs_mkfs_opts. */
+#define DAXFS_LABEL_MAX 64 /* bytes */
+#define DAXFS_JOURNAL_MIN (UINT64_C(64) << 10) /* bytes */
+#define DAXFS_JOURNAL_MAX (UINT64_C(1) << 30)  /* bytes */
+#define DAXFS_INODES_MAX (UINT64_C(1) << 32)
+
+/*
+ * daxfs_mkfs_check_opts - whether @opts are valid whatever the region: the
+ * label length, the journal size (DAXFS_JOURNAL_MIN..MAX, a multiple of
+ * 4 KiB) and the inode count (at most DAXFS_INODES_MAX). For mkfs.daxfs to
+ * refuse a bad command line before it touches anything; daxfs_mkfs() checks
+ * the same. Returns 0, or -EINVAL with a message naming the value, the rule
+ * and values that would do.
+ */
+int daxfs_mkfs_check_opts(const struct daxfs_mkfs_opts *opts);
+
+/* The text form of a UUID: 36 characters, 8-4-4-4-12 hex digits, and NUL. */
+#define DAXFS_UUID_STR_LEN 37
+
+/* daxfs_uuid_format - @uuid as lowercase text into @buf. Returns @buf. */
+char *daxfs_uuid_format(const uint8_t uuid[16], char buf[DAXFS_UUID_STR_LEN]);
+
+/*
+ * daxfs_uuid_parse - the text form @s (hex digits of either case) into
+ * @uuid. Returns 0, or -EINVAL (and @uuid untouched) if @s is not one.
+ */
+int daxfs_uuid_parse(const char *s, uint8_t uuid[16]);
 
 /* What a region holds, from daxfs_probe(). */
 enum daxfs_probe_result {
@@ -677,9 +707,10 @@ enum daxfs_probe_result daxfs_probe(const struct pmr_region *r);
  * caller has decided overwriting is fine). With @opts->bad, the journal,
  * inode table and bitmap start after the first block past 2 that has room
  * for them clear of bad sectors (the blocks skipped stay unused). Returns
- * 0, -EINVAL (with a message: region too small for the metadata, bad inode
- * count, label too long), -EIO (a bad sector under the superblocks, or no
- * room for the metadata clear of bad sectors; the message names it).
+ * 0, -EINVAL (with a message: region too small for the metadata, or what
+ * daxfs_mkfs_check_opts() refuses), -EIO (a bad sector under the
+ * superblocks, or no room for the metadata clear of bad sectors; the
+ * message names it).
  */
 int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts);
 

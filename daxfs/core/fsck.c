@@ -1065,9 +1065,14 @@ static int report(FILE *f, const struct daxfs_fsck_opts *o, const char *path, st
 	uint64_t free_blocks = fs ? fs->free_blocks : 0, free_huge = fs ? fs->free_chunks : 0;
 	uint64_t total = fs ? fs->total_blocks : 0;
 	size_t nprobs = c ? c->nprobs : 0, nfixed = 0;
+	struct daxfs_statfs id;
+	char uuid[DAXFS_UUID_STR_LEN];
 
 	for (size_t k = 0; k < nprobs; k++)
 		nfixed += c->probs[k].fixed;
+	memset(&id, 0, sizeof(id));
+	if (fs)
+		daxfs_statfs(fs, &id); /* the label and UUID */
 	if (o->json) {
 		fprintf(f, "{\"path\": ");
 		json_str(f, path);
@@ -1092,8 +1097,11 @@ static int report(FILE *f, const struct daxfs_fsck_opts *o, const char *path, st
 		if (c)
 			report_bad(f, o, c);
 		if (c) {
+			fprintf(f, ", \"summary\": {\"label\": ");
+			json_str(f, id.label);
+			fprintf(f, ", \"uuid\": \"%s\"", daxfs_uuid_format(id.uuid, uuid));
 			fprintf(f,
-				", \"summary\": {\"journal_replay_needed\": %s, \"inodes\": %llu, "
+				", \"journal_replay_needed\": %s, \"inodes\": %llu, "
 				"\"inodes_used\": %llu, \"files\": %llu, \"directories\": %llu, "
 				"\"symlinks\": %llu, \"special\": %llu, \"blocks\": %llu, "
 				"\"free_blocks\": %llu, \"free_huge_extents\": %llu, "
@@ -1128,6 +1136,8 @@ static int report(FILE *f, const struct daxfs_fsck_opts *o, const char *path, st
 	report_bad(f, o, c);
 	char b1[32], b2[32];
 
+	fprintf(f, "%s: %s%s%s, UUID %s\n", path, id.label[0] ? "label \"" : "no label",
+		id.label, id.label[0] ? "\"" : "", daxfs_uuid_format(id.uuid, uuid));
 	fprintf(f, "%s: %llu/%llu inodes, %llu files, %llu directories, %llu symlinks\n", path,
 		(unsigned long long)(fs->inode_count - fs->free_inodes),
 		(unsigned long long)fs->inode_count, (unsigned long long)c->files,

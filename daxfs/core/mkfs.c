@@ -94,6 +94,32 @@ static uint64_t place_meta(const struct daxfs_badblocks *bad, uint64_t meta, uin
 	return UINT64_MAX;
 }
 
+int daxfs_mkfs_check_opts(const struct daxfs_mkfs_opts *opts)
+{
+	uint64_t j = opts->journal_bytes;
+	char a[24], b[24], c[24];
+
+	if (opts->label && strlen(opts->label) > DAXFS_LABEL_MAX)
+		return pmd_err(-EINVAL, "label \"%s\" is longer than %d bytes", opts->label,
+			       (int)DAXFS_LABEL_MAX);
+	if (j && (j < DAXFS_JOURNAL_MIN || j > DAXFS_JOURNAL_MAX))
+		return pmd_err(-EINVAL, "journal size %s is out of range (%s to %s)",
+			       pmd_size_hint(j, a, sizeof(a)),
+			       pmd_size_hint(DAXFS_JOURNAL_MIN, b, sizeof(b)),
+			       pmd_size_hint(DAXFS_JOURNAL_MAX, c, sizeof(c)));
+	if (j && !is_aligned(j, BLK_SIZE))
+		return pmd_err(-EINVAL,
+			       "journal size %s is not a multiple of the 4 KiB block (%s or %s "
+			       "would be)",
+			       pmd_size_hint(j, a, sizeof(a)),
+			       pmd_size_hint(align_down(j, BLK_SIZE), b, sizeof(b)),
+			       pmd_size_hint(align_up(j, BLK_SIZE), c, sizeof(c)));
+	if (opts->inodes > DAXFS_INODES_MAX)
+		return pmd_err(-EINVAL, "inode count %llu is more than a daxfs holds (2^32)",
+			       (unsigned long long)opts->inodes);
+	return 0;
+}
+
 int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts)
 {
 	uint64_t size = pmr_size(r), tb = size / BLK_SIZE;
@@ -104,32 +130,29 @@ int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts)
 	struct daxfs_dinode root;
 	struct pmr_info info;
 	char buf[32];
+	int err;
 
-	if (size % HUGE_SIZE || size < PMR_MIN_SIZE)
-		return pmd_err(-EINVAL,
-			       "region size %s is not a multiple of 2 MiB of at least 4 MiB",
-			       format_size(size, buf, sizeof(buf)));
-	if (opts->label && strlen(opts->label) > 64)
-		return pmd_err(-EINVAL, "label \"%s\" is longer than 64 bytes", opts->label);
+	pmr_get_info(r, &info);
+	err = pmr_check_size(info.path, size);
+	if (err)
+		return err;
+	err = daxfs_mkfs_check_opts(opts);
+	if (err)
+		return err;
 	if (!jbytes) {
 		jbytes = size / 64;
 		if (jbytes < 256 * KiB)
 			jbytes = 256 * KiB;
 		if (jbytes > 16 * MiB)
 			jbytes = 16 * MiB;
+		jbytes = align_down(jbytes, BLK_SIZE);
 	}
-	if (jbytes < 64 * KiB || jbytes > 1 * GiB)
-		return pmd_err(-EINVAL, "journal size %llu bytes out of range (64 KiB .. 1 GiB)",
-			       (unsigned long long)jbytes);
-	jn = align_up(jbytes, BLK_SIZE) / BLK_SIZE;
+	jn = jbytes / BLK_SIZE;
 	if (!inodes) {
 		inodes = size / (16 * KiB);
 		if (inodes > MAX_DEFAULT_INODES)
 			inodes = MAX_DEFAULT_INODES;
 	}
-	if (inodes < 16 || inodes > (UINT64_C(1) << 32))
-		return pmd_err(-EINVAL, "inode count %llu out of range (16 .. 2^32)",
-			       (unsigned long long)inodes);
 	inodes = align_up(inodes, DAXFS_INODES_PER_BLOCK);
 	in = inodes / DAXFS_INODES_PER_BLOCK;
 	bn = (tb + BLK_SIZE * 8 - 1) / (BLK_SIZE * 8);
@@ -189,7 +212,10 @@ int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts)
 	sb.magic = cpu_to_le64(DAXFS_MAGIC);
 	sb.version = cpu_to_le32(DAXFS_VERSION);
 	sb.block_size = cpu_to_le32(BLK_SIZE);
-	fill_random(sb.uuid, sizeof(sb.uuid));
+	if (opts->uuid)
+		memcpy(sb.uuid, opts->uuid, sizeof(sb.uuid));
+	else
+		fill_random(sb.uuid, sizeof(sb.uuid));
 	if (opts->label)
 		memcpy(sb.label, opts->label, strlen(opts->label));
 	sb.region_size = cpu_to_le64(size);

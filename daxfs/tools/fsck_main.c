@@ -19,9 +19,15 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: fsck.daxfs [-n|-y|-p] [--json] [-v] REGION\n"
-		   "  -n  check only, never write (default)\n"
-		   "  -y  repair every problem found\n"
-		   "  -p  preen: repair without asking (same as -y)\n");
+		   "  -n             check only, never write (default)\n"
+		   "  -y             repair every problem found\n"
+		   "  -p             preen: repair without asking (same as -y)\n"
+		   "  -f             accepted for e2fsck users: the check is always full\n"
+		   "  --json         the report as one JSON object on stdout\n"
+		   "  -v, --verbose  list every problem, not only the first ones\n"
+		   "  -h, --help     this help; -V, --version  the version\n"
+		   "Exit status (bits): 0 clean, 1 errors fixed, 4 errors left, 8 operational\n"
+		   "error, 16 usage error.\n");
 }
 
 int main(int argc, char **argv)
@@ -30,6 +36,7 @@ int main(int argc, char **argv)
 		{"json", no_argument, NULL, 'J'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
+		CLI_VERSION_OPTION,
 		{NULL, 0, NULL, 0},
 	};
 	struct daxfs_fsck_opts o = {.mode = DAXFS_FSCK_CHECK};
@@ -39,7 +46,7 @@ int main(int argc, char **argv)
 	const char *path;
 	int c, modes = 0;
 
-	while ((c = getopt_long(argc, argv, "nypfvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "nypfvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			o.mode = DAXFS_FSCK_CHECK;
@@ -61,6 +68,8 @@ int main(int argc, char **argv)
 		case 'v':
 			o.verbose = true;
 			break;
+		case 'V':
+			return cli_version("fsck.daxfs");
 		case 'h':
 		default:
 			return cli_help(usage, c, DAXFS_FSCK_USAGE);
