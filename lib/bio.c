@@ -551,13 +551,13 @@ void bio_endio_at(struct bio *bio, int status, uint64_t now_ns)
 			if (bio->bi_end_io)
 				bio->bi_end_io(bio);
 			if (counted)
-				blk_bio_put_inflight(dev);
+				blk_bio_retire(dev);
 			return;
 		}
 		/* A split child: free it and complete into the parent. */
 		bio_mem_free(bio);
 		if (counted)
-			blk_bio_put_inflight(dev);
+			blk_bio_retire(dev);
 		bio = parent;
 	}
 }

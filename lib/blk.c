@@ -251,7 +251,7 @@ void blk_dev_drain(struct blk_dev *dev)
 	 * Polling keeps the completion path free of locks; the sleep doubles
 	 * up to 1 ms, so a drain costs little and returns soon after the end.
 	 */
-	while (blk_stats_inflight(dev)) {
+	while (blk_stats_unretired(dev)) {
 		nanosleep(&ts, NULL);
 		if (ts.tv_nsec < 1000000)
 			ts.tv_nsec *= 2;
@@ -710,7 +710,7 @@ static int blk_submit_direct(struct blk_dev *dev, struct bio *bio, struct blk_tl
 	if (bio->bi_end_io)
 		bio->bi_end_io(bio);
 	/* The bio may be gone now: only the shard is touched. */
-	blk_put_inflight(ref);
+	blk_retire(ref);
 	return 0;
 }
 

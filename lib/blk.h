@@ -10,6 +10,13 @@
  *   under a plug at blk_finish_plug()) or on a queue worker thread (async;
  *   with run_when_idle also on the submitter when all workers sleep).
  *
+ * Completion and statistics: a bio's completion is counted (ios, bytes,
+ * errors, latency, and one bio less in flight) before its end_io runs. A
+ * thread that learns of the completion through end_io (a flag it set, a
+ * condition variable, blk_submit_bio_wait()'s return) and then calls
+ * blk_dev_get_stats() sees that bio counted and not in flight. end_io may
+ * still be running then; blk_dev_drain() waits until it has returned.
+ *
  * Requests: the queue hands the driver a struct blk_rq, a chain of one or
  * more bios that are adjacent on the device and of the same op (merged
  * while plugged). The driver returns one status for the whole request.
@@ -134,7 +141,12 @@ int blk_submit_bio(struct blk_dev *dev, struct bio *bio);
  */
 int blk_submit_bio_wait(struct blk_dev *dev, struct bio *bio);
 
-/* blk_dev_drain - wait until no request is in flight on @dev. */
+/*
+ * blk_dev_drain - wait until every bio submitted to @dev before the call
+ * has completed and its end_io has returned (so the caller may free what
+ * the end_io callbacks use, or delete the device). Bios in this thread's
+ * plug are dispatched first.
+ */
 void blk_dev_drain(struct blk_dev *dev);
 
 /*
@@ -174,7 +186,7 @@ struct blk_stats {
 	uint64_t merges;		    /* bios merged into another's request */
 	uint64_t splits;		    /* split children created */
 	uint64_t bvecs;			    /* bvecs of completed data bios */
-	uint64_t in_flight;		    /* bios submitted and not completed */
+	uint64_t in_flight;		    /* bios submitted and not completed (see top) */
 	uint64_t lat_hist[BLK_LAT_BUCKETS]; /* timed bios (all, or a sample: lat_sample) */
 	uint64_t seg_hist[BLK_SEG_BUCKETS];
 	uint64_t lat_sum_ns; /* of the timed bios */

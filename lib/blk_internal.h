@@ -25,8 +25,11 @@
  *
  * In flight = sum(submitted) - sum(completed): a bio may be submitted on
  * one thread and completed on another, so neither count alone is per
- * thread meaningful, and the two are monotonic so a drain can tell a true
- * zero (see blk_dev_drain()).
+ * thread meaningful, and the two are monotonic so a reader can tell a true
+ * zero. A completion is counted twice: "completed" before the bio's end_io
+ * runs (so whoever sees the completion sees the statistics settled, see
+ * blk.h), "retired" after end_io has returned (the last access to the
+ * device on the bio's behalf: what blk_dev_drain() waits for).
  */
 #define BLK_STAT_SLOTS 64
 
@@ -39,7 +42,8 @@ struct blk_stats_shard {
 	_Atomic uint64_t splits;
 	_Atomic uint64_t bvecs;
 	_Atomic uint64_t submitted; /* bios accepted */
-	_Atomic uint64_t completed; /* bios whose end_io returned (release) */
+	_Atomic uint64_t completed; /* bios about to run end_io (release) */
+	_Atomic uint64_t retired;   /* bios whose end_io returned (release) */
 	_Atomic uint64_t lat_sum_ns;
 	_Atomic uint64_t lat_hist[BLK_LAT_BUCKETS];
 	_Atomic uint64_t seg_hist[BLK_SEG_BUCKETS];
@@ -194,10 +198,22 @@ static inline void blk_stats_submit(struct blk_dev *dev, struct blk_shard_ref re
 	}
 }
 
+/* Add 1 to @c of the shard @ref names, with release order. */
+static inline void blk_stat_inc_release(struct blk_shard_ref ref, _Atomic uint64_t *c)
+{
+	if (ref.owned)
+		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+				      memory_order_release);
+	else
+		atomic_fetch_add_explicit(c, 1, memory_order_release);
+}
+
 /*
- * blk_stats_done - count a submitted bio's completion: ios, errors and, if
- * it was timed, its latency up to @now_ns (0: read the clock now).
- * bi_status must be final.
+ * blk_stats_done - count a submitted bio's completion: ios, errors, if it
+ * was timed its latency up to @now_ns (0: read the clock now), and one bio
+ * less in flight. Called before the bio's end_io, so that a thread that
+ * sees the completion sees all of it in the statistics. bi_status must be
+ * final.
  */
 static inline void blk_stats_done(struct blk_shard_ref ref, const struct bio *bio, uint64_t now_ns)
 {
@@ -207,42 +223,41 @@ static inline void blk_stats_done(struct blk_shard_ref ref, const struct bio *bi
 	blk_stat_add(ref, &s->ios[blk_stat_dir_of(bio_op(bio))], 1);
 	if (bio->bi_status)
 		blk_stat_add(ref, &s->errors, 1);
-	if (!bio->bi_start_ns)
-		return;
-	lat = (now_ns ? now_ns : blk_now_ns()) - bio->bi_start_ns;
-	blk_stat_add(ref, &s->lat_hist[blk_log2_bucket(lat, BLK_LAT_BUCKETS)], 1);
-	blk_stat_add(ref, &s->lat_sum_ns, lat);
+	if (bio->bi_start_ns) {
+		lat = (now_ns ? now_ns : blk_now_ns()) - bio->bi_start_ns;
+		blk_stat_add(ref, &s->lat_hist[blk_log2_bucket(lat, BLK_LAT_BUCKETS)], 1);
+		blk_stat_add(ref, &s->lat_sum_ns, lat);
+	}
+	/* Release: the counts above are seen by whoever sees this one. */
+	blk_stat_inc_release(ref, &s->completed);
 }
 
-/* blk_stats_inflight - bios submitted to @dev and not completed. */
+/* blk_stats_inflight - bios submitted to @dev whose completion is not counted. */
 uint64_t blk_stats_inflight(const struct blk_dev *dev);
+
+/* blk_stats_unretired - bios submitted to @dev whose end_io has not returned. */
+uint64_t blk_stats_unretired(const struct blk_dev *dev);
 
 /*
  * blk_bio_done - called by bio_endio() when a bio that was submitted to
  * @dev (BIO_F_COUNTED) reaches its final completion, before its end_io.
- * blk_bio_put_inflight() is called after end_io returns: it is the last
- * access to the device on behalf of that bio.
+ * blk_bio_retire() is called after end_io returns: it is the last access
+ * to the device on behalf of that bio.
  */
 static inline void blk_bio_done(struct blk_dev *dev, struct bio *bio, uint64_t now_ns)
 {
 	blk_stats_done(blk_shard(dev), bio, now_ns);
 }
 
-static inline void blk_put_inflight(struct blk_shard_ref ref)
+/* Release: the bio's end_io happens before a drain that sees this. */
+static inline void blk_retire(struct blk_shard_ref ref)
 {
-	_Atomic uint64_t *c = &ref.sh->completed;
-
-	/* Release: the bio's end_io happens before a drain that sees this. */
-	if (ref.owned)
-		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
-				      memory_order_release);
-	else
-		atomic_fetch_add_explicit(c, 1, memory_order_release);
+	blk_stat_inc_release(ref, &ref.sh->retired);
 }
 
-static inline void blk_bio_put_inflight(struct blk_dev *dev)
+static inline void blk_bio_retire(struct blk_dev *dev)
 {
-	blk_put_inflight(blk_shard(dev));
+	blk_retire(blk_shard(dev));
 }
 
 /*

@@ -11,6 +11,7 @@
  * not an atomic picture.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "blk_internal.h"
@@ -70,23 +71,34 @@ static uint64_t get(const _Atomic uint64_t *c)
 }
 
 /*
- * In flight: completions are summed first, with acquire loads that pair
- * with the release that counts each completion, so every submission whose
- * completion was seen is seen too; sum(submitted) - sum(completed) is then
+ * Submitted minus @done (completed or retired): the ends are summed first,
+ * with acquire loads that pair with the release that counts each end, so
+ * every submission whose end was seen is seen too; the difference is then
  * never below the true count of bios submitted before the call and not yet
- * completed, and is 0 only when those are all done.
+ * at that end, and is 0 only when those all are.
  */
-uint64_t blk_stats_inflight(const struct blk_dev *dev)
+static uint64_t blk_stats_outstanding(const struct blk_dev *dev, size_t done_off)
 {
 	uint64_t done = 0, sub = 0;
 
 	for (unsigned i = 0; i <= BLK_STAT_SLOTS; i++)
-		done += atomic_load_explicit((_Atomic uint64_t *)&dev->shards[i].completed,
-					     memory_order_acquire);
+		done += atomic_load_explicit(
+			(_Atomic uint64_t *)((char *)&dev->shards[i] + done_off),
+			memory_order_acquire);
 	for (unsigned i = 0; i <= BLK_STAT_SLOTS; i++)
 		sub += atomic_load_explicit((_Atomic uint64_t *)&dev->shards[i].submitted,
 					    memory_order_acquire);
 	return sub - done;
+}
+
+uint64_t blk_stats_inflight(const struct blk_dev *dev)
+{
+	return blk_stats_outstanding(dev, offsetof(struct blk_stats_shard, completed));
+}
+
+uint64_t blk_stats_unretired(const struct blk_dev *dev)
+{
+	return blk_stats_outstanding(dev, offsetof(struct blk_stats_shard, retired));
 }
 
 /* The sums of the shards, without the reset base. */

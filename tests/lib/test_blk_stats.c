@@ -3,7 +3,8 @@
  * test_blk_stats - per-device counters: ios and bytes per direction,
  * errors, requests, splits, bvecs and the bvecs-per-bio histogram in each
  * descriptor mode, the latency histogram and its percentiles, in-flight
- * while a driver holds requests (back to 0 after), and reset.
+ * while a driver holds requests (back to 0 after), settled before end_io
+ * runs (drain waits for it to return), and reset.
  */
 #include <pthread.h>
 #include <time.h>
@@ -162,6 +163,80 @@ static void test_in_flight(void)
 	rd_env_delete(&e);
 }
 
+/*
+ * What an end_io saw of the statistics, and whether it has returned: it
+ * takes @linger_ns after telling the waiter, so the waiter reads the
+ * statistics while end_io is still running.
+ */
+struct settle {
+	struct blk_dev *dev;
+	struct blk_stats in_end_io;
+	atomic_int seen, returned;
+	long linger_ns;
+};
+
+static void settle_end_io(struct bio *bio)
+{
+	struct settle *s = bio->bi_private;
+	struct timespec ts = {0, s->linger_ns};
+
+	blk_dev_get_stats(s->dev, &s->in_end_io);
+	atomic_store(&s->seen, 1);
+	nanosleep(&ts, NULL);
+	atomic_store(&s->returned, 1);
+}
+
+/*
+ * The contract in blk.h: a bio's completion is counted (ios, and not in
+ * flight any more) before its end_io runs, on every path (direct, general,
+ * worker, run-when-idle), so a thread that sees the completion sees the
+ * statistics settled; blk_dev_drain() returns only after end_io returned.
+ */
+static void test_settled_at_completion(unsigned nr_workers, bool run_when_idle, bool plugged)
+{
+	struct blk_dev_config cfg = {.nr_workers = nr_workers, .run_when_idle = run_when_idle};
+	struct settle s = {.linger_ns = 20 * 1000 * 1000};
+	struct rd_env e;
+	struct blk_stats st;
+	struct blk_plug plug;
+	struct bio *bio;
+
+	rd_env_new_config(&e, MEM, DESC_PFN, DISK, &cfg);
+	s.dev = e.dev;
+	bio = new_bio(BIO_OP_WRITE, e.mem, 4 * KiB, DESC_PFN, 8);
+	bio->bi_end_io = settle_end_io;
+	bio->bi_private = &s;
+	if (plugged)
+		blk_start_plug(&plug);
+	CHECK_OK(blk_submit_bio(e.dev, bio));
+	if (plugged)
+		blk_finish_plug(&plug);
+	while (!atomic_load(&s.seen)) {
+		struct timespec ts = {0, 100000};
+
+		nanosleep(&ts, NULL);
+	}
+	/* Inside end_io, and here while it still runs: counted, not in flight. */
+	CHECK_EQ(s.in_end_io.in_flight, 0);
+	CHECK_EQ(s.in_end_io.ios[BLK_STAT_WRITE], 1);
+	blk_dev_get_stats(e.dev, &st);
+	CHECK_EQ(st.in_flight, 0);
+	CHECK_EQ(st.ios[BLK_STAT_WRITE], 1);
+	/* A drain waits for end_io to return. */
+	blk_dev_drain(e.dev);
+	CHECK_EQ(atomic_load(&s.returned), 1);
+	bio_put(bio);
+
+	/* blk_submit_bio_wait()'s return is a completion seen, too. */
+	for (int i = 0; i < 50; i++) {
+		submit_wait(e.dev, new_bio(BIO_OP_READ, e.mem, 4 * KiB, DESC_PFN, i * 8), 0);
+		blk_dev_get_stats(e.dev, &st);
+		CHECK_EQ(st.in_flight, 0);
+		CHECK_EQ(st.ios[BLK_STAT_READ], (uint64_t)i + 1);
+	}
+	rd_env_delete(&e);
+}
+
 static void test_helpers(void)
 {
 	struct blk_stats st;
@@ -188,5 +263,9 @@ int main(void)
 	for (int m = 0; m < DESC_NR_MODES; m++)
 		test_mode((enum desc_mode)m);
 	test_in_flight();
+	test_settled_at_completion(0, false, false); /* direct path */
+	test_settled_at_completion(0, false, true);  /* general path, plugged */
+	test_settled_at_completion(1, false, false); /* on a worker */
+	test_settled_at_completion(2, true, false);  /* run when idle, or a worker */
 	return 0;
 }
