@@ -7,6 +7,9 @@
 #  - a file of 2 MiB + 4 KiB written by appends uses 513 blocks;
 #  - statfs counts what is reserved but unused as free: removing the files
 #    gives back exactly what they took;
+#  - 4 processes of random create/write/truncate/unlink on files of up to
+#    32 MiB use at most 1.1x the 4 KiB pages their files hold (what tmpfs
+#    would use), and never see ENOSPC (they used to fill the filesystem);
 #  - a 64 MiB file written sequentially is still >= 95 % in 2 MiB extents
 #    (fsck.daxfs's fragmentation figure), and fsck is clean.
 . "$(dirname "$0")/lib.sh" "$@"
@@ -52,6 +55,54 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 [ "$(used_blocks)" -le $((u0 + 1)) ] || fail "removing the files left $(($(used_blocks) - u0)) blocks"
+
+# 4 processes at random; then the blocks used against the 4 KiB pages the
+# files hold by a model of the workload (what tmpfs would use)
+pages=$(py '
+import multiprocessing, random
+def worker(p, q):
+    rnd = random.Random(7 + p)
+    d = os.path.join(m, "rand%d" % p)
+    os.mkdir(d)
+    buf = b"r" * (256 << 10)
+    held = {}  # name: set of pages written and not truncated away
+    for _ in range(300):
+        name = "r%02d" % rnd.randrange(20)
+        path = os.path.join(d, name)
+        what = rnd.random()
+        if what < 0.7:
+            ln = rnd.randint(1, (256 if rnd.random() < 0.3 else 16) << 10)
+            off = rnd.randrange((32 << 20) - ln)
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
+            os.pwrite(fd, buf[:ln], off)
+            os.close(fd)
+            held.setdefault(name, set()).update(range(off >> 12, ((off + ln - 1) >> 12) + 1))
+        elif what < 0.9 and name in held:
+            size = rnd.randrange(os.stat(path).st_size or 1)
+            os.truncate(path, size)
+            held[name] = {k for k in held[name] if k < (size + 4095) >> 12}
+        elif name in held:
+            os.unlink(path)
+            del held[name]
+    q.put(sum(len(s) for s in held.values()))
+q = multiprocessing.Queue()
+ps = [multiprocessing.Process(target=worker, args=(p, q)) for p in range(4)]
+for p in ps:
+    p.start()
+total = sum(q.get() for _ in ps)
+for p in ps:
+    p.join()
+    assert p.exitcode == 0, "a random worker failed (%d)" % p.exitcode
+os.sync()
+print(total)
+') || fail "the random workload"
+u3=$(used_blocks)
+files=$(find "$MNT" -type f | wc -l)
+echo "random: $((u3 - u0)) blocks used for $pages pages held by $files files"
+# metadata: an extent block or two per file, the directories
+[ $((u3 - u0)) -le $((pages * 11 / 10 + 2 * files + 16)) ] ||
+	fail "random workload: $((u3 - u0)) blocks used for $pages pages held"
+rm -r "$MNT"/rand? || fail "rm -r"
 
 dd if=/dev/zero of="$MNT/large" bs=1M count=64 status=none || fail "dd"
 dx_umount
