@@ -10,8 +10,12 @@
 #  - a write that covers a bad sector in part fails with EIO; one that
 #    rewrites it whole clears it, and another bad sector added meanwhile
 #    stays in the list (in the daemon and in the stored list file);
+#  - a plain mmap(2) through the mount raises SIGBUS at the page with the
+#    bad sector, and reads the others;
 #  - a DAX mapping over a bad sector is refused with EIO (dax, bio paths);
-#  - after unmounting, fsck.daxfs names the file and its byte range.
+#  - after unmounting, fsck.daxfs names the file and its byte range;
+#  - a sector listed before the mount fails reads too (the dax path read
+#    it without an error).
 . "$(dirname "$0")/lib.sh" "$@"
 
 PMEMDEV=$BUILD/pmemdev/pmemdev
@@ -81,6 +85,19 @@ assert os.pread(fd, 8192, 4 * 4096) == b"f04_" * 1024 + b"f05_" * 1024
 os.close(fd)
 '
 
+# a plain mapping through the mount: SIGBUS at the bad page, as on ext4
+py '
+import signal, subprocess
+code = ("import mmap, sys\n"
+        "f = open(sys.argv[1], \"rb\")\n"
+        "mm = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)\n"
+        "assert mm[2 * 4096:3 * 4096] == b\"f02_\" * 1024\n"
+        "print(\"touching the bad page\", flush=True)\n"
+        "mm[3 * 4096 + 600]\n")
+r = subprocess.run([sys.executable, "-c", code, os.path.join(m, "f")], capture_output=True, text=True)
+assert r.returncode == -signal.SIGBUS and "touching" in r.stdout, (r.returncode, r.stdout, r.stderr)
+'
+
 # a DAX mapping over the bad sector is refused (page: no DAX mmap at all)
 if [ "$DP" != page ]; then
 	out=$("$MAPCHECK" "$MNT/f" 2>&1) && fail "a mapping over a bad sector was granted: $out"
@@ -113,6 +130,16 @@ grep -q "file /f (inode [0-9]*): bytes 12288..16383 are on bad sectors $((SF + 1
 	<<<"$out" || fail "fsck does not name /f and its bytes: $out"
 out=$("$FSCK" -n --json "$REGION" 2>&1)
 grep -q '"path": "/f", "what": "data"' <<<"$out" || fail "fsck --json: $out"
+
+# the list stored beside the region is the daemon's at the next mount
+dx_mount
+py '
+fd = os.open(os.path.join(m, "f"), os.O_RDONLY)
+raises(errno.EIO, lambda: os.pread(fd, 4096, 3 * 4096))
+assert os.pread(fd, 4096, 2 * 4096) == b"f02_" * 1024
+os.close(fd)
+'
+dx_umount
 
 # cleared: the file reads again and fsck is clean
 "$PMEMDEV" badblocks "$REGION" clear $((SF + 1)) || fail "pmemdev badblocks clear"
