@@ -7,8 +7,8 @@
 #  - a file of 2 MiB + 4 KiB written by appends uses 513 blocks;
 #  - statfs counts what is reserved but unused as free: removing the files
 #    gives back exactly what they took;
-#  - 4 processes of random create/write/truncate/unlink on files of up to
-#    32 MiB use at most 1.1x the 4 KiB pages their files hold (what tmpfs
+#  - 400 small files, then 4 processes of random create/write/truncate/
+#    unlink on files of up to 32 MiB use at most 1.1x the 4 KiB pages their files hold (what tmpfs
 #    would use), and never see ENOSPC (they used to fill the filesystem);
 #  - a 64 MiB file written sequentially is still >= 95 % in 2 MiB extents
 #    (fsck.daxfs's fragmentation figure), and fsck is clean.
@@ -63,7 +63,6 @@ import multiprocessing, random
 def worker(p, q):
     rnd = random.Random(7 + p)
     d = os.path.join(m, "rand%d" % p)
-    os.mkdir(d)
     buf = b"r" * (256 << 10)
     held = {}  # name: set of pages written and not truncated away
     for _ in range(300):
@@ -85,11 +84,20 @@ def worker(p, q):
             os.unlink(path)
             del held[name]
     q.put(sum(len(s) for s in held.values()))
+# first 400 small files (1 B .. 16 KiB) in 4 directories
+rnd, total = random.Random(3), 0
+for k in range(400):
+    d = os.path.join(m, "rand%d" % (k % 4))
+    os.makedirs(d, exist_ok=True)
+    ln = rnd.randint(1, 16 << 10)
+    with open(os.path.join(d, "s%03d" % k), "wb") as f:
+        f.write(b"s" * ln)
+    total += (ln + 4095) >> 12
 q = multiprocessing.Queue()
 ps = [multiprocessing.Process(target=worker, args=(p, q)) for p in range(4)]
 for p in ps:
     p.start()
-total = sum(q.get() for _ in ps)
+total += sum(q.get() for _ in ps)
 for p in ps:
     p.join()
     assert p.exitcode == 0, "a random worker failed (%d)" % p.exitcode
