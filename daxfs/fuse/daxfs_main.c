@@ -3,7 +3,7 @@
  * daxfs_main.c - the `daxfs` command: the FUSE daemon that mounts a daxfs
  * region, and its subcommands.
  *
- *   daxfs [options] REGION MOUNTPOINT     mount (see docs/man/daxfs.8)
+ *   daxfs [options] REGION MOUNTPOINT     mount (see docs/man/daxfs.1)
  *   daxfs stat MOUNTPOINT [--json]        per-mount statistics
  *   daxfs badblocks MOUNTPOINT ...        the mounted region's bad sectors
  *   daxfs --version | --help

@@ -2,7 +2,7 @@
 /*
  * daxfs-debug - print and damage the structures of a daxfs image, by name,
  * for tests and for looking at a broken filesystem (like debugfs). See
- * docs/man/daxfs-debug.1 and dbg.h.
+ * docs/man/daxfs-debug.8 and dbg.h.
  *
  *   daxfs-debug [-c] [-F] [-s SEED] [-n BYTES] REGION COMMAND [ARGS...]
  */
@@ -25,7 +25,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: daxfs-debug [-c] [-F] [-s SEED] [-n BYTES] REGION COMMAND [ARGS]\n"
-		"commands (KIND ID: sb, backup, jheader take no ID; see daxfs-debug(1)):\n"
+		"commands (KIND ID: sb, backup, jheader take no ID; see daxfs-debug(8)):\n"
 		"  list [KIND] [INO]            every structure: kind id offset length owner\n"
 		"  print KIND [ID]              the fields of one structure\n"
 		"  get KIND [ID] FIELD          one field's value\n"
