@@ -20,6 +20,7 @@
 
 #include "bio.h"
 #include "blk_internal.h"
+#include "desc_bio.h"
 #include "errmsg.h"
 
 /* Largest bvec or bio, bytes (bv_len and bi_size are 32 bits). */
@@ -150,7 +151,7 @@ int bio_alloc(unsigned nr_vecs, unsigned opf, enum bio_desc desc, struct bio **o
 	if (nr_vecs > BIO_MAX_VECS)
 		return pmd_err(-EINVAL, "bio of %u bvecs exceeds BIO_MAX_VECS (%u)", nr_vecs,
 			       BIO_MAX_VECS);
-	if (desc != BIO_DESC_PFN && desc != BIO_DESC_PAGE)
+	if ((unsigned)desc >= BIO_NR_DESCS)
 		return pmd_err(-EINVAL, "unknown bio descriptor %d", (int)desc);
 	/* No zeroing of the bvecs: only [0, bi_vcnt) is ever read. */
 	bio = bio_mem_alloc(nr_vecs, &flags);
@@ -178,11 +179,31 @@ static void bvec_put_page(struct page *page)
 	(void)last;
 }
 
+/* Drop what bvecs [@from, @to) of @bio hold. */
+static void bio_release_vecs(struct bio *bio, unsigned from, unsigned to)
+{
+	switch (bio->bi_desc) {
+	case BIO_DESC_PAGE:
+		for (unsigned i = from; i < to; i++)
+			bvec_put_page(bio->bi_io_vec[i].bv_page);
+		break;
+	case BIO_DESC_ONDEMAND:
+		for (unsigned i = from; i < to; i++)
+			od_bvec_release(&bio->bi_io_vec[i]);
+		break;
+	case BIO_DESC_MEMDESC:
+		for (unsigned i = from; i < to; i++)
+			md_bvec_release(&bio->bi_io_vec[i]);
+		break;
+	case BIO_DESC_PFN:
+		break;
+	}
+}
+
 void bio_release_pages(struct bio *bio)
 {
-	if (bio->bi_desc == BIO_DESC_PAGE)
-		for (unsigned i = 0; i < bio->bi_vcnt; i++)
-			bvec_put_page(bio->bi_io_vec[i].bv_page);
+	if (bio->bi_desc != BIO_DESC_PFN)
+		bio_release_vecs(bio, 0, bio->bi_vcnt);
 	/* The bvecs no longer own anything; a second release is a no-op. */
 	bio->bi_vcnt = 0;
 }
@@ -213,6 +234,14 @@ static uint32_t bio_append(struct bio *bio, struct bio_vec bv)
 	bio->bi_io_vec[bio->bi_vcnt++] = bv;
 	bio->bi_iter.bi_size += bv.bv_len;
 	return bv.bv_len;
+}
+
+bool bio_push_vec(struct bio *bio, struct bio_vec bv)
+{
+	if (!bio_has_room(bio, bv.bv_len))
+		return false;
+	bio_append(bio, bv);
+	return true;
 }
 
 /*
@@ -289,6 +318,18 @@ uint32_t bio_add_folio(struct bio *bio, struct page *head, uint32_t len, uint32_
 	return bio_push_page(bio, head, len, offset);
 }
 
+static const char *bio_desc_name(enum bio_desc d)
+{
+	static const char *const names[BIO_NR_DESCS] = {
+		[BIO_DESC_PFN] = "pfn",
+		[BIO_DESC_PAGE] = "page",
+		[BIO_DESC_ONDEMAND] = "ondemand",
+		[BIO_DESC_MEMDESC] = "memdesc",
+	};
+
+	return (unsigned)d < BIO_NR_DESCS ? names[d] : "unknown";
+}
+
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;
@@ -321,6 +362,10 @@ unsigned bio_nr_vecs_for(const void *addr, uint64_t len, enum desc_mode mode)
 		chunk = min_u64(len, avail);
 		if (mode == DESC_PFN) {
 			n += 1;
+		} else if (mode == DESC_ONDEMAND) {
+			n += od_nr_vecs(pfn, (uint32_t)((uintptr_t)a & (FRAME_SIZE - 1)), chunk);
+		} else if (mode == DESC_MEMDESC) {
+			n += md_nr_vecs(pfn, (uint32_t)((uintptr_t)a & (FRAME_SIZE - 1)), chunk);
 		} else if (mode == DESC_PAGE || rmode != DESC_FOLIO) {
 			uintptr_t s = (uintptr_t)a;
 
@@ -342,9 +387,7 @@ unsigned bio_nr_vecs_for(const void *addr, uint64_t len, enum desc_mode mode)
 /* Undo bio_add_range()'s additions past @vcnt/@last and restore the size. */
 static void bio_rollback(struct bio *bio, uint16_t vcnt, uint32_t size, const struct bio_vec *last)
 {
-	if (bio->bi_desc == BIO_DESC_PAGE)
-		for (unsigned i = vcnt; i < bio->bi_vcnt; i++)
-			bvec_put_page(bio->bi_io_vec[i].bv_page);
+	bio_release_vecs(bio, vcnt, bio->bi_vcnt);
 	if (vcnt)
 		bio->bi_io_vec[vcnt - 1] = *last;
 	bio->bi_vcnt = vcnt;
@@ -360,6 +403,10 @@ static int bio_add_chunk(struct bio *bio, const char *a, uint64_t chunk, pfn_t p
 	/* The chunk lies in one registered range: no need to check it again. */
 	if (mode == DESC_PFN)
 		return bio_push_pfn(bio, pfn, (uint32_t)chunk, off, true) ? 0 : -ENOSPC;
+	if (mode == DESC_ONDEMAND)
+		return od_bio_add(bio, pfn, off, chunk);
+	if (mode == DESC_MEMDESC)
+		return md_bio_add(bio, pfn, off, chunk);
 	while (chunk) {
 		uint32_t n;
 
@@ -394,9 +441,9 @@ bio_add_range_slow(struct bio *bio, const void *addr, uint64_t len, enum desc_mo
 
 	if ((unsigned)mode >= DESC_NR_MODES)
 		return pmd_err(-EINVAL, "unknown descriptor mode %d", (int)mode);
-	if ((mode == DESC_PFN) != (bio->bi_desc == BIO_DESC_PFN))
+	if (bio_desc_of(mode) != bio->bi_desc)
 		return pmd_err(-EINVAL, "%s memory cannot go in a %s bio", desc_mode_name(mode),
-			       bio->bi_desc == BIO_DESC_PFN ? "pfn" : "page");
+			       bio_desc_name(bio->bi_desc));
 	if (!len)
 		return 0;
 	if ((uint64_t)size + len > BIO_MAX_BYTES)
@@ -415,19 +462,21 @@ bio_add_range_slow(struct bio *bio, const void *addr, uint64_t len, enum desc_mo
 			pmd_err(err, "memory at %p is not registered in the pfn space", (void *)a);
 			goto out_rollback;
 		}
-		if (desc_mode_has_memmap(mode) && !desc_mode_has_memmap(rmode)) {
-			err = pmd_err(-EINVAL, "memory at %p has no memmap (registered in %s mode)",
-				      (void *)a, desc_mode_name(rmode));
+		if (!desc_mode_can_describe(mode, rmode)) {
+			err = pmd_err(-EINVAL, "memory at %p has no %s (registered in %s mode)",
+				      (void *)a,
+				      desc_mode_has_memmap(mode) ? "memmap" : desc_mode_name(mode),
+				      desc_mode_name(rmode));
 			goto out_rollback;
 		}
 		chunk = min_u64(len, avail);
 		err = bio_add_chunk(bio, a, chunk, pfn, mode);
-		if (err) {
+		if (err == -ENOSPC)
 			pmd_err(err, "bio of %u bvecs is too small for %s range %p+%llu",
 				bio->bi_max_vecs, desc_mode_name(mode), addr,
 				(unsigned long long)(a - (const char *)addr + len));
+		if (err)
 			goto out_rollback;
-		}
 		a += chunk;
 		len -= chunk;
 	}

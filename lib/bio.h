@@ -7,6 +7,12 @@
  *   BIO_DESC_PFN   bv_pfn + bv_offset, bv_len may span many frames
  *   BIO_DESC_PAGE  bv_page (a plain page or a folio head) + bv_offset;
  *                  a page bvec spans at most its folio
+ *   BIO_DESC_ONDEMAND
+ *                  bv_obj: a 2 MiB area descriptor or a transient 4 KiB
+ *                  page (desc_ondemand.h), both starting with their pfn
+ *   BIO_DESC_MEMDESC
+ *                  bv_pfn + bv_offset as PFN, a bvec within one memdesc
+ *                  object (desc_memdesc.h), holding a reference on it
  * One bio uses one kind of descriptor for all its bvecs.
  *
  * Progress through a bio is kept in a struct bvec_iter that is passed by
@@ -16,6 +22,8 @@
  * Page references: bio_add_page() and bio_add_folio() take a reference on
  * the folio; bio_put() drops the references of every bvec. pfn bvecs hold
  * nothing: the owner of the memory keeps it registered until completion.
+ * ondemand bvecs hold a reference on their area or own their transient
+ * page; memdesc bvecs hold a reference on their object.
  */
 #ifndef PMD_BIO_H
 #define PMD_BIO_H
@@ -35,6 +43,7 @@ struct bio_vec {
 	union {
 		pfn_t bv_pfn;	      /* BIO_DESC_PFN */
 		struct page *bv_page; /* BIO_DESC_PAGE */
+		void *bv_obj;	      /* BIO_DESC_ONDEMAND: starts with its pfn_t */
 	};
 	uint32_t bv_len;    /* bytes */
 	uint32_t bv_offset; /* bytes into the first frame */
@@ -66,7 +75,32 @@ enum bio_op {
 enum bio_desc {
 	BIO_DESC_PFN,
 	BIO_DESC_PAGE,
+	BIO_DESC_ONDEMAND,
+	BIO_DESC_MEMDESC,
 };
+
+#define BIO_NR_DESCS 4
+
+/* bio_desc_of - the kind of bvec a bio built in @mode carries. */
+static inline enum bio_desc bio_desc_of(enum desc_mode mode)
+{
+	switch (mode) {
+	case DESC_PFN:
+		return BIO_DESC_PFN;
+	case DESC_ONDEMAND:
+		return BIO_DESC_ONDEMAND;
+	case DESC_MEMDESC:
+		return BIO_DESC_MEMDESC;
+	default:
+		return BIO_DESC_PAGE;
+	}
+}
+
+/* bio_desc_holds_refs - do bvecs of @desc hold something bio_release_pages() drops? */
+static inline bool bio_desc_holds_refs(enum bio_desc desc)
+{
+	return desc != BIO_DESC_PFN;
+}
 
 struct bio;
 typedef void(bio_end_io_t)(struct bio *bio);
@@ -167,10 +201,13 @@ unsigned bio_nr_vecs_for(const void *addr, uint64_t len, enum desc_mode mode);
 /*
  * bio_add_range - describe registered memory [@addr, @addr + @len) in
  * @mode: PFN one bvec per contiguous extent, FOLIO one per folio, PAGE one
- * per 4 KiB page. The memory must be registered with a memmap for FOLIO and
- * PAGE. Returns 0, -ENOENT (unregistered), -EINVAL (mode needs a memmap the
- * range lacks, or descriptor mismatch), -ENOSPC (bio too small; the bio is
- * then left as it was).
+ * per 4 KiB page, ONDEMAND one per whole 2 MiB area and one transient page
+ * per 4 KiB of a split area, MEMDESC one per memdesc object run. The memory
+ * must be registered with a memmap for FOLIO and PAGE, in its own mode for
+ * ONDEMAND and MEMDESC (desc_mode_can_describe). Returns 0, -ENOENT
+ * (unregistered), -EINVAL (the range's mode cannot serve @mode, or
+ * descriptor mismatch), -ENOSPC (bio too small), -ENOMEM (no transient
+ * page); on error the bio is left as it was.
  */
 int bio_add_range(struct bio *bio, const void *addr, uint64_t len, enum desc_mode mode);
 
@@ -205,8 +242,14 @@ static inline struct bio_seg bvec_iter_seg(const struct bio_vec *vecs, enum bio_
 					   struct bvec_iter iter)
 {
 	const struct bio_vec *bv = &vecs[iter.bi_idx];
-	char *base = desc == BIO_DESC_PFN ? (char *)pfn_to_addr(bv->bv_pfn)
-					  : (char *)page_address(bv->bv_page);
+	char *base;
+
+	if (desc == BIO_DESC_PAGE)
+		base = page_address(bv->bv_page);
+	else if (desc == BIO_DESC_ONDEMAND)
+		base = pfn_to_addr(*(const pfn_t *)bv->bv_obj);
+	else /* PFN, MEMDESC */
+		base = pfn_to_addr(bv->bv_pfn);
 	uint32_t len = bv->bv_len - iter.bi_bvec_done;
 
 	return (struct bio_seg){

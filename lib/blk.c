@@ -312,7 +312,7 @@ static int blk_check_segs(struct blk_dev *dev, const struct bio *bio, unsigned *
 	bool check_cnt = !bio->bi_parent;
 	unsigned n = 0;
 
-	if (bio->bi_desc != BIO_DESC_PFN && bio->bi_desc != BIO_DESC_PAGE)
+	if ((unsigned)bio->bi_desc >= BIO_NR_DESCS)
 		return pmd_err(-EINVAL, "%s: unknown bio descriptor %d", dev->name,
 			       (int)bio->bi_desc);
 	while (it.bi_size) {
@@ -671,8 +671,7 @@ static inline bool blk_direct_ok(const struct blk_dev *dev, const struct bio *bi
 	if (bio->bi_vcnt != 1 || bio->bi_parent || it->bi_idx || it->bi_bvec_done ||
 	    bio->bi_io_vec[0].bv_len != it->bi_size || !it->bi_size)
 		return false;
-	if ((bio->bi_desc != BIO_DESC_PFN && bio->bi_desc != BIO_DESC_PAGE) ||
-	    it->bi_size > dev->max_bytes ||
+	if ((unsigned)bio->bi_desc >= BIO_NR_DESCS || it->bi_size > dev->max_bytes ||
 	    ((it->bi_size | sector_to_off(sector)) & dev->lbs_mask) || sector > dev->capacity ||
 	    bio_sectors(bio) > dev->capacity - sector)
 		return false;

@@ -11,6 +11,8 @@ static const char *const desc_names[DESC_NR_MODES] = {
 	[DESC_PFN] = "pfn",
 	[DESC_FOLIO] = "folio",
 	[DESC_PAGE] = "page",
+	[DESC_ONDEMAND] = "ondemand",
+	[DESC_MEMDESC] = "memdesc",
 };
 
 int desc_mode_parse(const char *s, enum desc_mode *out)

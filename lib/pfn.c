@@ -18,6 +18,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "desc_memdesc.h"
+#include "desc_ondemand.h"
 #include "errmsg.h"
 #include "memmap.h"
 #include "pfn.h"
@@ -149,6 +151,41 @@ static int pfn_ranges_publish(struct pfn_ranges *old, struct pfn_range *add,
 	return 0;
 }
 
+/* Build the per-frame or per-area descriptors @mode keeps for a new range. */
+static int desc_populate(enum desc_mode mode, pfn_t base, uint64_t nr_frames, bool pmem)
+{
+	switch (mode) {
+	case DESC_FOLIO:
+	case DESC_PAGE:
+		return memmap_populate(base, nr_frames, mode == DESC_FOLIO, pmem);
+	case DESC_ONDEMAND:
+		return od_populate(base, nr_frames, pmem);
+	case DESC_MEMDESC:
+		return md_populate(base, nr_frames, pmem);
+	case DESC_PFN:
+		break;
+	}
+	return 0;
+}
+
+static void desc_depopulate(enum desc_mode mode, pfn_t base, uint64_t nr_frames)
+{
+	switch (mode) {
+	case DESC_FOLIO:
+	case DESC_PAGE:
+		memmap_depopulate(base, nr_frames);
+		break;
+	case DESC_ONDEMAND:
+		od_depopulate(base, nr_frames);
+		break;
+	case DESC_MEMDESC:
+		md_depopulate(base, nr_frames);
+		break;
+	case DESC_PFN:
+		break;
+	}
+}
+
 int pfn_range_register(void *addr, uint64_t len_bytes, enum pfn_kind kind, enum desc_mode mode,
 		       struct pfn_range **out)
 {
@@ -170,6 +207,8 @@ int pfn_range_register(void *addr, uint64_t len_bytes, enum pfn_kind kind, enum 
 	    (!is_aligned((uintptr_t)addr, HUGE_SIZE) || !is_aligned(len_bytes, HUGE_SIZE)))
 		return pmd_err(-EINVAL, "folio mode needs 2 MiB aligned ranges (%p+%llu)", addr,
 			       (unsigned long long)len_bytes);
+	if ((unsigned)mode >= DESC_NR_MODES)
+		return pmd_err(-EINVAL, "unknown descriptor mode %d", (int)mode);
 	nr_frames = bytes_to_frames(len_bytes);
 
 	r = calloc(1, sizeof(*r));
@@ -193,11 +232,9 @@ int pfn_range_register(void *addr, uint64_t len_bytes, enum pfn_kind kind, enum 
 			(unsigned long long)nr_frames);
 		goto out_unlock;
 	}
-	if (desc_mode_has_memmap(mode)) {
-		err = memmap_populate(base, nr_frames, mode == DESC_FOLIO, kind == PFN_KIND_PMEM);
-		if (err)
-			goto out_unlock;
-	}
+	err = desc_populate(mode, base, nr_frames, kind == PFN_KIND_PMEM);
+	if (err)
+		goto out_unlock;
 	r->base = base;
 	r->nr_frames = nr_frames;
 	r->addr = addr;
@@ -214,8 +251,7 @@ int pfn_range_register(void *addr, uint64_t len_bytes, enum pfn_kind kind, enum 
 	return 0;
 
 out_depopulate:
-	if (desc_mode_has_memmap(mode))
-		memmap_depopulate(base, nr_frames);
+	desc_depopulate(mode, base, nr_frames);
 out_unlock:
 	pthread_mutex_unlock(&pfn_lock);
 	free(r);
@@ -236,8 +272,7 @@ void pfn_range_unregister(struct pfn_range **rp)
 
 		for (uint64_t i = 0; i < slots; i++)
 			pfn_table[r->base / FRAMES_PER_HUGE + i] = NULL;
-		if (desc_mode_has_memmap(r->mode))
-			memmap_depopulate(r->base, r->nr_frames);
+		desc_depopulate(r->mode, r->base, r->nr_frames);
 		free(r);
 	}
 	/* On allocation failure the range stays registered (leaked, still valid). */
@@ -265,13 +300,30 @@ enum desc_mode pfn_range_mode(const struct pfn_range *r)
 	return r->mode;
 }
 
+enum pfn_kind pfn_range_kind(const struct pfn_range *r)
+{
+	return r->kind;
+}
+
 uint64_t pfn_range_descriptor_bytes(const struct pfn_range *r)
 {
 	uint64_t slots = align_up(r->nr_frames, FRAMES_PER_HUGE) / FRAMES_PER_HUGE;
 	uint64_t bytes = slots * sizeof(char *);
 
-	if (desc_mode_has_memmap(r->mode))
+	switch (r->mode) {
+	case DESC_FOLIO:
+	case DESC_PAGE:
 		bytes += r->nr_frames * MEMMAP_BYTES_PER_FRAME;
+		break;
+	case DESC_ONDEMAND:
+		bytes += od_descriptor_bytes(r->nr_frames);
+		break;
+	case DESC_MEMDESC:
+		bytes += md_descriptor_bytes(r->nr_frames, r->kind == PFN_KIND_PMEM);
+		break;
+	case DESC_PFN:
+		break;
+	}
 	return bytes;
 }
 

@@ -60,7 +60,9 @@ struct pfn_range;
  * With @mode FOLIO or PAGE, a memmap (struct page per frame) is allocated
  * and initialised now, which is what the page-backed design pays at
  * "hotplug" time; with FOLIO the pages are grouped into 2 MiB compound
- * folios (the range must then be 2 MiB aligned and sized). Ranges must not
+ * folios (the range must then be 2 MiB aligned and sized). ONDEMAND makes
+ * a 64-byte area descriptor per 2 MiB (desc_ondemand.h), MEMDESC an 8-byte
+ * word per frame and its objects (desc_memdesc.h). Ranges must not
  * overlap other registered ranges.
  *
  * Returns 0 and the range in *@out, or -errno with pmd_errmsg() set:
@@ -77,6 +79,7 @@ pfn_t pfn_range_base(const struct pfn_range *r);
 uint64_t pfn_range_frames(const struct pfn_range *r);
 void *pfn_range_addr(const struct pfn_range *r);
 enum desc_mode pfn_range_mode(const struct pfn_range *r);
+enum pfn_kind pfn_range_kind(const struct pfn_range *r);
 
 /*
  * pfn_range_descriptor_bytes - memory this range holds to describe itself:

@@ -268,7 +268,7 @@ static inline void check_bio_covers(struct bio *bio, char *mem, uint64_t len)
 
 static inline enum bio_desc bio_desc_for(enum desc_mode m)
 {
-	return m == DESC_PFN ? BIO_DESC_PFN : BIO_DESC_PAGE;
+	return bio_desc_of(m);
 }
 
 /* new_bio - a bio describing [@mem, @mem + @len) in @mode at @sector. */

@@ -43,7 +43,7 @@ static void test_mode(enum desc_mode mode)
 	struct blk_stats st;
 	uint64_t lat_total = 0;
 	/* bvecs of an 8 KiB, a 2 MiB and a 4 KiB buffer in this mode */
-	unsigned v8k = mode == DESC_PAGE ? 2 : 1;
+	unsigned v8k = mode == DESC_PAGE || mode == DESC_ONDEMAND ? 2 : 1;
 	unsigned v2m = mode == DESC_PAGE ? 512 : 1;
 	struct bio *bio;
 
@@ -83,6 +83,10 @@ static void test_mode(enum desc_mode mode)
 		CHECK_EQ(st.seg_hist[0], 1);
 		CHECK_EQ(st.seg_hist[1], 3);
 		CHECK_EQ(st.seg_hist[9], 2);
+	} else if (mode == DESC_ONDEMAND) {
+		/* 8 KiB: two transient pages; 2 MiB: one whole area. */
+		CHECK_EQ(st.seg_hist[0], 3);
+		CHECK_EQ(st.seg_hist[1], 3);
 	} else {
 		CHECK_EQ(st.seg_hist[0], 6);
 	}

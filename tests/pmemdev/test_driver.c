@@ -27,7 +27,7 @@ static struct pfn_range *bufrange;
 static int do_io(struct pmemdev *pd, unsigned opf, enum desc_mode mode, uint64_t off, uint64_t boff,
 		 uint64_t len)
 {
-	enum bio_desc desc = mode == DESC_PFN ? BIO_DESC_PFN : BIO_DESC_PAGE;
+	enum bio_desc desc = bio_desc_of(mode);
 	unsigned nr = len ? bio_nr_vecs_for(buf + boff, len, mode) : 0;
 	struct bio *bio;
 	int err;
@@ -102,7 +102,7 @@ static void run(const char *path, enum desc_mode mode, unsigned workers)
 	{
 		struct bio *bio;
 
-		CHECK_OK(bio_alloc(1, BIO_OP_READ, mode == DESC_PFN ? BIO_DESC_PFN : BIO_DESC_PAGE,
+		CHECK_OK(bio_alloc(1, BIO_OP_READ, bio_desc_of(mode),
 				   &bio));
 		CHECK_OK(bio_add_range(bio, buf, 4096, mode));
 		bio->bi_iter.bi_sector = REGION_SIZE / 512 - 4;

@@ -18,7 +18,7 @@ static void write_pattern(struct pmemdev *pd, char *buf, enum desc_mode mode, ui
 	struct bio *bio;
 
 	CHECK_OK(bio_alloc(bio_nr_vecs_for(buf, len, mode), opf,
-			   mode == DESC_PFN ? BIO_DESC_PFN : BIO_DESC_PAGE, &bio));
+			   bio_desc_of(mode), &bio));
 	bio->bi_iter.bi_sector = off_to_sector(off);
 	CHECK_OK(bio_add_range(bio, buf, len, mode));
 	CHECK_OK(blk_submit_bio_wait(pmemdev_blk(pd), bio));
@@ -36,7 +36,7 @@ int main(void)
 	buf = (char *)align_up((uintptr_t)buf, HUGE_SIZE);
 	test_path(path, sizeof(path), "persist");
 	unlink(path);
-	CHECK_OK(pmr_create(path, 16 * MiB, 0, &r));
+	CHECK_OK(pmr_create(path, DESC_NR_MODES * 4 * MiB, 0, &r));
 	pmr_close(&r);
 
 	for (int m = 0; m < DESC_NR_MODES; m++) {
