@@ -128,7 +128,7 @@ static int bench_submit(struct bench_thread *t, struct bench_slot *s)
 {
 	const struct bench_opts *o = t->o;
 	unsigned opf = is_write(o->rw) ? BIO_OP_WRITE : BIO_OP_READ;
-	enum bio_desc desc = o->mode == DESC_PFN ? BIO_DESC_PFN : BIO_DESC_PAGE;
+	enum bio_desc desc = bio_desc_of(o->mode);
 	struct bio *bio = s->bio;
 	int err;
 

@@ -105,7 +105,8 @@ static const char bench_help[] =
 	"Options:\n"
 	"  --target pmem|null|memcpy  driver (null: no copy; memcpy: no block layer);\n"
 	"                             a comma list runs each in turn in this process\n"
-	"  --mode pfn|folio|page      descriptor mode (default pfn); a comma list too\n"
+	"  --mode MODE                descriptor mode: pfn (default), folio, page, ondemand,\n"
+	"                             memdesc; a comma list too\n"
 	"  --repeat N                 run the whole list N times, alternating\n"
 	"  --rw read|write|randread|randwrite   (default read)\n"
 	"  --bs SIZE                  bytes per I/O, a multiple of 512 (default 4k)\n"
@@ -675,7 +676,7 @@ static int cmd_bench(int argc, char **argv)
 				if (nr_modes == DESC_NR_MODES ||
 				    desc_mode_parse(tok, &modes[nr_modes]))
 					return usage_error(
-						"unknown mode '%s' (expected pfn, folio or page)",
+						"unknown mode '%s' (expected one of " DESC_MODE_NAMES ")",
 						tok);
 				nr_modes++;
 			}

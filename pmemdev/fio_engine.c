@@ -16,7 +16,7 @@
  * mode, so the buffers have pfns and, in folio/page mode, struct pages.
  *
  * Options (see pmemdev_fio_options[] below): region=PATH (else the job's
- * filename), mode=pfn|folio|page, target=pmem|null, completion=sync|async,
+ * filename), mode=pfn|folio|page|ondemand|memdesc, target=pmem|null, completion=sync|async,
  * fua=0|1, workers=N, blk_stats=0|1, lat_sample=N.
  *
  * Built against the headers of one fio version (FIO_VERSION, from the
@@ -528,7 +528,7 @@ static void pmemdev_fio_io_u_free(struct thread_data *td, struct io_u *io_u)
 /* pmemdev_fio_finish - record the bio's outcome in its io_u. */
 static void pmemdev_fio_finish(struct io_u *io_u, struct bio *bio)
 {
-	if (bio->bi_desc == BIO_DESC_PAGE)
+	if (bio_desc_holds_refs(bio->bi_desc))
 		bio_release_pages(bio);
 	if (bio->bi_status) {
 		io_u->error = -bio->bi_status;
@@ -600,8 +600,7 @@ static int pmemdev_fio_prep_bio(struct pmemdev_fio_data *d, struct pmemdev_fio_i
 		return pmd_err(-EINVAL, "unsupported data direction %d", (int)io_u->ddir);
 	}
 
-	bio_init(bio, bio->bi_inline_vecs, d->max_vecs, opf,
-		 d->mode == DESC_PFN ? BIO_DESC_PFN : BIO_DESC_PAGE);
+	bio_init(bio, bio->bi_inline_vecs, d->max_vecs, opf, bio_desc_of(d->mode));
 	bio->bi_private = iou;
 	bio->bi_end_io = d->async ? pmemdev_fio_end_io_async : pmemdev_fio_end_io_sync;
 
@@ -828,6 +827,10 @@ static struct fio_option pmemdev_fio_options[] = {
 							"struct page memmap, 2 MiB folios"),
 					PMEMDEV_FIO_VAL("page", DESC_PAGE,
 							"struct page memmap, 1 bvec per 4 KiB"),
+					PMEMDEV_FIO_VAL("ondemand", DESC_ONDEMAND,
+							"64 B per 2 MiB, transient 4 KiB pages"),
+					PMEMDEV_FIO_VAL("memdesc", DESC_MEMDESC,
+							"8 B per 4 KiB + objects, 1 bvec per folio"),
 				}),
 	PMEMDEV_FIO_OPT("target", "pmemdev target", FIO_OPT_STR, target, "Where requests go",
 			.def = "pmem",

@@ -163,7 +163,7 @@ static void bio_fini(struct daxfs_dp *dp)
 static int dp_bio_rw(struct daxfs_dp *dp, unsigned opf, void *mem, uint64_t len,
 		     uint64_t region_off)
 {
-	enum bio_desc desc = dp->mode == DESC_PFN ? BIO_DESC_PFN : BIO_DESC_PAGE;
+	enum bio_desc desc = bio_desc_of(dp->mode);
 	unsigned nr = bio_nr_vecs_for(mem, len, dp->mode);
 	struct bio *bio;
 	int err;
@@ -390,7 +390,7 @@ static int bio_fsync(struct daxfs_dp *dp, uint64_t ino, int datasync)
 	struct bio *bio;
 	int err;
 
-	err = bio_alloc(0, BIO_OP_FLUSH, dp->mode == DESC_PFN ? BIO_DESC_PFN : BIO_DESC_PAGE, &bio);
+	err = bio_alloc(0, BIO_OP_FLUSH, bio_desc_of(dp->mode), &bio);
 	if (err)
 		return err;
 	err = blk_submit_bio_wait(dp->blk, bio);

@@ -146,7 +146,8 @@ static void usage(FILE *f)
 		"  -d                     debug: print every FUSE request (implies -f)\n"
 		"  -s                     single-threaded\n"
 		"  -o datapath=dax|bio|page  how file data moves (default dax)\n"
-		"  -o mode=pfn|folio|page descriptor mode of bios on the bio/page paths\n"
+		"  -o mode=MODE           descriptor mode of bios on the bio/page paths: pfn,\n"
+		"                         folio, page, ondemand or memdesc\n"
 		"                         (default pfn)\n"
 		"  -o threads=N           FUSE worker threads (default %d)\n"
 		"  -o cache_pages=N       page path: 4 KiB pages in the page cache, or a size\n"
@@ -310,7 +311,7 @@ static int run_daemon(int argc, char **argv)
 	if (c.datapath)
 		err = daxfs_dp_parse(c.datapath, &d.dp_cfg.kind);
 	if (!err && c.mode && desc_mode_parse(c.mode, &d.dp_cfg.mode))
-		err = pmd_err(-EINVAL, "bad option mode=%s: expected pfn, folio or page", c.mode);
+		err = pmd_err(-EINVAL, "bad option mode=%s: expected one of " DESC_MODE_NAMES, c.mode);
 	if (!err && c.threads)
 		err = parse_uint("threads", c.threads, 1, 1024, &threads);
 	if (!err && c.cache_pages) {

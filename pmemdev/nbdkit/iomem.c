@@ -123,8 +123,8 @@ int nbd_iomem_init(enum desc_mode mode)
 	if (err)
 		return pmd_err(-err, "cannot create the per-thread buffer key");
 	iomem_mode = mode;
-	iomem_heap_mode = mode == DESC_PFN ? DESC_PFN : DESC_PAGE;
-	iomem_desc = mode == DESC_PFN ? BIO_DESC_PFN : BIO_DESC_PAGE;
+	iomem_heap_mode = desc_mode_buffer_mode(mode);
+	iomem_desc = bio_desc_of(mode);
 	iomem_ready = true;
 	return 0;
 }

@@ -95,7 +95,7 @@ static int pmemdev_nbd_config(const char *key, const char *value)
 			return -1; /* nbdkit said why */
 	} else if (!strcmp(key, "mode")) {
 		if (desc_mode_parse(value, &cfg_mode)) {
-			nbdkit_error("mode=%s: expected pfn, folio or page", value);
+			nbdkit_error("mode=%s: expected one of " DESC_MODE_NAMES, value);
 			return -1;
 		}
 	} else if (!strcmp(key, "target")) {
@@ -231,7 +231,7 @@ static void pmemdev_nbd_cleanup(void)
 static void pmemdev_nbd_dump_plugin(void)
 {
 	printf("pmemdev_version=%s\n", PMD_VERSION);
-	printf("pmemdev_modes=pfn,folio,page\n");
+	printf("pmemdev_modes=pfn,folio,page,ondemand,memdesc\n");
 	printf("pmemdev_targets=pmem,null\n");
 }
 
@@ -421,10 +421,10 @@ static struct nbdkit_plugin plugin = {
 	.name = "pmemdev",
 	.longname = "pmemdev: a pmem region through the pmemdev block driver",
 	.version = PMD_VERSION,
-	.description = "Serve a pmem region as bios in pfn, folio or page descriptor mode.",
+	.description = "Serve a pmem region as bios in a descriptor mode (pfn, folio, page, ondemand, memdesc).",
 	.magic_config_key = "region",
 	.config_help = "region=PATH        (required) the region: a file or /dev/dax device\n"
-		       "mode=pfn|folio|page descriptor mode of the bios (default pfn)\n"
+		       "mode=pfn|folio|page|ondemand|memdesc descriptor mode of the bios (default pfn)\n"
 		       "target=pmem|null   driver target: copy to the region, or move nothing\n"
 		       "readonly=BOOL      serve read-only, with a shared lock (default false)\n"
 		       "workers=N          device completion threads (default 0: synchronous)",

@@ -13,7 +13,7 @@ job=(--name=bad --rw=write --bs=4k --size=4M)
 
 run_fio "${job[@]}" --region="$region" --mode=pages
 expect_fail "failed parsing mode=pages" "unknown mode"
-grep -q "folio" "$OUT" || fail "the valid modes are not listed"
+grep -q "folio" "$OUT" && grep -q "memdesc" "$OUT" || fail "the valid modes are not listed"
 
 run_fio "${job[@]}" --region="$region" --target=nvme
 expect_fail "failed parsing target=nvme" "unknown target"

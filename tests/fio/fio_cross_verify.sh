@@ -10,7 +10,7 @@
 region=$(make_region r 16M)
 common=(--region="$region" --bs=2M --size=8M --verify=crc32c --verify_state_save=0)
 
-for pair in page:pfn page:folio pfn:page folio:page; do
+for pair in page:pfn page:folio pfn:page folio:page ondemand:memdesc memdesc:ondemand pfn:ondemand; do
 	w=${pair%%:*}
 	r=${pair##*:}
 	run_fio --name=cross "${common[@]}" --rw=write --mode="$w" --do_verify=0

@@ -10,7 +10,7 @@
 nbd_need qemu-io
 
 r=$(nbd_region r 16M)
-for mode in pfn folio page; do
+for mode in pfn folio page ondemand memdesc; do
 	"$PMEMDEV" badblocks "$r" add 2048 1 >/dev/null || fail "badblocks add"
 	nbd_start "$r" mode=$mode
 	qemu-io -f raw -r "$NBD_URI" -c "read 1M 4k" >"$T/qio" 2>&1

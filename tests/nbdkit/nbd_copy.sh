@@ -15,7 +15,7 @@ r=$(nbd_region r 24M)
 head -c $size /dev/urandom >"$T/img"
 head -c $size /dev/urandom >"$T/img2"
 
-for mode in pfn folio page; do
+for mode in pfn folio page ondemand memdesc; do
 	nbd_start "$r" mode=$mode
 	nbdcopy --connections=4 "$T/img" "$NBD_URI" || fail "nbdcopy in ($mode)"
 	cmp "$T/img" "$r" || fail "region differs from the image written ($mode)"

@@ -28,7 +28,7 @@ expect()
 	grep -qxF -- "$1=$2" "$T/info" || fail "$1: got '$(grep "^$1=" "$T/info")', expected $2"
 }
 
-for mode in pfn folio page; do
+for mode in pfn folio page ondemand memdesc; do
 	nbd_start "$r" mode=$mode
 	info "($mode)"
 	expect export-size $((96 << 20))

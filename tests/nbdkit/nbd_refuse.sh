@@ -35,7 +35,7 @@ refused "region=PATH is required"
 refused "region $T/none does not exist" region="$T/none"
 truncate -s 5M "$T/small"
 refused "not a multiple of 2 MiB" region="$T/small"
-refused "mode=huge: expected pfn, folio or page" region="$r" mode=huge
+refused "mode=huge: expected one of pfn, folio, page, ondemand, memdesc" region="$r" mode=huge
 refused "target=disk: expected pmem or null" region="$r" target=disk
 refused "unknown parameter 'size'" region="$r" size=1G
 refused "workers=1000: at most 64" region="$r" workers=1000

@@ -82,7 +82,7 @@ expect_ok "$pm" badblocks "$r" list
 grep -q 'no bad sectors' "$dir/out" || fail "write did not clear badblocks"
 
 # bench: JSON with the promised fields, in every mode and target
-for mode in pfn folio page; do
+for mode in pfn folio page ondemand memdesc; do
 	for target in pmem null; do
 		expect_ok "$pm" bench "$r" --target $target --mode $mode --rw write --bs 2M --time 0.2 --json
 		python3 - "$dir/out" $mode $target <<'PY' || fail "bench json $mode $target: $(cat "$dir/out")"
@@ -96,8 +96,10 @@ assert d["mode"] == sys.argv[2] and d["target"] == sys.argv[3]
 assert d["ios"] > 0 and d["bytes"] == d["ios"] * 2097152
 expect_bvecs = 512 if sys.argv[2] == "page" else 1
 assert abs(d["bvecs_per_bio"] - expect_bvecs) < 1e-9, d["bvecs_per_bio"]
-if sys.argv[2] == "pfn":
+if sys.argv[2] in ("pfn", "ondemand"):
     assert d["descriptor_bytes"] < 64 * 1024, d["descriptor_bytes"]
+elif sys.argv[2] == "memdesc":
+    assert (64 << 20) // 4096 * 8 <= d["descriptor_bytes"] < (64 << 20) // 4096 * 64, d
 else:
     assert d["descriptor_bytes"] >= (64 << 20) // 4096 * 64, d["descriptor_bytes"]
 PY

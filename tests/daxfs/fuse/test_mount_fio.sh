@@ -29,7 +29,7 @@ fio_jobs fio2.out "fio verify after remount" --verify_only=1
 dx_umount
 # the bio and page paths read the same files back in the other descriptor modes
 if [ "$DP" != dax ]; then
-	for mode in pfn folio page; do
+	for mode in pfn folio page ondemand memdesc; do
 		DAXFS_MODE=$mode dx_mount
 		fio_jobs fio3.out "fio verify in mode $mode" --verify_only=1
 		grep -q "mode $mode" "$MNT/.daxfs-stats" || fail "mode=$mode not in effect"
