@@ -17,6 +17,7 @@
 #include "desc_bio.h"
 #include "desc_memdesc.h"
 #include "errmsg.h"
+#include "memmap.h"
 
 memdesc_t *memdescs;
 
@@ -87,22 +88,16 @@ int md_populate(pfn_t base, uint64_t nr_frames, bool pmem)
 	uint64_t len = md_slice_bytes(nr_frames);
 	uint64_t folios = pmem ? nr_frames / FRAMES_PER_HUGE : 0;
 	uint64_t rest = nr_frames - folios * FRAMES_PER_HUGE;
-	void *p;
+	int err;
 
 	pthread_once(&md_once, md_init);
 	if (md_init_err)
 		return pmd_err(md_init_err, "cannot reserve the memdesc array");
-	p = mmap(memdescs + base, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-	if (p == MAP_FAILED) {
-		int err = -errno;
-
-		mmap(memdescs + base, len, PROT_NONE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	err = vm_commit(memdescs + base, len);
+	if (err)
 		return pmd_err(err, "memdescs for %llu frames need %llu bytes: %s",
 			       (unsigned long long)nr_frames, (unsigned long long)len,
 			       strerror(-err));
-	}
 	for (uint64_t i = 0; i < folios; i++) {
 		struct md_folio *f = (struct md_folio *)md_obj_make(
 			sizeof(*f), MD_FOLIO, base + i * FRAMES_PER_HUGE, FRAMES_PER_HUGE);
@@ -126,8 +121,7 @@ out_nomem:
 void md_depopulate(pfn_t base, uint64_t nr_frames)
 {
 	md_free_objs(base, nr_frames);
-	mmap(memdescs + base, md_slice_bytes(nr_frames), PROT_NONE,
-	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	vm_decommit(memdescs + base, md_slice_bytes(nr_frames));
 }
 
 uint64_t md_descriptor_bytes(uint64_t nr_frames, bool pmem)

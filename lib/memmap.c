@@ -72,6 +72,7 @@ int memmap_populate(pfn_t base, uint64_t nr_frames, bool folio, bool pmem)
 	uint64_t flags = (UINT64_C(1) << PG_reserved) | (pmem ? UINT64_C(1) << PG_pmem : 0);
 	char nb[32], ab[32];
 	void *p;
+	int err;
 
 	pthread_once(&vmemmap_once, vmemmap_init);
 	if (vmemmap_err)
@@ -82,18 +83,12 @@ int memmap_populate(pfn_t base, uint64_t nr_frames, bool folio, bool pmem)
 			       "memory is available",
 			       (unsigned long long)nr_frames, format_size(need, nb, sizeof(nb)),
 			       format_size(avail, ab, sizeof(ab)));
-	p = mmap(vmemmap + base, need, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-	if (p == MAP_FAILED) {
-		int err = -errno;
-
-		/* Put the reservation back the way it was. */
-		mmap(vmemmap + base, need, PROT_NONE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	err = vm_commit(vmemmap + base, need);
+	if (err)
 		return pmd_err(err, "memmap for %llu frames needs %s (64 bytes per 4 KiB): %s",
 			       (unsigned long long)nr_frames, format_size(need, nb, sizeof(nb)),
 			       strerror(-err));
-	}
+	p = vmemmap + base;
 
 	/*
 	 * The kernel backs its vmemmap with 2 MiB pages where it can; ask for
@@ -124,6 +119,23 @@ int memmap_populate(pfn_t base, uint64_t nr_frames, bool folio, bool pmem)
 
 void memmap_depopulate(pfn_t base, uint64_t nr_frames)
 {
-	mmap(vmemmap + base, nr_frames * MEMMAP_BYTES_PER_FRAME, PROT_NONE,
-	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	vm_decommit(vmemmap + base, nr_frames * MEMMAP_BYTES_PER_FRAME);
+}
+
+int vm_commit(void *addr, uint64_t len)
+{
+	if (mmap(addr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+		 0) == MAP_FAILED) {
+		int err = -errno;
+
+		/* Put the reservation back the way it was. */
+		vm_decommit(addr, len);
+		return err;
+	}
+	return 0;
+}
+
+void vm_decommit(void *addr, uint64_t len)
+{
+	mmap(addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 }

@@ -151,4 +151,13 @@ int memmap_populate(pfn_t base, uint64_t nr_frames, bool folio, bool pmem);
 /* memmap_depopulate - release the memmap of those frames (no checks). */
 void memmap_depopulate(pfn_t base, uint64_t nr_frames);
 
+/*
+ * vm_commit - back [@addr, + @len) of a PROT_NONE reservation (page
+ * aligned) with readable, writable zero memory. Returns 0, or -errno with
+ * the reservation left as it was. vm_decommit - give it back, reserved
+ * again. Used by the per-frame descriptor arrays (memmap, memdescs).
+ */
+int vm_commit(void *addr, uint64_t len);
+void vm_decommit(void *addr, uint64_t len);
+
 #endif
