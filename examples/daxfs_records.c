@@ -10,7 +10,11 @@
  * Run (on a mounted daxfs, e.g. `daxfs region.img /mnt/dax`):
  *   daxfs_records /mnt/dax/log append 100000   # add 100000 records
  *   daxfs_records /mnt/dax/log check           # verify; prints the count
- * Build: cc daxfs_records.c $(pkg-config --cflags --libs libdaxfs)
+ * A log holds 524287 records; an append that does not fit adds what fits
+ * and exits 1 saying so.
+ * The build makes it as BUILD/daxfs/daxfs_records. Build it yourself:
+ *   cc daxfs_records.c $(pkg-config --cflags --libs libdaxfs)   (installed)
+ *   cc daxfs_records.c $(PKG_CONFIG_PATH=BUILD/daxfs pkg-config --cflags --libs libdaxfs)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,7 +67,8 @@ int main(int argc, char **argv)
 	struct log_header *h;
 	struct log_record *recs;
 	bool append;
-	uint64_t n = 0, i;
+	uint64_t n = 0, i = 0;
+	int ret = 0;
 	struct stat st;
 	void *addr = NULL;
 	int fd, err;
@@ -130,6 +135,15 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("%llu records\n", (unsigned long long)h->count);
+	if (append && i < n) {
+		/* what was appended stays; the rest did not fit */
+		fprintf(stderr,
+			"daxfs_records: %s is full: appended %llu of the %llu records asked "
+			"for (a log holds %llu); start another log file\n",
+			argv[1], (unsigned long long)i, (unsigned long long)n,
+			(unsigned long long)LOG_CAPACITY);
+		ret = 1;
+	}
 	daxfs_munmap(addr, LOG_BYTES);
-	return 0;
+	return ret;
 }

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # test_mmap_example - examples/daxfs_records keeps its records through a
 # kill -9 in the middle of appending, an unmount and a remount: every
-# record the header counts is intact, and appending carries on.
+# record the header counts is intact, and appending carries on; an append
+# past the end fills the log and exits 1 saying it is full.
 . "$(dirname "$0")/mmlib.sh" "$@"
 
 mm_region tmpfs 64
@@ -27,6 +28,14 @@ n=${out% records}
 [ "$n" -gt 1000 ] || fail "no records appended before the kill: $out"
 out=$("$RECORDS" "$LOG" append 10) || fail "append after the kill"
 [ "$out" = "$((n + 10)) records" ] || fail "append after kill: $out (had $n)"
+# more than a log holds: what fits is appended, then "full" and exit 1
+out=$("$RECORDS" "$LOG" append 99999999999 2>$T/err); rc=$?
+[ $rc -eq 1 ] || fail "an append past the end exited $rc"
+[ "$out" = "524287 records" ] || fail "a full log: $out"
+grep -q "is full: appended $((524287 - n - 10)) of the 99999999999 records" $T/err ||
+	fail "no 'full' message: $(cat $T/err)"
+"$RECORDS" "$LOG" append 1 2>&1 | grep -q "is full: appended 0 of" || fail "append to a full log"
+[ "$("$RECORDS" "$LOG" check)" = "524287 records" ] || fail "check of a full log"
 dx_umount
 dx_fsck
 exit 0
