@@ -225,6 +225,61 @@ __attribute__((destructor)) static void pmemdev_fio_unlock_all(void)
  * before ->init, in fio's main process with create_serialize=1 (default),
  * so it only looks at the region and opens no device.
  */
+/*
+ * sector_opt - whether the value @v of the job option @name (for the data
+ * direction @dir) is whole 512-byte sectors, as every I/O of the block
+ * layer is; if not, say so naming the option and values that would do.
+ */
+static bool sector_opt(struct thread_data *td, const char *name, const char *dir,
+		       unsigned long long v)
+{
+	unsigned long long lo = align_down(v, SECTOR_SIZE), hi = align_up(v, SECTOR_SIZE);
+
+	if (is_aligned(v, SECTOR_SIZE))
+		return true;
+	if (lo)
+		log_err(PFX "job '%s': %s=%llu (%s) is not a multiple of the %" PRIu64
+			    "-byte sector: use %s=%llu or %s=%llu\n",
+			td->o.name, name, v, dir, SECTOR_SIZE, name, lo, name, hi);
+	else
+		log_err(PFX "job '%s': %s=%llu (%s) is not a multiple of the %" PRIu64
+			    "-byte sector: use %s=%llu\n",
+			td->o.name, name, v, dir, SECTOR_SIZE, name, hi);
+	td_vmsg(td, EINVAL, "I/O size not whole sectors", "pmemdev setup");
+	return false;
+}
+
+/*
+ * check_sectors - refuse, at job setup, block sizes and alignments the
+ * block layer would refuse at each I/O: bs, bsrange, bssplit, blockalign
+ * and offset must be whole sectors, bs_unaligned is not supported.
+ */
+static int check_sectors(struct thread_data *td, uint64_t start)
+{
+	static const char *const dirs[] = {"read", "write", "trim"};
+	struct thread_options *o = &td->o;
+
+	if (o->bs_unaligned) {
+		log_err(PFX "job '%s': bs_unaligned is not supported: every I/O is whole "
+			    "%" PRIu64 "-byte sectors (leave it out)\n",
+			td->o.name, SECTOR_SIZE);
+		td_vmsg(td, EINVAL, "bs_unaligned", "pmemdev setup");
+		return 1;
+	}
+	for (unsigned d = 0; d < DDIR_RWDIR_CNT && d < 3; d++) {
+		/* bssplit first: fio derives bsrange from it */
+		for (unsigned k = 0; k < o->bssplit_nr[d]; k++)
+			if (!sector_opt(td, "bssplit", dirs[d], o->bssplit[d][k].bs))
+				return 1;
+		if (!sector_opt(td, "bs", dirs[d], o->bs[d]) ||
+		    !sector_opt(td, "bsrange", dirs[d], o->min_bs[d]) ||
+		    !sector_opt(td, "bsrange", dirs[d], o->max_bs[d]) ||
+		    !sector_opt(td, "blockalign", dirs[d], o->ba[d]))
+			return 1;
+	}
+	return sector_opt(td, "offset", "start", start) ? 0 : 1;
+}
+
 static int pmemdev_fio_setup(struct thread_data *td)
 {
 	struct pmemdev_fio_opts *o = td->eo;
@@ -279,6 +334,8 @@ static int pmemdev_fio_setup(struct thread_data *td)
 	f = td->files_index ? td->files[0] : NULL;
 	start = f ? get_start_offset(td, f) : td->o.start_offset;
 	need = td->o.size_percent ? 0 : td->o.size;
+	if (check_sectors(td, start))
+		return 1;
 	if (start + need > size || start >= size) {
 		log_err(PFX "job '%s': region %s is %s, smaller than the job needs: "
 			    "offset %s + size %s\n",
