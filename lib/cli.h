@@ -10,6 +10,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #ifndef PMD_VERSION
 #define PMD_VERSION "unknown"
@@ -45,6 +46,19 @@ static inline int cli_version(const char *prog)
 {
 	printf("%s %s\n", prog, PMD_VERSION);
 	return 0;
+}
+
+/*
+ * cli_report - print "@prog: @what: @msg" to @f for a failed operation on
+ * @what (a path, usually), or "@prog: @msg" when @msg names @what already
+ * (the library's messages mostly do), so the path is named once.
+ */
+static inline void cli_report(FILE *f, const char *prog, const char *what, const char *msg)
+{
+	if (strstr(msg, what))
+		fprintf(f, "%s: %s\n", prog, msg);
+	else
+		fprintf(f, "%s: %s: %s\n", prog, what, msg);
 }
 
 /*

@@ -19,6 +19,7 @@
 
 #include "badblocks.h"
 #include "bench.h"
+#include "cli.h"
 #include "errmsg.h"
 #include "json.h"
 #include "ndctl_list.h"
@@ -150,12 +151,7 @@ static int usage_error(const char *fmt, ...)
  */
 static int fail(int err, const char *what)
 {
-	const char *msg = pmd_strerror(err);
-
-	if (strstr(msg, what))
-		fprintf(stderr, "pmemdev: %s\n", msg);
-	else
-		fprintf(stderr, "pmemdev: %s: %s\n", what, msg);
+	cli_report(stderr, "pmemdev", what, pmd_strerror(err));
 	return 1;
 }
 

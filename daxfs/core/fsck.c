@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli.h"
 #include "core.h"
 #include "errmsg.h"
 #include "region.h"
@@ -1126,7 +1127,7 @@ static int report(FILE *f, const struct daxfs_fsck_opts *o, const char *path, st
 		return rc;
 	}
 	if (fatal) {
-		fprintf(f, "fsck.daxfs: %s: %s\n", path, fatal);
+		cli_report(f, "fsck.daxfs", path, fatal);
 		return rc;
 	}
 	for (size_t k = 0; k < nprobs && (o->verbose || k < MAX_REPORT); k++)

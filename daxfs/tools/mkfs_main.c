@@ -147,7 +147,7 @@ int main(int argc, char **argv)
 		err = pmr_open(path, PMR_F_LOCK_EXCL | PMR_F_LOCK_WAIT, &r);
 	}
 	if (err) {
-		fprintf(stderr, "mkfs.daxfs: %s: %s\n", path, pmd_strerror(err));
+		cli_report(stderr, "mkfs.daxfs", path, pmd_strerror(err));
 		return 8;
 	}
 	if (!created && !force) {
@@ -165,7 +165,7 @@ int main(int argc, char **argv)
 	/* the region's emulated bad sectors: the metadata is kept off them */
 	err = pmemdev_bb_open(path, &bb);
 	if (err) {
-		fprintf(stderr, "mkfs.daxfs: %s: %s\n", path, pmd_strerror(err));
+		cli_report(stderr, "mkfs.daxfs", path, pmd_strerror(err));
 		pmr_close(&r);
 		if (created)
 			unlink(path);
@@ -177,7 +177,7 @@ int main(int argc, char **argv)
 	o.layout = &layout;
 	err = daxfs_mkfs(r, &o);
 	if (err) {
-		fprintf(stderr, "mkfs.daxfs: %s: %s\n", path, pmd_strerror(err));
+		cli_report(stderr, "mkfs.daxfs", path, pmd_strerror(err));
 		pmemdev_bb_close(&bb);
 		pmr_close(&r);
 		if (created)

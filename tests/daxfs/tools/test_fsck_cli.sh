@@ -16,6 +16,7 @@ expect 16 "usage" $FSCK
 expect 16 "exclude each other" $FSCK -n -y $T
 expect 16 "usage" $FSCK --bogus $T
 expect 8 "No such file|does not exist|cannot" $FSCK -n $T.missing
+once $T.missing
 
 $FSCK -n --json $T >$T.out || fail "json exit"
 python3 -m json.tool <$T.out >/dev/null || { cat $T.out; fail "--json is not valid JSON"; }

@@ -31,6 +31,8 @@ expect 16 "journal size 100000 is not a multiple of the 4 KiB block \(96K or 100
 expect 16 "bad journal size" $MKFS --size 16M --journal 0 $T
 expect 16 "bad UUID \"nope\": give 32 hex digits as 8-4-4-4-12" $MKFS --size 16M --uuid nope $T
 expect 16 "bad UUID" $MKFS --size 16M --uuid 01234567-89ab-cdef-0123-456789abcdef0 $T
+expect 8 "^mkfs.daxfs: cannot create $T.nodir/r: No such file" $MKFS --size 8M $T.nodir/r
+once $T.nodir/r
 expect 16 "usage" $MKFS
 expect 16 "usage" $MKFS --bogus $T
 [ -e $T ] && fail "refused mkfs left $T behind"

@@ -18,3 +18,10 @@ expect() {
 	[ $rc -eq $code ] || { cat $T.out; fail "$* exited $rc, expected $code"; }
 	grep -Eq -- "$re" $T.out || { cat $T.out; fail "$*: no message matching '$re'"; }
 }
+
+# once STRING: the last expect's output names STRING exactly once
+once() {
+	local n
+	n=$(grep -oF -- "$1" $T.out | wc -l)
+	[ "$n" -eq 1 ] || { cat $T.out; fail "'$1' named $n times, expected once"; }
+}
