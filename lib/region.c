@@ -474,8 +474,11 @@ static int region_map(struct pmr_region *r)
 	/* Emulated: accept whatever we get (PAGE); real pmem: need cache lines. */
 	pmem2_config_set_required_store_granularity(cfg, emulated ? PMEM2_GRANULARITY_PAGE
 								  : PMEM2_GRANULARITY_CACHE_LINE);
-	prot = PMEM2_PROT_READ | ((r->flags & PMR_F_RDONLY) ? 0 : PMEM2_PROT_WRITE);
+	prot = PMEM2_PROT_READ |
+	       ((r->flags & PMR_F_RDONLY) && !(r->flags & PMR_F_PRIVATE) ? 0 : PMEM2_PROT_WRITE);
 	ret = pmem2_config_set_protection(cfg, prot);
+	if (!ret && (r->flags & PMR_F_PRIVATE))
+		ret = pmem2_config_set_sharing(cfg, PMEM2_PRIVATE);
 	if (!ret)
 		ret = pmem2_config_set_length(cfg, r->size);
 	if (!ret && r->rsv)
@@ -537,7 +540,7 @@ static void region_unmap(struct pmr_region *r)
 /* region_crashsim - enter test mode if asked (flag or PMD_CRASHSIM=1). */
 static int region_crashsim(struct pmr_region *r)
 {
-	if (r->flags & PMR_F_RDONLY)
+	if (r->flags & (PMR_F_RDONLY | PMR_F_PRIVATE))
 		return 0;
 	if (!(r->flags & PMR_F_CRASHSIM) && !crashsim_env_enabled())
 		return 0;
@@ -779,7 +782,7 @@ int pmr_open(const char *path, unsigned flags, struct pmr_region **out)
 	ret = region_lock(r, path);
 	if (ret)
 		goto out_free;
-	r->fd = open(path, ((flags & PMR_F_RDONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	r->fd = open(path, ((flags & (PMR_F_RDONLY | PMR_F_PRIVATE)) ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (r->fd < 0) {
 		ret = -errno;
 		if (ret == -ENOENT)

@@ -65,6 +65,12 @@ enum pmr_granularity {
 #define PMR_F_LOCK_SHARED (1U << 5)
 #define PMR_F_LOCK_EXCL (1U << 6)
 #define PMR_F_LOCK_WAIT (1U << 7)
+/*
+ * PMR_F_PRIVATE: open the file read-only and map it copy-on-write: the
+ * mapping is writable but nothing reaches the file (fsck -n replays and
+ * repairs in such a copy). Not possible on device DAX (-EINVAL from the map).
+ */
+#define PMR_F_PRIVATE (1U << 8)
 
 /* Flags for pmr_memcpy() and pmr_memset(), same meaning as PMEM2_F_MEM_*. */
 #define PMR_MEM_NODRAIN (1U << 0)
