@@ -458,3 +458,28 @@ int alloc_blocks(struct daxfs *fs, uint64_t want, bool huge, uint64_t goal, stru
 	fs->stats.alloc_blocks += out->len;
 	return 0;
 }
+
+/*
+ * alloc_run - allocate exactly @want contiguous blocks, the first such run
+ * of the data area, in the running transaction (one-time layout work such
+ * as an upgrade; O(blocks)). Returns 0 or -ENOSPC.
+ */
+int alloc_run(struct daxfs *fs, uint64_t want, struct dx_range *out)
+{
+	uint64_t run = 0;
+
+	if (fs->rdonly)
+		return -EROFS;
+	for (uint64_t b = fs->data_blk; b < fs->total_blocks && want; b++) {
+		run = bitmap_test(fs, b) ? 0 : run + 1;
+		if (run == want) {
+			out->pblk = b + 1 - want;
+			out->len = want;
+			take(fs, out->pblk, out->len);
+			fs->stats.alloc_calls++;
+			fs->stats.alloc_blocks += want;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}

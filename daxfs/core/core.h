@@ -97,6 +97,7 @@ struct daxfs {
 	uint64_t journal_blk, journal_nblks;
 	uint64_t itable_blk, inode_count;
 	uint64_t bitmap_blk, bitmap_nblks;
+	uint64_t iext_blk, iext_nblks; /* 0 without the IEXT feature */
 	uint64_t data_blk;
 	uint64_t hash_seed;
 
@@ -193,6 +194,8 @@ int alloc_aligned(struct daxfs *fs, uint64_t ino, uint64_t chunk, uint64_t goal,
  * number it reads beyond using it as a hint) */
 void alloc_resv_rebuild(struct daxfs *fs);
 void alloc_release(struct daxfs *fs, uint64_t pblk, uint64_t len); /* after commit */
+/* exactly @want contiguous blocks, first fit (layout work, O(blocks)) */
+int alloc_run(struct daxfs *fs, uint64_t want, struct dx_range *out);
 void alloc_recount(struct daxfs *fs);
 bool bitmap_test(struct daxfs *fs, uint64_t blk);
 /* report fixed metadata the bitmap calls free (it is never allocated) */
@@ -278,6 +281,24 @@ int acl_chmod(struct daxfs *fs, uint64_t ino, uint32_t mode);
 /* new inode @ino in @parent: inherit the default ACL (the mode of @ino is
  * masked by it), or apply @umask when there is none */
 int acl_create(struct daxfs *fs, uint64_t parent, uint64_t ino, uint32_t umask);
+
+/* iext.c: the inode extension table (names kept for fsck), in a transaction */
+uint32_t iext_csum(uint64_t ino, const struct daxfs_iext *x);
+/* iext_set - record @parent/@name as the name of @ino (no-op without IEXT) */
+void iext_set(struct daxfs *fs, uint64_t ino, uint64_t parent, const char *name, size_t len);
+/* iext_forget - the link @parent/@name of @ino goes away: forget it if recorded */
+void iext_forget(struct daxfs *fs, uint64_t ino, uint64_t parent, const char *name, size_t len);
+/* iext_empty - an all-zero entry: it records nothing (mkfs, iext_forget) */
+bool iext_empty(const struct daxfs_iext *x);
+/* iext_get - the recorded name of @ino: 0, -ENOENT (none, or no table), -EIO
+ * (bad crc or fields); @name gets a NUL */
+int iext_get(struct daxfs *fs, uint64_t ino, uint64_t *parent, char *name, size_t *len);
+/* iext_off - region byte offset of the entry of @ino (IEXT on) */
+uint64_t iext_off(struct daxfs *fs, uint64_t ino);
+
+/* upgrade.c: add the inode extension table to a consistent version 1 image */
+int iext_upgrade(struct daxfs *fs);
+
 
 /* super.c */
 enum dx_feat { FEAT_COMPAT, FEAT_INCOMPAT, FEAT_RO_COMPAT };

@@ -662,6 +662,8 @@ struct daxfs_mkfs_opts {
 	/* bad sectors to keep the metadata off (only check is used), or NULL */
 	const struct daxfs_badblocks *bad;
 	struct daxfs_mkfs_layout *layout; /* filled on success if not NULL */
+	unsigned version;	/* format version; 0 = the current one. 1 writes an
+				 * old image (for tests of the upgrade path) */
 };
 
 /* Limits of struct daxfs_mkfs_opts. */
@@ -718,7 +720,7 @@ int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts);
 enum daxfs_fsck_mode {
 	DAXFS_FSCK_CHECK,  /* -n: never write */
 	DAXFS_FSCK_REPAIR, /* -y: fix everything */
-	DAXFS_FSCK_PREEN,  /* -p: fix what is safe without asking (we fix all) */
+	DAXFS_FSCK_PREEN,  /* -p: fix only what cannot lose anything */
 };
 
 /* Exit bits, e2fsck convention. */
@@ -732,6 +734,8 @@ struct daxfs_fsck_opts {
 	enum daxfs_fsck_mode mode;
 	bool json;    /* one JSON object on @out instead of text */
 	bool verbose; /* list every problem (text mode lists the first 50) */
+	bool upgrade; /* REPAIR only: then add the inode extension table to a
+		       * version 1 image (format version 2) */
 	FILE *out;    /* report stream (stdout if NULL) */
 	/* the region's bad sectors (only check is used), or NULL: the files,
 	 * offsets and metadata on them are listed, and count as uncorrected */

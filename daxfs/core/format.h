@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * format.h - daxfs on-media structures (version 1). See docs/format.md.
+ * format.h - daxfs on-media structures (version 2; version 1 images are
+ * version 2 without the IEXT feature). See docs/format.md.
  *
  * All multi-byte fields are little-endian (le16/le32/le64 below, converted
  * with the le*_to_cpu/cpu_to_le* helpers). Block size is 4 KiB; a "blk" is
@@ -14,6 +15,8 @@
  *   journal_blk ..    redo journal: header in the first block, records after
  *   itable_blk ..     inode table, 16 inodes of 256 bytes per block
  *   bitmap_blk ..     allocation bitmap, 1 bit per block of the region
+ *   iext_blk ..       inode extension table (IEXT feature; placed here by
+ *                     mkfs, or in the data area by an upgrade)
  *   data_blk ..       data and dynamic metadata (dir nodes, extent blocks,
  *                     xattr blocks, symlink targets)
  */
@@ -45,7 +48,8 @@ DAXFS_LE_CONV(64)
 #undef DAXFS_LE_CONV
 
 #define DAXFS_MAGIC UINT64_C(0x3153465841445844) /* "DXDAXFS1" */
-#define DAXFS_VERSION 1
+#define DAXFS_VERSION 2	   /* written by mkfs */
+#define DAXFS_VERSION_MIN 1 /* oldest version still opened */
 #define DAXFS_BLOCK_SHIFT 12
 
 /* Superblock state */
@@ -63,9 +67,10 @@ DAXFS_LE_CONV(64)
  * ro_compat bits open read-only only.
  */
 #define DAXFS_FEAT_COMPAT_ERRREC (1U << 0)   /* the error record below is in use */
+#define DAXFS_FEAT_INCOMPAT_IEXT (1U << 0)   /* inode extension table (names for fsck) */
 #define DAXFS_FEAT_INCOMPAT_XATTR2 (1U << 1) /* xattr index blocks, values outside */
 #define DAXFS_FEAT_RO_COMPAT_EPOCH (1U << 0) /* inode timestamp epoch bytes */
-#define DAXFS_FEAT_INCOMPAT_SUPP (DAXFS_FEAT_INCOMPAT_XATTR2)
+#define DAXFS_FEAT_INCOMPAT_SUPP (DAXFS_FEAT_INCOMPAT_IEXT | DAXFS_FEAT_INCOMPAT_XATTR2)
 #define DAXFS_FEAT_RO_COMPAT_SUPP (DAXFS_FEAT_RO_COMPAT_EPOCH)
 
 /*
@@ -146,12 +151,16 @@ struct daxfs_dsuper {
 	struct daxfs_derror err_first;
 	struct daxfs_derror err_last;
 	uint8_t err_reserved[24];
-	uint8_t reserved[512 - 344];
+	/* 344..375: fsck */
+	le64 iext_blk;	 /* inode extension table (IEXT), 0 = none */
+	le64 iext_nblks; /* its blocks: inode_count / DAXFS_IEXT_PER_BLOCK, up */
+	uint8_t reserved_fsck[16];
+	uint8_t reserved[512 - 376];
 };
 #define DAXFS_SUPER_SIZE 512
 static_assert(sizeof(struct daxfs_dsuper) == DAXFS_SUPER_SIZE, "superblock size");
 static_assert(offsetof(struct daxfs_dsuper, err_count) == 248, "error record offset");
-static_assert(offsetof(struct daxfs_dsuper, reserved) == 344, "error record size");
+static_assert(offsetof(struct daxfs_dsuper, iext_blk) == 344, "error record size, fsck bytes");
 
 /* Journal header, at the start of the journal's first block. */
 #define DAXFS_JNL_MAGIC UINT64_C(0x4c4e524a53465844) /* "DXFSJRNL" */
@@ -255,6 +264,28 @@ struct daxfs_dinode {
 	uint8_t reserved[12];
 };
 static_assert(sizeof(struct daxfs_dinode) == DAXFS_INODE_SIZE, "inode size");
+
+/*
+ * Inode extension table (IEXT feature): entry n-1 belongs to inode n, 15 to
+ * a block (the last 16 bytes of each block are unused). It records one
+ * name of the inode, the directory and the name of the link made last by
+ * create, mkdir, symlink, mknod or rename (a link made to an inode with no
+ * recorded name too), so fsck can put back a file whose directory entry
+ * was lost under its own name. An all-zero entry records nothing (the
+ * root; an inode whose recorded link was removed while others remain).
+ * Entries of free inodes are stale and ignored.
+ */
+struct daxfs_iext {
+	le64 parent;	/* inode number of the directory */
+	le32 crc;	/* crc32c of the inode number (le64) then of the entry */
+	uint8_t namelen;
+	uint8_t flags;	/* 0 */
+	le16 pad;
+	char name[256]; /* namelen bytes, the rest zero */
+};
+#define DAXFS_IEXT_SIZE 272
+#define DAXFS_IEXT_PER_BLOCK (4096 / DAXFS_IEXT_SIZE)
+static_assert(sizeof(struct daxfs_iext) == DAXFS_IEXT_SIZE, "iext entry size");
 
 /* Header of dynamic metadata blocks (extent, dir node, xattr). */
 #define DAXFS_EXT_MAGIC 0x54584544U   /* "DEXT" */

@@ -1,22 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fsck.c - check and repair a daxfs.
+ * fsck.c - check and repair a daxfs: the driver, pass 0 and the report.
  *
- * Passes:
- *  0. superblock (primary, else backup) and journal;
- *  1. every inode: checksum, type, extent maps, directory trees, symlink and
- *     xattr blocks; every referenced block is claimed in a DRAM bitmap,
- *     catching double allocation and out-of-range pointers; directory
- *     entries are collected as edges;
- *  2. the tree from the root: entries to free inodes, '..' (parent field),
- *     reachability (lost inodes go to /lost+found), link counts, orphans;
- *  3. the allocation bitmap against the claimed blocks (leaks, blocks in use
- *     but marked free), plus a fragmentation summary.
- * Pass 3 runs before pass 2, so the repairs of pass 2 (lost+found, entry
- * removal) allocate from a correct bitmap.
- * In repair mode fixes are made with journal transactions (or, for the
- * bitmap and superblock, direct persisted writes) and the check is run
- * again until it comes out clean.
+ * Passes (e2fsck's structure):
+ *  0. superblocks, journal header, journal replay; state and orphans are
+ *     reported;
+ *  1. every inode (fsck_inode.c, fsck_dir.c): judged, repaired field by
+ *     field or cleared; every block it refers to claimed, conflicts given
+ *     to the most trustworthy claim;
+ *  3. the bitmap against the claims (fsck_bitmap.c), then the repairs that
+ *     allocate (rewritten extent maps, rebuilt directories, a new root);
+ *  2. the namespace (fsck_tree.c): entries, reachability, reconnection by
+ *     recorded name or to /lost+found, '..', link counts, orphans, names.
+ * Then the orphans are freed and everything is checked again, until a
+ * round finds nothing ("after -y, -n is clean").
+ *
+ * "-n" never writes the region: it works on a copy-on-write mapping
+ * (PMR_F_PRIVATE), where it replays the journal and makes the same repairs
+ * as "-y" in memory, so each problem is reported once, the way "-y" would
+ * find it, and nothing a later pass would see depends on damage that an
+ * earlier pass would have repaired. Where no private mapping can be made
+ * (device DAX), "-n" reads the region as it is.
+ * "-p" makes only the repairs that cannot lose anything (FIX_SAFE) and
+ * stops with a message when the rest needs "-y".
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -28,379 +34,143 @@
 #include "cli.h"
 #include "core.h"
 #include "errmsg.h"
+#include "fsck_int.h"
+#include "json.h"
 #include "region.h"
 #include "units.h"
 
 #define MAX_REPORT 50
+#define MAX_ROUNDS 4
+#define MAX_LISTED_ORPHANS 8
 
-struct problem {
-	char structure[16];
-	uint64_t id;
-	char msg[200];
-	bool fixed;
-};
+/* ---- problems ---- */
 
-/* blocks on bad sectors: file data (lblk set) or metadata */
-struct badhit {
-	uint64_t ino; /* 0: fixed metadata */
-	const char *what;
-	uint64_t lblk; /* file block of data, UINT64_MAX for metadata */
-	uint64_t blk, n;
-};
-
-struct edge {
-	uint64_t dir, child;
-	uint8_t type;
-	uint8_t namelen;
-	char name[DAXFS_NAME_MAX + 1];
-};
-
-struct ck {
-	struct daxfs *fs;
-	bool repair;
-	/* results */
-	struct problem *probs;
-	size_t nprobs, cap;
-	/* pass 1 */
-	uint8_t *claimed; /* bit per block */
-	uint64_t *owner;  /* first owner of a block (ino), only tracked on conflict */
-	uint8_t *bad;	  /* per inode: cleared/broken in this pass */
-	uint32_t *refs;	  /* directory entries pointing to each inode */
-	uint32_t *subdirs;
-	uint64_t *dotdot; /* parent found by the tree walk */
-	bool *orphan;
-	struct edge *edges;
-	size_t nedges, edges_cap;
-	/* stats */
-	uint64_t files, dirs, symlinks, others, data_blocks, huge_blocks;
-	uint64_t leaked, unmarked;
-	bool journal_pending;
-	/* bad sectors (first round only) */
-	const struct daxfs_badblocks *badl;
-	struct badhit *hits;
-	size_t nhits, hits_cap;
-};
-
-static void problem(struct ck *c, const char *structure, uint64_t id, bool fixed, const char *fmt,
-		    ...) __attribute__((format(printf, 5, 6)));
-
-static void problem(struct ck *c, const char *structure, uint64_t id, bool fixed, const char *fmt,
-		    ...)
+static struct problem *new_problem(struct ck *c)
 {
-	va_list ap;
-
 	if (c->nprobs == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 32;
 		struct problem *n = realloc(c->probs, cap * sizeof(*n));
 
 		if (!n)
-			return;
+			return NULL;
 		c->probs = n;
 		c->cap = cap;
 	}
-	struct problem *p = &c->probs[c->nprobs++];
+	return memset(&c->probs[c->nprobs++], 0, sizeof(*c->probs));
+}
 
+static void vproblem(struct ck *c, const char *structure, uint64_t id, bool fixed, bool is_note,
+		     const char *fmt, va_list ap)
+{
+	struct problem *p = new_problem(c);
+
+	if (!p)
+		return;
 	snprintf(p->structure, sizeof(p->structure), "%s", structure);
 	p->id = id;
-	p->fixed = fixed;
-	va_start(ap, fmt);
+	p->fixed = fixed && c->mode != DAXFS_FSCK_CHECK;
+	p->note = is_note;
 	vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
+}
+
+void problem(struct ck *c, const char *structure, uint64_t id, bool fixed, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vproblem(c, structure, id, fixed, false, fmt, ap);
 	va_end(ap);
 }
 
-/*
- * bad_note - record the runs of [blk, blk + n) that lie on bad sectors:
- * blocks of @ino's @what (file block @lblk on, or UINT64_MAX for metadata).
- */
-static void bad_note(struct ck *c, uint64_t ino, const char *what, uint64_t lblk, uint64_t blk,
-		     uint64_t n)
+void resolve(struct ck *c, const char *structure, uint64_t id, const char *what)
 {
-	const struct daxfs_badblocks *bad = c->badl;
+	size_t last = SIZE_MAX;
 
-	while (bad && n) {
-		uint64_t b = daxfs_first_bad(bad, blk, n), e;
+	if (c->mode == DAXFS_FSCK_CHECK)
+		return;
+	for (size_t k = 0; k < c->nprobs; k++) {
+		struct problem *p = &c->probs[k];
 
-		if (b == UINT64_MAX)
-			return;
-		for (e = b + 1; e < blk + n && bad->check(bad->ctx, blk_to_off(e), BLK_SIZE); e++)
-			;
-		if (c->nhits == c->hits_cap) {
-			size_t cap = c->hits_cap ? 2 * c->hits_cap : 16;
-			struct badhit *h = realloc(c->hits, cap * sizeof(*h));
-
-			if (!h)
-				return;
-			c->hits = h;
-			c->hits_cap = cap;
+		if (!p->note && !p->fixed && p->id == id && !strcmp(p->structure, structure)) {
+			p->fixed = true;
+			last = k;
 		}
-		c->hits[c->nhits++] = (struct badhit){
-			ino, what, lblk == UINT64_MAX ? lblk : lblk + (b - blk), b, e - b};
-		n -= e - blk;
-		if (lblk != UINT64_MAX)
-			lblk += e - blk;
-		blk = e;
+	}
+	if (last != SIZE_MAX) {
+		size_t len = strlen(c->probs[last].msg);
+
+		snprintf(c->probs[last].msg + len, sizeof(c->probs[last].msg) - len, ", %s", what);
 	}
 }
 
-static bool claim(struct ck *c, uint64_t ino, uint64_t blk, uint64_t n, const char *what)
+void note(struct ck *c, const char *structure, uint64_t id, const char *fmt, ...)
 {
-	struct daxfs *fs = c->fs;
+	va_list ap;
 
-	if (blk < fs->data_blk || blk >= fs->total_blocks || n > fs->total_blocks - blk) {
-		problem(c, "inode", ino, false, "inode %llu: %s block %llu+%llu out of range",
-			(unsigned long long)ino, what, (unsigned long long)blk,
-			(unsigned long long)n);
+	va_start(ap, fmt);
+	vproblem(c, structure, id, false, true, fmt, ap);
+	va_end(ap);
+}
+
+bool ck_fix(struct ck *c, enum fix_class cls)
+{
+	if (!c->apply)
+		return false;
+	if (c->mode == DAXFS_FSCK_PREEN && cls == FIX_UNSAFE) {
+		c->manual = true;
 		return false;
 	}
-	for (uint64_t b = blk; b < blk + n; b++) {
-		if (c->claimed[b / 8] & (1U << (b % 8))) {
-			problem(c, "block", b, false,
-				"block %llu claimed twice (again by inode %llu, %s)",
-				(unsigned long long)b, (unsigned long long)ino, what);
-			/* release what this call claimed so far */
-			for (uint64_t k = blk; k < b; k++)
-				c->claimed[k / 8] &= (uint8_t) ~(1U << (k % 8));
-			return false;
-		}
-		c->claimed[b / 8] |= (uint8_t)(1U << (b % 8));
-	}
-	if (strcmp(what, "data"))
-		bad_note(c, ino, what, UINT64_MAX, blk, n);
 	return true;
 }
 
-/* ---- repairs (in repair mode, each one a transaction) ---- */
+const char *ck_did(const struct ck *c, bool fixed, const char *what, char *buf, size_t len)
+{
+	/* in -n, fixes are made in the private copy but reported as errors */
+	if (!fixed || c->mode == DAXFS_FSCK_CHECK)
+		return "";
+	snprintf(buf, len, ", %s", what);
+	return buf;
+}
 
-/*
- * fix_begin - start the repair of inode @ino: take fs->lock, begin a
- * transaction and return the inode to change in it; fix_end() commits.
- */
-static struct daxfs_dinode *fix_begin(struct ck *c, uint64_t ino)
+int add_edge(struct ck *c, uint64_t dir, uint64_t child, unsigned type, const char *name,
+	     size_t len)
+{
+	struct edge *e;
+
+	if (c->nedges == c->edges_cap) {
+		size_t cap = c->edges_cap ? c->edges_cap * 2 : 1024;
+		struct edge *n = realloc(c->edges, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		c->edges = n;
+		c->edges_cap = cap;
+	}
+	e = &c->edges[c->nedges++];
+	e->dir = dir;
+	e->child = child;
+	e->type = (uint8_t)type;
+	e->namelen = (uint8_t)len;
+	e->dead = false;
+	memcpy(e->name, name, len);
+	e->name[len] = '\0';
+	return 0;
+}
+
+struct daxfs_dinode *fix_begin(struct ck *c, uint64_t ino)
 {
 	dx_lock(c->fs);
 	tx_begin(c->fs);
 	return di_write(c->fs, ino);
 }
 
-static void fix_end(struct ck *c)
+void fix_end(struct ck *c)
 {
 	tx_commit(c->fs);
 	dx_unlock(c->fs);
 }
 
-static void fix_clear_inode(struct ck *c, uint64_t ino)
-{
-	struct daxfs_dinode *di = fix_begin(c, ino);
-	uint64_t gen = le64_to_cpu(di->generation);
-
-	memset(di, 0, sizeof(*di));
-	di->generation = cpu_to_le64(gen);
-	fix_end(c);
-}
-
-static void bad_inode(struct ck *c, uint64_t ino, const char *kind, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/*
- * bad_inode - report inode @ino as "@kind @ino: <@fmt...>", mark it bad and,
- * in repair mode, clear it
- */
-static void bad_inode(struct ck *c, uint64_t ino, const char *kind, const char *fmt, ...)
-{
-	char why[sizeof(c->probs->msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	problem(c, "inode", ino, c->repair, "%s %llu: %s%s", kind, (unsigned long long)ino, why,
-		c->repair ? ", cleared" : "");
-	c->bad[ino - 1] = 1;
-	if (c->repair)
-		fix_clear_inode(c, ino);
-}
-
-/* ---- pass 1: inodes ---- */
-
-static bool blkhdr_ok(struct daxfs *fs, uint64_t blk, uint32_t magic, uint64_t ino)
-{
-	const struct daxfs_blkhdr *h = dx_ptr(fs, blk_to_off(blk));
-
-	return le32_to_cpu(h->magic) == magic && le64_to_cpu(h->ino) == ino &&
-	       le32_to_cpu(h->crc) == daxfs_csum(h, BLK_SIZE, 4);
-}
-
-/*
- * check_ext - claim the data blocks of extent @e of @ino, which must be
- * nonempty and start at or after *@last_end (then moved to its end); counts
- * them in *@used and the totals. False if the extent is bad.
- */
-static bool check_ext(struct ck *c, uint64_t ino, const struct daxfs_dextent *e, uint64_t *last_end,
-		      uint64_t *used)
-{
-	uint64_t l = le32_to_cpu(e->lblk), len = le32_to_cpu(e->len);
-	uint64_t p = le64_to_cpu(e->pblk);
-
-	if (!len || l < *last_end || !claim(c, ino, p, len, "data"))
-		return false;
-	bad_note(c, ino, "data", l, p, len);
-	*last_end = l + len;
-	*used += len;
-	c->data_blocks += len;
-	if ((p - l) % CHUNK_BLKS == 0) {
-		uint64_t ws = align_up(l, CHUNK_BLKS), we = align_down(l + len, CHUNK_BLKS);
-
-		if (we > ws)
-			c->huge_blocks += we - ws;
-	}
-	return true;
-}
-
-static uint64_t check_file(struct ck *c, uint64_t ino, const struct daxfs_dinode *di, bool *ok)
-{
-	struct daxfs *fs = c->fs;
-	uint32_t n = le32_to_cpu(di->file.nextents), k = 0;
-	uint64_t blk = le64_to_cpu(di->file.ext_next), used = 0, last_end = 0;
-	unsigned chain = 0;
-
-	*ok = true;
-	for (; k < n && k < DAXFS_INLINE_EXTENTS; k++) {
-		if (!check_ext(c, ino, &di->file.ext[k], &last_end, &used)) {
-			*ok = false;
-			return used;
-		}
-	}
-	while (k < n) {
-		const struct daxfs_extblk *eb;
-
-		if (!blk || ++chain > 4096 || !claim(c, ino, blk, 1, "extent")) {
-			*ok = false;
-			return used;
-		}
-		used++;
-		if (!blkhdr_ok(fs, blk, DAXFS_EXT_MAGIC, ino)) {
-			problem(c, "inode", ino, false, "inode %llu: extent block %llu corrupt",
-				(unsigned long long)ino, (unsigned long long)blk);
-			*ok = false;
-			return used;
-		}
-		eb = dx_ptr(fs, blk_to_off(blk));
-		for (uint32_t j = 0; j < le32_to_cpu(eb->count) && j < DAXFS_EXTBLK_MAX && k < n;
-		     j++, k++) {
-			if (!check_ext(c, ino, &eb->ext[j], &last_end, &used)) {
-				*ok = false;
-				return used;
-			}
-		}
-		blk = le64_to_cpu(eb->next);
-	}
-	return used;
-}
-
-struct dwalk {
-	struct ck *c;
-	uint64_t ino;
-	uint64_t blocks, entries;
-	bool ok;
-};
-
-static int dir_blk_cb(void *ctx, uint64_t blk, int level)
-{
-	struct dwalk *w = ctx;
-	struct ck *c = w->c;
-	struct daxfs *fs = c->fs;
-	const struct daxfs_dnode *n;
-
-	if (!claim(c, w->ino, blk, 1, "directory")) {
-		w->ok = false;
-		return -EIO;
-	}
-	w->blocks++;
-	if (!blkhdr_ok(fs, blk, DAXFS_DIR_MAGIC, w->ino)) {
-		problem(c, "directory", w->ino, false, "directory %llu: block %llu corrupt",
-			(unsigned long long)w->ino, (unsigned long long)blk);
-		w->ok = false;
-		return -EIO;
-	}
-	n = dx_ptr(fs, blk_to_off(blk));
-	if (level != 0)
-		return le16_to_cpu(n->nslots) <= DAXFS_DINDEX_MAX ? 0 : -EIO;
-	unsigned ns = le16_to_cpu(n->nslots);
-	uint64_t prev = 0;
-
-	if (32 + 2 * ns > le16_to_cpu(n->heap_start) || le16_to_cpu(n->heap_start) > BLK_SIZE)
-		goto bad;
-	for (unsigned i = 0; i < ns; i++) {
-		le16 so;
-		const struct daxfs_dentry *e;
-
-		memcpy(&so, (const uint8_t *)n + 32 + 2 * i, 2);
-		if (le16_to_cpu(so) < le16_to_cpu(n->heap_start) ||
-		    le16_to_cpu(so) + 18u > BLK_SIZE)
-			goto bad;
-		e = (const void *)((const uint8_t *)n + le16_to_cpu(so));
-		if (le16_to_cpu(so) + DAXFS_DENTRY_SIZE(e->namelen) > BLK_SIZE || !e->namelen ||
-		    (i && le64_to_cpu(e->key) <= prev) ||
-		    (le64_to_cpu(e->key) & ~UINT64_C(15)) != name_hash(fs, e->name, e->namelen))
-			goto bad;
-		prev = le64_to_cpu(e->key);
-		if (c->nedges == c->edges_cap) {
-			size_t cap = c->edges_cap ? c->edges_cap * 2 : 1024;
-			struct edge *ne = realloc(c->edges, cap * sizeof(*ne));
-
-			if (!ne)
-				return -ENOMEM;
-			c->edges = ne;
-			c->edges_cap = cap;
-		}
-		struct edge *ed = &c->edges[c->nedges++];
-
-		ed->dir = w->ino;
-		ed->child = le64_to_cpu(e->ino);
-		ed->type = e->type;
-		ed->namelen = e->namelen;
-		memcpy(ed->name, e->name, e->namelen);
-		ed->name[e->namelen] = '\0';
-		w->entries++;
-	}
-	return 0;
-bad:
-	problem(c, "directory", w->ino, false, "directory %llu: leaf %llu has bad entries",
-		(unsigned long long)w->ino, (unsigned long long)blk);
-	w->ok = false;
-	return -EIO;
-}
-
-static void reset_dir(struct ck *c, uint64_t ino)
-{
-	struct daxfs_dinode *di = fix_begin(c, ino);
-
-	di->blocks = cpu_to_le64(le64_to_cpu(di->blocks) - le64_to_cpu(di->dir.nblocks));
-	memset(&di->dir, 0, sizeof(di->dir));
-	di->size = 0;
-	fix_end(c);
-}
-
-/* ---- pass 1: attributes, user flags, timestamps (issue 13 structures) ---- */
-
-struct xclaim {
-	struct ck *c;
-	uint64_t ino, blocks;
-};
-
-static int xattr_claim(void *ctx, uint64_t blk, enum xattr_blk_kind kind)
-{
-	static const char *what[] = {"xattr index", "xattr", "xattr value"};
-	struct xclaim *x = ctx;
-
-	if (!claim(x->c, x->ino, blk, 1, what[kind]))
-		return -EEXIST;
-	x->blocks++;
-	return 0;
-}
-
-/* set the feature bit @bit of word @w in repair mode (a transaction) */
-static void fix_feature(struct ck *c, enum dx_feat w, uint32_t bit)
+void fix_feature(struct ck *c, enum dx_feat w, uint32_t bit)
 {
 	dx_lock(c->fs);
 	tx_begin(c->fs);
@@ -409,497 +179,30 @@ static void fix_feature(struct ck *c, enum dx_feat w, uint32_t bit)
 	dx_unlock(c->fs);
 }
 
-/*
- * check_xattrs - claim and check the attribute blocks of @ino: a lone entry
- * block, or an XATTR2 index with its entry blocks and outside values (whose
- * checksums are verified). Returns the blocks counted. A bad structure is
- * reported and, in repair mode, all the inode's attributes are dropped.
- */
-static uint64_t check_xattrs(struct ck *c, uint64_t ino, const struct daxfs_dinode *di)
-{
-	struct daxfs *fs = c->fs;
-	uint64_t xb = le64_to_cpu(di->xattr_blk);
-	struct xclaim x = {c, ino, 0};
-	int err;
+/* ---- one round of passes 1, 3, 2 ---- */
 
-	if (!xb)
-		return 0;
-	if (xb >= fs->data_blk && xb < fs->total_blocks &&
-	    le32_to_cpu(((const struct daxfs_blkhdr *)dx_ptr(fs, blk_to_off(xb)))->magic) ==
-		    DAXFS_XIDX_MAGIC &&
-	    !super_has_feature(fs, FEAT_INCOMPAT, DAXFS_FEAT_INCOMPAT_XATTR2)) {
-		problem(c, "superblock", 0, c->repair,
-			"inode %llu has an xattr index block but the XATTR2 feature is off%s",
-			(unsigned long long)ino, c->repair ? ", turned on" : "");
-		if (!c->repair)
-			return 0; /* the walk below would refuse it */
-		fix_feature(c, FEAT_INCOMPAT, DAXFS_FEAT_INCOMPAT_XATTR2);
-	}
-	err = xattr_walk(fs, ino, true, xattr_claim, &x);
-	if (!err)
-		return x.blocks;
-	problem(c, "inode", ino, c->repair, "inode %llu: bad extended attributes (%s)%s",
-		(unsigned long long)ino, err == -EEXIST ? "block claimed twice" : pmd_errmsg(),
-		c->repair ? ", dropped" : "");
-	if (c->repair) {
-		struct daxfs_dinode *w = fix_begin(c, ino);
-
-		w->xattr_blk = 0;
-		fix_end(c);
-	}
-	c->bad[ino - 1] = 2; /* the rerun recounts the blocks */
-	return x.blocks;
-}
-
-/* check_user_flags - bits 8..15 of the inode flags: only the known ones */
-static void check_user_flags(struct ck *c, uint64_t ino, const struct daxfs_dinode *di)
-{
-	uint32_t unknown = le32_to_cpu(di->flags) & DAXFS_IF_USER_MASK & ~DAXFS_IF_USER_KNOWN;
-
-	if (!unknown)
-		return;
-	problem(c, "inode", ino, c->repair, "inode %llu: unknown flags 0x%x%s",
-		(unsigned long long)ino, unknown, c->repair ? ", cleared" : "");
-	if (c->repair) {
-		struct daxfs_dinode *w = fix_begin(c, ino);
-
-		w->flags = cpu_to_le32(le32_to_cpu(w->flags) & ~unknown);
-		fix_end(c);
-	}
-}
-
-/* check_epochs - nonzero timestamp epoch bytes need the EPOCH feature */
-static void check_epochs(struct ck *c, uint64_t ino, const struct daxfs_dinode *di)
-{
-	if (!(di->epoch[0] | di->epoch[1] | di->epoch[2] | di->epoch[3]) ||
-	    super_has_feature(c->fs, FEAT_RO_COMPAT, DAXFS_FEAT_RO_COMPAT_EPOCH))
-		return;
-	problem(c, "superblock", 0, c->repair,
-		"inode %llu has timestamps outside 1677..2262 but the EPOCH feature is off%s",
-		(unsigned long long)ino, c->repair ? ", turned on" : "");
-	if (c->repair)
-		fix_feature(c, FEAT_RO_COMPAT, DAXFS_FEAT_RO_COMPAT_EPOCH);
-}
-
-static void pass1(struct ck *c)
-{
-	struct daxfs *fs = c->fs;
-
-	for (uint64_t ino = 1; ino <= fs->inode_count; ino++) {
-		const struct daxfs_dinode *di = di_read(fs, ino);
-		uint32_t mode = le32_to_cpu(di->mode);
-		uint64_t used = 0;
-		bool ok = true;
-
-		if (!mode)
-			continue;
-		if (le32_to_cpu(di->crc) !=
-		    daxfs_csum(di, sizeof(*di), offsetof(struct daxfs_dinode, crc))) {
-			bad_inode(c, ino, "inode", "checksum mismatch");
-			continue;
-		}
-		switch (mode & S_IFMT) {
-		case S_IFREG:
-			c->files++;
-			used = check_file(c, ino, di, &ok);
-			if (!ok) {
-				problem(c, "inode", ino, c->repair, "inode %llu: bad extent map%s",
-					(unsigned long long)ino, c->repair ? ", file emptied" : "");
-				if (c->repair) {
-					struct dxi *i = dxi_get(fs, ino);
-					/* blocks claimed so far stay claimed by nobody */
-					struct daxfs_dinode *w = fix_begin(c, ino);
-
-					w->size = 0;
-					w->blocks = 0;
-					memset(&w->file, 0, sizeof(w->file));
-					fix_end(c);
-					if (i) {
-						ext_unload(i);
-						dxi_put(fs, i);
-					}
-					c->bad[ino - 1] = 2; /* rerun will recount */
-				}
-			}
-			break;
-		case S_IFDIR: {
-			struct dwalk w = {c, ino, 0, 0, true};
-			int err;
-
-			c->dirs++;
-			err = dir_walk_blocks(fs, le64_to_cpu(di->dir.root),
-					      (int)le32_to_cpu(di->dir.height), dir_blk_cb, &w);
-			if (err && w.ok)
-				problem(c, "directory", ino, false, "directory %llu: bad tree (%s)",
-					(unsigned long long)ino, pmd_errmsg());
-			if (err) {
-				if (c->repair) {
-					c->probs[c->nprobs - 1].fixed = true;
-					reset_dir(c, ino);
-				}
-				c->bad[ino - 1] = 2;
-				break;
-			}
-			used = w.blocks;
-			if (w.blocks != le64_to_cpu(di->dir.nblocks) ||
-			    w.entries != le64_to_cpu(di->dir.nentries)) {
-				problem(c, "directory", ino, c->repair,
-					"directory %llu: counts %llu entries/%llu blocks, found "
-					"%llu/%llu",
-					(unsigned long long)ino,
-					(unsigned long long)le64_to_cpu(di->dir.nentries),
-					(unsigned long long)le64_to_cpu(di->dir.nblocks),
-					(unsigned long long)w.entries,
-					(unsigned long long)w.blocks);
-				if (c->repair) {
-					struct daxfs_dinode *x = fix_begin(c, ino);
-
-					x->dir.nentries = cpu_to_le64(w.entries);
-					x->dir.nblocks = cpu_to_le64(w.blocks);
-					x->size = cpu_to_le64(w.blocks * BLK_SIZE);
-					fix_end(c);
-				}
-			}
-			break;
-		}
-		case S_IFLNK: {
-			uint64_t b = le64_to_cpu(di->symlink.blk);
-			uint32_t len = le32_to_cpu(di->symlink.len);
-
-			c->symlinks++;
-			if (!len || len > DAXFS_SYMLINK_MAX || !claim(c, ino, b, 1, "symlink") ||
-			    daxfs_crc32c(0, dx_ptr(fs, blk_to_off(b)), len) !=
-				    le32_to_cpu(di->symlink.crc)) {
-				bad_inode(c, ino, "symlink", "bad target");
-				continue;
-			}
-			used = 1;
-			break;
-		}
-		case S_IFCHR:
-		case S_IFBLK:
-		case S_IFIFO:
-		case S_IFSOCK:
-			c->others++;
-			break;
-		default:
-			bad_inode(c, ino, "inode", "bad type 0%o", mode & S_IFMT);
-			continue;
-		}
-		used += check_xattrs(c, ino, di);
-		check_user_flags(c, ino, di);
-		check_epochs(c, ino, di);
-		if (ok && !c->bad[ino - 1] && used != le64_to_cpu(di->blocks)) {
-			problem(c, "inode", ino, c->repair,
-				"inode %llu: block count %llu, counted %llu",
-				(unsigned long long)ino,
-				(unsigned long long)le64_to_cpu(di->blocks),
-				(unsigned long long)used);
-			if (c->repair) {
-				fix_begin(c, ino)->blocks = cpu_to_le64(used);
-				fix_end(c);
-			}
-		}
-	}
-}
-
-/* ---- pass 2: tree ---- */
-
-static bool in_use(struct ck *c, uint64_t ino)
-{
-	return ino_valid(c->fs, ino) && c->bad[ino - 1] != 1 && di_read(c->fs, ino)->mode;
-}
-
-static uint64_t lost_found(struct ck *c)
-{
-	struct daxfs *fs = c->fs;
-	struct daxfs_attr a;
-	uint64_t ino;
-
-	if (!daxfs_lookup(fs, DAXFS_ROOT_INO, "lost+found", &a) && S_ISDIR(a.mode))
-		return a.ino;
-	if (daxfs_mkdir(fs, DAXFS_ROOT_INO, "lost+found", 0700, 0, 0, &a))
-		return 0;
-	ino = a.ino;
-	return ino;
-}
-
-static void pass2(struct ck *c)
-{
-	struct daxfs *fs = c->fs;
-	uint64_t n = fs->inode_count;
-	uint8_t *reached = calloc(n, 1);
-	uint64_t *queue = malloc(n * sizeof(*queue));
-	size_t *first = calloc(n + 2, sizeof(*first));
-	uint64_t qh = 0, qt = 0;
-
-	if (!reached || !queue || !first)
-		goto out_free;
-	/* orphan list */
-	uint64_t o = le64_to_cpu(((const struct daxfs_dsuper *)dx_ptr(fs, 0))->orphan_head);
-	unsigned guard = 0;
-
-	if (fs->flags & DAXFS_O_BACKUP_SB)
-		o = 0;
-	while (o) {
-		if (!in_use(c, o) || ++guard > n || c->orphan[o - 1]) {
-			problem(c, "orphan", o, false, "orphan list broken at inode %llu",
-				(unsigned long long)o);
-			break;
-		}
-		c->orphan[o - 1] = true;
-		o = le64_to_cpu(di_read(fs, o)->orphan_next);
-	}
-	/* entries: bad targets, counts */
-	for (size_t k = 0; k < c->nedges; k++) {
-		struct edge *e = &c->edges[k];
-
-		if (c->bad[e->dir - 1] == 1 || !in_use(c, e->dir))
-			continue;
-		if (!in_use(c, e->child)) {
-			problem(c, "directory", e->dir, c->repair,
-				"directory %llu: entry \"%s\" points to free inode %llu%s",
-				(unsigned long long)e->dir, e->name, (unsigned long long)e->child,
-				c->repair ? ", removed" : "");
-			if (c->repair) {
-				dx_lock(fs);
-				tx_begin(fs);
-				if (dir_remove(fs, e->dir, e->name, e->namelen) || tx_commit(fs))
-					tx_abort(fs);
-				dx_unlock(fs);
-			}
-			e->child = 0;
-			continue;
-		}
-		uint32_t mode = le32_to_cpu(di_read(fs, e->child)->mode);
-
-		if (S_ISDIR(mode)) {
-			if (c->refs[e->child - 1] || e->child == DAXFS_ROOT_INO) {
-				problem(c, "directory", e->dir, c->repair,
-					"directory %llu: second link \"%s\" to directory %llu%s",
-					(unsigned long long)e->dir, e->name,
-					(unsigned long long)e->child, c->repair ? ", removed" : "");
-				if (c->repair) {
-					dx_lock(fs);
-					tx_begin(fs);
-					if (dir_remove(fs, e->dir, e->name, e->namelen) ||
-					    tx_commit(fs))
-						tx_abort(fs);
-					dx_unlock(fs);
-				}
-				e->child = 0;
-				continue;
-			}
-			c->subdirs[e->dir - 1]++;
-			c->dotdot[e->child - 1] = e->dir;
-		}
-		c->refs[e->child - 1]++;
-		first[e->dir]++;
-	}
-	/* adjacency by prefix sums over first[] (count -> start index) */
-	size_t sum = 0;
-
-	for (uint64_t d = 0; d <= n; d++) {
-		size_t cnt = first[d];
-
-		first[d] = sum;
-		sum += cnt;
-	}
-	first[n + 1] = sum;
-	uint64_t *adj = malloc((sum ? sum : 1) * sizeof(*adj));
-	size_t *fill = calloc(n + 2, sizeof(*fill));
-
-	if (!adj || !fill) {
-		free(adj);
-		free(fill);
-		goto out_free;
-	}
-	for (size_t k = 0; k < c->nedges; k++) {
-		struct edge *e = &c->edges[k];
-
-		if (e->child && in_use(c, e->dir) && c->bad[e->dir - 1] != 1 &&
-		    first[e->dir] + fill[e->dir] < first[e->dir + 1])
-			adj[first[e->dir] + fill[e->dir]++] = e->child;
-	}
-	/* reachability */
-	if (!in_use(c, DAXFS_ROOT_INO) ||
-	    !S_ISDIR(le32_to_cpu(di_read(fs, DAXFS_ROOT_INO)->mode))) {
-		problem(c, "inode", 1, false, "root directory is missing or not a directory");
-		free(adj);
-		free(fill);
-		goto out_free;
-	}
-	reached[0] = 1;
-	queue[qt++] = DAXFS_ROOT_INO;
-	while (qh < qt) {
-		uint64_t d = queue[qh++];
-
-		for (size_t k = first[d]; k < first[d] + fill[d]; k++) {
-			uint64_t ch = adj[k];
-
-			if (reached[ch - 1])
-				continue;
-			reached[ch - 1] = 1;
-			if (S_ISDIR(le32_to_cpu(di_read(fs, ch)->mode)))
-				queue[qt++] = ch;
-		}
-	}
-	free(adj);
-	free(fill);
-	uint64_t lf = 0;
-
-	for (uint64_t ino = 1; ino <= n; ino++) {
-		if (!in_use(c, ino))
-			continue;
-		const struct daxfs_dinode *di = di_read(fs, ino);
-		uint32_t mode = le32_to_cpu(di->mode), nlink = le32_to_cpu(di->nlink);
-		bool dir = S_ISDIR(mode);
-
-		if (!reached[ino - 1]) {
-			if (!nlink && c->orphan[ino - 1])
-				continue; /* open-unlinked: freed at the next mount */
-			if (!c->repair) {
-				problem(c, "inode", ino, false,
-					"inode %llu is not reachable from /",
-					(unsigned long long)ino);
-				continue;
-			}
-			if (!lf)
-				lf = lost_found(c);
-			char name[32];
-
-			snprintf(name, sizeof(name), "#%llu", (unsigned long long)ino);
-			dx_lock(fs);
-			tx_begin(fs);
-			if (!lf || dir_insert(fs, lf, name, strlen(name), ino, (mode >> 12) & 15)) {
-				tx_abort(fs);
-				dx_unlock(fs);
-				problem(c, "inode", ino, false,
-					"inode %llu is not reachable from / (no lost+found)",
-					(unsigned long long)ino);
-				continue;
-			}
-			if (c->orphan[ino - 1])
-				orphan_remove(fs, ino);
-			if (dir) {
-				di_write(fs, ino)->parent = cpu_to_le64(lf);
-				di_write(fs, lf)->nlink =
-					cpu_to_le32(le32_to_cpu(di_read(fs, lf)->nlink) + 1);
-			}
-			tx_commit(fs);
-			dx_unlock(fs);
-			problem(c, "inode", ino, true,
-				"inode %llu was not reachable from /, moved to /lost+found",
-				(unsigned long long)ino);
-			c->bad[ino - 1] = 2;
-			continue;
-		}
-		uint32_t want = dir ? 2 + c->subdirs[ino - 1] : c->refs[ino - 1];
-
-		if (dir && ino != DAXFS_ROOT_INO && le64_to_cpu(di->parent) != c->dotdot[ino - 1]) {
-			problem(c, "directory", ino, c->repair,
-				"directory %llu: '..' is %llu, but it is listed in %llu",
-				(unsigned long long)ino,
-				(unsigned long long)le64_to_cpu(di->parent),
-				(unsigned long long)c->dotdot[ino - 1]);
-			if (c->repair) {
-				fix_begin(c, ino)->parent = cpu_to_le64(c->dotdot[ino - 1]);
-				fix_end(c);
-			}
-		}
-		if (dir && ino == DAXFS_ROOT_INO && le64_to_cpu(di->parent) != DAXFS_ROOT_INO) {
-			problem(c, "directory", ino, c->repair, "root: '..' is not the root");
-			if (c->repair) {
-				fix_begin(c, ino)->parent = cpu_to_le64(DAXFS_ROOT_INO);
-				fix_end(c);
-			}
-		}
-		if (nlink != want) {
-			problem(c, "inode", ino, c->repair, "inode %llu: link count %u, counted %u",
-				(unsigned long long)ino, nlink, want);
-			if (c->repair) {
-				fix_begin(c, ino)->nlink = cpu_to_le32(want);
-				if (c->orphan[ino - 1])
-					orphan_remove(fs, ino);
-				fix_end(c);
-			}
-		} else if (c->orphan[ino - 1] && nlink) {
-			problem(c, "orphan", ino, c->repair, "linked inode %llu on the orphan list",
-				(unsigned long long)ino);
-			if (c->repair) {
-				dx_lock(fs);
-				tx_begin(fs);
-				orphan_remove(fs, ino);
-				tx_commit(fs);
-				dx_unlock(fs);
-			}
-		}
-	}
-out_free:
-	free(reached);
-	free(queue);
-	free(first);
-}
-
-/* ---- pass 3: bitmap ---- */
-
-static void pass3(struct ck *c, bool quiet_fix)
-{
-	struct daxfs *fs = c->fs;
-	const uint8_t *bm = dx_ptr(fs, blk_to_off(fs->bitmap_blk));
-	uint64_t first_leak = UINT64_MAX, first_unmarked = UINT64_MAX;
-
-	for (uint64_t b = 0; b < fs->data_blk; b++)
-		c->claimed[b / 8] |= (uint8_t)(1U << (b % 8));
-	for (uint64_t b = 0; b < fs->total_blocks; b++) {
-		bool on = bm[b / 8] & (1U << (b % 8));
-		bool want = c->claimed[b / 8] & (1U << (b % 8));
-
-		if (on && !want) {
-			c->leaked++;
-			if (first_leak == UINT64_MAX)
-				first_leak = b;
-		} else if (!on && want) {
-			c->unmarked++;
-			if (first_unmarked == UINT64_MAX)
-				first_unmarked = b;
-		}
-	}
-	if (c->leaked && !quiet_fix)
-		problem(c, "bitmap", first_leak, c->repair,
-			"bitmap: %llu blocks marked used but owned by nobody (first %llu)%s",
-			(unsigned long long)c->leaked, (unsigned long long)first_leak,
-			c->repair ? ", freed" : "");
-	if (c->unmarked && !quiet_fix)
-		problem(c, "bitmap", first_unmarked, c->repair,
-			"bitmap: %llu blocks in use but marked free (first %llu)%s",
-			(unsigned long long)c->unmarked, (unsigned long long)first_unmarked,
-			c->repair ? ", marked" : "");
-	if ((c->leaked || c->unmarked) && (c->repair || quiet_fix)) {
-		uint8_t *w = dx_ptr(fs, blk_to_off(fs->bitmap_blk));
-		size_t len = (size_t)((fs->total_blocks + 7) / 8);
-
-		pmr_memcpy(fs->r, w, c->claimed, len, 0);
-		alloc_recount(fs);
-	}
-}
-
-/* ---- driver ---- */
-
-static int ck_init(struct ck *c, struct daxfs *fs, bool repair)
+static int ck_init(struct ck *c, struct daxfs *fs, enum daxfs_fsck_mode mode, bool apply)
 {
 	uint64_t n = fs->inode_count;
 
 	memset(c, 0, sizeof(*c));
 	c->fs = fs;
-	c->repair = repair;
+	c->mode = mode;
+	c->apply = apply;
 	c->claimed = calloc((size_t)(fs->total_blocks + 7) / 8, 1);
-	c->bad = calloc(n, 1);
+	c->state = calloc(n, 1);
+	c->crc_bad = calloc(n, 1);
+	c->iflags = calloc(n, sizeof(*c->iflags));
+	c->itype = calloc(n, sizeof(*c->itype));
+	c->used = calloc(n, sizeof(*c->used));
+	c->xblocks = calloc(n, sizeof(*c->xblocks));
+	c->nent = calloc(n, sizeof(*c->nent));
 	c->refs = calloc(n, sizeof(*c->refs));
 	c->subdirs = calloc(n, sizeof(*c->subdirs));
 	c->dotdot = calloc(n, sizeof(*c->dotdot));
 	c->orphan = calloc(n, sizeof(*c->orphan));
-	if (!c->claimed || !c->bad || !c->refs || !c->subdirs || !c->dotdot || !c->orphan)
+	if (!c->claimed || !c->state || !c->crc_bad || !c->iflags || !c->itype || !c->used ||
+	    !c->nent || !c->refs || !c->subdirs || !c->dotdot || !c->orphan)
 		return -ENOMEM;
 	return 0;
 }
@@ -907,215 +210,382 @@ static int ck_init(struct ck *c, struct daxfs *fs, bool repair)
 static void ck_free(struct ck *c)
 {
 	free(c->claimed);
-	free(c->bad);
+	free(c->state);
+	free(c->crc_bad);
+	free(c->iflags);
+	free(c->itype);
+	free(c->used);
+	free(c->xblocks);
+	free(c->nent);
 	free(c->refs);
 	free(c->subdirs);
 	free(c->dotdot);
 	free(c->orphan);
+	free(c->claims);
 	free(c->edges);
+	for (size_t k = 0; k < c->nsalv; k++)
+		free(c->salv[k].blocks);
+	free(c->salv);
 	free(c->probs);
 	free(c->hits);
+}
+
+static int round_passes(struct ck *c)
+{
+	int err = pass1(c);
+
+	if (err)
+		return err;
+	pass3(c, false); /* the bitmap first: the rebuilds and pass 2 allocate */
+	pass1_rebuild(c);
+	err = pass2(c);
+	dx_lock(c->fs);
+	imap_init(c->fs);
+	alloc_recount(c->fs);
+	dx_unlock(c->fs);
+	return err;
 }
 
 int daxfs_rebuild_bitmap(struct daxfs *fs)
 {
 	struct ck c;
-	int err = ck_init(&c, fs, false);
+	int err = ck_init(&c, fs, DAXFS_FSCK_CHECK, false);
 
-	if (!err) {
-		pass1(&c);
+	if (!err)
+		err = pass1(&c);
+	if (!err)
 		pass3(&c, true);
-	}
 	ck_free(&c);
 	return err;
 }
 
-static void json_str(FILE *f, const char *s);
+/* ---- pass 0 ---- */
 
-/* bad_fixed - the superblocks, journal, inode table and bitmap on bad sectors */
-static void bad_fixed(struct ck *c)
+struct run {
+	const struct daxfs_fsck_opts *o;
+	const char *path;
+	struct pmr_region *r;
+	struct daxfs *fs;
+	struct ck *log; /* the problems of every round, and the last round's counts */
+	bool apply;
+	bool primary_bad; /* open with the backup's geometry */
+	uint32_t state;	  /* the superblock's, before recovery */
+	uint64_t orphans;
+};
+
+/* the fields a backup must share with the primary (not state, counters, crc) */
+static bool backup_matches(const struct daxfs_dsuper *a, const struct daxfs_dsuper *b)
 {
-	struct daxfs *fs = c->fs;
+	const uint8_t *x = (const void *)a, *y = (const void *)b;
 
-	bad_note(c, 0, "superblock", UINT64_MAX, 0, 2);
-	bad_note(c, 0, "journal", UINT64_MAX, fs->journal_blk, fs->journal_nblks);
-	bad_note(c, 0, "inode table", UINT64_MAX, fs->itable_blk,
-		 fs->inode_count / DAXFS_INODES_PER_BLOCK);
-	bad_note(c, 0, "bitmap", UINT64_MAX, fs->bitmap_blk, fs->bitmap_nblks);
+	return !memcmp(x, y, offsetof(struct daxfs_dsuper, crc)) &&
+	       !memcmp(x + offsetof(struct daxfs_dsuper, feat_compat),
+		       y + offsetof(struct daxfs_dsuper, feat_compat),
+		       offsetof(struct daxfs_dsuper, orphan_head) -
+			       offsetof(struct daxfs_dsuper, feat_compat)) &&
+	       a->hash_seed == b->hash_seed && a->mkfs_time == b->mkfs_time &&
+	       a->iext_blk == b->iext_blk && a->iext_nblks == b->iext_nblks;
+}
+
+static void write_backup(struct run *u, const struct daxfs_dsuper *primary)
+{
+	struct daxfs_dsuper bk = *primary;
+
+	bk.state = cpu_to_le32(DAXFS_STATE_CLEAN);
+	bk.orphan_head = 0;
+	super_seal(&bk);
+	pmr_memcpy(u->r, (uint8_t *)pmr_addr(u->r) + BLK_SIZE, &bk, sizeof(bk), 0);
+}
+
+/* the primary is sound: the backup must agree with it */
+static void check_backup(struct run *u, const struct daxfs_dsuper *sb)
+{
+	struct ck *c = u->log;
+	struct daxfs_dsuper bk;
+	char why[200], buf[48];
+	bool fixed;
+
+	memcpy(&bk, (uint8_t *)pmr_addr(u->r) + BLK_SIZE, sizeof(bk));
+	if (super_check(&bk, pmr_size(u->r), true))
+		snprintf(why, sizeof(why), "%s", pmd_errmsg());
+	else if (!backup_matches(&bk, sb))
+		snprintf(why, sizeof(why), "differs from the primary");
+	else
+		return;
+	fixed = ck_fix(c, FIX_SAFE);
+	problem(c, "superblock", 1, fixed, "backup superblock: %s%s", why,
+		ck_did(c, fixed, "rewritten from the primary", buf, sizeof(buf)));
+	if (fixed)
+		write_backup(u, sb);
+}
+
+/* the journal header: all zero (never used) or sound */
+static void check_jheader(struct run *u, const struct daxfs_dsuper *sb)
+{
+	static const struct daxfs_jheader zero;
+	struct ck *c = u->log;
+	struct daxfs_jheader *jh =
+		(void *)((uint8_t *)pmr_addr(u->r) + blk_to_off(le64_to_cpu(sb->journal_blk)));
+	struct daxfs_jheader h = *jh;
+	const char *why = NULL;
+	char buf[48];
+	bool fixed;
+
+	if (!memcmp(&h, &zero, sizeof(h)))
+		return;
+	if (le64_to_cpu(h.magic) != DAXFS_JNL_MAGIC)
+		why = "bad magic";
+	else if (le32_to_cpu(h.crc) !=
+		 daxfs_csum(&h, sizeof(h), offsetof(struct daxfs_jheader, crc)))
+		why = "checksum mismatch";
+	else if (le32_to_cpu(h.state) != DAXFS_JNL_EMPTY &&
+		 le32_to_cpu(h.state) != DAXFS_JNL_COMMITTED)
+		why = "unknown state";
+	if (!why)
+		return;
+	fixed = ck_fix(c, FIX_SAFE);
+	problem(c, "journal", 0, fixed, "journal header: %s (nothing in it can be replayed)%s", why,
+		ck_did(c, fixed, "reset", buf, sizeof(buf)));
+	if (!fixed)
+		return;
+	memset(&h, 0, sizeof(h));
+	h.magic = cpu_to_le64(DAXFS_JNL_MAGIC);
+	h.state = cpu_to_le32(DAXFS_JNL_EMPTY);
+	h.crc = cpu_to_le32(daxfs_csum(&h, sizeof(h), offsetof(struct daxfs_jheader, crc)));
+	pmr_memcpy(u->r, jh, &h, sizeof(h), 0);
+}
+
+/* a committed transaction in the journal: replay it, or drop it if broken */
+static int check_journal(struct run *u, const struct daxfs_dsuper *sb)
+{
+	struct ck *c = u->log;
+	struct daxfs tmp;
+	char buf[64];
+	bool fixed;
+	int err;
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.r = u->r;
+	tmp.base = pmr_addr(u->r);
+	super_load_geometry(&tmp, sb);
+	err = jnl_replay(&tmp, true);
+	if (!err)
+		return 0;
+	if (err > 0) {
+		fixed = ck_fix(c, FIX_SAFE);
+		problem(c, "journal", 0, fixed, "journal holds a committed transaction%s",
+			fixed ? ck_did(c, fixed, "replayed", buf, sizeof(buf))
+			      : " (needs recovery: run with -y or mount)");
+		return 0;
+	}
+	fixed = ck_fix(c, FIX_UNSAFE);
+	problem(c, "journal", 0, fixed, "%s%s", pmd_errmsg(),
+		ck_did(c, fixed, "the transaction is dropped", buf, sizeof(buf)));
+	if (!fixed)
+		return -EIO;
+	struct daxfs_jheader *jh = dx_ptr(&tmp, blk_to_off(tmp.journal_blk)), h = *jh;
+
+	h.state = cpu_to_le32(DAXFS_JNL_EMPTY);
+	h.crc = cpu_to_le32(daxfs_csum(&h, sizeof(h), offsetof(struct daxfs_jheader, crc)));
+	pmr_memcpy(u->r, jh, &h, sizeof(h), 0);
+	return 0;
 }
 
 /*
- * ino_path - a path of @ino from the directory entries pass 1 found
- * ("/a/b"), or "" when it has none; "/" for the root.
+ * pass0 - the superblocks and the journal, before the filesystem is opened.
+ * Returns 0, or a fatal exit code with *@fatal set (the report's error).
  */
-static const char *ino_path(const struct ck *c, uint64_t ino, char *buf, size_t len)
+static int pass0(struct run *u, const char **fatal, char *msg, size_t msglen)
 {
-	char tmp[4096];
-	size_t at = sizeof(tmp) - 1;
+	struct ck *c = u->log;
+	struct daxfs_dsuper sb, bk;
+	char buf[64];
+	int err;
 
-	tmp[at] = '\0';
-	for (int depth = 0; ino != DAXFS_ROOT_INO && depth < 256; depth++) {
-		const struct edge *e = NULL;
-
-		for (size_t k = 0; k < c->nedges && !e; k++)
-			if (c->edges[k].child == ino)
-				e = &c->edges[k];
-		if (!e || (size_t)e->namelen + 1 > at) {
-			snprintf(buf, len, "%s", "");
-			return buf;
-		}
-		at -= e->namelen;
-		memcpy(tmp + at, e->name, e->namelen);
-		tmp[--at] = '/';
-		ino = e->dir;
+	memcpy(&sb, pmr_addr(u->r), sizeof(sb));
+	err = super_check(&sb, pmr_size(u->r), false);
+	if (err == -EPROTONOSUPPORT || (err && le64_to_cpu(sb.magic) == DAXFS_MAGIC &&
+					strstr(pmd_errmsg(), "region has only"))) {
+		snprintf(msg, msglen, "%s", pmd_errmsg());
+		*fatal = msg;
+		return DAXFS_FSCK_OPERROR;
 	}
-	snprintf(buf, len, "%s", ino == DAXFS_ROOT_INO ? (tmp[at] ? tmp + at : "/") : "");
-	return buf;
-}
-
-/* bad_sectors - first and last bad sector of hit @h */
-static void bad_sectors(const struct ck *c, const struct badhit *h, uint64_t *first, uint64_t *last)
-{
-	const struct daxfs_badblocks *bad = c->badl;
-	uint64_t s = blk_to_off(h->blk) / 512, e = blk_to_off(h->blk + h->n) / 512;
-
-	*first = s;
-	*last = e - 1;
-	while (*first < e && !bad->check(bad->ctx, *first * 512, 512))
-		(*first)++;
-	while (*last > *first && !bad->check(bad->ctx, *last * 512, 512))
-		(*last)--;
-}
-
-/* report_bad - the hits as text lines or a JSON array member */
-static void report_bad(FILE *f, const struct daxfs_fsck_opts *o, const struct ck *c)
-{
-	char path[4096];
-
-	if (o->json)
-		fprintf(f, ", \"bad_sectors\": [");
-	for (size_t k = 0; k < c->nhits; k++) {
-		const struct badhit *h = &c->hits[k];
-		uint64_t s, e;
-
-		if (!o->json && !o->verbose && k == MAX_REPORT) {
-			fprintf(f, "... and %zu more on bad sectors (use -v)\n", c->nhits - k);
-			break;
+	if (err && u->apply && !super_replay_torn(u->r)) {
+		problem(c, "journal", 0, true,
+			"superblock torn by a crash; the journal replayed to mend it");
+		memcpy(&sb, pmr_addr(u->r), sizeof(sb));
+		err = 0;
+	}
+	if (err) {
+		snprintf(msg, msglen, "%s", pmd_errmsg());
+		memcpy(&bk, (uint8_t *)pmr_addr(u->r) + BLK_SIZE, sizeof(bk));
+		if (super_check(&bk, pmr_size(u->r), true)) {
+			*fatal = msg;
+			if (le64_to_cpu(sb.magic) != DAXFS_MAGIC &&
+			    le64_to_cpu(bk.magic) != DAXFS_MAGIC) {
+				*fatal = "not a daxfs filesystem (superblock: bad magic, no backup "
+					 "superblock)";
+				return DAXFS_FSCK_OPERROR;
+			}
+			return DAXFS_FSCK_UNCORRECTED;
 		}
-		bad_sectors(c, h, &s, &e);
-		ino_path(c, h->ino, path, sizeof(path));
-		if (o->json) {
-			fprintf(f, "%s{\"inode\": %llu, \"path\": ", k ? ", " : "",
-				(unsigned long long)h->ino);
-			json_str(f, path);
-			fprintf(f, ", \"what\": \"%s\", \"block\": %llu, \"blocks\": %llu", h->what,
-				(unsigned long long)h->blk, (unsigned long long)h->n);
-			if (h->lblk != UINT64_MAX)
-				fprintf(f, ", \"file_offset\": %llu, \"bytes\": %llu",
-					(unsigned long long)blk_to_off(h->lblk),
-					(unsigned long long)blk_to_off(h->n));
-			fprintf(f, ", \"first_sector\": %llu, \"last_sector\": %llu}",
-				(unsigned long long)s, (unsigned long long)e);
-		} else if (h->lblk != UINT64_MAX) {
-			fprintf(f,
-				"BAD SECTORS: file %s (inode %llu): bytes %llu..%llu are on bad "
-				"sectors %llu..%llu (reads fail with EIO until rewritten)\n",
-				path[0] ? path : "(no name)", (unsigned long long)h->ino,
-				(unsigned long long)blk_to_off(h->lblk),
-				(unsigned long long)blk_to_off(h->lblk + h->n) - 1,
-				(unsigned long long)s, (unsigned long long)e);
-		} else if (h->ino) {
-			fprintf(f,
-				"BAD SECTORS: %s block %llu of inode %llu (%s) is on bad sectors "
-				"%llu..%llu\n",
-				h->what, (unsigned long long)h->blk, (unsigned long long)h->ino,
-				path[0] ? path : "no name", (unsigned long long)s,
-				(unsigned long long)e);
+		bool fixed = ck_fix(c, FIX_UNSAFE);
+
+		problem(c, "superblock", 0, fixed, "%s%s", msg,
+			ck_did(c, fixed, "restored from the backup superblock", buf, sizeof(buf)));
+		if (fixed) {
+			/* the orphan list is lost: pass 2 finds those inodes */
+			bk.orphan_head = 0;
+			bk.state = cpu_to_le32(DAXFS_STATE_INUSE);
+			super_seal(&bk);
+			pmr_memcpy(u->r, pmr_addr(u->r), &bk, sizeof(bk), 0);
 		} else {
-			fprintf(f, "BAD SECTORS: %s blocks %llu..%llu are on bad sectors %llu..%llu\n",
-				h->what, (unsigned long long)h->blk,
-				(unsigned long long)(h->blk + h->n - 1), (unsigned long long)s,
-				(unsigned long long)e);
+			u->primary_bad = true;
+			if (c->mode == DAXFS_FSCK_PREEN)
+				return DAXFS_FSCK_UNCORRECTED;
 		}
+		sb = bk;
+	} else {
+		check_backup(u, &sb);
 	}
-	if (o->json)
-		fprintf(f, "]");
+	u->state = le32_to_cpu(sb.state);
+	check_jheader(u, &sb);
+	if (check_journal(u, &sb)) {
+		*fatal = "the journal holds a broken transaction; run fsck.daxfs -y";
+		return DAXFS_FSCK_UNCORRECTED;
+	}
+	return 0;
 }
 
-static void json_str(FILE *f, const char *s)
+/* after the open (and the replay): what the state and orphan list say */
+static void report_state(struct run *u)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
+	struct ck *c = u->log;
+	struct daxfs *fs = u->fs;
+	const struct daxfs_dsuper *sb = dx_ptr(fs, 0);
+	uint64_t o = u->primary_bad ? 0 : le64_to_cpu(sb->orphan_head);
+	char list[160] = "";
+	size_t len = 0;
 
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20 || ch >= 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
+	if (u->state != DAXFS_STATE_CLEAN)
+		note(c, "superblock", 0,
+		     "not cleanly unmounted (it crashed, or its daemon had not finished closing)");
+	for (uint64_t guard = 0; o && ino_valid(fs, o) && guard < fs->inode_count; guard++) {
+		if (u->orphans < MAX_LISTED_ORPHANS && len < sizeof(list) - 24)
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%llu",
+						u->orphans ? ", " : "", (unsigned long long)o);
+		u->orphans++;
+		o = le64_to_cpu(di_read(fs, o)->orphan_next);
 	}
-	fputc('"', f);
+	if (u->orphans)
+		note(c, "orphan", 0, "orphan list: %llu unlinked inodes wait to be freed (%s%s)",
+		     (unsigned long long)u->orphans, list,
+		     u->orphans > MAX_LISTED_ORPHANS ? ", ..." : "");
+	if (!fs->iext_nblks)
+		note(c, "superblock", 0,
+		     "format version 1: no names are recorded for reconnecting files; "
+		     "fsck.daxfs --upgrade adds them");
 }
 
-static int report(FILE *f, const struct daxfs_fsck_opts *o, const char *path, struct ck *c,
-		  const char *fatal, int rc)
+/* free the orphans now that they are known to be sound */
+static void free_orphans(struct run *u)
+{
+	struct ck *c = u->log;
+	struct daxfs *fs = u->fs;
+	uint64_t before = fs->free_inodes;
+	char buf[48];
+	int err;
+
+	if (!u->orphans || !ck_fix(c, FIX_SAFE))
+		return;
+	err = orphans_recover(fs);
+	dx_lock(fs);
+	imap_init(fs);
+	dx_unlock(fs);
+	problem(c, "orphan", 0, !err, "orphan list: %llu unlinked inodes%s%s",
+		(unsigned long long)(fs->free_inodes - before),
+		ck_did(c, !err, "freed", buf, sizeof(buf)), err ? " (not all could be freed)" : "");
+	u->orphans = 0;
+}
+
+/* ---- the report ---- */
+
+static void json_list(FILE *f, const struct ck *c, bool notes)
+{
+	bool first = true;
+
+	for (size_t k = 0; c && k < c->nprobs; k++) {
+		const struct problem *p = &c->probs[k];
+
+		if (p->note != notes)
+			continue;
+		fprintf(f, "%s{\"structure\": \"%s\", \"id\": %llu, ", first ? "" : ", ",
+			p->structure, (unsigned long long)p->id);
+		if (!notes)
+			fprintf(f, "\"fixed\": %s, ", p->fixed ? "true" : "false");
+		fprintf(f, "\"message\": ");
+		pmd_json_str(f, p->msg);
+		fputc('}', f);
+		first = false;
+	}
+}
+
+static int report(FILE *f, const struct daxfs_fsck_opts *o, const char *path, const struct ck *c,
+		  const struct run *u, const char *fatal, int rc)
 {
 	static const char *modes[] = {"check", "repair", "preen"};
-	struct daxfs *fs = c ? c->fs : NULL;
+	struct daxfs *fs = u ? u->fs : NULL;
 	uint64_t free_blocks = fs ? fs->free_blocks : 0, free_huge = fs ? fs->free_chunks : 0;
-	uint64_t total = fs ? fs->total_blocks : 0;
-	size_t nprobs = c ? c->nprobs : 0, nfixed = 0;
+	size_t nprobs = 0, nfixed = 0;
+	char b1[32], b2[32];
 	struct daxfs_statfs id;
 	char uuid[DAXFS_UUID_STR_LEN];
 
-	for (size_t k = 0; k < nprobs; k++)
+	for (size_t k = 0; c && k < c->nprobs; k++) {
+		nprobs += !c->probs[k].note;
 		nfixed += c->probs[k].fixed;
+	}
 	memset(&id, 0, sizeof(id));
 	if (fs)
 		daxfs_statfs(fs, &id); /* the label and UUID */
 	if (o->json) {
 		fprintf(f, "{\"path\": ");
-		json_str(f, path);
+		pmd_json_str(f, path);
 		fprintf(f, ", \"mode\": \"%s\", \"exit\": %d, \"clean\": %s", modes[o->mode], rc,
 			rc == 0 ? "true" : "false");
 		if (fatal) {
 			fprintf(f, ", \"error\": ");
-			json_str(f, fatal);
+			pmd_json_str(f, fatal);
 		}
 		fprintf(f, ", \"problems\": [");
-		for (size_t k = 0; k < nprobs; k++) {
-			fprintf(f,
-				"%s{\"structure\": \"%s\", \"id\": %llu, \"fixed\": %s, "
-				"\"message\": ",
-				k ? ", " : "", c->probs[k].structure,
-				(unsigned long long)c->probs[k].id,
-				c->probs[k].fixed ? "true" : "false");
-			json_str(f, c->probs[k].msg);
-			fputc('}', f);
-		}
+		json_list(f, c, false);
+		fprintf(f, "], \"notes\": [");
+		json_list(f, c, true);
 		fprintf(f, "]");
 		if (c)
-			report_bad(f, o, c);
-		if (c) {
+			bad_report(f, o, c);
+		if (fs) {
 			fprintf(f, ", \"summary\": {\"label\": ");
-			json_str(f, id.label);
+			pmd_json_str(f, id.label);
 			fprintf(f, ", \"uuid\": \"%s\"", daxfs_uuid_format(id.uuid, uuid));
 			fprintf(f,
-				", \"journal_replay_needed\": %s, \"inodes\": %llu, "
+				", \"version\": %u, \"name_table\": %s, "
+				"\"unclean\": %s, \"inodes\": %llu, "
 				"\"inodes_used\": %llu, \"files\": %llu, \"directories\": %llu, "
 				"\"symlinks\": %llu, \"special\": %llu, \"blocks\": %llu, "
 				"\"free_blocks\": %llu, \"free_huge_extents\": %llu, "
 				"\"free_huge_bytes\": %llu, \"free_bytes\": %llu, "
 				"\"file_data_blocks\": %llu, \"file_data_huge_blocks\": %llu, "
 				"\"file_data_huge_share\": %.4f}",
-				c->journal_pending ? "true" : "false",
+				le32_to_cpu(((const struct daxfs_dsuper *)dx_ptr(fs, 0))->version),
+				fs->iext_nblks ? "true" : "false",
+				u->state != DAXFS_STATE_CLEAN ? "true" : "false",
 				(unsigned long long)fs->inode_count,
 				(unsigned long long)(fs->inode_count - fs->free_inodes),
 				(unsigned long long)c->files, (unsigned long long)c->dirs,
 				(unsigned long long)c->symlinks, (unsigned long long)c->others,
-				(unsigned long long)total, (unsigned long long)free_blocks,
-				(unsigned long long)free_huge,
+				(unsigned long long)fs->total_blocks,
+				(unsigned long long)free_blocks, (unsigned long long)free_huge,
 				(unsigned long long)(free_huge * HUGE_SIZE),
 				(unsigned long long)(free_blocks * BLK_SIZE),
 				(unsigned long long)c->data_blocks,
@@ -1126,17 +596,22 @@ static int report(FILE *f, const struct daxfs_fsck_opts *o, const char *path, st
 		fprintf(f, "}\n");
 		return rc;
 	}
+	size_t listed = 0;
+
+	for (size_t k = 0; c && k < c->nprobs; k++) {
+		const struct problem *p = &c->probs[k];
+
+		if (!o->verbose && !p->note && listed++ >= MAX_REPORT)
+			continue;
+		fprintf(f, "%s: %s\n", p->note ? "NOTE" : p->fixed ? "FIXED" : "ERROR", p->msg);
+	}
+	if (listed > MAX_REPORT && !o->verbose)
+		fprintf(f, "... and %zu more (use -v)\n", listed - MAX_REPORT);
 	if (fatal) {
 		cli_report(f, "fsck.daxfs", path, fatal);
 		return rc;
 	}
-	for (size_t k = 0; k < nprobs && (o->verbose || k < MAX_REPORT); k++)
-		fprintf(f, "%s: %s\n", c->probs[k].fixed ? "FIXED" : "ERROR", c->probs[k].msg);
-	if (nprobs > MAX_REPORT && !o->verbose)
-		fprintf(f, "... and %zu more (use -v)\n", nprobs - MAX_REPORT);
-	report_bad(f, o, c);
-	char b1[32], b2[32];
-
+	bad_report(f, o, c);
 	fprintf(f, "%s: %s%s%s, UUID %s\n", path, id.label[0] ? "label \"" : "no label",
 		id.label, id.label[0] ? "\"" : "", daxfs_uuid_format(id.uuid, uuid));
 	fprintf(f, "%s: %llu/%llu inodes, %llu files, %llu directories, %llu symlinks\n", path,
@@ -1156,157 +631,161 @@ static int report(FILE *f, const struct daxfs_fsck_opts *o, const char *path, st
 		fprintf(f, "%s: clean\n", path);
 	else if (nprobs)
 		fprintf(f, "%s: %zu problems, %zu fixed\n", path, nprobs, nfixed);
+	if (rc & DAXFS_FSCK_UNCORRECTED && o->mode == DAXFS_FSCK_PREEN)
+		fprintf(f, "%s: damage that could lose data was left alone: run fsck.daxfs -y\n",
+			path);
 	return rc;
+}
+
+/* ---- the driver ---- */
+
+static int open_region(struct run *u)
+{
+	unsigned lock = PMR_F_LOCK_WAIT;
+	int err;
+
+	if (u->o->mode == DAXFS_FSCK_CHECK) {
+		err = pmr_open(u->path, PMR_F_PRIVATE | PMR_F_LOCK_SHARED | lock, &u->r);
+		if (!err) {
+			u->apply = true;
+			return 0;
+		}
+		if (err == -EBUSY || err == -ENOENT)
+			return err;
+		return pmr_open(u->path, PMR_F_RDONLY | PMR_F_LOCK_SHARED | lock, &u->r);
+	}
+	u->apply = true;
+	return pmr_open(u->path, PMR_F_LOCK_EXCL | lock, &u->r);
+}
+
+static size_t count_damage(const struct ck *c, bool fixed_only)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < c->nprobs; k++)
+		n += !c->probs[k].note && (!fixed_only || c->probs[k].fixed);
+	return n;
+}
+
+/* move the problems of @from to the end of @to */
+static void take_problems(struct ck *to, struct ck *from)
+{
+	for (size_t k = 0; k < from->nprobs; k++) {
+		struct problem *p = new_problem(to);
+
+		if (p)
+			*p = from->probs[k];
+	}
 }
 
 int daxfs_fsck(const char *path, const struct daxfs_fsck_opts *o)
 {
 	FILE *f = o->out ? o->out : stdout;
-	bool repair = o->mode != DAXFS_FSCK_CHECK;
-	struct pmr_region *r;
-	struct daxfs_dsuper sb;
-	struct daxfs *fs = NULL;
-	struct ck c;
-	bool sb_bad = false, sb_fixed = false, journal_pending = false, journal_replayed = false;
-	char sbmsg[256] = "";
+	struct ck log, c;
+	struct run u = {.o = o, .path = path, .log = &log};
+	const char *fatal = NULL;
+	char msg[300];
 	unsigned flags;
 	int err, rc = 0;
+	bool clean = false, unresolved = false, manual = false;
 
 	pmd_err_clear();
-	/* the region lock; a daemon still closing after umount is waited for */
-	err = pmr_open(path,
-		       (repair ? PMR_F_LOCK_EXCL : PMR_F_RDONLY | PMR_F_LOCK_SHARED) |
-			       PMR_F_LOCK_WAIT,
-		       &r);
-	if (err)
-		return report(f, o, path, NULL, pmd_strerror(err), DAXFS_FSCK_OPERROR);
-	/* 0. superblock */
-	memcpy(&sb, pmr_addr(r), sizeof(sb));
-	err = super_check(&sb, pmr_size(r), false);
-	if (err == -EPROTONOSUPPORT || (err && le64_to_cpu(sb.magic) == DAXFS_MAGIC &&
-					strstr(pmd_errmsg(), "region has only"))) {
-		snprintf(sbmsg, sizeof(sbmsg), "%s", pmd_errmsg());
-		pmr_close(&r);
-		return report(f, o, path, NULL, sbmsg, DAXFS_FSCK_OPERROR);
-	}
-	if (err && repair && !super_replay_torn(r)) {
-		/* torn by a crash while a transaction was applied: the journal mended it */
-		journal_replayed = true;
-		err = 0;
-	}
+	memset(&log, 0, sizeof(log));
+	log.mode = o->mode;
+	memset(&c, 0, sizeof(c));
+	if (o->upgrade && o->mode != DAXFS_FSCK_REPAIR)
+		return report(f, o, path, NULL, NULL, "--upgrade needs -y", DAXFS_FSCK_USAGE);
+	err = open_region(&u);
 	if (err) {
-		struct daxfs_dsuper bk;
-
-		snprintf(sbmsg, sizeof(sbmsg), "%s", pmd_errmsg());
-		memcpy(&bk, (uint8_t *)pmr_addr(r) + BLK_SIZE, sizeof(bk));
-		if (super_check(&bk, pmr_size(r), true)) {
-			pmr_close(&r);
-			if (le64_to_cpu(sb.magic) != DAXFS_MAGIC &&
-			    le64_to_cpu(bk.magic) != DAXFS_MAGIC)
-				return report(f, o, path, NULL,
-					      "not a daxfs filesystem (superblock: bad magic, no "
-					      "backup superblock)",
-					      DAXFS_FSCK_OPERROR);
-			return report(f, o, path, NULL, sbmsg, DAXFS_FSCK_UNCORRECTED);
-		}
-		sb_bad = true;
-		if (repair) {
-			/* restore the primary from the backup; the orphan list is lost
-			 * (pass 2 finds those inodes) */
-			bk.orphan_head = 0;
-			bk.state = cpu_to_le32(DAXFS_STATE_INUSE);
-			super_seal(&bk);
-			pmr_memcpy(r, pmr_addr(r), &bk, sizeof(bk), 0);
-			sb_fixed = true;
-		}
+		snprintf(msg, sizeof(msg), "%s", pmd_strerror(err));
+		return report(f, o, path, NULL, NULL, msg, DAXFS_FSCK_OPERROR);
 	}
-	flags = DAXFS_O_NOLOCK | (repair ? DAXFS_O_FSCK : DAXFS_O_RDONLY | DAXFS_O_NORECOVERY);
-	if (sb_bad && !sb_fixed)
+	log.apply = u.apply;
+	rc = pass0(&u, &fatal, msg, sizeof(msg));
+	if (rc) {
+		pmr_close(&u.r);
+		report(f, o, path, &log, NULL, fatal, rc);
+		ck_free(&log);
+		return rc;
+	}
+	flags = DAXFS_O_NOLOCK | DAXFS_O_FSCK;
+	if (!u.apply)
+		flags |= DAXFS_O_RDONLY | DAXFS_O_NORECOVERY;
+	if (u.primary_bad)
 		flags |= DAXFS_O_BACKUP_SB;
-	{
-		/* journal state before the open replays it */
-		struct daxfs tmp;
-
-		memset(&tmp, 0, sizeof(tmp));
-		tmp.base = pmr_addr(r);
-		super_load_geometry(
-			&tmp,
-			(const struct daxfs_dsuper *)((uint8_t *)pmr_addr(r) +
-						      (flags & DAXFS_O_BACKUP_SB ? BLK_SIZE : 0)));
-		tmp.size = pmr_size(r) < tmp.size ? pmr_size(r) : tmp.size;
-		journal_pending = jnl_replay(&tmp, true) != 0;
+	err = daxfs_open_region(u.r, flags, &u.fs);
+	if (err) {
+		snprintf(msg, sizeof(msg), "%s", pmd_strerror(err));
+		report(f, o, path, &log, NULL, msg,
+		       err == -ENOMEM ? DAXFS_FSCK_OPERROR : DAXFS_FSCK_UNCORRECTED);
+		ck_free(&log);
+		return err == -ENOMEM ? DAXFS_FSCK_OPERROR : DAXFS_FSCK_UNCORRECTED;
 	}
-	err = daxfs_open_region(r, flags, &fs);
-	if (err)
-		return report(f, o, path, NULL, pmd_strerror(err),
-			      err == -ENOMEM ? DAXFS_FSCK_OPERROR : DAXFS_FSCK_UNCORRECTED);
-	err = ck_init(&c, fs, repair);
-	if (err)
-		goto out_nomem;
-	if (sb_bad)
-		problem(&c, "superblock", 0, sb_fixed, "%s%s", sbmsg,
-			sb_fixed ? "; restored from the backup superblock" : "");
-	if (journal_pending || journal_replayed)
-		problem(&c, "journal", 0, repair, "journal holds a committed transaction%s",
-			journal_replayed ? ", replayed to mend a torn superblock"
-			: repair	 ? ", replayed"
-					 : " (needs recovery: run with -y or mount)");
-	c.journal_pending = journal_pending && !repair;
-	c.badl = o->bad && o->bad->check ? o->bad : NULL;
-	bad_fixed(&c);
-	pass1(&c);
-	pass3(&c, false); /* the bitmap first: pass 2's repairs allocate */
-	pass2(&c);
-	if (!repair) {
-		rc = c.nprobs ? DAXFS_FSCK_UNCORRECTED : 0;
-	} else if (c.nprobs) {
-		/* check again (fixing what the first fixes uncovered) until clean */
-		rc = DAXFS_FSCK_UNCORRECTED;
-		for (int round = 0; round < 3; round++) {
-			struct ck again;
-
-			err = ck_init(&again, fs, true);
-			if (err) {
-				ck_free(&again);
-				break;
-			}
-			pass1(&again);
-			pass3(&again, false);
-			pass2(&again);
-			size_t n = again.nprobs;
-
-			for (size_t k = 0; k < n; k++) {
-				struct problem *p = &again.probs[k];
-
-				problem(&c, p->structure, p->id, p->fixed, "%s", p->msg);
-			}
-			ck_free(&again);
-			if (!n) {
-				rc = DAXFS_FSCK_CORRECTED;
-				break;
-			}
-		}
-	}
-	if (c.nhits)
-		rc |= DAXFS_FSCK_UNCORRECTED; /* lost data: nothing fsck can mend */
-	report(f, o, path, &c, NULL, rc);
-	ck_free(&c);
-	err = daxfs_close(&fs);
-	if (repair && !err) {
-		/* a normal mount frees the orphans and marks the fs clean */
-		struct daxfs *fs2;
-
-		err = daxfs_open(path, 0, &fs2);
+	report_state(&u);
+	for (int round = 0; round < MAX_ROUNDS && !clean; round++) {
+		ck_free(&c);
+		err = ck_init(&c, u.fs, o->mode, u.apply);
 		if (!err)
-			err = daxfs_close(&fs2);
+			err = round_passes(&c);
+		if (err)
+			break;
+		take_problems(&log, &c);
+		clean = !count_damage(&c, false) && (!u.orphans || o->mode == DAXFS_FSCK_CHECK);
+		unresolved = c.unresolved;
+		manual |= c.manual;
+		if (o->mode == DAXFS_FSCK_CHECK || c.manual || !u.apply)
+			break;
+		if (!c.unresolved)
+			free_orphans(&u);
 	}
 	if (err) {
+		snprintf(msg, sizeof(msg), "%s",
+			 err == -ENOMEM ? "out of memory" : pmd_strerror(err));
+		fatal = msg;
+		rc = DAXFS_FSCK_OPERROR;
+	} else if (o->mode == DAXFS_FSCK_CHECK) {
+		rc = count_damage(&log, false) ? DAXFS_FSCK_UNCORRECTED : 0;
+	} else {
+		rc = count_damage(&log, true) ? DAXFS_FSCK_CORRECTED : 0;
+		if (!clean || unresolved || manual)
+			rc |= DAXFS_FSCK_UNCORRECTED;
+		if (!clean && !manual && !unresolved)
+			problem(&log, "fsck", 0, false, "the repairs did not converge in %d rounds",
+				MAX_ROUNDS);
+	}
+	if (!err && o->upgrade && !(rc & DAXFS_FSCK_UNCORRECTED)) {
+		err = iext_upgrade(u.fs);
+		if (err) {
+			snprintf(msg, sizeof(msg), "%s", pmd_strerror(err));
+			fatal = msg;
+			rc |= DAXFS_FSCK_OPERROR;
+		} else {
+			note(&log, "superblock", 0,
+			     "format version %u, names recorded in the inode "
+			     "extension table at blocks %llu..%llu",
+			     DAXFS_VERSION, (unsigned long long)u.fs->iext_blk,
+			     (unsigned long long)(u.fs->iext_blk + u.fs->iext_nblks - 1));
+		}
+	}
+	if (!err) {
+		bad_collect(&log, &c, o->bad && o->bad->check ? o->bad : NULL);
+		if (log.nhits)
+			rc |= DAXFS_FSCK_UNCORRECTED; /* lost data: nothing fsck can mend */
+	}
+	/* the counts of the last round: the state the region is left in */
+	log.files = c.files;
+	log.dirs = c.dirs;
+	log.symlinks = c.symlinks;
+	log.others = c.others;
+	log.data_blocks = c.data_blocks;
+	log.huge_blocks = c.huge_blocks;
+	report(f, o, path, &log, &u, fatal, rc);
+	ck_free(&c);
+	ck_free(&log);
+	err = daxfs_close(&u.fs); /* marks it clean (nothing reaches the file in -n) */
+	if (err && o->mode != DAXFS_FSCK_CHECK) {
 		fprintf(stderr, "fsck.daxfs: %s: %s\n", path, pmd_strerror(err));
 		rc |= DAXFS_FSCK_OPERROR;
 	}
 	return rc;
-out_nomem:
-	ck_free(&c);
-	daxfs_close(&fs);
-	return report(f, o, path, NULL, "out of memory", DAXFS_FSCK_OPERROR);
 }

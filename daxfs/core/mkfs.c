@@ -124,7 +124,8 @@ int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts)
 {
 	uint64_t size = pmr_size(r), tb = size / BLK_SIZE;
 	uint64_t jbytes = opts->journal_bytes, inodes = opts->inodes;
-	uint64_t jn, in, bn, db, jb, bad0;
+	unsigned version = opts->version ? opts->version : DAXFS_VERSION;
+	uint64_t jn, in, bn, xn, db, jb, bad0;
 	uint8_t *base = pmr_addr(r);
 	struct daxfs_dsuper sb;
 	struct daxfs_dinode root;
@@ -139,6 +140,9 @@ int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts)
 	err = daxfs_mkfs_check_opts(opts);
 	if (err)
 		return err;
+	if (version < DAXFS_VERSION_MIN || version > DAXFS_VERSION)
+		return pmd_err(-EINVAL, "format version %u: this mkfs writes versions %u .. %u",
+			       opts->version, DAXFS_VERSION_MIN, DAXFS_VERSION);
 	if (!jbytes) {
 		jbytes = size / 64;
 		if (jbytes < 256 * KiB)
@@ -156,7 +160,9 @@ int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts)
 	inodes = align_up(inodes, DAXFS_INODES_PER_BLOCK);
 	in = inodes / DAXFS_INODES_PER_BLOCK;
 	bn = (tb + BLK_SIZE * 8 - 1) / (BLK_SIZE * 8);
-	db = 2 + jn + in + bn;
+	/* version 2: the inode extension table follows the bitmap */
+	xn = version >= 2 ? (inodes + DAXFS_IEXT_PER_BLOCK - 1) / DAXFS_IEXT_PER_BLOCK : 0;
+	db = 2 + jn + in + bn + xn;
 	if (db + 16 > tb)
 		return pmd_err(-EINVAL,
 			       "region of %s is too small for %llu inodes and a %llu KiB journal",
@@ -173,18 +179,18 @@ int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts)
 			       (unsigned long long)bad0 * 8 + 7, info.path,
 			       (unsigned long long)bad0 * 8);
 	/* the journal, inode table and bitmap, clear of bad sectors */
-	jb = place_meta(opts->bad, jn + in + bn, tb);
+	jb = place_meta(opts->bad, jn + in + bn + xn, tb);
 	if (jb == UINT64_MAX)
 		return pmd_err(-EIO,
 			       "no run of %llu blocks clear of bad sectors for the journal, inode "
 			       "table and bitmap: clear the bad sectors (pmemdev badblocks %s "
 			       "list), or ask for fewer inodes or a smaller journal",
-			       (unsigned long long)(jn + in + bn), info.path);
-	db = jb + jn + in + bn;
+			       (unsigned long long)(jn + in + bn + xn), info.path);
+	db = jb + jn + in + bn + xn;
 
 	/* 1. invalidate any old superblock first, then lay out the metadata */
 	pmr_memset(r, base, 0, 2 * BLK_SIZE, 0);
-	zero_range(r, blk_to_off(jb), blk_to_off(jn + in + bn), opts->progress, "metadata");
+	zero_range(r, blk_to_off(jb), blk_to_off(jn + in + bn + xn), opts->progress, "metadata");
 
 	/* 2. bitmap: the fixed metadata (and blocks skipped before it) is in use */
 	uint8_t *bm = base + blk_to_off(jb + jn + in);
@@ -210,7 +216,7 @@ int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts)
 	/* 4. superblock last: backup, then primary */
 	memset(&sb, 0, sizeof(sb));
 	sb.magic = cpu_to_le64(DAXFS_MAGIC);
-	sb.version = cpu_to_le32(DAXFS_VERSION);
+	sb.version = cpu_to_le32(version);
 	sb.block_size = cpu_to_le32(BLK_SIZE);
 	if (opts->uuid)
 		memcpy(sb.uuid, opts->uuid, sizeof(sb.uuid));
@@ -228,6 +234,11 @@ int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts)
 	sb.bitmap_blk = cpu_to_le64(jb + jn + in);
 	sb.bitmap_nblks = cpu_to_le64(bn);
 	sb.data_blk = cpu_to_le64(db);
+	if (xn) {
+		sb.feat_incompat = cpu_to_le32(DAXFS_FEAT_INCOMPAT_IEXT);
+		sb.iext_blk = cpu_to_le64(jb + jn + in + bn);
+		sb.iext_nblks = cpu_to_le64(xn);
+	}
 	sb.root_ino = cpu_to_le64(DAXFS_ROOT_INO);
 	fill_random(&sb.hash_seed, sizeof(sb.hash_seed));
 	sb.mkfs_time = cpu_to_le64((uint64_t)now);
@@ -236,6 +247,6 @@ int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts)
 	pmr_memcpy(r, base + BLK_SIZE, &sb, sizeof(sb), 0);
 	pmr_memcpy(r, base, &sb, sizeof(sb), 0);
 	if (opts->layout)
-		*opts->layout = (struct daxfs_mkfs_layout){jb, jn + in + bn, jb - 2};
+		*opts->layout = (struct daxfs_mkfs_layout){jb, jn + in + bn + xn, jb - 2};
 	return 0;
 }

@@ -301,6 +301,7 @@ static int do_create(struct daxfs *fs, uint64_t parent, const char *name, uint32
 		if (S_ISDIR(mode))
 			nlink_add(fs, parent, 1);
 		touch(fs, parent, true);
+		iext_set(fs, ino, parent, name, len);
 	}
 	return end_tx(fs, err, ino, out);
 }
@@ -463,6 +464,8 @@ static int do_remove(struct daxfs *fs, uint64_t parent, const char *name, bool r
 			nlink_add(fs, parent, -1);
 		touch(fs, parent, true);
 		orphan = drop_link(fs, ino);
+		if (!orphan)
+			iext_forget(fs, ino, parent, name, len);
 	}
 	err = end_tx(fs, err, 0, NULL);
 	if (!err && orphan)
@@ -532,9 +535,15 @@ int daxfs_link(struct daxfs *fs, uint64_t ino, uint64_t newparent, const char *n
 	if (!err && unnamed)
 		err = orphan_remove(fs, ino);
 	if (!err) {
+		uint64_t p;
+		char n[DAXFS_NAME_MAX + 1];
+		size_t nl;
+
 		nlink_add(fs, ino, 1);
 		touch(fs, ino, false);
 		touch(fs, newparent, true);
+		if (iext_get(fs, ino, &p, n, &nl))
+			iext_set(fs, ino, newparent, newname, len);
 	}
 	return end_tx(fs, err, ino, out);
 out_unlock:
@@ -667,6 +676,8 @@ int daxfs_rename_wh(struct daxfs *fs, uint64_t parent, const char *name, uint64_
 			di_write(fs, t)->parent = cpu_to_le64(parent);
 		touch(fs, s, false);
 		touch(fs, t, false);
+		iext_set(fs, s, newparent, newname, nlen);
+		iext_set(fs, t, parent, name, len);
 		goto out_commit;
 	}
 	if (t) {
@@ -695,6 +706,8 @@ int daxfs_rename_wh(struct daxfs *fs, uint64_t parent, const char *name, uint64_
 		if (tdir)
 			nlink_add(fs, newparent, -1);
 		torphan = drop_link(fs, t);
+		if (!torphan)
+			iext_forget(fs, t, newparent, newname, nlen);
 	} else {
 		err = dir_insert(fs, newparent, newname, nlen, s, ino_dt(fs, s));
 		if (err)
@@ -712,6 +725,7 @@ int daxfs_rename_wh(struct daxfs *fs, uint64_t parent, const char *name, uint64_
 		di_write(fs, s)->parent = cpu_to_le64(newparent);
 	}
 	touch(fs, s, false);
+	iext_set(fs, s, newparent, newname, nlen);
 out_commit:
 	touch(fs, parent, true);
 	if (newparent != parent)

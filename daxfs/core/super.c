@@ -60,21 +60,25 @@ void super_feature_on(struct daxfs *fs, enum dx_feat w, uint32_t bit)
  */
 int super_check(const struct daxfs_dsuper *sb, uint64_t region_size, bool quiet)
 {
-	uint64_t tb, jb, jn, ib, in, bb, bn, db, ic;
+	uint64_t tb, jb, jn, ib, in, bb, bn, db, ic, xb, xn;
+	uint32_t ver = le32_to_cpu(sb->version), incompat = le32_to_cpu(sb->feat_incompat);
 
 	if (le64_to_cpu(sb->magic) != DAXFS_MAGIC)
 		return pmd_err(-EINVAL, "superblock: bad magic 0x%016llx, not a daxfs filesystem",
 			       (unsigned long long)le64_to_cpu(sb->magic));
-	if (le32_to_cpu(sb->version) != DAXFS_VERSION)
+	if (ver < DAXFS_VERSION_MIN || ver > DAXFS_VERSION)
 		return pmd_err(-EPROTONOSUPPORT,
-			       "superblock: filesystem version %u, this daxfs supports version %u",
-			       le32_to_cpu(sb->version), DAXFS_VERSION);
+			       "superblock: filesystem version %u, this daxfs supports versions "
+			       "%u to %u",
+			       ver, DAXFS_VERSION_MIN, DAXFS_VERSION);
 	if (le32_to_cpu(sb->crc) !=
 	    daxfs_csum(sb, DAXFS_SUPER_SIZE, offsetof(struct daxfs_dsuper, crc)))
 		return pmd_err(-EINVAL, "superblock: checksum mismatch (corrupt superblock)");
-	if (le32_to_cpu(sb->feat_incompat) & ~DAXFS_FEAT_INCOMPAT_SUPP)
+	if (incompat & ~DAXFS_FEAT_INCOMPAT_SUPP)
 		return pmd_err(-EPROTONOSUPPORT, "superblock: unknown incompatible features 0x%x",
-			       le32_to_cpu(sb->feat_incompat));
+			       incompat);
+	if (ver == 1 && (incompat || sb->feat_compat || sb->feat_ro_compat))
+		return pmd_err(-EINVAL, "superblock: version 1 with feature bits set");
 	if (le32_to_cpu(sb->block_size) != BLK_SIZE)
 		return pmd_err(-EINVAL, "superblock: block size %u, expected %u",
 			       le32_to_cpu(sb->block_size), BLK_SIZE);
@@ -96,13 +100,29 @@ int super_check(const struct daxfs_dsuper *sb, uint64_t region_size, bool quiet)
 	bb = le64_to_cpu(sb->bitmap_blk);
 	bn = le64_to_cpu(sb->bitmap_nblks);
 	db = le64_to_cpu(sb->data_blk);
+	xb = le64_to_cpu(sb->iext_blk);
+	xn = le64_to_cpu(sb->iext_nblks);
 	/* the journal is at block 2 unless mkfs moved the metadata past bad
 	 * sectors (then blocks 2 .. journal_blk - 1 are unused) */
 	if (jb < 2 || jb >= tb || jn < 16 || jn >= tb || in >= tb || bn >= tb || ib != jb + jn ||
 	    in * DAXFS_INODES_PER_BLOCK != ic || !ic || bb != ib + in || bn * BLK_SIZE * 8 < tb ||
-	    db != bb + bn || db >= tb)
+	    db >= tb)
 		return pmd_err(-EINVAL,
 			       "superblock: layout (journal/inode table/bitmap) inconsistent");
+	if (incompat & DAXFS_FEAT_INCOMPAT_IEXT) {
+		/* after the bitmap (mkfs), or in the data area (an upgrade) */
+		bool fixed = xb == bb + bn && db == xb + xn;
+		bool in_data = db == bb + bn && xb >= db && xb <= tb && xn <= tb - xb;
+
+		if (xn != (ic + DAXFS_IEXT_PER_BLOCK - 1) / DAXFS_IEXT_PER_BLOCK ||
+		    !(fixed || in_data))
+			return pmd_err(-EINVAL, "superblock: inode extension table at %llu+%llu "
+						"inconsistent",
+				       (unsigned long long)xb, (unsigned long long)xn);
+	} else if (db != bb + bn || xb || xn) {
+		return pmd_err(-EINVAL,
+			       "superblock: layout (journal/inode table/bitmap) inconsistent");
+	}
 	if (le64_to_cpu(sb->root_ino) != DAXFS_ROOT_INO)
 		return pmd_err(-EINVAL, "superblock: root inode %llu, expected 1",
 			       (unsigned long long)le64_to_cpu(sb->root_ino));
@@ -123,6 +143,12 @@ void super_load_geometry(struct daxfs *fs, const struct daxfs_dsuper *sb)
 	fs->bitmap_blk = le64_to_cpu(sb->bitmap_blk);
 	fs->bitmap_nblks = le64_to_cpu(sb->bitmap_nblks);
 	fs->data_blk = le64_to_cpu(sb->data_blk);
+	if (le32_to_cpu(sb->feat_incompat) & DAXFS_FEAT_INCOMPAT_IEXT) {
+		fs->iext_blk = le64_to_cpu(sb->iext_blk);
+		fs->iext_nblks = le64_to_cpu(sb->iext_nblks);
+	} else {
+		fs->iext_blk = fs->iext_nblks = 0;
+	}
 	fs->hash_seed = le64_to_cpu(sb->hash_seed);
 }
 

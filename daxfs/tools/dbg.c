@@ -17,12 +17,12 @@
 	}
 
 static const char *const kind_names[DBG_NKINDS] = {
-	[DBG_SB] = "sb",	 [DBG_BACKUP] = "backup", [DBG_JHEADER] = "jheader",
-	[DBG_JREC] = "jrec",	 [DBG_BITMAP] = "bitmap", [DBG_INODE] = "inode",
-	[DBG_EXTENT] = "extent", [DBG_EXTBLK] = "extblk", [DBG_DATA] = "data",
-	[DBG_DNODE] = "dnode",	 [DBG_DINDEX] = "dindex", [DBG_DENTRY] = "dentry",
-	[DBG_XATTR] = "xattr",	 [DBG_XENTRY] = "xentry", [DBG_SYMLINK] = "symlink",
-	[DBG_BLOCK] = "block",
+	[DBG_SB] = "sb",	   [DBG_BACKUP] = "backup", [DBG_JHEADER] = "jheader",
+	[DBG_JREC] = "jrec",	   [DBG_BITMAP] = "bitmap", [DBG_INODE] = "inode",
+	[DBG_IEXT] = "iext",	   [DBG_EXTENT] = "extent", [DBG_EXTBLK] = "extblk",
+	[DBG_DATA] = "data",	   [DBG_DNODE] = "dnode",   [DBG_DINDEX] = "dindex",
+	[DBG_DENTRY] = "dentry",   [DBG_XATTR] = "xattr",   [DBG_XENTRY] = "xentry",
+	[DBG_SYMLINK] = "symlink", [DBG_BLOCK] = "block",
 };
 
 const char *dbg_kind_name(enum dbg_kind k)
@@ -67,6 +67,14 @@ static void load_geometry(struct dbg_img *im, const struct daxfs_dsuper *sb)
 	im->bitmap_blk = le64_to_cpu(sb->bitmap_blk);
 	im->bitmap_nblks = le64_to_cpu(sb->bitmap_nblks);
 	im->data_blk = le64_to_cpu(sb->data_blk);
+	if (le32_to_cpu(sb->feat_incompat) & DAXFS_FEAT_INCOMPAT_IEXT) {
+		im->iext_blk = le64_to_cpu(sb->iext_blk);
+		im->iext_nblks = le64_to_cpu(sb->iext_nblks);
+		if (im->iext_blk >= im->total_blocks ||
+		    im->iext_nblks > im->total_blocks - im->iext_blk ||
+		    im->iext_nblks * DAXFS_IEXT_PER_BLOCK < im->inode_count)
+			im->iext_blk = im->iext_nblks = 0;
+	}
 }
 
 int dbg_img_init(struct dbg_img *im, void *base, uint64_t size)
@@ -289,6 +297,11 @@ static int scan_inode(struct scan *s, uint64_t ino)
 	if (!mode)
 		return 0;
 	err = emit(s, DBG_INODE, ino, 0, dioff, DAXFS_INODE_SIZE, ino);
+	if (!err && im->iext_nblks)
+		err = emit(s, DBG_IEXT, ino, 0,
+			   blk_to_off(im->iext_blk + (ino - 1) / DAXFS_IEXT_PER_BLOCK) +
+				   (ino - 1) % DAXFS_IEXT_PER_BLOCK * DAXFS_IEXT_SIZE,
+			   DAXFS_IEXT_SIZE, ino);
 	if (err)
 		return err;
 	switch (mode & S_IFMT) {
@@ -519,7 +532,8 @@ static const struct dbg_field sb_fields[] = {
 	FLD(struct daxfs_dsuper, mount_time, "mount_time"),
 	FLD(struct daxfs_dsuper, state, "state"),
 	FLD(struct daxfs_dsuper, flags, "flags"),
-	FLD(struct daxfs_dsuper, reserved, "reserved"),
+	FLD(struct daxfs_dsuper, iext_blk, "iext_blk"),
+	FLD(struct daxfs_dsuper, iext_nblks, "iext_nblks"),
 };
 
 static const struct dbg_field jh_fields[] = {
@@ -581,6 +595,12 @@ static const struct dbg_field inode_other_fields[] = {
 	INODE_COMMON,
 	FLD(struct daxfs_dinode, u_raw, "union"),
 	FLD(struct daxfs_dinode, reserved, "reserved"),
+};
+
+static const struct dbg_field iext_fields[] = {
+	FLD(struct daxfs_iext, parent, "parent"),   FLD(struct daxfs_iext, crc, "crc"),
+	FLD(struct daxfs_iext, namelen, "namelen"), FLD(struct daxfs_iext, flags, "flags"),
+	FLD(struct daxfs_iext, name, "name"),
 };
 
 static const struct dbg_field extent_fields[] = {
@@ -655,6 +675,8 @@ const struct dbg_field *dbg_fields(const struct dbg_img *im, const struct dbg_ob
 			TABLE(inode_symlink_fields);
 		TABLE(inode_other_fields);
 	}
+	case DBG_IEXT:
+		TABLE(iext_fields);
 	case DBG_EXTENT:
 		TABLE(extent_fields);
 	case DBG_EXTBLK:
@@ -865,6 +887,13 @@ void dbg_reseal(const struct dbg_img *im, const struct dbg_obj *o, uint64_t *off
 	case DBG_XENTRY:
 		seal_block(im, off_to_blk(o->off), &off, &len);
 		break;
+	case DBG_IEXT: {
+		struct daxfs_iext *x = at(im, o->off);
+
+		x->crc = cpu_to_le32(iext_csum(o->id, x));
+		len = sizeof(*x);
+		break;
+	}
 	case DBG_SYMLINK: {
 		struct daxfs_dinode *di = (void *)inode_at(im, o->id);
 

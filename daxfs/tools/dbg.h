@@ -37,6 +37,7 @@ enum dbg_kind {
 	DBG_JREC,    /* journal record K (K from 0, in the header's length) */
 	DBG_BITMAP,  /* allocation bitmap block K of the bitmap */
 	DBG_INODE,   /* inode INO */
+	DBG_IEXT,    /* inode extension entry INO (recorded parent and name) */
 	DBG_EXTENT,  /* extent INO.K of a file (inline or in a chain block) */
 	DBG_EXTBLK,  /* extent block BLK */
 	DBG_DATA,    /* the data blocks of extent INO.K */
@@ -72,6 +73,7 @@ struct dbg_img {
 	uint64_t journal_blk, journal_nblks;
 	uint64_t itable_blk, inode_count;
 	uint64_t bitmap_blk, bitmap_nblks;
+	uint64_t iext_blk, iext_nblks; /* 0 without the IEXT feature */
 	uint64_t data_blk;
 };
 
@@ -142,7 +144,7 @@ uint64_t dbg_boundary(const struct dbg_img *im, const struct dbg_field *f, unsig
 /*
  * dbg_reseal - recompute the checksum that covers @o (the superblock's,
  * the journal header's, an inode's, a metadata block's, a symlink target's
- * in its inode), so the damage is only in meaning.
+ * in its inode, an inode extension entry's), so the damage is only in meaning.
  * Data, bitmap and raw blocks have none. Returns the checksummed range in
  * @off and @len (each may be NULL) for the caller to persist.
  */

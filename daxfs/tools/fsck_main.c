@@ -2,7 +2,7 @@
 /*
  * fsck.daxfs - check and repair a daxfs filesystem.
  *
- *   fsck.daxfs [-n|-y|-p] [--json] [-v] REGION
+ *   fsck.daxfs [-n|-y|-p] [--json] [-v] [--upgrade] REGION
  *
  * Exit status is a bitmask as for e2fsck: 0 clean, 1 errors corrected,
  * 4 errors left uncorrected, 8 operational error, 16 usage error.
@@ -18,10 +18,12 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: fsck.daxfs [-n|-y|-p] [--json] [-v] REGION\n"
+	fprintf(f, "usage: fsck.daxfs [-n|-y|-p] [--json] [-v] [--upgrade] REGION\n"
 		   "  -n             check only, never write (default)\n"
 		   "  -y             repair every problem found\n"
-		   "  -p             preen: repair without asking (same as -y)\n"
+		   "  -p             preen: repair only what cannot lose data; exit 4 if more\n"
+		   "                 is needed\n"
+		   "  --upgrade      with -y: then bring a version 1 image to version 2\n"
 		   "  -f             accepted for e2fsck users: the check is always full\n"
 		   "  --json         the report as one JSON object on stdout\n"
 		   "  -v, --verbose  list every problem, not only the first ones\n"
@@ -35,6 +37,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, 'J'},
 		{"verbose", no_argument, NULL, 'v'},
+		{"upgrade", no_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'},
 		CLI_VERSION_OPTION,
 		{NULL, 0, NULL, 0},
@@ -70,6 +73,9 @@ int main(int argc, char **argv)
 			break;
 		case 'V':
 			return cli_version("fsck.daxfs");
+		case 'U':
+			o.upgrade = true;
+			break;
 		case 'h':
 		default:
 			return cli_help(usage, c, DAXFS_FSCK_USAGE);
@@ -77,6 +83,11 @@ int main(int argc, char **argv)
 	}
 	if (modes > 1) {
 		fprintf(stderr, "fsck.daxfs: -n, -y and -p exclude each other\n");
+		usage(stderr);
+		return DAXFS_FSCK_USAGE;
+	}
+	if (o.upgrade && o.mode != DAXFS_FSCK_REPAIR) {
+		fprintf(stderr, "fsck.daxfs: --upgrade needs -y\n");
 		usage(stderr);
 		return DAXFS_FSCK_USAGE;
 	}

@@ -162,9 +162,9 @@ static void populate(struct daxfs *fs, enum pop_end end)
 	_exit(2); /* the crash point did not fire */
 }
 
-int pop_build(const char *path, uint64_t size, enum pop_end end)
+int pop_build(const char *path, uint64_t size, enum pop_end end, unsigned version)
 {
-	struct daxfs_mkfs_opts mo = {.label = "fuzz"};
+	struct daxfs_mkfs_opts mo = {.label = "fuzz", .version = version};
 	struct pmr_region *r;
 	pid_t pid;
 	int err, st;

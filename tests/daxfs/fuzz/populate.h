@@ -32,11 +32,12 @@ enum pop_end {
 };
 
 /*
- * pop_build - make a new filesystem in the region file @path (@size bytes,
- * created; it must not exist) and populate it, in a child process that
- * ends as @end says. Returns 0 or -errno (with a message on stderr).
+ * pop_build - make a new filesystem of format @version (0: the current
+ * one) in the region file @path (@size bytes, created; it must not exist)
+ * and populate it, in a child process that ends as @end says. Returns 0 or
+ * -errno (with a message on stderr).
  */
-int pop_build(const char *path, uint64_t size, enum pop_end end);
+int pop_build(const char *path, uint64_t size, enum pop_end end, unsigned version);
 
 struct pop_entry {
 	char path[1024]; /* absolute, "/" for the root */

@@ -28,5 +28,5 @@ int main(int argc, char **argv)
 	}
 	if (argc > 3)
 		mib = strtoul(argv[3], NULL, 0);
-	return pop_build(argv[1], (uint64_t)mib << 20, end) ? 1 : 0;
+	return pop_build(argv[1], (uint64_t)mib << 20, end, 0) ? 1 : 0;
 }
