@@ -271,18 +271,20 @@ struct run {
 	bool primary_bad; /* open with the backup's geometry */
 	uint32_t state;	  /* the superblock's, before recovery */
 	uint64_t orphans;
+	struct daxfs_errinfo errs; /* the superblock's error record */
 };
 
-/* the fields a backup must share with the primary (not state, counters, crc) */
+/* the fields a backup must share with the primary (not state, counters,
+ * compat features, the error record, crc) */
 static bool backup_matches(const struct daxfs_dsuper *a, const struct daxfs_dsuper *b)
 {
 	const uint8_t *x = (const void *)a, *y = (const void *)b;
 
 	return !memcmp(x, y, offsetof(struct daxfs_dsuper, crc)) &&
-	       !memcmp(x + offsetof(struct daxfs_dsuper, feat_compat),
-		       y + offsetof(struct daxfs_dsuper, feat_compat),
+	       !memcmp(x + offsetof(struct daxfs_dsuper, feat_incompat),
+		       y + offsetof(struct daxfs_dsuper, feat_incompat),
 		       offsetof(struct daxfs_dsuper, orphan_head) -
-			       offsetof(struct daxfs_dsuper, feat_compat)) &&
+			       offsetof(struct daxfs_dsuper, feat_incompat)) &&
 	       a->hash_seed == b->hash_seed && a->mkfs_time == b->mkfs_time &&
 	       a->iext_blk == b->iext_blk && a->iext_nblks == b->iext_nblks;
 }
@@ -293,6 +295,9 @@ static void write_backup(struct run *u, const struct daxfs_dsuper *primary)
 
 	bk.state = cpu_to_le32(DAXFS_STATE_CLEAN);
 	bk.orphan_head = 0;
+	bk.feat_compat = cpu_to_le32(le32_to_cpu(bk.feat_compat) & ~DAXFS_FEAT_COMPAT_ERRREC);
+	memset((uint8_t *)&bk + offsetof(struct daxfs_dsuper, err_count), 0,
+	       offsetof(struct daxfs_dsuper, iext_blk) - offsetof(struct daxfs_dsuper, err_count));
 	super_seal(&bk);
 	pmr_memcpy(u->r, (uint8_t *)pmr_addr(u->r) + BLK_SIZE, &bk, sizeof(bk), 0);
 }
@@ -485,6 +490,41 @@ static void report_state(struct run *u)
 		note(c, "superblock", 0,
 		     "format version 1: no names are recorded for reconnecting files; "
 		     "fsck.daxfs --upgrade adds them");
+	if (!u->primary_bad)
+		daxfs_errinfo_from_super(sb, &u->errs);
+	if (u->errs.count) {
+		char *text = NULL, *line, *save;
+		size_t tlen = 0;
+		FILE *m = open_memstream(&text, &tlen);
+
+		if (!m)
+			return;
+		daxfs_errinfo_print(&u->errs, m, "", false);
+		fclose(m);
+		for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			note(c, "errors", 0, "error record: %s", line);
+		free(text);
+	}
+}
+
+/* clear_errors - the check is clean: forget the error record (as e2fsck) */
+static void clear_errors(struct run *u)
+{
+	struct daxfs *fs = u->fs;
+	struct daxfs_dsuper *sb;
+
+	if (!u->errs.count || !u->apply || u->o->mode == DAXFS_FSCK_CHECK)
+		return;
+	dx_lock(fs);
+	tx_begin(fs);
+	sb = super_write(fs);
+	memset((uint8_t *)sb + offsetof(struct daxfs_dsuper, err_count), 0,
+	       offsetof(struct daxfs_dsuper, iext_blk) - offsetof(struct daxfs_dsuper, err_count));
+	sb->feat_compat = cpu_to_le32(le32_to_cpu(sb->feat_compat) & ~DAXFS_FEAT_COMPAT_ERRREC);
+	super_seal(sb);
+	if (!tx_commit(fs))
+		note(u->log, "errors", 0, "error record cleared");
+	dx_unlock(fs);
 }
 
 /* free the orphans now that they are known to be sound */
@@ -565,6 +605,8 @@ static int report(FILE *f, const struct daxfs_fsck_opts *o, const char *path, co
 		if (c)
 			bad_report(f, o, c);
 		if (fs) {
+			fprintf(f, ", \"errors\": ");
+			daxfs_errinfo_print(&u->errs, f, "", true);
 			fprintf(f, ", \"summary\": {\"label\": ");
 			pmd_json_str(f, id.label);
 			fprintf(f, ", \"uuid\": \"%s\"", daxfs_uuid_format(id.uuid, uuid));
@@ -753,6 +795,8 @@ int daxfs_fsck(const char *path, const struct daxfs_fsck_opts *o)
 			problem(&log, "fsck", 0, false, "the repairs did not converge in %d rounds",
 				MAX_ROUNDS);
 	}
+	if (!err && !(rc & DAXFS_FSCK_UNCORRECTED))
+		clear_errors(&u);
 	if (!err && o->upgrade && !(rc & DAXFS_FSCK_UNCORRECTED)) {
 		err = iext_upgrade(u.fs);
 		if (err) {

@@ -554,7 +554,8 @@ static void check_names(struct tree *t)
 	struct daxfs *fs = c->fs;
 	char buf[48];
 
-	if (!fs->iext_nblks)
+	/* the names are what a later repair needs: keep them while damage is left */
+	if (!fs->iext_nblks || c->unresolved)
 		return;
 	for (uint64_t x = 1; x <= t->n; x++) {
 		char name[DAXFS_NAME_MAX + 1];
@@ -571,9 +572,16 @@ static void check_names(struct tree *t)
 			what = "records a name for the root";
 		else if (err == -EIO)
 			what = "is damaged";
-		else if (!err && (!is_dir(c, p) || dir_find(fs, p, name, len, &found, NULL, NULL) ||
-				  found != x))
-			what = "names a link that does not exist";
+		else if (!err && !is_dir(c, p))
+			what = "names a directory that does not exist";
+		else if (!err && (c->iflags[p - 1] & IF_SALVAGE))
+			what = NULL; /* its directory was left damaged */
+		else if (!err) {
+			int e = dir_find(fs, p, name, len, &found, NULL, NULL);
+
+			if (e == -ENOENT || (!e && found != x))
+				what = "names a link that does not exist";
+		}
 		dx_unlock(fs);
 		if (!what)
 			continue;

@@ -87,6 +87,26 @@ int main(void)
 	CHECK_EQ(after_repair, ft_summary_inodes(&crash));
 	ft_same_tree(&crash);
 
+	/* the superblock's error record: shown, cleared by -y */
+	ft_fresh(&t);
+	ft_damage(&t, "inode", "/big", "size", FT_FLIP, 40, false);
+	{
+		struct daxfs *fs;
+		struct daxfs_attr a;
+
+		CHECK_OK(daxfs_open(t.img, 0, &fs));
+		CHECK_EQ(daxfs_lookup(fs, 1, "big", &a), -EIO);
+		daxfs_close(&fs);
+	}
+	FT_EXPECT(&t, DAXFS_FSCK_CHECK, DAXFS_FSCK_UNCORRECTED);
+	FT_SAID(&t, "error record: errors:", true);
+	FT_SAID(&t, "checksum mismatch", true);
+	FT_EXPECT(&t, DAXFS_FSCK_REPAIR, DAXFS_FSCK_CORRECTED);
+	FT_SAID(&t, "error record cleared", true);
+	FT_EXPECT(&t, DAXFS_FSCK_CHECK, 0);
+	FT_SAID(&t, "error record", false);
+	FT_SAID(&t, "not cleanly unmounted", false);
+
 	/* a clean crash-free image reports none of it */
 	ft_fresh(&t);
 	FT_EXPECT(&t, DAXFS_FSCK_CHECK, 0);
