@@ -518,7 +518,8 @@ static void check_counts(struct tree *t)
 			}
 		}
 		if (nlink != want) {
-			fixed = ck_fix(c, FIX_SAFE);
+			/* entries of a directory left damaged (-p) may be wrong */
+			fixed = ck_fix(c, c->manual ? FIX_UNSAFE : FIX_SAFE);
 			problem(c, "inode", x, fixed, "inode %llu: link count %u, counted %u%s",
 				(unsigned long long)x, nlink, want,
 				ck_did(c, fixed, "set", buf, sizeof(buf)));

@@ -585,6 +585,8 @@ static int put_whiteout(struct daxfs *fs, uint64_t dir, const char *name, size_t
 
 	if (!err)
 		err = dir_set(fs, dir, name, len, w, mode_dt(S_IFCHR));
+	if (!err)
+		iext_set(fs, w, dir, name, len);
 	return err;
 }
 
