@@ -29,21 +29,12 @@
 static void bio_init_fields(struct bio *bio, struct bio_vec *vecs, unsigned max_vecs, unsigned opf,
 			    enum bio_desc desc)
 {
-	bio->bi_next = NULL;
-	bio->bi_bdev = NULL;
-	bio->bi_opf = opf;
 	bio->bi_desc = desc;
-	bio->bi_status = 0;
-	memset(&bio->bi_iter, 0, sizeof(bio->bi_iter));
-	bio->bi_vcnt = 0;
 	bio->bi_max_vecs = (uint16_t)max_vecs;
 	bio->bi_flags = 0;
 	bio->bi_io_vec = vecs;
-	bio->bi_end_io = NULL;
-	bio->bi_private = NULL;
-	bio->bi_parent = NULL;
 	atomic_init(&bio->bi_remaining, 1);
-	bio->bi_start_ns = 0;
+	bio_reset(bio, opf);
 }
 
 /*

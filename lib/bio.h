@@ -162,6 +162,29 @@ int bio_alloc(unsigned nr_vecs, unsigned opf, enum bio_desc desc, struct bio **o
 void bio_init(struct bio *bio, struct bio_vec *vecs, unsigned max_vecs, unsigned opf,
 	      enum bio_desc desc);
 
+/*
+ * bio_reset - make a bio that is not in flight ready to be built and
+ * submitted again as @opf: no bvecs, sector 0, status 0, no end_io or
+ * private data, as bio_init() leaves it, but keeping its bvec array,
+ * capacity and descriptor, and, for a bio_alloc()ed bio, where its memory
+ * goes back to. Drop page references first (bio_release_pages()).
+ */
+static inline void bio_reset(struct bio *bio, unsigned opf)
+{
+	bio->bi_next = NULL;
+	bio->bi_bdev = NULL;
+	bio->bi_opf = opf;
+	bio->bi_status = 0;
+	bio->bi_iter = (struct bvec_iter){0};
+	bio->bi_vcnt = 0;
+	bio->bi_flags &= BIO_F_CACHED;
+	bio->bi_end_io = NULL;
+	bio->bi_private = NULL;
+	bio->bi_parent = NULL;
+	atomic_store_explicit(&bio->bi_remaining, 1, memory_order_relaxed);
+	bio->bi_start_ns = 0;
+}
+
 /* bio_release_pages - drop the page references held by the bvecs. */
 void bio_release_pages(struct bio *bio);
 

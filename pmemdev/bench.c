@@ -139,7 +139,7 @@ static int bench_submit(struct bench_thread *t, struct bench_slot *s)
 		if (err)
 			return err;
 	} else {
-		bio_init(bio, bio->bi_inline_vecs, t->nr_vecs, opf, desc);
+		bio_reset(bio, opf);
 	}
 	bio->bi_iter.bi_sector = off_to_sector(next_block(t) * o->bs);
 	err = bio_add_range(bio, s->buf, o->bs, o->mode);
@@ -416,7 +416,7 @@ int bench_run(const struct bench_opts *o, struct bench_result *res)
 				s->thr = t;
 				s->idx = j;
 				s->buf = aligned + (uint64_t)(i * o->iodepth + j) * slot_bytes;
-				/* Our own bio shell, reset with bio_init() per I/O. */
+				/* Our own bio shell: bio_init() once, bio_reset() per I/O. */
 				if (o->alloc)
 					continue;
 				s->bio = malloc(sizeof(struct bio) +
@@ -425,6 +425,8 @@ int bench_run(const struct bench_opts *o, struct bench_result *res)
 					err = -ENOMEM;
 					goto out_threads;
 				}
+				bio_init(s->bio, s->bio->bi_inline_vecs, t->nr_vecs, BIO_OP_READ,
+					 bio_desc_of(o->mode));
 			}
 		}
 	}

@@ -135,7 +135,7 @@ struct pmemdev_fio_iou {
 	struct pmemdev_fio_data *data;
 	struct pmemdev_fio_iou *next; /* on done_list or the backlog */
 	bool done;		      /* sync path: end_io ran */
-	struct bio *bio;	      /* caller-owned: bio_init() over its own bvec array */
+	struct bio *bio;	      /* caller-owned: bio_init() once, bio_reset() per I/O */
 };
 
 /*
@@ -565,6 +565,8 @@ static int pmemdev_fio_io_u_init(struct thread_data *td, struct io_u *io_u)
 		free(iou);
 		return 1;
 	}
+	bio_init(iou->bio, iou->bio->bi_inline_vecs, d->max_vecs, BIO_OP_READ,
+		 bio_desc_of(d->mode));
 	iou->io_u = io_u;
 	iou->data = d;
 	io_u->engine_data = iou;
@@ -657,7 +659,8 @@ static int pmemdev_fio_prep_bio(struct pmemdev_fio_data *d, struct pmemdev_fio_i
 		return pmd_err(-EINVAL, "unsupported data direction %d", (int)io_u->ddir);
 	}
 
-	bio_init(bio, bio->bi_inline_vecs, d->max_vecs, opf, bio_desc_of(d->mode));
+	/* The array, capacity and descriptor were set once, in ->io_u_init. */
+	bio_reset(bio, opf);
 	bio->bi_private = iou;
 	bio->bi_end_io = d->async ? pmemdev_fio_end_io_async : pmemdev_fio_end_io_sync;
 
