@@ -229,6 +229,7 @@ struct daxfs_new {
  * applied; a new directory also inherits it as its own default ACL), as
  * the kernel does for a filesystem with ACLs; without one the umask
  * applies. daxfs_mknod/create/mkdir are daxfs_make with a zero umask.
+ * With @name NULL it makes an unnamed regular file as daxfs_tmpfile does.
  * Returns what daxfs_mknod returns, and -EPERM (@parent immutable).
  */
 int daxfs_make(struct daxfs *fs, uint64_t parent, const char *name, const struct daxfs_new *n,
@@ -378,6 +379,7 @@ int daxfs_removexattr(struct daxfs *fs, uint64_t ino, const char *name);
  * names, new entries in it) with -EPERM; an append-only one refuses writes
  * before its end, truncation, chmod/chown/explicit times, xattrs, removal
  * and rename. Return 0, -ENOENT, -EOPNOTSUPP (other flags), -EROFS.
+ * daxfs_getflags takes no lock (cheap enough to ask on every write).
  */
 int daxfs_getflags(struct daxfs *fs, uint64_t ino, uint32_t *flags);
 int daxfs_setflags(struct daxfs *fs, uint64_t ino, uint32_t flags);

@@ -333,8 +333,9 @@ int daxfs_create(struct daxfs *fs, uint64_t parent, const char *name, uint32_t m
 	return do_create(fs, parent, name, S_IFREG | (mode & 07777), 0, uid, gid, 0, NULL, out);
 }
 
-int daxfs_tmpfile(struct daxfs *fs, uint64_t dir, uint32_t mode, uint32_t uid, uint32_t gid,
-		  struct daxfs_attr *out)
+/* an unnamed regular file in @dir, an orphan from the start (O_TMPFILE) */
+static int do_tmpfile(struct daxfs *fs, uint64_t dir, uint32_t mode, uint32_t umask, uint32_t uid,
+		      uint32_t gid, struct daxfs_attr *out)
 {
 	uint64_t ino = 0;
 	int err = lock_parent(fs, dir);
@@ -346,7 +347,7 @@ int daxfs_tmpfile(struct daxfs *fs, uint64_t dir, uint32_t mode, uint32_t uid, u
 	if (!err)
 		err = new_inode(fs, S_IFREG | (mode & 07777), uid, gid, 0, dir, &ino);
 	if (!err)
-		err = acl_create(fs, dir, ino, 0);
+		err = acl_create(fs, dir, ino, umask);
 	if (!err) {
 		/* No name: an orphan from the start, freed at the last iput or
 		 * by recovery, unless daxfs_link() gives it a name first. */
@@ -354,6 +355,12 @@ int daxfs_tmpfile(struct daxfs *fs, uint64_t dir, uint32_t mode, uint32_t uid, u
 		err = orphan_add(fs, ino);
 	}
 	return end_tx(fs, err, ino, out);
+}
+
+int daxfs_tmpfile(struct daxfs *fs, uint64_t dir, uint32_t mode, uint32_t uid, uint32_t gid,
+		  struct daxfs_attr *out)
+{
+	return do_tmpfile(fs, dir, mode, 0, uid, gid, out);
 }
 
 int daxfs_mkdir(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
@@ -391,6 +398,11 @@ int daxfs_make(struct daxfs *fs, uint64_t parent, const char *name, const struct
 	}
 	if (!S_ISCHR(mode) && !S_ISBLK(mode))
 		rdev = 0;
+	if (!name) {
+		if (!S_ISREG(mode))
+			return pmd_err(-EINVAL, "an unnamed file must be a regular file");
+		return do_tmpfile(fs, parent, mode, n->umask, n->uid, n->gid, out);
+	}
 	return do_create(fs, parent, name, mode & (S_IFMT | 07777), n->umask, n->uid, n->gid, rdev,
 			 NULL, out);
 }

@@ -195,6 +195,18 @@ int main(void)
 	CHECK_OK(daxfs_symlink(fs, d, "ln", "target", 0, 0, &a));
 	CHECK_EQ(a.mode & 0777, 0777);
 
+	/* O_TMPFILE (no name): the same inheritance, the same umask rule */
+	struct daxfs_new tmp = {.mode = S_IFREG | 0666, .umask = 022};
+
+	CHECK_OK(daxfs_make(fs, d, NULL, &tmp, &a));
+	CHECK_EQ(a.mode & 07777, 0660);
+	CHECK_EQ(a.nlink, 0);
+	CHECK_OK(daxfs_removexattr(fs, d, DEFAULT));
+	CHECK_OK(daxfs_make(fs, d, NULL, &tmp, &a));
+	CHECK_EQ(a.mode & 07777, 0644);
+	tmp.mode = S_IFDIR | 0777;
+	CHECK_EQ(daxfs_make(fs, d, NULL, &tmp, &a), -EINVAL);
+
 	CHECK_OK(daxfs_close(&fs));
 	core_fsck_clean(path);
 	fs = core_open(path);
