@@ -23,7 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,6 +60,11 @@ struct cmdline {
 	int io_uring;
 	int nonempty;
 	int ro;
+	int rw;
+	int remount;
+	int atime;	/* enum daxfs_atime, or -1: not given */
+	int nodiratime; /* 1 nodiratime, 0 diratime, -1 not given */
+	unsigned long ms_set, ms_on; /* other mount flags given (for remount) */
 	int show_help;
 	int show_version;
 	int extra_args;
@@ -67,8 +75,42 @@ enum {
 	KEY_IO_URING,
 	KEY_NONEMPTY,
 	KEY_RO,
+	KEY_RW,
+	KEY_REMOUNT,
+	KEY_ATIME,
+	KEY_MSFLAG,
 	KEY_HELP,
 	KEY_VERSION,
+};
+
+/*
+ * Access time options: the daemon applies them (the kernel leaves atime to
+ * a FUSE filesystem). libfuse passes noatime, nodiratime, norelatime and
+ * nostrictatime to the kernel as mount flags; it does not know relatime,
+ * strictatime and diratime, which are consumed here.
+ */
+static const struct {
+	const char *opt;
+	int atime;	/* enum daxfs_atime or -1 */
+	int nodiratime; /* 1, 0, or -1 */
+	bool keep;	/* libfuse knows it too */
+} atime_opts[] = {
+	{"noatime", DAXFS_ATIME_NEVER, -1, true},	{"relatime", DAXFS_ATIME_RELATIVE, -1, false},
+	{"strictatime", DAXFS_ATIME_STRICT, -1, false}, {"norelatime", DAXFS_ATIME_STRICT, -1, true},
+	{"nostrictatime", DAXFS_ATIME_RELATIVE, -1, true}, {"nodiratime", -1, 1, true},
+	{"diratime", -1, 0, false},
+};
+
+/* Mount flags a remount keeps or changes (libfuse passes them at mount). */
+static const struct {
+	const char *opt;
+	unsigned long flag;
+	bool on;
+} ms_opts[] = {
+	{"suid", MS_NOSUID, false}, {"nosuid", MS_NOSUID, true}, {"dev", MS_NODEV, false},
+	{"nodev", MS_NODEV, true},  {"exec", MS_NOEXEC, false},	 {"noexec", MS_NOEXEC, true},
+	{"async", MS_SYNCHRONOUS, false}, {"sync", MS_SYNCHRONOUS, true},
+	{"dirsync", MS_DIRSYNC, true},
 };
 
 #define OPT(t, p)                                 \
@@ -85,6 +127,24 @@ static const struct fuse_opt daxfs_opt_spec[] = {
 	FUSE_OPT_KEY("io_uring", KEY_IO_URING),
 	FUSE_OPT_KEY("nonempty", KEY_NONEMPTY),
 	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("rw", KEY_RW),
+	FUSE_OPT_KEY("remount", KEY_REMOUNT),
+	FUSE_OPT_KEY("noatime", KEY_ATIME),
+	FUSE_OPT_KEY("relatime", KEY_ATIME),
+	FUSE_OPT_KEY("strictatime", KEY_ATIME),
+	FUSE_OPT_KEY("norelatime", KEY_ATIME),
+	FUSE_OPT_KEY("nostrictatime", KEY_ATIME),
+	FUSE_OPT_KEY("nodiratime", KEY_ATIME),
+	FUSE_OPT_KEY("diratime", KEY_ATIME),
+	FUSE_OPT_KEY("suid", KEY_MSFLAG),
+	FUSE_OPT_KEY("nosuid", KEY_MSFLAG),
+	FUSE_OPT_KEY("dev", KEY_MSFLAG),
+	FUSE_OPT_KEY("nodev", KEY_MSFLAG),
+	FUSE_OPT_KEY("exec", KEY_MSFLAG),
+	FUSE_OPT_KEY("noexec", KEY_MSFLAG),
+	FUSE_OPT_KEY("async", KEY_MSFLAG),
+	FUSE_OPT_KEY("sync", KEY_MSFLAG),
+	FUSE_OPT_KEY("dirsync", KEY_MSFLAG),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -105,7 +165,37 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 		return 0; /* fuse3 no longer knows it: consume */
 	case KEY_RO:
 		c->ro = 1;
+		c->rw = 0;
 		return 1; /* also a mount flag: keep */
+	case KEY_RW:
+		c->rw = 1;
+		c->ro = 0;
+		return 1;
+	case KEY_REMOUNT:
+		c->remount = 1;
+		return 0;
+	case KEY_ATIME:
+		for (size_t k = 0; k < sizeof(atime_opts) / sizeof(atime_opts[0]); k++) {
+			if (strcmp(arg, atime_opts[k].opt))
+				continue;
+			if (atime_opts[k].atime >= 0)
+				c->atime = atime_opts[k].atime;
+			if (atime_opts[k].nodiratime >= 0)
+				c->nodiratime = atime_opts[k].nodiratime;
+			return atime_opts[k].keep;
+		}
+		return 1;
+	case KEY_MSFLAG:
+		for (size_t k = 0; k < sizeof(ms_opts) / sizeof(ms_opts[0]); k++) {
+			if (strcmp(arg, ms_opts[k].opt))
+				continue;
+			c->ms_set |= ms_opts[k].flag;
+			if (ms_opts[k].on)
+				c->ms_on |= ms_opts[k].flag;
+			else
+				c->ms_on &= ~ms_opts[k].flag;
+		}
+		return 1;
 	case KEY_HELP:
 		c->show_help = 1;
 		return 0;
@@ -157,6 +247,11 @@ static void usage(FILE *f)
 		"  -o io_uring[,io_uring_q_depth=N]  take requests through FUSE over\n"
 		"                         io_uring (switched on in the kernel if needed)\n"
 		"  -o ro                  mount read-only\n"
+		"  -o remount,ro|rw|noatime|relatime|strictatime|nodiratime\n"
+		"                         change the mount of REGION on MOUNTPOINT (root;\n"
+		"                         what mount -o remount runs)\n"
+		"  -o noatime|relatime|strictatime|nodiratime  when reads update the access\n"
+		"                         time (default relatime)\n"
 		"  -o nonempty            allow a non-empty mount point\n"
 		"  -o allow_other, -o ... other FUSE and mount options are passed through;\n"
 		"                         default_permissions is always on\n",
@@ -257,6 +352,89 @@ static void inval_cb(void *arg, uint64_t ino)
 	daxfs_fuse_inval_data(arg, ino);
 }
 
+/*
+ * remount - `daxfs -o remount,... REGION MOUNTPOINT`, which mount(8) runs
+ * (through mount.fuse3) for `mount -o remount`: the mount's current flags
+ * (statvfs) changed by the options given. The daemon of the mount is asked
+ * by ioctl on the mount point and the kernel by mount(2) with MS_REMOUNT,
+ * in the order that never has the kernel accept a write the daemon would
+ * refuse: to read-only the kernel first (it refuses with EBUSY while files
+ * are open for writing), to read-write the daemon first. If the second
+ * step fails the first is undone. Returns the exit status.
+ */
+static int remount(const struct cmdline *c)
+{
+	static const struct {
+		unsigned long st, ms;
+	} st_ms[] = {
+		{ST_RDONLY, MS_RDONLY},		{ST_NOSUID, MS_NOSUID},	      {ST_NODEV, MS_NODEV},
+		{ST_NOEXEC, MS_NOEXEC},		{ST_SYNCHRONOUS, MS_SYNCHRONOUS},
+		{ST_NOATIME, MS_NOATIME},	{ST_NODIRATIME, MS_NODIRATIME},
+		{ST_RELATIME, MS_RELATIME},
+	};
+	struct daxfs_ioc_remount r = {0}, undo = {0};
+	unsigned long flags = 0;
+	struct statvfs sv;
+	struct statfs sfs;
+	bool was_ro, to_ro;
+	int fd, err = 0;
+
+	fd = open(c->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstatfs(fd, &sfs) || fstatvfs(fd, &sv) || sfs.f_type != FUSE_SUPER_MAGIC) {
+		fprintf(stderr, "daxfs: remount: %s is not a mounted daxfs\n", c->mountpoint);
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	for (size_t k = 0; k < sizeof(st_ms) / sizeof(st_ms[0]); k++)
+		if (sv.f_flag & st_ms[k].st)
+			flags |= st_ms[k].ms;
+	was_ro = flags & MS_RDONLY;
+	flags = (flags & ~c->ms_set) | c->ms_on;
+	to_ro = c->ro || (was_ro && !c->rw);
+	flags = to_ro ? flags | MS_RDONLY : flags & ~MS_RDONLY;
+	r.flags = to_ro ? DAXFS_REMOUNT_RDONLY : DAXFS_REMOUNT_RDWR;
+	if (c->atime >= 0) {
+		static const unsigned long ms_atime[] = {MS_NOATIME, MS_RELATIME, MS_STRICTATIME};
+
+		flags &= ~(MS_NOATIME | MS_RELATIME | MS_STRICTATIME);
+		flags |= ms_atime[c->atime];
+		r.flags |= DAXFS_REMOUNT_ATIME;
+		r.atime = (uint32_t)c->atime;
+	}
+	if (c->nodiratime >= 0) {
+		flags = c->nodiratime ? flags | MS_NODIRATIME : flags & ~MS_NODIRATIME;
+		r.flags |= c->nodiratime ? DAXFS_REMOUNT_NODIRATIME : DAXFS_REMOUNT_DIRATIME;
+	}
+	undo.flags = was_ro ? DAXFS_REMOUNT_RDONLY : DAXFS_REMOUNT_RDWR;
+	if (to_ro && !was_ro) {
+		if (mount(c->region, c->mountpoint, NULL, MS_REMOUNT | flags, NULL))
+			err = -errno;
+		else if (ioctl(fd, DAXFS_IOC_REMOUNT, &r)) {
+			err = -errno;
+			(void)!mount(c->region, c->mountpoint, NULL, MS_REMOUNT | (flags & ~MS_RDONLY),
+				     NULL);
+		}
+	} else if (ioctl(fd, DAXFS_IOC_REMOUNT, &r)) {
+		err = -errno;
+	} else if (mount(c->region, c->mountpoint, NULL, MS_REMOUNT | flags, NULL)) {
+		err = -errno;
+		(void)!ioctl(fd, DAXFS_IOC_REMOUNT, &undo);
+	}
+	close(fd);
+	if (err) {
+		fprintf(stderr, "daxfs: remount %s %s: %s%s\n", c->mountpoint,
+			to_ro ? "read-only" : "read-write", strerror(-err),
+			err == -EBUSY && to_ro
+				? " (files are open for writing, or DAX mappings hold freed blocks)"
+			: err == -EBUSY ? " (another process has the region open, e.g. fsck.daxfs -n)"
+			: err == -EPERM ? " (remounting needs root)"
+					: "");
+		return 1;
+	}
+	return 0;
+}
+
 static int run_daemon(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -269,6 +447,8 @@ static int run_daemon(int argc, char **argv)
 	int ready_fd = -1, ret = 1, err;
 
 	memset(&c, 0, sizeof(c));
+	c.atime = -1;
+	c.nodiratime = -1;
 	memset(&copts, 0, sizeof(copts));
 	memset(&d, 0, sizeof(d));
 	if (fuse_opt_parse(&args, &c, daxfs_opt_spec, opt_proc) == -1)
@@ -297,10 +477,17 @@ static int run_daemon(int argc, char **argv)
 		usage(stderr);
 		goto out_args;
 	}
+	if (c.remount) {
+		ret = remount(&c);
+		goto out_args;
+	}
 
 	d.region_path = c.region;
 	d.mountpoint = c.mountpoint;
 	d.read_only = c.ro;
+	pthread_mutex_init(&d.remount_lock, NULL);
+	atomic_init(&d.atime, c.atime >= 0 ? c.atime : DAXFS_ATIME_RELATIVE);
+	atomic_init(&d.nodiratime, c.nodiratime == 1);
 	d.entry_timeout = 86400.0;
 	d.negative_timeout = 86400.0;
 	d.attr_timeout = 86400.0;

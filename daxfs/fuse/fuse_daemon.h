@@ -10,6 +10,9 @@
 #define FUSE_USE_VERSION 314
 
 #include <fuse_lowlevel.h>
+#include <linux/ioctl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -46,11 +49,30 @@ enum daxfs_cache_mode {
 /* Largest read or write request, bytes (FUSE's 256-page limit). */
 #define DAXFS_FUSE_MAX_IO (UINT32_C(1) << 20)
 
+/*
+ * `daxfs -o remount,...` (run by mount(8) through mount.fuse3 for
+ * `mount -o remount`) asks the daemon of the mount with this ioctl on the
+ * mount point, then remounts the kernel's side (docs/design.md, Remount).
+ */
+struct daxfs_ioc_remount {
+	uint32_t flags; /* DAXFS_REMOUNT_* */
+	uint32_t atime; /* enum daxfs_atime, with DAXFS_REMOUNT_ATIME */
+};
+#define DAXFS_REMOUNT_RDONLY (1U << 0)	   /* to read-only (everything durable first) */
+#define DAXFS_REMOUNT_RDWR (1U << 1)	   /* to read-write */
+#define DAXFS_REMOUNT_ATIME (1U << 2)	   /* set the atime policy */
+#define DAXFS_REMOUNT_DIRATIME (1U << 3)   /* directories' atime too */
+#define DAXFS_REMOUNT_NODIRATIME (1U << 4) /* not for directories */
+#define DAXFS_IOC_REMOUNT _IOW(0xDA, 0x20, struct daxfs_ioc_remount)
+
 struct daxfs_daemon {
 	struct daxfs *fs;
 	const char *region_path;
 	const char *mountpoint;
-	bool read_only;
+	bool read_only;		       /* changed by remount, under remount_lock */
+	pthread_mutex_t remount_lock;  /* one remount at a time */
+	_Atomic int atime;	       /* enum daxfs_atime: -o noatime|relatime|strictatime */
+	atomic_bool nodiratime;	       /* -o nodiratime */
 	struct daxfs_dp_config dp_cfg;
 	const struct daxfs_dp_ops *dp_ops;
 	struct daxfs_dp *dp;
@@ -93,6 +115,24 @@ const char *daxfs_cache_mode_name(enum daxfs_cache_mode m);
  * (-ENOENT: the kernel has no such inode cached, which is fine).
  */
 int daxfs_fuse_inval_data(struct daxfs_daemon *d, uint64_t ino);
+
+/* fuse_posix.c */
+/* may @ino be opened with open(2) @flags? -EPERM for an immutable or
+ * append-only file opened for writing without O_APPEND (as the VFS does) */
+int daxfs_fuse_open_allowed(struct daxfs_daemon *d, uint64_t ino, int flags);
+/* may a write with the file's @flags go to @ino? (append-only needs O_APPEND) */
+int daxfs_fuse_write_allowed(struct daxfs_daemon *d, uint64_t ino, int flags);
+/* setting an access ACL clears S_ISGID: the caller is neither in group @gid
+ * nor has CAP_FSETID (the kernel's rule, which FUSE does not pass on) */
+bool daxfs_fuse_acl_kills_sgid(fuse_req_t req, uint32_t gid);
+/* @ino (a directory if @dir) was read: update atime as the mount says */
+void daxfs_fuse_touch_atime(struct daxfs_daemon *d, uint64_t ino, bool dir);
+/* apply a remount request; 0 or -errno (the mount keeps its state) */
+int daxfs_fuse_remount(struct daxfs_daemon *d, const struct daxfs_ioc_remount *r);
+/* answer @cmd if it is FS_IOC_[GS]ETFLAGS, FS_IOC_FS[GS]ETXATTR or
+ * DAXFS_IOC_REMOUNT (true), else leave @req alone (false) */
+bool daxfs_fuse_posix_ioctl(struct daxfs_daemon *d, fuse_req_t req, fuse_ino_t ino, unsigned cmd,
+			    const void *in_buf, size_t in_bufsz, size_t out_bufsz);
 
 /* The low-level operations; userdata is a struct daxfs_daemon. */
 extern const struct fuse_lowlevel_ops daxfs_fuse_ops;

@@ -46,6 +46,9 @@
 #ifndef RENAME_EXCHANGE
 #define RENAME_EXCHANGE (1 << 1)
 #endif
+#ifndef RENAME_WHITEOUT
+#define RENAME_WHITEOUT (1 << 2)
+#endif
 
 static struct daxfs_daemon *daemon_of(fuse_req_t req)
 {
@@ -109,7 +112,8 @@ static void fill_entry(const struct daxfs_daemon *d, const struct daxfs_attr *a,
 {
 	memset(e, 0, sizeof(*e));
 	e->ino = a->ino;
-	e->generation = a->generation;
+	/* file handles carry it; the kernel wants 0 for the root (never reused) */
+	e->generation = a->ino == FUSE_ROOT_ID ? 0 : a->generation;
 	e->attr_timeout = d->attr_timeout;
 	e->entry_timeout = d->entry_timeout;
 	attr_to_stat(a, &e->attr);
@@ -192,9 +196,8 @@ static void dx_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct daxfs_daemon *d = userdata;
 	static const uint64_t unwanted[] = {
-		FUSE_CAP_WRITEBACK_CACHE, FUSE_CAP_HANDLE_KILLPRIV, FUSE_CAP_POSIX_ACL,
-		FUSE_CAP_ATOMIC_O_TRUNC,  FUSE_CAP_SPLICE_READ,	    FUSE_CAP_SPLICE_WRITE,
-		FUSE_CAP_SPLICE_MOVE,	  FUSE_CAP_EXPORT_SUPPORT,
+		FUSE_CAP_WRITEBACK_CACHE, FUSE_CAP_HANDLE_KILLPRIV, FUSE_CAP_ATOMIC_O_TRUNC,
+		FUSE_CAP_SPLICE_READ,	  FUSE_CAP_SPLICE_WRITE,    FUSE_CAP_SPLICE_MOVE,
 	};
 	/* Each saves requests or makes something work; taken when offered. */
 	static const uint64_t wanted[] = {
@@ -205,6 +208,10 @@ static void dx_init(void *userdata, struct fuse_conn_info *conn)
 		FUSE_CAP_READDIRPLUS,	       /* ls -l: names with attributes, no LOOKUPs */
 		FUSE_CAP_READDIRPLUS_AUTO,     /* ...plain READDIR where attributes are not used */
 		FUSE_CAP_CACHE_SYMLINKS,       /* symlink targets never change */
+		FUSE_CAP_POSIX_ACL,	       /* the kernel checks ACLs; kept with the mode here */
+		FUSE_CAP_DONT_MASK,	       /* the umask is ours to apply (default ACLs) */
+		FUSE_CAP_EXPORT_SUPPORT,       /* file handles: LOOKUP of "." and ".." */
+		FUSE_CAP_IOCTL_DIR,	       /* chattr and remount on directories */
 	};
 	size_t i;
 
@@ -244,7 +251,9 @@ static void dx_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	err = daxfs_lookup(d->fs, parent, name, &a);
-	if (err == -ENOENT && d->negative_timeout > 0) {
+	/* "." and ".." come from file handles (EXPORT_SUPPORT): a missing
+	 * inode is an error (ESTALE to the caller), never a negative name */
+	if (err == -ENOENT && d->negative_timeout > 0 && strcmp(name, ".") && strcmp(name, "..")) {
 		struct fuse_entry_param e;
 
 		/* a negative entry: the kernel remembers the name is absent */
@@ -420,6 +429,23 @@ static void new_owner(fuse_req_t req, struct daxfs_daemon *d, fuse_ino_t parent,
 	}
 }
 
+/*
+ * What daxfs_make() creates for @req: the umask of the caller is applied
+ * by the core unless the directory has a default ACL (FUSE_CAP_DONT_MASK;
+ * without it the kernel applied the umask already and sends 0).
+ */
+static struct daxfs_new new_inode_args(fuse_req_t req, uint32_t mode, uint32_t uid, uint32_t gid,
+				       dev_t rdev)
+{
+	struct daxfs_new n = {.mode = mode,
+			      .umask = fuse_req_ctx(req)->umask & 0777,
+			      .uid = uid,
+			      .gid = gid,
+			      .rdev = rdev};
+
+	return n;
+}
+
 /* mknod, mkdir and symlink (@link: the target of a symlink, else NULL). */
 static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, uint32_t m, dev_t rdev,
 		      const char *link, enum daxfs_stat_op op)
@@ -435,12 +461,13 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, uint3
 		return;
 	}
 	new_owner(req, d, parent, &m, &uid, &gid);
-	if (op == DXS_MKDIR)
-		err = daxfs_mkdir(d->fs, parent, name, m, uid, gid, &a);
-	else if (op == DXS_SYMLINK)
+	if (op == DXS_SYMLINK) {
 		err = daxfs_symlink(d->fs, parent, name, link, uid, gid, &a);
-	else
-		err = daxfs_mknod(d->fs, parent, name, m, uid, gid, rdev, &a);
+	} else {
+		struct daxfs_new n = new_inode_args(req, m, uid, gid, rdev);
+
+		err = daxfs_make(d->fs, parent, name, &n, &a);
+	}
 	entry_done(req, d, op, t0, err, &a);
 }
 
@@ -493,7 +520,7 @@ static void dx_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	unsigned f = 0;
 	int err;
 
-	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) {
 		err = -EINVAL;
 	} else if (is_stats_name(parent, name) || is_stats_name(newparent, newname)) {
 		err = -EPERM;
@@ -502,7 +529,10 @@ static void dx_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 			f |= DAXFS_RENAME_NOREPLACE;
 		if (flags & RENAME_EXCHANGE)
 			f |= DAXFS_RENAME_EXCHANGE;
-		err = daxfs_rename(d->fs, parent, name, newparent, newname, f);
+		if (flags & RENAME_WHITEOUT) /* overlayfs: owned by the caller, as on ext4 */
+			f |= DAXFS_RENAME_WHITEOUT;
+		err = daxfs_rename_wh(d->fs, parent, name, newparent, newname, f,
+				      fuse_req_ctx(req)->uid, fuse_req_ctx(req)->gid);
 	}
 	reply_done(req, d, DXS_RENAME, t0, err);
 }
@@ -562,7 +592,8 @@ static void dx_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		atomic_store(&d->uring, fuse_req_is_uring(req));
 		err = open_stats(d, ino, fi);
 	} else {
-		if (fi->kill_suidgid && (fi->flags & O_TRUNC))
+		err = daxfs_fuse_open_allowed(d, ino, fi->flags);
+		if (!err && fi->kill_suidgid && (fi->flags & O_TRUNC))
 			err = kill_suidgid(d, ino);
 		open_file_info(d, fi);
 	}
@@ -610,6 +641,7 @@ static void dx_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_data(req, bv, 0);
 		if (d->dp_ops->read_done)
 			d->dp_ops->read_done(d->dp, ino);
+		daxfs_fuse_touch_atime(d, ino, false); /* after the reply: off the reader's path */
 	}
 	op_done(d, DXS_READ, t0, err);
 }
@@ -628,8 +660,12 @@ static void dx_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 		op_done(d, DXS_WRITE, t0, err);
 		return;
 	}
-	/* A writer without CAP_FSETID clears setuid/setgid first (KILLPRIV_V2). */
-	n = fi->kill_suidgid ? kill_suidgid(d, ino) : 0;
+	/* chattr +i/+a (the VFS checks them at open, FUSE cannot: fcntl may drop
+	 * O_APPEND later; a writeback of mapped pages was allowed at open), then
+	 * a writer without CAP_FSETID clears setuid/setgid first (KILLPRIV_V2). */
+	n = fi->writepage ? 0 : daxfs_fuse_write_allowed(d, ino, fi->flags);
+	if (n == 0 && fi->kill_suidgid)
+		n = kill_suidgid(d, ino);
 	if (n == 0)
 		n = d->dp_ops->write(d->dp, ino, (uint64_t)off, in);
 	if (n < 0) {
@@ -767,6 +803,8 @@ static void dx_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	else
 		fuse_reply_buf(req, db.buf, db.used);
 	free(db.buf);
+	if (!err)
+		daxfs_fuse_touch_atime(d, ino, true);
 	op_done(d, DXS_READDIR, t0, err);
 }
 
@@ -882,6 +920,8 @@ static void dx_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 	free(pb.v);
 	free(refs);
 	free(buf);
+	if (!err)
+		daxfs_fuse_touch_atime(d, ino, true);
 	op_done(d, DXS_READDIR, t0, err);
 }
 
@@ -938,7 +978,15 @@ static void dx_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	uint64_t t0 = daxfs_now_ns();
 	int err;
 
-	err = is_stats_ino(ino) ? -EPERM : daxfs_setxattr(d->fs, ino, name, value, size, flags);
+	struct daxfs_attr a;
+
+	err = is_stats_ino(ino) ? -EPERM : 0;
+	/* an access ACL may clear setgid: who asks is known only here */
+	if (!err && !strcmp(name, "system.posix_acl_access") && value &&
+	    daxfs_getattr(d->fs, ino, &a) == 0 && daxfs_fuse_acl_kills_sgid(req, a.gid))
+		flags |= DAXFS_XATTR_ACL_KILL_SGID;
+	if (!err)
+		err = daxfs_setxattr(d->fs, ino, name, value, size, flags);
 	reply_done(req, d, DXS_SETXATTR, t0, err);
 }
 
@@ -1029,7 +1077,9 @@ static void dx_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		goto out_reply;
 	}
 	new_owner(req, d, parent, &m, &uid, &gid);
-	err = daxfs_create(d->fs, parent, name, m, uid, gid, &a);
+	struct daxfs_new n = new_inode_args(req, m, uid, gid, 0);
+
+	err = daxfs_make(d->fs, parent, name, &n, &a);
 	if (err)
 		goto out_reply;
 	err = daxfs_iget(d->fs, a.ino);
@@ -1056,7 +1106,9 @@ static void dx_tmpfile(fuse_req_t req, fuse_ino_t parent, mode_t mode, struct fu
 	int err;
 
 	new_owner(req, d, parent, &m, &uid, &gid);
-	err = daxfs_tmpfile(d->fs, parent, m, uid, gid, &a);
+	struct daxfs_new n = new_inode_args(req, m, uid, gid, 0);
+
+	err = daxfs_make(d->fs, parent, NULL, &n, &a);
 	if (!err)
 		err = daxfs_iget(d->fs, a.ino);
 	if (err) {
@@ -1120,6 +1172,9 @@ static void dx_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg
 		daxfs_bb_ioctl(d, req, in_buf, in_bufsz, out_bufsz);
 		return;
 	}
+	if (!is_stats_ino(ino) &&
+	    daxfs_fuse_posix_ioctl(d, req, ino, cmd, in_buf, in_bufsz, out_bufsz))
+		return;
 	if (!is_stats_ino(ino)) {
 		daxfs_mmap_server_ioctl(d->mmap, req, ino, cmd, arg, fi, flags, in_buf, in_bufsz,
 					out_bufsz);

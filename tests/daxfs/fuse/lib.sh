@@ -65,6 +65,9 @@ dx_cleanup() {
 	for m in "$T"/region*; do
 		[ -e "$m" ] && flock -w 20 "$m" true 2>/dev/null
 	done
+	for p in "${DX_USERS[@]}"; do
+		userdel "$p" 2>/dev/null
+	done
 	# a library built on this one undoes what it set up (dx_cleanup_more)
 	if declare -F dx_cleanup_more >/dev/null; then
 		dx_cleanup_more
@@ -72,6 +75,35 @@ dx_cleanup() {
 	rm -rf "$T"
 }
 trap dx_cleanup EXIT
+
+# dx_user [VAR] - create an unprivileged user for this test (removed on
+# exit); its name goes to $VAR (default DX_USER). Needs useradd/userdel
+# (Debian package passwd) and setpriv.
+DX_USER=
+DX_USERS=()
+dx_user() {
+	local var=${1:-DX_USER} name
+	command -v useradd >/dev/null || dx_skip "useradd is not installed"
+	command -v setpriv >/dev/null || dx_skip "setpriv is not installed"
+	name=dxt$$${#DX_USERS[@]}
+	useradd --system --no-create-home --shell /usr/sbin/nologin "$name" ||
+		fail "useradd $name"
+	DX_USERS+=("$name")
+	printf -v "$var" %s "$name"
+}
+
+# as_user CMD... - run CMD as $DX_USER (no supplementary groups); as_user_in
+# USER CMD... as another. UPY is a python3 any user can run (the caller's may
+# live in root's home).
+UPY=/usr/bin/python3
+as_user_in() {
+	local u=$1
+	shift
+	setpriv --reuid="$u" --regid="$(id -g "$u")" --clear-groups -- "$@"
+}
+as_user() {
+	as_user_in "$DX_USER" "$@"
+}
 
 # dx_mkfs [SIZE [REGION]] - a fresh filesystem (default 64M).
 dx_mkfs() {
