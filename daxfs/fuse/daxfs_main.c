@@ -62,8 +62,8 @@ struct cmdline {
 	int ro;
 	int rw;
 	int remount;
-	int atime;	/* enum daxfs_atime, or -1: not given */
-	int nodiratime; /* 1 nodiratime, 0 diratime, -1 not given */
+	int atime;		     /* enum daxfs_atime, or -1: not given */
+	int nodiratime;		     /* 1 nodiratime, 0 diratime, -1 not given */
 	unsigned long ms_set, ms_on; /* other mount flags given (for remount) */
 	int show_help;
 	int show_version;
@@ -95,9 +95,12 @@ static const struct {
 	int nodiratime; /* 1, 0, or -1 */
 	bool keep;	/* libfuse knows it too */
 } atime_opts[] = {
-	{"noatime", DAXFS_ATIME_NEVER, -1, true},	{"relatime", DAXFS_ATIME_RELATIVE, -1, false},
-	{"strictatime", DAXFS_ATIME_STRICT, -1, false}, {"norelatime", DAXFS_ATIME_STRICT, -1, true},
-	{"nostrictatime", DAXFS_ATIME_RELATIVE, -1, true}, {"nodiratime", -1, 1, true},
+	{"noatime", DAXFS_ATIME_NEVER, -1, true},
+	{"relatime", DAXFS_ATIME_RELATIVE, -1, false},
+	{"strictatime", DAXFS_ATIME_STRICT, -1, false},
+	{"norelatime", DAXFS_ATIME_STRICT, -1, true},
+	{"nostrictatime", DAXFS_ATIME_RELATIVE, -1, true},
+	{"nodiratime", -1, 1, true},
 	{"diratime", -1, 0, false},
 };
 
@@ -107,8 +110,9 @@ static const struct {
 	unsigned long flag;
 	bool on;
 } ms_opts[] = {
-	{"suid", MS_NOSUID, false}, {"nosuid", MS_NOSUID, true}, {"dev", MS_NODEV, false},
-	{"nodev", MS_NODEV, true},  {"exec", MS_NOEXEC, false},	 {"noexec", MS_NOEXEC, true},
+	{"suid", MS_NOSUID, false},	  {"nosuid", MS_NOSUID, true},
+	{"dev", MS_NODEV, false},	  {"nodev", MS_NODEV, true},
+	{"exec", MS_NOEXEC, false},	  {"noexec", MS_NOEXEC, true},
 	{"async", MS_SYNCHRONOUS, false}, {"sync", MS_SYNCHRONOUS, true},
 	{"dirsync", MS_DIRSYNC, true},
 };
@@ -367,9 +371,13 @@ static int remount(const struct cmdline *c)
 	static const struct {
 		unsigned long st, ms;
 	} st_ms[] = {
-		{ST_RDONLY, MS_RDONLY},		{ST_NOSUID, MS_NOSUID},	      {ST_NODEV, MS_NODEV},
-		{ST_NOEXEC, MS_NOEXEC},		{ST_SYNCHRONOUS, MS_SYNCHRONOUS},
-		{ST_NOATIME, MS_NOATIME},	{ST_NODIRATIME, MS_NODIRATIME},
+		{ST_RDONLY, MS_RDONLY},
+		{ST_NOSUID, MS_NOSUID},
+		{ST_NODEV, MS_NODEV},
+		{ST_NOEXEC, MS_NOEXEC},
+		{ST_SYNCHRONOUS, MS_SYNCHRONOUS},
+		{ST_NOATIME, MS_NOATIME},
+		{ST_NODIRATIME, MS_NODIRATIME},
 		{ST_RELATIME, MS_RELATIME},
 	};
 	struct daxfs_ioc_remount r = {0}, undo = {0};
@@ -412,8 +420,8 @@ static int remount(const struct cmdline *c)
 			err = -errno;
 		else if (ioctl(fd, DAXFS_IOC_REMOUNT, &r)) {
 			err = -errno;
-			(void)!mount(c->region, c->mountpoint, NULL, MS_REMOUNT | (flags & ~MS_RDONLY),
-				     NULL);
+			(void)!mount(c->region, c->mountpoint, NULL,
+				     MS_REMOUNT | (flags & ~MS_RDONLY), NULL);
 		}
 	} else if (ioctl(fd, DAXFS_IOC_REMOUNT, &r)) {
 		err = -errno;
@@ -426,8 +434,10 @@ static int remount(const struct cmdline *c)
 		fprintf(stderr, "daxfs: remount %s %s: %s%s\n", c->mountpoint,
 			to_ro ? "read-only" : "read-write", strerror(-err),
 			err == -EBUSY && to_ro
-				? " (files are open for writing, or DAX mappings hold freed blocks)"
-			: err == -EBUSY ? " (another process has the region open, e.g. fsck.daxfs -n)"
+				? " (files are open for writing, writable DAX mappings are in use, "
+				  "or DAX mappings hold freed blocks)"
+			: err == -EBUSY
+				? " (another process has the region open, e.g. fsck.daxfs -n)"
 			: err == -EPERM ? " (remounting needs root)"
 					: "");
 		return 1;

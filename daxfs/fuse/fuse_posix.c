@@ -20,6 +20,7 @@
 #include "daxfs.h"
 #include "errmsg.h"
 #include "fuse_daemon.h"
+#include "mmap_server.h"
 
 /* FS_XFLAG_* of FS_IOC_FSGETXATTR for each FS_*_FL the core keeps */
 static const struct {
@@ -222,12 +223,23 @@ int daxfs_fuse_remount(struct daxfs_daemon *d, const struct daxfs_ioc_remount *r
 		/* everything durable first: the page path's dirty pages */
 		if (d->dp_ops->flush)
 			err = d->dp_ops->flush(d->dp, 0, false);
+		/* no writable DAX mapping may go on storing */
 		if (!err)
+			err = daxfs_mmap_server_set_read_only(d->mmap, true);
+		if (!err) {
 			err = daxfs_remount(d->fs, true);
+			if (err)
+				(void)daxfs_mmap_server_set_read_only(d->mmap, false);
+		}
 		if (!err)
 			d->read_only = true;
 	} else if ((r->flags & DAXFS_REMOUNT_RDWR) && d->read_only) {
 		err = daxfs_remount(d->fs, false);
+		if (!err) {
+			err = daxfs_mmap_server_set_read_only(d->mmap, false);
+			if (err)
+				(void)daxfs_remount(d->fs, true);
+		}
 		if (!err)
 			d->read_only = false;
 	}

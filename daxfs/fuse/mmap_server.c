@@ -44,6 +44,7 @@ struct mconn {
 	unsigned refs;	/* under srv->lock */
 	bool busy;	/* a DAXFS_IOC_MAP is being served or was granted */
 	bool pinned;	/* holds daxfs_pin + daxfs_iget on ino */
+	bool writable;	/* the mapping served or granted is writable (srv->lock) */
 	bool listed;	/* on srv->conns and in the epoll set */
 	uint64_t ino;
 };
@@ -52,6 +53,7 @@ struct daxfs_mmap_server {
 	struct daxfs *fs;
 	const char *disabled_why; /* NULL when mmap is offered */
 	bool region_ro;		  /* the region is open read-only (no fd_rw) */
+	atomic_bool no_write;	  /* going read-only (set under lock) */
 	int fd_rw;		  /* region, O_RDWR (or -1 on a read-only fs) */
 	int fd_ro;		  /* region, O_RDONLY */
 	uint64_t region_size;	  /* bytes */
@@ -419,7 +421,7 @@ void daxfs_mmap_server_get_stats(struct daxfs_mmap_server *s, struct daxfs_mmap_
  */
 static bool fs_readonly(struct daxfs_mmap_server *s)
 {
-	return s->region_ro || daxfs_readonly(s->fs);
+	return s->region_ro || atomic_load(&s->no_write) || daxfs_readonly(s->fs);
 }
 
 static void reply_info(struct daxfs_mmap_server *s, fuse_req_t req, size_t out_bufsz)
@@ -645,11 +647,18 @@ static void do_map(struct daxfs_mmap_server *s, fuse_req_t req, fuse_ino_t ino,
 		goto out_reply;
 	}
 	pthread_mutex_lock(&s->lock);
-	err = c->busy ? -EBUSY : 0;
-	c->busy = true;
+	/* read-only again under the lock: a remount to read-only waits for
+	 * no writable mapping (daxfs_mmap_server_set_read_only) */
+	err = c->busy ? -EBUSY : want_write && fs_readonly(s) ? -EROFS : 0;
+	if (!err) {
+		c->busy = true;
+		c->writable = want_write;
+	}
 	pthread_mutex_unlock(&s->lock);
 	if (err) {
-		snprintf(m.msg, sizeof(m.msg), "connection already holds a mapping");
+		snprintf(m.msg, sizeof(m.msg),
+			 err == -EBUSY ? "connection already holds a mapping"
+				       : "writable mapping on a read-only filesystem");
 		goto out_reply;
 	}
 
@@ -730,6 +739,7 @@ out_reply:
 		if (c && err != -EBUSY) {
 			pthread_mutex_lock(&s->lock);
 			c->busy = false;
+			c->writable = false;
 			pthread_mutex_unlock(&s->lock);
 		}
 	}
@@ -749,6 +759,23 @@ out_reply:
 	free(e.v);
 	if (c)
 		conn_put(s, c);
+}
+
+int daxfs_mmap_server_set_read_only(struct daxfs_mmap_server *s, bool ro)
+{
+	struct mconn *c;
+	int err = 0;
+
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	for (c = s->conns; ro && c; c = c->next)
+		if (c->busy && c->writable)
+			err = -EBUSY;
+	if (!err)
+		atomic_store(&s->no_write, ro);
+	pthread_mutex_unlock(&s->lock);
+	return err;
 }
 
 void daxfs_mmap_server_set_inval(struct daxfs_mmap_server *s, void (*fn)(void *arg, uint64_t ino),

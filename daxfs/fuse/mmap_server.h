@@ -75,6 +75,16 @@ void daxfs_mmap_server_set_inval(struct daxfs_mmap_server *s, void (*fn)(void *a
 				 void *arg);
 
 /*
+ * daxfs_mmap_server_set_read_only - before a remount to read-only (@ro):
+ * no writable mapping is granted from now on, nor blocks allocated, until
+ * called with !@ro (a failed or undone remount); the filesystem's own
+ * read-only state (daxfs_readonly) is followed besides. Returns -EBUSY
+ * (nothing changed) when @ro and a writable mapping is granted or being
+ * served (its stores would go on), else 0.
+ */
+int daxfs_mmap_server_set_read_only(struct daxfs_mmap_server *s, bool ro);
+
+/*
  * daxfs_mmap_server_delete - stop the thread, close every connection and
  * drop their pins and references (call before daxfs_close). Sets *@sp to
  * NULL; a NULL server is fine.
