@@ -105,6 +105,16 @@ as_user() {
 	as_user_in "$DX_USER" "$@"
 }
 
+# dx_daxfs_in_path - in a private mount namespace (privns.sh), bind a
+# directory holding the build's daxfs over /usr/local/bin, so mount(8) and
+# mount.fuse3, which run with the default system PATH, find it.
+dx_daxfs_in_path() {
+	[ -n "${DX_IN_NS:-}" ] || fail "dx_daxfs_in_path outside a private namespace (privns.sh)"
+	mkdir "$T/bin" || fail "mkdir $T/bin"
+	ln -s "$(readlink -f "$DAXFS")" "$T/bin/daxfs"
+	mount --bind "$T/bin" /usr/local/bin || fail "bind mount in the private namespace"
+}
+
 # dx_mkfs [SIZE [REGION]] - a fresh filesystem (default 64M).
 dx_mkfs() {
 	local size=${1:-64M} region=${2:-$REGION}

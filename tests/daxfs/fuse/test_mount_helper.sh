@@ -8,23 +8,14 @@
 # anything, the script runs in a private mount namespace in which a
 # directory holding a `daxfs` symlink to the build is bind-mounted over
 # /usr/local/bin; nothing outside the namespace changes.
-if [ -z "${DX_IN_NS:-}" ]; then
-	if ! command -v unshare >/dev/null; then
-		[ "${CI:-}" = true ] && { echo "FAIL (CI): unshare is not installed" >&2; exit 1; }
-		echo "SKIP: unshare is not installed" >&2
-		exit 77
-	fi
-	DX_IN_NS=1 exec unshare -m --propagation private bash "$0" "$@"
-fi
+. "$(dirname "$0")/privns.sh" "$@"
 . "$(dirname "$0")/lib.sh" "$@"
 command -v mount.fuse3 >/dev/null || [ -x /sbin/mount.fuse3 ] ||
 	dx_skip "mount.fuse3 is not installed"
 [ -x /sbin/mount.fuse ] || [ -x /sbin/mount.fuse.daxfs ] || [ -x /usr/sbin/mount.fuse ] ||
 	dx_skip "no mount.fuse helper for mount -t fuse.daxfs"
 dx_mkfs 64M
-mkdir "$T/bin"
-ln -s "$(readlink -f "$DAXFS")" "$T/bin/daxfs"
-mount --bind "$T/bin" /usr/local/bin || fail "bind mount in the private namespace"
+dx_daxfs_in_path
 mount -t fuse.daxfs -o "datapath=$DP" "$REGION" "$MNT" || fail "mount -t fuse.daxfs"
 mountpoint -q "$MNT" || fail "not mounted"
 expect_eq "$(findmnt -n -o FSTYPE "$MNT")" fuse.daxfs "fstype"

@@ -13,26 +13,17 @@
 # mount(8) runs mount.fuse3 with a sanitized PATH, so (as in
 # test_mount_helper.sh) the script runs in a private mount namespace where
 # a directory holding `daxfs` is bind-mounted over /usr/local/bin.
-if [ -z "${DX_IN_NS:-}" ]; then
-	if ! command -v unshare >/dev/null; then
-		[ "${CI:-}" = true ] && { echo "FAIL (CI): unshare is not installed" >&2; exit 1; }
-		echo "SKIP: unshare is not installed" >&2
-		exit 77
-	fi
-	DX_IN_NS=1 exec unshare -m --propagation private bash "$0" "$@"
-fi
+. "$(dirname "$0")/../privns.sh" "$@"
 . "$(dirname "$0")/../shared/lib.sh" "$@"
 [ -x /sbin/mount.fuse ] || [ -x /usr/sbin/mount.fuse ] ||
 	dx_skip "no mount.fuse helper (Debian package fuse3)"
-mkdir "$T/bin"
-ln -s "$(readlink -f "$DAXFS")" "$T/bin/daxfs"
-mount --bind "$T/bin" /usr/local/bin || fail "bind mount in the private namespace"
+dx_daxfs_in_path
 dx_mkfs 64M
 dx_mount
 opts() { findmnt -n -o OPTIONS "$MNT"; }
 # the mount's device: a second daemon would be a new mount (a new device)
 daemon() { stat -c %d "$MNT"; }
-pid=$(daemon)
+dev=$(daemon)
 
 # data written through the data path (the page path keeps it dirty)
 "$PY" -c "import os; open('$MNT/f', 'wb').write(os.urandom(3 << 20))" || fail "write f"
@@ -42,7 +33,7 @@ echo small > "$MNT/d/s"
 
 mount -o remount,ro "$MNT" || fail "mount -o remount,ro"
 case ,$(opts), in *,ro,*) ;; *) fail "not read-only: $(opts)" ;; esac
-expect_eq "$(daemon)" "$pid" "the daemon after remount,ro"
+expect_eq "$(daemon)" "$dev" "the daemon after remount,ro"
 expect_errno EROFS 'open(os.environ["MNT"] + "/new", "w")'
 expect_errno EROFS 'os.mkdir(os.environ["MNT"] + "/d2")'
 expect_errno EROFS 'os.unlink(os.environ["MNT"] + "/f")'
@@ -111,7 +102,7 @@ for k in $(seq 50); do
 	sleep 0.1
 done
 [ "$(stat -c %X "$MNT/new")" != 1000 ] || fail "strictatime after remount: atime not updated"
-expect_eq "$(daemon)" "$pid" "the daemon after the remounts"
+expect_eq "$(daemon)" "$dev" "the daemon after the remounts"
 "$DAXFS" -o remount,ro "$REGION" "$T" 2>/dev/null && fail "remount of a directory that is no mount"
 
 dx_umount
