@@ -52,7 +52,7 @@ echo "2 MiB + 4 KiB: $((u2 - u1)) blocks used, st_blocks $blocks"
 # given_back WHAT: statfs is back to what it was before the files; the
 # blocks go when the kernel forgets the inodes, a moment after unlink
 given_back() {
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		[ "$(used_blocks)" -le $((u0 + 1)) ] && return
 		sleep 0.1
 	done
