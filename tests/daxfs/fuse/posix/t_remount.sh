@@ -6,7 +6,8 @@
 # beside the mount; writes get EROFS; ro -> rw writes again; rw -> ro is
 # refused (EBUSY, the mount unchanged) while a file is open for writing;
 # a writable DAX mapping (libdaxfs, its file closed) also keeps it
-# read-write; a mount made read-only remounts read-write; atime options
+# read-write; a mount made read-only remounts read-write, but not for an
+# unprivileged user (the daemon refuses its ioctl with EPERM); atime options
 # change with a remount; the same daemon serves throughout;
 # `daxfs -o remount,...` is what mount(8) runs through mount.fuse3.
 #
@@ -108,8 +109,22 @@ expect_eq "$(daemon)" "$dev" "the daemon after the remounts"
 dx_umount
 dx_fsck
 
-# a mount made read-only becomes read-write
-dx_mount -o ro
+# a mount made read-only becomes read-write; an unprivileged user may ask
+# neither the daemon (its remount ioctl) nor the kernel
+dx_user
+chmod 0755 "$T"
+dx_mount -o ro,allow_other
+as_user "$UPY" -c '
+import errno, fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+try:
+    fcntl.ioctl(fd, 0x4008DA20, struct.pack("II", 2, 0))   # DAXFS_IOC_REMOUNT, to rw
+except OSError as e:
+    sys.exit(0 if e.errno == errno.EPERM else "ioctl: %s" % e)
+sys.exit("an unprivileged remount ioctl was served")
+' "$MNT" || fail "unprivileged DAXFS_IOC_REMOUNT"
+as_user "$DAXFS" -o remount,rw "$REGION" "$MNT" 2>/dev/null && fail "unprivileged daxfs -o remount"
+case ,$(opts), in *,ro,*) ;; *) fail "an unprivileged request changed the mount: $(opts)" ;; esac
 (echo x > "$MNT/ro") 2>/dev/null && fail "write to a read-only mount"
 mount -o remount,rw "$MNT" || fail "remount,rw of a read-only mount"
 echo x > "$MNT/ro" || fail "write after remount,rw of a read-only mount"
