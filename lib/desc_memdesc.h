@@ -42,7 +42,7 @@ enum md_type {
 #define MD_TYPE_MASK UINT64_C(0xf) /* objects are 16-byte aligned */
 
 /* md_obj.flags */
-#define MD_POISON (1u << 0) /* a frame of the object has failed (desc_failure.h) */
+#define MD_POISON (1u << 0) /* a frame of the object has failed (memory failure) */
 
 /* What every memdesc object starts with. */
 struct md_obj {

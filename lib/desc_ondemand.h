@@ -36,7 +36,7 @@
 /* od_head.flags */
 #define OD_TRANSIENT (1u << 0) /* an od_page made for one bio */
 #define OD_PMEM (1u << 1)      /* the area belongs to a PFN_KIND_PMEM range */
-#define OD_POISON (1u << 2)    /* a frame of the area has failed (desc_failure.h) */
+#define OD_POISON (1u << 2)    /* a frame of the area has failed (memory failure) */
 
 /* What both descriptors start with. */
 struct od_head {
