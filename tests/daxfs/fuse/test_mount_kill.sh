@@ -23,7 +23,7 @@ try:
         p = "%s/f%d" % (d, i)
         n = rnd.randrange(1, 200000)
         fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.write(fd, bytes([i % 251]) * n)
+        n = os.write(fd, bytes([i % 251]) * n)  # short near ENOSPC: log what went
         os.fsync(fd)
         os.close(fd)
         if i % 5 == 0:
