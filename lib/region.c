@@ -17,7 +17,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libpmem2.h>
 #include <linux/magic.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -31,7 +30,7 @@
 
 #include "crashsim.h"
 #include "errmsg.h"
-#include "region.h"
+#include "region_internal.h"
 #include "region_lock.h"
 #include "units.h"
 #include "vmspace.h"
@@ -50,29 +49,6 @@
 #define PMR_PREALLOC_STEP (UINT64_C(256) << 20)
 /* Regions at least this big get progress reports, bytes. */
 #define PMR_PROGRESS_MIN (UINT64_C(1) << 30)
-
-struct pmr_region {
-	char *path;
-	int fd;
-	unsigned flags;
-	enum pmr_backend backend;
-	uint64_t page_size; /* bytes, backing page size */
-	uint64_t alignment; /* bytes, of addr */
-	uint64_t size;	    /* bytes */
-	void *addr;
-	enum pmr_granularity gran;
-	enum pmr_granularity native_gran;
-	struct pmem2_source *src;
-	struct pmem2_vm_reservation *rsv;
-	struct pmem2_map *map;
-	pmem2_persist_fn persist;
-	pmem2_flush_fn flush;
-	pmem2_drain_fn drain;
-	pmem2_memcpy_fn memcpy_fn;
-	pmem2_memset_fn memset_fn;
-	struct crashsim *sim; /* test mode (lib/crashsim.h), else NULL */
-	struct pmr_lock *lock; /* PMR_F_LOCK_*, else NULL */
-};
 
 /* Serialises our setenv/getenv of PMEM2_FORCE_GRANULARITY around map_new. */
 static pthread_mutex_t pmr_env_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -248,8 +224,8 @@ static int detect_chr(const char *path, const struct stat *st, enum pmr_backend 
 	return 0;
 }
 
-/* detect_fd - classify the open file @fd (named @path for messages). */
-static int detect_fd(int fd, const char *path, enum pmr_backend *backend, uint64_t *page_size)
+/* pmr_detect_fd - classify the open file @fd (named @path for messages). */
+int pmr_detect_fd(int fd, const char *path, enum pmr_backend *backend, uint64_t *page_size)
 {
 	struct statfs sfs;
 	struct statx stx;
@@ -295,21 +271,28 @@ static int detect_fd(int fd, const char *path, enum pmr_backend *backend, uint64
 
 int pmr_detect_backend(const char *path, enum pmr_backend *backend, uint64_t *page_size)
 {
+	char chunk0[4096];
 	int fd, ret;
 
+	/* a chunked region is what its chunks are */
+	if (chunked_is_region_dir(path)) {
+		snprintf(chunk0, sizeof(chunk0), "%s/chunk.00000000", path);
+		path = chunk0;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return pmd_err(-ENOENT, "region %s does not exist", path);
 		return pmd_err(-errno, "cannot open %s: %s", path, strerror(errno));
 	}
-	ret = detect_fd(fd, path, backend, page_size);
+	ret = pmr_detect_fd(fd, path, backend, page_size);
 	close(fd);
 	return ret;
 }
 
-/* check_size - the size rules every region obeys. */
-static int check_size(const char *path, uint64_t size, uint64_t page_size)
+/* pmr_check_size_page - the size rules every region obeys (@page_size: its
+ * backing page, 0 if not known yet). */
+int pmr_check_size_page(const char *path, uint64_t size, uint64_t page_size)
 {
 	char a[32], b[32], lo[24], hi[24];
 
@@ -331,7 +314,7 @@ static int check_size(const char *path, uint64_t size, uint64_t page_size)
 
 int pmr_check_size(const char *path, uint64_t size_bytes)
 {
-	return check_size(path, size_bytes, 0);
+	return pmr_check_size_page(path, size_bytes, 0);
 }
 
 /*
@@ -367,6 +350,28 @@ static int reserve_aligned(uint64_t size, uint64_t align, struct pmem2_vm_reserv
 	}
 	return pmd_err(ret, "cannot find a %llu-byte aligned hole for %llu bytes",
 		       (unsigned long long)align, (unsigned long long)size);
+}
+
+/*
+ * pmr_reserve_va - reserve @size bytes of address space (PROT_NONE) at an
+ * @align-aligned address into *@addr, for mappings placed with MAP_FIXED.
+ */
+int pmr_reserve_va(uint64_t size, uint64_t align, void **addr)
+{
+	void *p = mmap(NULL, size + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	uintptr_t a;
+
+	if (p == MAP_FAILED)
+		return pmd_err(-errno, "cannot reserve %llu bytes of address space: %s",
+			       (unsigned long long)(size + align), strerror(errno));
+	a = (uintptr_t)align_up((uintptr_t)p, align);
+	if (a > (uintptr_t)p)
+		munmap(p, a - (uintptr_t)p);
+	if ((uintptr_t)p + size + align > a + size)
+		munmap((void *)(a + size), (uintptr_t)p + size + align - (a + size));
+	*addr = (void *)a;
+	return 0;
 }
 
 /*
@@ -439,6 +444,38 @@ static int map_error(const struct pmr_region *r, int err)
 	}
 	return pmd_err(err, "cannot map %s (%s): %s", r->path, pmr_backend_name(r->backend),
 		       pmem2_errormsg());
+}
+
+/*
+ * pmr_map_existing - the persistence functions for [r->addr, +r->size),
+ * already mapped by the caller from files like @src_fd (chunked regions):
+ * cache-line granularity on DAX (mapped with MAP_SYNC) and, unless
+ * PMR_F_NATIVE_GRAN, on emulated pmem; page granularity (msync) otherwise.
+ */
+int pmr_map_existing(struct pmr_region *r, int src_fd)
+{
+	bool emulated = backend_is_emulated(r->backend);
+	enum pmem2_granularity g = PMEM2_GRANULARITY_CACHE_LINE;
+	int ret;
+
+	if (emulated && (r->flags & PMR_F_NATIVE_GRAN))
+		g = PMEM2_GRANULARITY_PAGE;
+	ret = pmem2_source_from_fd(&r->src, src_fd);
+	if (ret)
+		return pmd_err(pmem2_to_err(ret), "%s: %s", r->path, pmem2_errormsg());
+	ret = pmem2_map_from_existing(&r->map, r->src, r->addr, r->size, g);
+	if (ret) {
+		pmem2_source_delete(&r->src);
+		return pmd_err(pmem2_to_err(ret), "%s: %s", r->path, pmem2_errormsg());
+	}
+	r->gran = gran_from_pmem2(g);
+	r->native_gran = emulated ? PMR_GRAN_PAGE : PMR_GRAN_CACHELINE;
+	r->persist = pmem2_get_persist_fn(r->map);
+	r->flush = pmem2_get_flush_fn(r->map);
+	r->drain = pmem2_get_drain_fn(r->map);
+	r->memcpy_fn = pmem2_get_memcpy_fn(r->map);
+	r->memset_fn = pmem2_get_memset_fn(r->map);
+	return 0;
 }
 
 /* region_map - map r->fd (already classified and size-checked) at r->addr. */
@@ -531,6 +568,10 @@ out_rsv:
 /* region_unmap - undo region_map(). */
 static void region_unmap(struct pmr_region *r)
 {
+	if (r->chunked) {
+		chunked_unmap(r);
+		return;
+	}
 	pmem2_map_delete(&r->map);
 	if (r->rsv)
 		pmem2_vm_reservation_delete(&r->rsv);
@@ -547,10 +588,13 @@ static int region_crashsim(struct pmr_region *r)
 	return crashsim_new(r->addr, r->size, &r->sim);
 }
 
-/* region_start - map @r and enter test mode if asked; on failure nothing is mapped. */
+/*
+ * region_start - map @r (a chunked region is mapped already) and enter
+ * test mode if asked; on failure nothing is mapped.
+ */
 static int region_start(struct pmr_region *r)
 {
-	int ret = region_map(r);
+	int ret = r->chunked ? 0 : region_map(r);
 
 	if (ret)
 		return ret;
@@ -564,6 +608,8 @@ static void region_free(struct pmr_region *r)
 {
 	if (r->fd >= 0)
 		close(r->fd);
+	free(r->exposed);
+	pthread_mutex_destroy(&r->chunk_lock);
 	pmr_lock_release(&r->lock);
 	free(r->path);
 	free(r);
@@ -582,6 +628,7 @@ static int region_alloc(const char *path, unsigned flags, struct pmr_region **ou
 	}
 	r->fd = -1;
 	r->flags = flags;
+	pthread_mutex_init(&r->chunk_lock, NULL);
 	*out = r;
 	return 0;
 }
@@ -681,6 +728,39 @@ static int prealloc_hugetlb(struct pmr_region *r)
 	return 0;
 }
 
+/*
+ * create_chunked - pmr_create() of a chunked region: the directory (mode
+ * 0700, locked before anything is in it), its chunks, then the mapping.
+ * On failure nothing is left behind.
+ */
+static int create_chunked(struct pmr_region *r, const char *path, uint64_t size)
+{
+	int ret;
+
+	if (mkdir(path, 0700))
+		return pmd_err(-errno, "cannot create %s: %s", path, strerror(errno));
+	r->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r->fd < 0) {
+		ret = pmd_err(-errno, "cannot open %s: %s", path, strerror(errno));
+		rmdir(path);
+		return ret;
+	}
+	ret = region_lock(r, path);
+	if (!ret)
+		ret = region_lock_check(r, path);
+	if (ret) {
+		rmdir(path);
+		return ret;
+	}
+	ret = chunked_create(r, size); /* removes what it made on failure */
+	if (ret)
+		return ret;
+	ret = region_start(r);
+	if (ret)
+		chunked_remove(r);
+	return ret;
+}
+
 int pmr_create(const char *path, uint64_t size_bytes, unsigned flags, struct pmr_region **out)
 {
 	struct statfs sfs;
@@ -691,7 +771,7 @@ int pmr_create(const char *path, uint64_t size_bytes, unsigned flags, struct pmr
 
 	if (!path || !*path || !out)
 		return pmd_err(-EINVAL, "no region path given");
-	ret = check_size(path, size_bytes, 0);
+	ret = pmr_check_size_page(path, size_bytes, 0);
 	if (ret)
 		return ret;
 	if (flags & PMR_F_RDONLY)
@@ -712,6 +792,13 @@ int pmr_create(const char *path, uint64_t size_bytes, unsigned flags, struct pmr
 	ret = region_alloc(path, flags, &r);
 	if (ret)
 		return ret;
+	if (flags & PMR_F_CHUNKED) {
+		ret = create_chunked(r, path, size_bytes);
+		if (ret)
+			goto out_free;
+		*out = r;
+		return 0;
+	}
 	r->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (r->fd < 0) {
 		ret = -errno;
@@ -723,17 +810,18 @@ int pmr_create(const char *path, uint64_t size_bytes, unsigned flags, struct pmr
 		ret = region_lock_check(r, path);
 	if (ret)
 		goto out_unlink;
-	ret = detect_fd(r->fd, path, &r->backend, &r->page_size);
+	ret = pmr_detect_fd(r->fd, path, &r->backend, &r->page_size);
 	if (ret)
 		goto out_unlink;
 	if (r->backend == PMR_BACKEND_DEVDAX) {
 		ret = pmd_err(-EINVAL, "%s: dax devices cannot be created", path);
 		goto out_unlink;
 	}
-	ret = check_size(path, size_bytes, r->page_size);
+	ret = pmr_check_size_page(path, size_bytes, r->page_size);
 	if (ret)
 		goto out_unlink;
 	r->size = size_bytes;
+	r->nchunks = size_bytes / PMR_CHUNK_SIZE;
 	r->alignment = r->page_size > HUGE_SIZE ? r->page_size : HUGE_SIZE;
 
 	if (r->backend != PMR_BACKEND_HUGETLBFS && !(flags & PMR_F_SPARSE) &&
@@ -782,6 +870,22 @@ int pmr_open(const char *path, unsigned flags, struct pmr_region **out)
 	ret = region_lock(r, path);
 	if (ret)
 		goto out_free;
+	if (!stat(path, &st) && S_ISDIR(st.st_mode)) {
+		r->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (r->fd < 0) {
+			ret = pmd_err(-errno, "cannot open %s: %s", path, strerror(errno));
+			goto out_free;
+		}
+		ret = region_lock_check(r, path);
+		if (!ret)
+			ret = chunked_open(r);
+		if (!ret)
+			ret = region_start(r);
+		if (ret)
+			goto out_free;
+		*out = r;
+		return 0;
+	}
 	r->fd = open(path, ((flags & (PMR_F_RDONLY | PMR_F_PRIVATE)) ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (r->fd < 0) {
 		ret = -errno;
@@ -794,7 +898,7 @@ int pmr_open(const char *path, unsigned flags, struct pmr_region **out)
 	ret = region_lock_check(r, path);
 	if (ret)
 		goto out_free;
-	ret = detect_fd(r->fd, path, &r->backend, &r->page_size);
+	ret = pmr_detect_fd(r->fd, path, &r->backend, &r->page_size);
 	if (ret)
 		goto out_free;
 	if (r->backend == PMR_BACKEND_DEVDAX) {
@@ -820,10 +924,11 @@ int pmr_open(const char *path, unsigned flags, struct pmr_region **out)
 		}
 		r->size = (uint64_t)st.st_size;
 	}
-	ret = check_size(path, r->size, r->page_size);
+	ret = pmr_check_size_page(path, r->size, r->page_size);
 	if (ret)
 		goto out_free;
 	r->alignment = r->page_size > HUGE_SIZE ? r->page_size : HUGE_SIZE;
+	r->nchunks = r->size / PMR_CHUNK_SIZE;
 	ret = region_start(r);
 	if (ret)
 		goto out_free;
@@ -872,6 +977,9 @@ void pmr_get_info(const struct pmr_region *r, struct pmr_info *info)
 	info->granularity = r->gran;
 	info->native_granularity = r->native_gran;
 	info->read_only = (r->flags & PMR_F_RDONLY) != 0;
+	info->chunked = r->chunked;
+	info->chunks = r->size / PMR_CHUNK_SIZE;
+	info->exposed_chunks = r->nexposed;
 }
 
 bool pmr_contains(const struct pmr_region *r, const void *p, size_t len)

@@ -17,6 +17,19 @@
  * Every mapping starts on a 2 MiB boundary and every region size is a
  * multiple of 2 MiB, so a 2 MiB extent of the region can be mapped by one PMD.
  *
+ * Layouts: a region is one file (or device), or a *chunked region*: a
+ * directory of 2 MiB chunk files (PMR_CHUNK_SIZE) on any of the file
+ * backends above whose pages are at most 2 MiB. A chunked region is mapped
+ * into the same single 2 MiB-aligned range, so its users see no difference
+ * (pfns, bios, filesystems); what it adds is that one chunk can be handed
+ * to another process as a descriptor of its own (pmr_chunk_give), which
+ * reaches that chunk and nothing else, and taken back once nobody holds it
+ * any more (pmr_reclaim). Costs: one mapping (VMA) per chunk in every
+ * process that maps the whole region (vm.max_map_count bounds the size),
+ * one open and one mmap per chunk at open. The layout on disk is described
+ * in region_chunk.c. The region lock (region_lock.h) of a chunked region is
+ * the flock of its directory; pmr_fd() is the directory then.
+ *
  * Persistence primitives (persist, flush, drain, memcpy, memset) come from
  * libpmem2 and are picked once at map time. On emulated pmem (anything but
  * DEVDAX/FSDAX) libpmem2 would report page granularity and persist with
@@ -71,6 +84,10 @@ enum pmr_granularity {
  * repairs in such a copy). Not possible on device DAX (-EINVAL from the map).
  */
 #define PMR_F_PRIVATE (1U << 8)
+#define PMR_F_CHUNKED (1U << 9) /* create: a chunked region (a directory of chunk files) */
+
+/* Bytes per chunk of a chunked region (and the unit of exposure, below). */
+#define PMR_CHUNK_SIZE (UINT64_C(2) << 20)
 
 /* Flags for pmr_memcpy() and pmr_memset(), same meaning as PMEM2_F_MEM_*. */
 #define PMR_MEM_NODRAIN (1U << 0)
@@ -100,6 +117,9 @@ struct pmr_info {
 	enum pmr_granularity granularity;	 /* effective persist granularity */
 	enum pmr_granularity native_granularity; /* what libpmem2 reported unforced */
 	bool read_only;
+	bool chunked;		 /* a directory of chunk files */
+	uint64_t chunks;	 /* size / PMR_CHUNK_SIZE */
+	uint64_t exposed_chunks; /* chunks other processes may reach (see pmr_chunk_exposed) */
 };
 
 /*
@@ -115,10 +135,21 @@ struct pmr_info {
 int pmr_create(const char *path, uint64_t size_bytes, unsigned flags, struct pmr_region **out);
 
 /*
- * pmr_open - map an existing region file or /dev/dax device.
+ * With PMR_F_CHUNKED, pmr_create makes the directory @path (mode 0700) and
+ * its chunk files instead; the backend is that of the directory's
+ * filesystem, which must not have pages above 2 MiB (-EINVAL).
+ */
+
+/*
+ * pmr_open - map an existing region file, chunked region directory or
+ * /dev/dax device.
  *
- * The whole file is mapped; its size must be a multiple of 2 MiB and at
- * least PMR_MIN_SIZE. Returns 0 or -errno with pmd_errmsg() set.
+ * The whole region is mapped; its size must be a multiple of 2 MiB and at
+ * least PMR_MIN_SIZE. A chunked region's directory must not be writable by
+ * group or others (-EPERM), and every chunk must be a 2 MiB regular file of
+ * the directory's owner on its filesystem (-EINVAL naming the chunk). A
+ * region with more chunks than the process may have mappings fails with
+ * -ENOMEM saying so. Returns 0 or -errno with pmd_errmsg() set.
  */
 int pmr_open(const char *path, unsigned flags, struct pmr_region **out);
 
@@ -179,6 +210,65 @@ void *pmr_memset(const struct pmr_region *r, void *dst, int c, size_t len, unsig
  * lib/crashsim.h). The simulator lives until pmr_close().
  */
 struct crashsim *pmr_crashsim(const struct pmr_region *r);
+
+/*
+ * Exposure: which chunks other processes may reach.
+ *
+ * A chunk is exposed when a descriptor of it was given to another process
+ * (pmr_chunk_give; recorded durably in the region directory, so a later
+ * open still knows), when another process held it open or mapped when a
+ * writable pmr_open() looked, or, for a single-file region, when another
+ * process maps it (pmr_exposure_scan). The owner of the region keeps
+ * exposed chunks' free space to itself until pmr_reclaim() takes them back.
+ * Thread safety: these functions may be called from any thread.
+ */
+
+/* pmr_is_chunked - true for a chunked region. */
+bool pmr_is_chunked(const struct pmr_region *r);
+
+/* pmr_nr_chunks - size / PMR_CHUNK_SIZE (single-file regions too). */
+uint64_t pmr_nr_chunks(const struct pmr_region *r);
+
+/* pmr_chunk_exposed - true if chunk @idx is exposed (see above). */
+bool pmr_chunk_exposed(const struct pmr_region *r, uint64_t idx);
+
+/* pmr_exposed_count - how many chunks are exposed. */
+uint64_t pmr_exposed_count(const struct pmr_region *r);
+
+/*
+ * pmr_chunk_give - a new descriptor of chunk @idx of a chunked region for
+ * another process: O_RDONLY if @rdonly, else O_RDWR (the region must be
+ * open writable), close-on-exec, into *@fd. The chunk is recorded as given
+ * (durably) before the descriptor exists. The descriptor reaches the
+ * chunk's 2 MiB and nothing else; reopening it through /proc needs the
+ * chunk file's permissions (the region owner's). Returns 0, -EINVAL (not
+ * chunked, no such chunk), -EROFS, or -errno of open/write.
+ */
+int pmr_chunk_give(struct pmr_region *r, uint64_t idx, bool rdonly, int *fd);
+
+/*
+ * pmr_exposure_scan - for a single-file region, mark the chunks that other
+ * processes map now (read from /proc/PID/maps); *@unreadable gets how many
+ * processes' maps could not be read (other users' processes for a caller
+ * without CAP_SYS_PTRACE: their mappings stay unknown). A chunked region
+ * needs no scan (pmr_open asked the kernel): returns 0 at once.
+ * Returns 0 or -errno.
+ */
+int pmr_exposure_scan(struct pmr_region *r, uint64_t *unreadable);
+
+/*
+ * pmr_reclaim - take back exposed chunks @idx[0..@n) that nobody else can
+ * reach any more: @done[k] says which were. For a chunked region the kernel
+ * is asked whether any other open file (descriptor, mapping, descriptor in
+ * flight) of the chunk exists, and a reclaimed chunk's pages are replaced
+ * (punched out and, where the backing needs it, allocated again), which
+ * cuts page references that outlived every open file (vmsplice, io_uring
+ * fixed buffers): THE CHUNK'S CONTENTS ARE LOST, so only chunks that hold
+ * no live data may be passed. For a single-file region /proc/PID/maps is
+ * read once and a chunk nobody maps is taken back as it is.
+ * Returns how many were reclaimed, or -errno (-EROFS read-only).
+ */
+long pmr_reclaim(struct pmr_region *r, const uint64_t *idx, size_t n, bool *done);
 
 /* Names for printing. */
 const char *pmr_backend_name(enum pmr_backend b);

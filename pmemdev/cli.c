@@ -49,10 +49,12 @@ static const char usage_text[] =
 	"Commands:\n"
 	"  list [--dir DIR]           real pmem namespaces (ndctl) and emulated regions\n"
 	"                             (region-sized files in DIR, default /dev/shm)\n"
-	"  create --size SIZE [--sparse] PATH\n"
+	"  create --size SIZE [--sparse] [--chunked] PATH\n"
 	"                             create an emulated region file (SIZE: multiple of 2M;\n"
-	"                             --sparse: allow more than the free space)\n"
-	"  info [--json] PATH         size, backend, alignment, backing page size,\n"
+	"                             --sparse: allow more than the free space;\n"
+	"                             --chunked: a directory of 2 MiB chunk files, so daxfs\n"
+	"                             can give each file's DAX mappings only that file)\n"
+	"  info [--json] PATH         size, layout, backend, alignment, backing page size,\n"
 	"                             persist granularity, badblocks of a region\n"
 	"  badblocks PATH list        list emulated bad sectors\n"
 	"  badblocks PATH add SECTOR [COUNT]\n"
@@ -80,12 +82,17 @@ static const char create_help[] =
 	"  -s, --size SIZE   bytes, or with a binary suffix k, M, G, T; a multiple of\n"
 	"                    2 MiB and at least 4 MiB\n"
 	"  --sparse          allow a size beyond the free space of the filesystem\n"
+	"  --chunked         make PATH a directory of 2 MiB chunk files mapped as one\n"
+	"                    range: daxfs can then give a file's DAX mappings that\n"
+	"                    file's chunks only (on tmpfs, hugetlbfs or a DAX\n"
+	"                    filesystem)\n"
 	"  -h, --help        this help\n";
 
 static const char info_help[] =
-	"Prints the size, backend, alignment, backing page size and persist\n"
-	"granularity of the region PATH, who holds its lock, and its emulated bad\n"
-	"sectors. Reads no data and takes no lock: works on a mounted region.\n"
+	"Prints the size, layout (single file or chunked) and whether DAX mappings\n"
+	"of daxfs files on it are isolated, backend, alignment, backing page size\n"
+	"and persist granularity of the region PATH, who holds its lock, and its\n"
+	"emulated bad sectors. Reads no data and takes no lock: works on a mounted region.\n"
 	"\n"
 	"Options:\n"
 	"  --json       one JSON object instead of text\n"
@@ -292,6 +299,7 @@ static int cmd_create(int argc, char **argv)
 {
 	static const struct option opts[] = {{"size", required_argument, NULL, 's'},
 					     {"sparse", no_argument, NULL, 'S'},
+					     {"chunked", no_argument, NULL, 'C'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	struct pmr_region *r;
@@ -312,6 +320,9 @@ static int cmd_create(int argc, char **argv)
 			break;
 		case 'S':
 			flags |= PMR_F_SPARSE;
+			break;
+		case 'C':
+			flags |= PMR_F_CHUNKED;
 			break;
 		default:
 			return cmd_getopt_end(c);
@@ -391,6 +402,21 @@ static void print_info_text(const struct pmr_info *in, struct pmemdev_bb *bb)
 	printf("path:              %s\n", in->path);
 	printf("size:              %s (%" PRIu64 " bytes)\n",
 	       format_size(in->size, b1, sizeof(b1)), in->size);
+	if (in->chunked)
+		printf("layout:            chunked (%" PRIu64 " chunk files of 2 MiB)\n",
+		       in->chunks);
+	else
+		printf("layout:            single %s\n",
+		       in->backend == PMR_BACKEND_DEVDAX ? "device" : "file");
+	/* what daxfs can promise its DAX mmap users on this region */
+	if (in->chunked)
+		printf("isolates:          yes (a DAX mapping of a file reaches that file only)\n"
+		       "exposed chunks:    %" PRIu64 " (given to DAX mmap users, not yet taken back)\n",
+		       in->exposed_chunks);
+	else
+		printf("isolates:          no (daxfs gives DAX mmap only to users who may open %s;\n"
+		       "                   others map through the page cache)\n",
+		       in->path);
 	printf("backend:           %s\n", pmr_backend_name(in->backend));
 	printf("alignment:         %s\n", format_size(in->alignment, b2, sizeof(b2)));
 	printf("backing page size: %s\n", format_size(in->backing_page_size, b3, sizeof(b3)));
@@ -416,6 +442,9 @@ static void print_info_json(const struct pmr_info *in, struct pmemdev_bb *bb)
 	       pmr_granularity_name(in->granularity),
 	       pmr_granularity_name(in->native_granularity),
 	       in->size / FRAME_SIZE * MEMMAP_BYTES_PER_FRAME);
+	printf(",\"layout\":\"%s\",\"chunks\":%" PRIu64 ",\"isolates\":%s,\"exposed_chunks\":%" PRIu64,
+	       in->chunked ? "chunked" : in->backend == PMR_BACKEND_DEVDAX ? "device" : "file",
+	       in->chunks, in->chunked ? "true" : "false", in->exposed_chunks);
 	print_owner(in->path, true);
 	printf(",\"badblock_sectors\":%" PRIu64 ",\"badblocks\":[", pmemdev_bb_count(bb));
 	pmemdev_bb_list(bb, print_bb_json, &first);
@@ -786,7 +815,7 @@ static int cmd_bench(int argc, char **argv)
 
 static const struct cmd cmds[] = {
 	{"list", "list [--dir DIR]", list_help, cmd_list},
-	{"create", "create --size SIZE [--sparse] PATH", create_help, cmd_create},
+	{"create", "create --size SIZE [--sparse] [--chunked] PATH", create_help, cmd_create},
 	{"info", "info [--json] PATH", info_help, cmd_info},
 	{"badblocks",
 	 "badblocks PATH list\n"

@@ -54,7 +54,27 @@ expect_ok "$pm" info "$r"
 grep -q 'backend: *tmpfs' "$dir/out" || fail "info: backend: $(cat "$dir/out")"
 grep -q 'alignment: *2 MiB' "$dir/out" || fail "info: alignment"
 grep -q 'persist: *cacheline' "$dir/out" || fail "info: granularity"
+grep -q 'layout: *single file' "$dir/out" || fail "info: layout: $(cat "$dir/out")"
+grep -q 'isolates: *no' "$dir/out" || fail "info: isolates: $(cat "$dir/out")"
 expect_err 1 'no such file|not exist|missing' -- "$pm" info "$dir/missing"
+
+# a chunked region: a directory of 2 MiB chunks that isolates DAX mappings
+expect_ok "$pm" create --size 8M --chunked "$dir/rc"
+[ -d "$dir/rc" ] && [ "$(stat -c %s "$dir/rc/chunk.00000003")" = $((2 << 20)) ] ||
+	fail "create --chunked did not make the chunks"
+expect_ok "$pm" info "$dir/rc"
+grep -q 'layout: *chunked (4 chunk files' "$dir/out" || fail "info: layout: $(cat "$dir/out")"
+grep -q 'isolates: *yes' "$dir/out" || fail "info: isolates: $(cat "$dir/out")"
+grep -q 'backend: *tmpfs' "$dir/out" || fail "info: chunked backend: $(cat "$dir/out")"
+expect_ok "$pm" info --json "$dir/rc"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not (d["layout"] == "chunked" and d["chunks"] == 4 and d["isolates"] is True and d["exposed_chunks"] == 0))' "$dir/out" ||
+	fail "info --json of a chunked region: $(cat "$dir/out")"
+expect_err 1 'exist' -- "$pm" create --size 8M --chunked "$dir/rc"
+expect_err 2 'multiple of 2 MiB' -- "$pm" create --size 5M --chunked "$dir/rc2"
+[ ! -e "$dir/rc2" ] || fail "failed create --chunked left something"
+mkdir "$dir/plain"
+expect_err 1 'not a chunked region' -- "$pm" info "$dir/plain"
+rm -rf "$dir/rc" "$dir/plain"
 head -c $((5 << 20)) /dev/zero >"$dir/odd"
 expect_err 1 'multiple of 2 MiB' -- "$pm" info "$dir/odd"
 
