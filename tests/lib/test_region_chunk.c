@@ -37,6 +37,7 @@
 #include "errmsg.h"
 #include "region.h"
 #include "test.h"
+#include "test_region_chunk.h"
 #include "units.h"
 
 #define NCHUNKS 4
@@ -318,35 +319,18 @@ static void test_vmsplice(void)
 	struct pmr_region *r;
 	uint64_t idx = 1;
 	uint8_t *a, got = 0;
-	int pipefd[2], st, fd;
-	pid_t pid;
 	bool done;
+	int rd;
 
 	CHECK_OK(pmr_open(path, 0, &r));
 	a = pmr_addr(r);
-	CHECK_OK(pmr_chunk_give(r, 1, true, &fd));
-	CHECK_OK(pipe(pipefd));
-	pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		void *m = mmap(NULL, PMR_CHUNK_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-		struct iovec iov = {.iov_base = m, .iov_len = 4096};
-
-		if (m == MAP_FAILED || vmsplice(pipefd[1], &iov, 1, 0) != 4096)
-			_exit(1);
-		_exit(0);
-	}
-	close(fd);
-	CHECK_EQ(waitpid(pid, &st, 0), pid);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	close(pipefd[1]);
-	/* no open file of the chunk is left, only the pipe's page reference */
+	rd = splice_given_page(r, 1);
 	CHECK_EQ(pmr_reclaim(r, &idx, 1, &done), 1);
 	a[PMR_CHUNK_SIZE] = 0x5E; /* what the region stores now */
 	pmr_persist(r, a + PMR_CHUNK_SIZE, 1);
-	CHECK_EQ(read(pipefd[0], &got, 1), 1);
+	CHECK_EQ(read(rd, &got, 1), 1);
 	CHECK(got != 0x5E);
-	close(pipefd[0]);
+	close(rd);
 	pmr_close(&r);
 }
 

@@ -25,6 +25,8 @@
 #include "errmsg.h"
 #include "region.h"
 #include "test.h"
+#include "test_region_chunk.h"
+#include "test_sysctl.h"
 #include "units.h"
 
 #define NR_PAGES_PATH "/proc/sys/vm/nr_hugepages"
@@ -34,32 +36,6 @@
 static char tdir[] = "/tmp/pmd-chunk-huge-XXXXXX", tlbdir[] = "/tmp/pmd-chunk-tlb-XXXXXX";
 static bool tmounted, tlbmounted;
 static long saved_nr = -1;
-
-static long read_long(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	long v = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
-static int write_long(const char *path, long v)
-{
-	FILE *f = fopen(path, "we");
-	int ret;
-
-	if (!f)
-		return -errno;
-	ret = fprintf(f, "%ld\n", v) < 0 ? -EIO : 0;
-	if (fclose(f))
-		ret = -errno;
-	return ret;
-}
 
 static void cleanup(void)
 {
@@ -135,9 +111,8 @@ static void test_hugetlbfs(void)
 	long nr, free_pages;
 	uint64_t idx = 1;
 	uint8_t *a, got;
-	int fd, pipefd[2], st, n = 0;
+	int rd, n = 0;
 	bool done;
-	pid_t pid;
 	DIR *d;
 
 	nr = read_long(NR_PAGES_PATH);
@@ -181,28 +156,14 @@ static void test_hugetlbfs(void)
 	CHECK_EQ(a[pmr_size(r) - 1], 0x3c);
 
 	/* a pipe keeps chunk 1's page after the holder is gone */
-	CHECK_OK(pmr_chunk_give(r, 1, true, &fd));
-	CHECK_OK(pipe(pipefd));
-	pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		void *m = mmap(NULL, PMR_CHUNK_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-		struct iovec iov = {.iov_base = m, .iov_len = 4096};
-
-		munmap(a, pmr_size(r));
-		_exit(m == MAP_FAILED || vmsplice(pipefd[1], &iov, 1, 0) != 4096);
-	}
-	close(fd);
-	close(pipefd[1]);
-	CHECK_EQ(waitpid(pid, &st, 0), pid);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	rd = splice_given_page(r, 1);
 	CHECK_EQ(pmr_reclaim(r, &idx, 1, &done), 1);
 	/* the pipe still holds the old page; the chunk has a new one */
 	CHECK_EQ(read_long(FREE_PAGES_PATH), free_pages - NCHUNKS - 1);
 	a[PMR_CHUNK_SIZE] = 0x77;
-	CHECK_EQ(read(pipefd[0], &got, 1), 1);
+	CHECK_EQ(read(rd, &got, 1), 1);
 	CHECK_EQ(got, 0x3c);
-	close(pipefd[0]);
+	close(rd);
 	CHECK_EQ(read_long(FREE_PAGES_PATH), free_pages - NCHUNKS);
 	pmr_close(&r);
 	for (unsigned i = 0; i < NCHUNKS; i++) {

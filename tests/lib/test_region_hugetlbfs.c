@@ -16,37 +16,12 @@
 #include "errmsg.h"
 #include "region.h"
 #include "test.h"
+#include "test_sysctl.h"
 #include "units.h"
 
 #define NR_PAGES_PATH "/proc/sys/vm/nr_hugepages"
 #define FREE_PAGES_PATH "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
 #define NEED_PAGES 4 /* 8 MiB region */
-
-static long read_long(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	long v = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
-static int write_long(const char *path, long v)
-{
-	FILE *f = fopen(path, "we");
-	int ret;
-
-	if (!f)
-		return -errno;
-	ret = fprintf(f, "%ld\n", v) < 0 ? -EIO : 0;
-	if (fclose(f))
-		ret = -errno;
-	return ret;
-}
 
 static char dir[] = "/tmp/pmd-hugetlbfs-XXXXXX";
 static long saved_nr = -1;
