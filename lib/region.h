@@ -214,10 +214,11 @@ struct crashsim *pmr_crashsim(const struct pmr_region *r);
 /*
  * Exposure: which chunks other processes may reach.
  *
- * A chunk is exposed when a descriptor of it was given to another process
- * (pmr_chunk_give; recorded durably in the region directory, so a later
- * open still knows), when another process held it open or mapped when a
- * writable pmr_open() looked, or, for a single-file region, when another
+ * A chunk of a chunked region is exposed when a descriptor of it was given
+ * to another process (pmr_chunk_give; recorded durably in the region
+ * directory before the descriptor exists, so a later open still knows). A
+ * process that opened a chunk file itself could open the whole region: it
+ * exposes nothing. A chunk of a single-file region is exposed when another
  * process maps it (pmr_exposure_scan). The owner of the region keeps
  * exposed chunks' free space to itself until pmr_reclaim() takes them back.
  * Thread safety: these functions may be called from any thread.

@@ -385,14 +385,12 @@ static uint64_t max_map_count(void)
 }
 
 /*
- * map_all - reserve the range and map every chunk into it; note the chunks
- * another process holds (writable opens). The persistence functions come
- * from chunk 0's source.
+ * map_all - reserve the range and map every chunk into it. The persistence
+ * functions come from chunk 0's source.
  */
 static int map_all(struct pmr_region *r, const struct stat *dst)
 {
-	bool writable = region_writable(r);
-	int oflags = writable ? O_RDWR : O_RDONLY;
+	int oflags = region_writable(r) ? O_RDWR : O_RDONLY;
 	uint64_t limit = max_map_count();
 	int err, fd0 = -1;
 
@@ -418,8 +416,6 @@ static int map_all(struct pmr_region *r, const struct stat *dst)
 			err = fd;
 			goto out_unmap;
 		}
-		if (writable && probe(fd) == -EBUSY)
-			exposed_set(r, i, r->exposed[i] | PMR_EXP_HELD);
 		err = map_chunk(r, i, fd);
 		if (i == 0 && !err)
 			fd0 = fd;

@@ -47,7 +47,7 @@ struct pmr_region {
 
 /* Bits of pmr_region.exposed[]. */
 #define PMR_EXP_GIVEN 1U /* a descriptor was given out since the last reclaim (durable) */
-#define PMR_EXP_HELD 2U	 /* another process held the chunk when we looked */
+#define PMR_EXP_HELD 2U	 /* another process mapped it when we looked (single file) */
 
 /* region.c, for region_chunk.c */
 int pmr_detect_fd(int fd, const char *path, enum pmr_backend *backend, uint64_t *page_size);

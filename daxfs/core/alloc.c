@@ -32,6 +32,9 @@
  * (alloc_resv_rebuild) the windows that large files fill in part reserve
  * their chunks again, and a later write to a window takes its chunk back.
  * Blocks freed by a transaction become allocatable after its commit.
+ * Chunks kept for DAX isolation (chunk_excluded(), isolate.c) are skipped:
+ * only isolate.c places blocks there (alloc_at), and the windowed writes of
+ * the file they are kept for (alloc_aligned).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -206,6 +209,13 @@ static uint64_t run_at(struct daxfs *fs, uint64_t start, uint64_t want)
 	return n;
 }
 
+/* a wholly free data chunk that general allocation may use */
+static bool chunk_whole(struct daxfs *fs, uint64_t c)
+{
+	return fs->chunk_free[c] == CHUNK_BLKS && !chunk_excluded(fs, c) &&
+	       c * CHUNK_BLKS >= fs->data_blk;
+}
+
 static int alloc_huge(struct daxfs *fs, uint64_t want, uint64_t goal, struct dx_range *out)
 {
 	uint64_t want_chunks = want / CHUNK_BLKS, best = UINT64_MAX, best_n = 0;
@@ -213,18 +223,17 @@ static int alloc_huge(struct daxfs *fs, uint64_t want, uint64_t goal, struct dx_
 	if (!fs->free_chunks)
 		return -ENOSPC;
 	if (goal >= fs->data_blk && goal % CHUNK_BLKS == 0 && goal / CHUNK_BLKS < fs->nchunks &&
-	    fs->chunk_free[goal / CHUNK_BLKS] == CHUNK_BLKS) {
+	    chunk_whole(fs, goal / CHUNK_BLKS)) {
 		best = goal / CHUNK_BLKS;
 		best_n = 1;
 		while (best_n < want_chunks && best + best_n < fs->nchunks &&
-		       fs->chunk_free[best + best_n] == CHUNK_BLKS)
+		       chunk_whole(fs, best + best_n))
 			best_n++;
 	}
 	for (uint64_t c = 0; c < fs->nchunks && best_n < want_chunks; c++) {
 		uint64_t n = 0;
 
-		while (c + n < fs->nchunks && n < want_chunks &&
-		       fs->chunk_free[c + n] == CHUNK_BLKS && (c + n) * CHUNK_BLKS >= fs->data_blk)
+		while (c + n < fs->nchunks && n < want_chunks && chunk_whole(fs, c + n))
 			n++;
 		if (n > best_n) {
 			best = c;
@@ -245,7 +254,7 @@ static bool try_chunk(struct daxfs *fs, uint64_t c, uint64_t want, struct dx_ran
 {
 	uint64_t base = c * CHUNK_BLKS;
 
-	if (!fs->chunk_free[c])
+	if (!fs->chunk_free[c] || chunk_excluded(fs, c))
 		return false;
 	/* a bitmap that calls fixed metadata free is corrupt: never hand it out */
 	for (uint64_t b = base < fs->data_blk ? fs->data_blk : base; b < base + CHUNK_BLKS; b++) {
@@ -264,7 +273,8 @@ static bool try_chunk(struct daxfs *fs, uint64_t c, uint64_t want, struct dx_ran
 /* partly used and not reserved: where small requests go first */
 static bool packable(struct daxfs *fs, uint64_t c)
 {
-	return fs->chunk_free[c] && fs->chunk_free[c] != CHUNK_BLKS && !fs->chunk_owner[c];
+	return fs->chunk_free[c] && fs->chunk_free[c] != CHUNK_BLKS && !fs->chunk_owner[c] &&
+	       !chunk_excluded(fs, c);
 }
 
 /*
@@ -278,7 +288,7 @@ static uint64_t steal(struct daxfs *fs)
 	if (!fs->resv_chunks)
 		return best;
 	for (uint64_t c = 0; c < fs->nchunks; c++) {
-		if (fs->chunk_owner[c] && fs->chunk_free[c] &&
+		if (fs->chunk_owner[c] && fs->chunk_free[c] && !chunk_excluded(fs, c) &&
 		    (best == UINT64_MAX || fs->chunk_free[c] > fs->chunk_free[best]))
 			best = c;
 	}
@@ -311,7 +321,7 @@ static int alloc_small(struct daxfs *fs, uint64_t want, uint64_t goal, struct dx
 	}
 	/* break a whole chunk: the highest one, keeping low runs long */
 	for (c = fs->nchunks; c-- > 0;) {
-		if (fs->chunk_free[c] == CHUNK_BLKS && try_chunk(fs, c, want, out))
+		if (chunk_whole(fs, c) && try_chunk(fs, c, want, out))
 			goto found_chunk;
 	}
 	/* only reserved chunks have room left: space beats alignment */
@@ -335,12 +345,12 @@ static uint64_t pick_free_chunk(struct daxfs *fs, uint64_t goal)
 {
 	if (fs->free_chunks <= fs->nchunks / RESV_FLOOR_DIV)
 		return UINT64_MAX;
-	if (goal < fs->nchunks && fs->chunk_free[goal] == CHUNK_BLKS)
+	if (goal < fs->nchunks && chunk_whole(fs, goal))
 		return goal;
 	for (uint64_t n = 0, c = fs->resv_cursor; n < fs->nchunks; n++, c++) {
 		if (c >= fs->nchunks)
 			c = 0;
-		if (fs->chunk_free[c] == CHUNK_BLKS) {
+		if (chunk_whole(fs, c)) {
 			fs->resv_cursor = c + 1;
 			return c;
 		}
@@ -362,6 +372,7 @@ int alloc_aligned(struct daxfs *fs, uint64_t ino, uint64_t chunk, uint64_t goal,
 			return -ENOSPC;
 		fs->stats.alloc_resv++;
 	} else if (chunk >= fs->nchunks || (fs->chunk_owner[chunk] && fs->chunk_owner[chunk] != ino) ||
+		   (chunk_excluded(fs, chunk) && fs->iso_owner[chunk] != ino) ||
 		   bitmap_test(fs, chunk * CHUNK_BLKS + in)) {
 		return -ENOSPC;
 	}
@@ -471,7 +482,8 @@ int alloc_run(struct daxfs *fs, uint64_t want, struct dx_range *out)
 	if (fs->rdonly)
 		return -EROFS;
 	for (uint64_t b = fs->data_blk; b < fs->total_blocks && want; b++) {
-		run = bitmap_test(fs, b) ? 0 : run + 1;
+		/* never into a chunk kept for DAX isolation */
+		run = bitmap_test(fs, b) || chunk_excluded(fs, b / CHUNK_BLKS) ? 0 : run + 1;
 		if (run == want) {
 			out->pblk = b + 1 - want;
 			out->len = want;
@@ -482,4 +494,24 @@ int alloc_run(struct daxfs *fs, uint64_t want, struct dx_range *out)
 		}
 	}
 	return -ENOSPC;
+}
+
+/*
+ * alloc_at - allocate the free run that starts at block @pblk, up to @want
+ * blocks and not past its chunk, in the running transaction, whether or not
+ * the chunk is excluded (isolate.c places a file's blocks in the chunks it
+ * keeps for it). Returns 0, -ENOSPC if @pblk is in use, -EROFS.
+ */
+int alloc_at(struct daxfs *fs, uint64_t pblk, uint64_t want, struct dx_range *out)
+{
+	if (dx_readonly(fs))
+		return -EROFS;
+	if (pblk < fs->data_blk || pblk >= fs->total_blocks || !want || bitmap_test(fs, pblk))
+		return -ENOSPC;
+	out->pblk = pblk;
+	out->len = run_at(fs, pblk, want);
+	take(fs, out->pblk, out->len);
+	fs->stats.alloc_calls++;
+	fs->stats.alloc_blocks += out->len;
+	return 0;
 }

@@ -116,6 +116,12 @@ struct daxfs {
 	uint64_t resv_cursor;  /* where the search for a chunk to reserve goes on */
 	struct daxfs_badblocks bad; /* emulated bad sectors (daxfs_set_badblocks) */
 
+	/* DAX isolation (isolate.c, under lock); NULL/0 when the region is not chunked */
+	uint8_t *chunk_iso;    /* per chunk: ISO_* bits */
+	uint64_t *iso_owner;   /* per chunk: the inode an excluded chunk is kept for, 0 unknown */
+	uint64_t iso_excluded; /* chunks with ISO_EXCL */
+	struct daxfs_iso_stats iso_stats;
+
 	/* inode allocation (under lock) */
 	uint64_t *imap; /* bit per inode: in use */
 	uint64_t free_inodes;
@@ -141,6 +147,19 @@ struct daxfs {
 	daxfs_log_fn log;
 	void *log_ctx;
 };
+
+/* Chunk states of DAX isolation (fs->chunk_iso) */
+#define ISO_EXCL 1U  /* kept out of general allocation: only isolate.c places blocks in it */
+#define ISO_CLEAN 2U /* its free blocks hold zeros or its owner's old data, nothing else */
+
+static inline bool chunk_excluded(const struct daxfs *fs, uint64_t c)
+{
+	return fs->chunk_iso && (fs->chunk_iso[c] & ISO_EXCL);
+}
+
+/* isolate.c */
+int iso_init(struct daxfs *fs); /* at open: the chunks the region reports exposed */
+void iso_destroy(struct daxfs *fs);
 
 /* Pointers into the mapping */
 static inline void *dx_ptr(struct daxfs *fs, uint64_t off)
@@ -196,6 +215,8 @@ void alloc_resv_rebuild(struct daxfs *fs);
 void alloc_release(struct daxfs *fs, uint64_t pblk, uint64_t len); /* after commit */
 /* exactly @want contiguous blocks, first fit (layout work, O(blocks)) */
 int alloc_run(struct daxfs *fs, uint64_t want, struct dx_range *out);
+/* the free run at @pblk, even in an excluded chunk (isolate.c) */
+int alloc_at(struct daxfs *fs, uint64_t pblk, uint64_t want, struct dx_range *out);
 void alloc_recount(struct daxfs *fs);
 bool bitmap_test(struct daxfs *fs, uint64_t blk);
 /* report fixed metadata the bitmap calls free (it is never allocated) */
@@ -239,6 +260,15 @@ int orphans_recover(struct daxfs *fs);
 /* free blocks of @i past file block @from_lblk (or in [from, to)), batching
  * transactions; caller holds i->rw exclusive and fs->lock; commits */
 int file_free_range(struct daxfs *fs, struct dxi *i, uint64_t from_lblk, uint64_t to_lblk);
+
+/* file.c: the in-memory extent map of a locked file (isolate.c uses them) */
+/* file_lock - regular file @ino locked exclusive (@excl) or shared, extents loaded */
+int file_lock(struct daxfs *fs, uint64_t ino, bool excl, struct dxi **out);
+void file_unlock(struct daxfs *fs, struct dxi *i);
+size_t ext_find(struct dxi *i, uint64_t lblk); /* first extent ending after @lblk */
+/* the run at @lblk (at most @max blocks): *pblk = region block or DAXFS_HOLE */
+uint64_t map_run(struct dxi *i, uint64_t lblk, uint64_t max, uint64_t *pblk);
+int ext_insert(struct dxi *i, uint64_t lblk, uint64_t len, uint64_t pblk); /* into a hole */
 void inode_release_blocks(struct daxfs *fs, struct dxi *i, uint64_t pblk, uint64_t len);
 
 /* dir.c (under fs->lock) */

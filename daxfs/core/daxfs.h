@@ -540,6 +540,92 @@ struct daxfs_badblocks {
 void daxfs_set_badblocks(struct daxfs *fs, const struct daxfs_badblocks *bb);
 
 /* ---------------------------------------------------------------------- */
+/* DAX isolation: a file's DAX mapping reaches that file only */
+
+/*
+ * On a chunked region (lib/region.h) the DAX mmap server hands a client
+ * descriptors of whole 2 MiB chunks, so every chunk it hands out must hold
+ * the mapped file's data and nothing else: no other file's data (live or
+ * freed), no metadata. daxfs_isolate() arranges that for a range of a
+ * file, and keeps the chunks it hands out *excluded*: no other file and no
+ * metadata is allocated in them until daxfs_reclaim() finds that no other
+ * process can reach them any more. Chunks the region reports exposed when
+ * the filesystem is opened (given out by an earlier daemon, or held by
+ * another process; for a single-file region, mapped by another process,
+ * see daxfs_iso_scan) are excluded from the start, so a mapping made before
+ * a daemon restart keeps its blocks out of other files' hands.
+ */
+
+/* Flags for daxfs_isolate(). */
+#define DAXFS_ISO_ALLOC (1U << 0) /* allocate the holes of the range (zeroed) */
+#define DAXFS_ISO_WHOLE (1U << 1) /* each 2 MiB window in one chunk, aligned (hugetlbfs) */
+
+/* What daxfs_isolate() did, for the caller's counters. */
+struct daxfs_iso_cost {
+	uint64_t moved_bytes;  /* file data copied out of shared chunks */
+	uint64_t zeroed_bytes; /* free bytes of handed-out chunks zeroed */
+	uint64_t new_chunks;   /* free chunks taken for the file */
+};
+
+/*
+ * daxfs_isolate - make the blocks of [@off, @off + @len) of regular file
+ * @ino (4 KiB aligned) sit in chunks that hold only @ino's data, and
+ * exclude those chunks for @ino. Blocks in chunks shared with other files
+ * or metadata are copied into chunks of the file's own (whole free chunks,
+ * or the free room of chunks already kept for it; a file offset keeps its
+ * offset within 2 MiB, so huge mappings stay possible), in journaled
+ * transactions: a crash leaves either the old or the new block map, never
+ * a mix. Free blocks of every chunk handed out are zeroed first. With
+ * DAXFS_ISO_ALLOC holes are allocated there too; with DAXFS_ISO_WHOLE every
+ * 2 MiB window of the range ends up in one chunk at its own offset.
+ *
+ * The caller holds a layout pin on @ino (the old blocks' frees wait for the
+ * last unpin, so I/O that mapped them still finds them) and no other I/O
+ * may store into the file's blocks meanwhile except through the core
+ * (quiesce the bio data path). On success *@chunks (malloc'd, sorted,
+ * unique) gets the chunk indexes the range's blocks live in and *@nr their
+ * number; @cost (may be NULL) gets what it took.
+ * Returns 0, -ENOSPC (no free chunk for the file), -EROFS (a read-only
+ * filesystem and the range is not isolated already), -EINVAL (not a regular
+ * file, bad range), -ENOENT, -ENOMEM, -EIO.
+ */
+int daxfs_isolate(struct daxfs *fs, uint64_t ino, uint64_t off, uint64_t len, unsigned flags,
+		  uint64_t **chunks, size_t *nr, struct daxfs_iso_cost *cost);
+
+/*
+ * daxfs_iso_scan - for a single-file region, exclude the chunks that other
+ * processes map now (lib/region.h pmr_exposure_scan): mappings a previous
+ * daemon granted. Call once after open, before serving requests. Sets
+ * *@unreadable to the number of processes whose mappings could not be
+ * read. A no-op on a chunked region (its exposure is known at open).
+ * Returns 0 or -errno.
+ */
+int daxfs_iso_scan(struct daxfs *fs, uint64_t *unreadable);
+
+/*
+ * daxfs_reclaim - give excluded chunks that hold no data any more and that
+ * no other process can reach back to the allocator (the region layer
+ * replaces their pages first, cutting stale references). Does system calls
+ * without holding the filesystem lock; call it when a client lets go and
+ * from time to time. Returns the number of chunks given back, or -errno.
+ */
+long daxfs_reclaim(struct daxfs *fs);
+
+struct daxfs_iso_stats {
+	uint64_t excluded_chunks; /* chunks excluded now */
+	uint64_t excluded_free;	  /* free blocks in them (unusable by others until reclaimed) */
+	uint64_t waiting_chunks;  /* excluded, empty, waiting for their holders to go */
+	uint64_t isolations;	  /* daxfs_isolate() calls that moved or allocated */
+	uint64_t moved_bytes;	  /* since open */
+	uint64_t zeroed_bytes;
+	uint64_t new_chunks;
+	uint64_t reclaimed;	  /* chunks given back */
+};
+
+/* daxfs_iso_get_stats - the isolation counters. */
+void daxfs_iso_get_stats(struct daxfs *fs, struct daxfs_iso_stats *st);
+
+/* ---------------------------------------------------------------------- */
 /* Counters (monotonic since open) */
 
 struct daxfs_stats {

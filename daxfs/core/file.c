@@ -118,7 +118,7 @@ static int lock_excl(struct daxfs *fs, struct dxi *i)
  * file_lock - file_get() @ino, then lock it exclusive (@excl) or shared with
  * its extent map loaded. On success the caller ends with file_unlock().
  */
-static int file_lock(struct daxfs *fs, uint64_t ino, bool excl, struct dxi **out)
+int file_lock(struct daxfs *fs, uint64_t ino, bool excl, struct dxi **out)
 {
 	int err = file_get(fs, ino, out);
 
@@ -130,14 +130,14 @@ static int file_lock(struct daxfs *fs, uint64_t ino, bool excl, struct dxi **out
 	return err;
 }
 
-static void file_unlock(struct daxfs *fs, struct dxi *i)
+void file_unlock(struct daxfs *fs, struct dxi *i)
 {
 	pthread_rwlock_unlock(&i->rw);
 	dxi_put(fs, i);
 }
 
 /* index of the first extent ending after @lblk */
-static size_t ext_find(struct dxi *i, uint64_t lblk)
+size_t ext_find(struct dxi *i, uint64_t lblk)
 {
 	size_t lo = 0, hi = i->next;
 
@@ -153,7 +153,7 @@ static size_t ext_find(struct dxi *i, uint64_t lblk)
 }
 
 /* the run at @lblk: *pblk = region block or DAXFS_HOLE; returns blocks */
-static uint64_t map_run(struct dxi *i, uint64_t lblk, uint64_t max, uint64_t *pblk)
+uint64_t map_run(struct dxi *i, uint64_t lblk, uint64_t max, uint64_t *pblk)
 {
 	size_t k = ext_find(i, lblk);
 
@@ -169,7 +169,7 @@ static uint64_t map_run(struct dxi *i, uint64_t lblk, uint64_t max, uint64_t *pb
 	return max;
 }
 
-static int ext_insert(struct dxi *i, uint64_t lblk, uint64_t len, uint64_t pblk)
+int ext_insert(struct dxi *i, uint64_t lblk, uint64_t len, uint64_t pblk)
 {
 	size_t k = ext_find(i, lblk);
 

@@ -182,6 +182,7 @@ static void fs_free(struct daxfs *fs)
 	}
 	tx_destroy(fs);
 	alloc_destroy(fs);
+	iso_destroy(fs);
 	free(fs->imap);
 	free(fs->vmap);
 	pthread_mutex_destroy(&fs->lock);
@@ -353,6 +354,8 @@ int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out)
 	err = alloc_init(fs);
 	if (!err)
 		err = vmap_init(fs);
+	if (!err)
+		err = iso_init(fs);
 	if (err)
 		goto out_free;
 	err = imap_init(fs);
@@ -472,6 +475,13 @@ int daxfs_statfs(struct daxfs *fs, struct daxfs_statfs *st)
 	st->free_blocks = fs->free_blocks;
 	st->free_huge = fs->free_chunks;
 	st->resv_chunks = fs->resv_chunks;
+	/* chunks kept for DAX isolation are not free for new data */
+	for (uint64_t c = 0; fs->chunk_iso && c < fs->nchunks; c++) {
+		if (!chunk_excluded(fs, c))
+			continue;
+		st->free_blocks -= fs->chunk_free[c];
+		st->free_huge -= fs->chunk_free[c] == CHUNK_BLKS;
+	}
 	st->total_inodes = fs->inode_count;
 	st->free_inodes = fs->free_inodes;
 	st->name_max = DAXFS_NAME_MAX;

@@ -14,7 +14,7 @@
  *    descriptor, a mapping, an inherited mapping), granted when it is gone;
  *    page references that outlive the files (vmsplice into a pipe) do not
  *    see what the region stores after the reclaim;
- *  - a chunk another process holds when the region is opened is exposed;
+ *  - a process that opened a chunk file itself exposes nothing;
  *  - single-file regions: pmr_exposure_scan finds another process's
  *    mapping of a chunk, and pmr_reclaim takes it back once it is gone;
  *  - bad directories are refused with the reason: no marker, writable by
@@ -295,19 +295,26 @@ static void test_give_durable(void)
 	pmr_close(&r);
 }
 
-/* A mapping (the descriptor closed) and a fork's copy of it hold the chunk. */
+/*
+ * A mapping (the descriptor closed) of a given chunk holds it; a process
+ * that opened a chunk file itself (it could open the region) exposes nothing.
+ */
 static void test_held_mapping(void)
 {
 	struct pmr_region *r;
 	struct child c;
 	uint64_t idx = 2;
 	bool done;
+	int fd;
 
 	c = child_hold(hold_map_chunk2, path);
 	CHECK_OK(pmr_open(path, 0, &r));
-	CHECK(pmr_chunk_exposed(r, 2)); /* held when we opened */
-	CHECK(!pmr_chunk_exposed(r, 1));
+	CHECK(!pmr_chunk_exposed(r, 2));
 	CHECK_EQ(pmr_reclaim(r, &idx, 1, &done), 0);
+	CHECK_OK(pmr_chunk_give(r, 2, true, &fd));
+	close(fd);
+	CHECK(pmr_chunk_exposed(r, 2));
+	CHECK_EQ(pmr_reclaim(r, &idx, 1, &done), 0); /* the child maps it */
 	child_release(&c);
 	CHECK_EQ(pmr_reclaim(r, &idx, 1, &done), 1);
 	pmr_close(&r);
