@@ -264,6 +264,28 @@ static int mount_rw(struct daxfs *fs)
  * daxfs_open_region - open the filesystem on an already mapped region; takes
  * ownership of @r (closed on failure too).
  */
+/*
+ * backup_hint - the primary superblock of @r failed its check with @err: if
+ * the backup is sound, add the next step to the message (fsck.daxfs -y
+ * restores the primary from it). Returns @err.
+ */
+static int backup_hint(struct pmr_region *r, int err)
+{
+	struct daxfs_dsuper bk;
+	struct pmr_info info;
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "%s", pmd_errmsg());
+	memcpy(&bk, (uint8_t *)pmr_addr(r) + BLK_SIZE, sizeof(bk));
+	if (super_check(&bk, pmr_size(r), true))
+		return pmd_err(err, "%s", msg);
+	pmr_get_info(r, &info);
+	return pmd_err(err,
+		       "%s; the backup superblock is good: run fsck.daxfs -y %s to restore "
+		       "the primary, then mount again",
+		       msg, info.path);
+}
+
 int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out)
 {
 	struct daxfs *fs;
@@ -295,6 +317,8 @@ int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out)
 			memcpy(&sb, pmr_addr(r), sizeof(sb));
 	}
 	if (err) {
+		if (!(flags & DAXFS_O_BACKUP_SB))
+			err = backup_hint(r, err);
 		pmr_close(&r);
 		return err;
 	}

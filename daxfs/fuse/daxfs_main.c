@@ -583,7 +583,16 @@ static int run_daemon(int argc, char **argv)
 	pmd_err_clear();
 	err = daxfs_open(c.region, c.ro ? DAXFS_O_RDONLY : 0, &d.fs);
 	if (err) {
-		fprintf(stderr, "daxfs: cannot open %s: %s\n", c.region, pmd_strerror(err));
+		const char *msg = pmd_strerror(err);
+		/* a region this user may only read: the next step is -o ro */
+		const char *hint = !c.ro && (err == -EACCES || err == -EROFS || err == -EPERM)
+					   ? "; to mount it read-only, use -o ro"
+					   : "";
+
+		if (!strncmp(msg, "cannot open ", 12)) /* the path is in it */
+			fprintf(stderr, "daxfs: %s%s\n", msg, hint);
+		else
+			fprintf(stderr, "daxfs: cannot open %s: %s%s\n", c.region, msg, hint);
 		goto out_session;
 	}
 	/* the daemon holds the badblocks list while mounted (badblocks_ctl.h) */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 
 #include "errmsg.h"
@@ -72,6 +73,15 @@ static bool is_mount_point(const char *real, char *fstype, size_t fstype_len)
 	return found;
 }
 
+/* stale_mount - the refusal of a mount point whose FUSE daemon is gone */
+static int stale_mount(const char *path)
+{
+	return pmd_err(-ENOTCONN,
+		       "mount point %s: %s: the daemon of the filesystem mounted there has "
+		       "gone (killed?): run fusermount3 -u %s, then mount again",
+		       path, strerror(ENOTCONN), path);
+}
+
 int daxfs_fuse_check_mountpoint(const char *path, bool nonempty)
 {
 	char real[PATH_MAX], fstype[64] = "";
@@ -79,15 +89,27 @@ int daxfs_fuse_check_mountpoint(const char *path, bool nonempty)
 	struct stat st;
 	DIR *dir;
 
-	if (stat(path, &st))
+	if (stat(path, &st)) {
+		if (errno == ENOTCONN)
+			return stale_mount(path);
 		return pmd_err(-errno, "mount point %s: %s", path, strerror(errno));
+	}
 	if (!S_ISDIR(st.st_mode))
 		return pmd_err(-ENOTDIR, "mount point %s is not a directory", path);
 	if (!realpath(path, real))
 		return pmd_err(-errno, "mount point %s: %s", path, strerror(errno));
-	if (is_mount_point(real, fstype, sizeof(fstype)))
-		return pmd_err(-EBUSY, "mount point %s is busy: already a mount point (%s)", path,
-			       fstype[0] ? fstype : "unknown type");
+	if (is_mount_point(real, fstype, sizeof(fstype))) {
+		struct statfs sfs;
+
+		/* stat() may answer from the kernel's cache; statfs() asks the daemon */
+		if (statfs(real, &sfs) && errno == ENOTCONN)
+			return stale_mount(path);
+		return pmd_err(-EBUSY,
+			       "mount point %s is busy: already a mount point (%s); unmount it "
+			       "first (%s %s)",
+			       path, fstype[0] ? fstype : "unknown type",
+			       strncmp(fstype, "fuse", 4) ? "umount" : "fusermount3 -u", path);
+	}
 	if (nonempty)
 		return 0;
 	dir = opendir(path);

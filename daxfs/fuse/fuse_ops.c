@@ -1244,6 +1244,7 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 	uint64_t rd = atomic_load(&d->stats.bytes_read), wr = atomic_load(&d->stats.bytes_written);
 	struct daxfs_statfs sfs;
 	struct daxfs_stats cs;
+	char uuid[DAXFS_UUID_STR_LEN];
 
 	memset(&sfs, 0, sizeof(sfs));
 	daxfs_statfs(d->fs, &sfs);
@@ -1251,6 +1252,9 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 	if (json) {
 		fprintf(f, "{\n  \"region\": ");
 		json_str(f, d->region_path);
+		fprintf(f, ",\n  \"label\": ");
+		json_str(f, sfs.label);
+		fprintf(f, ",\n  \"uuid\": \"%s\"", daxfs_uuid_format(sfs.uuid, uuid));
 		fprintf(f, ",\n  \"datapath\": \"%s\",\n  \"mode\": \"%s\",\n",
 			daxfs_dp_name(d->dp_cfg.kind), desc_mode_name(d->dp_cfg.mode));
 		fprintf(f, "  \"read_only\": %s,\n  \"uptime_ns\": %llu,\n",
@@ -1285,6 +1289,9 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 		return;
 	}
 	fprintf(f, "region:        %s\n", d->region_path);
+	fprintf(f, "label:         %s%s%s\n", sfs.label[0] ? "\"" : "",
+		sfs.label[0] ? sfs.label : "(none)", sfs.label[0] ? "\"" : "");
+	fprintf(f, "UUID:          %s\n", daxfs_uuid_format(sfs.uuid, uuid));
 	fprintf(f, "datapath:      %s (descriptor mode %s)%s\n", daxfs_dp_name(d->dp_cfg.kind),
 		desc_mode_name(d->dp_cfg.mode), d->read_only ? ", read-only" : "");
 	fprintf(f, "uptime:        %.3f s\n", (double)up_ns / 1e9);

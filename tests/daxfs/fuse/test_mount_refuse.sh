@@ -2,7 +2,9 @@
 # test_mount_refuse.sh - the daemon refuses, with a message naming the
 # problem and a nonzero exit, and mounts nothing and changes nothing:
 # missing/non-directory/busy/non-empty mount points, a second daemon on a
-# region in use, corrupt and foreign images, a missing region, bad options.
+# region in use, corrupt and foreign images, a missing region, bad options;
+# a corrupt primary superblock (good backup), a read-only region and a
+# mount point left by a killed daemon are refused naming the next step.
 . "$(dirname "$0")/lib.sh" "$@"
 dx_mkfs 64M
 
@@ -59,6 +61,13 @@ dd if=/dev/urandom of="$T/region-corrupt" bs=64 count=1 seek=1 conv=notrunc stat
 sumc=$(sha256sum < "$T/region-corrupt")
 refuse "corrupt image" "cannot open" "$DAXFS" "$T/region-corrupt" "$T/mnt2"
 expect_eq "$(sha256sum < "$T/region-corrupt")" "$sumc" "corrupt image modified"
+# the backup superblock is good: the message gives the next step, which works
+grep -q "backup superblock is good: run fsck.daxfs -y $T/region-corrupt" "$T/out" ||
+	fail "corrupt primary: no next step: $(cat "$T/out")"
+"$FSCK" -y "$T/region-corrupt" >/dev/null
+[ $? -le 1 ] || fail "fsck -y of a corrupt primary superblock"
+dx_mount_at "$T/region-corrupt" "$T/mnt2"
+dx_umount "$T/mnt2" "$T/region-corrupt"
 head -c 8M /dev/urandom > "$T/region-foreign"
 truncate -s 64M "$T/region-foreign"
 refuse "foreign image" "cannot open" "$DAXFS" "$T/region-foreign" "$T/mnt2"
@@ -67,4 +76,29 @@ not_mounted "$T/mnt2"
 truncate -s 64M "$T/region-zero"
 refuse "unformatted region" "cannot open" "$DAXFS" "$T/region-zero" "$T/mnt2"
 not_mounted "$T/mnt2"
+grep -q "fsck.daxfs -y" "$T/out" && fail "unformatted region: fsck suggested"
+
+# a region this user may only read (on a read-only mount): the next step is -o ro
+dx_cleanup_more() { umount "$T/rofs" 2>/dev/null; }
+mkdir "$T/rofs"
+cp "$REGION" "$T/rofs/region"
+mount --bind "$T/rofs" "$T/rofs" && mount -o remount,bind,ro "$T/rofs" || fail "read-only bind mount"
+refuse "read-only region" "to mount it read-only, use -o ro" "$DAXFS" "$T/rofs/region" "$T/mnt2"
+not_mounted "$T/mnt2"
+dx_mount_at "$T/rofs/region" "$T/mnt2" -o ro
+dx_umount "$T/mnt2" "$T/rofs/region"
+umount "$T/rofs"
+
+# a mount point left by a killed daemon: the next step is fusermount3 -u
+mkdir "$T/mnt3"
+"$DAXFS" -f "$REGION" "$T/mnt3" 2>"$T/daemon.err" &
+dpid=$!
+DX_PIDS+=("$dpid")
+for _ in $(seq 100); do mountpoint -q "$T/mnt3" && break; sleep 0.1; done
+mountpoint -q "$T/mnt3" || fail "foreground mount on mnt3"
+kill -9 "$dpid"
+wait "$dpid" 2>/dev/null
+refuse "mount point of a killed daemon" "run fusermount3 -u $T/mnt3" "$DAXFS" "$REGION" "$T/mnt3"
+fusermount3 -u "$T/mnt3" || fail "fusermount3 -u of the stale mount"
+dx_wait_released "$REGION"
 dx_fsck

@@ -4,7 +4,8 @@
 # one valid JSON object whose numbers match the I/O done; the hidden files
 # are read-only and unlisted; a non-daxfs path is refused.
 . "$(dirname "$0")/lib.sh" "$@"
-dx_mkfs 64M
+"$MKFS" "$REGION" --size 64M --label "stat label" --uuid 0f1e2d3c-4b5a-4697-8877-665544332211 \
+	>/dev/null || fail "mkfs.daxfs --label --uuid"
 dx_mount
 head -c 3M /dev/urandom > "$MNT/f"
 cat "$MNT/f" > /dev/null
@@ -12,12 +13,15 @@ cat "$MNT/f" > /dev/null
 grep -q "^write " "$T/stat.txt" || fail "no write line: $(cat "$T/stat.txt")"
 grep -q "^read " "$T/stat.txt" || fail "no read line"
 grep -q "datapath: *$DP" "$T/stat.txt" || fail "datapath not shown"
+grep -q '^label: *"stat label"$' "$T/stat.txt" || fail "label not shown"
+grep -q "^UUID: *0f1e2d3c-4b5a-4697-8877-665544332211$" "$T/stat.txt" || fail "UUID not shown"
 "$DAXFS" stat "$MNT" --json > "$T/stat.json" || fail "daxfs stat --json"
 DP=$DP "$PY" - "$T/stat.json" <<'PYEOF' || fail "json contents: $(cat "$T/stat.json")"
 import json, os, sys
 s = json.load(open(sys.argv[1]))
 dp = os.environ["DP"]
 assert s["datapath"] == dp, s["datapath"]
+assert s["label"] == "stat label" and s["uuid"] == "0f1e2d3c-4b5a-4697-8877-665544332211", s
 assert s["bytes_written"] >= 3 << 20, s["bytes_written"]
 assert s["bytes_read"] >= 3 << 20, s["bytes_read"]
 w = s["ops"]["write"]
