@@ -37,6 +37,7 @@
 #include "badblocks_ctl.h"
 #include "daxfs.h"
 #include "errmsg.h"
+#include "json.h"
 #include "fuse_daemon.h"
 #include "mmap_server.h"
 
@@ -1221,23 +1222,6 @@ const struct fuse_lowlevel_ops daxfs_fuse_ops = {
 	.lseek = dx_lseek,
 };
 
-/* Print @s as a JSON string literal. */
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 {
 	uint64_t up_ns = daxfs_now_ns() - atomic_load(&d->stats.start_ns);
@@ -1251,9 +1235,9 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 	daxfs_get_stats(d->fs, &cs);
 	if (json) {
 		fprintf(f, "{\n  \"region\": ");
-		json_str(f, d->region_path);
+		pmd_json_str(f, d->region_path);
 		fprintf(f, ",\n  \"label\": ");
-		json_str(f, sfs.label);
+		pmd_json_str(f, sfs.label);
 		fprintf(f, ",\n  \"uuid\": \"%s\"", daxfs_uuid_format(sfs.uuid, uuid));
 		fprintf(f, ",\n  \"datapath\": \"%s\",\n  \"mode\": \"%s\",\n",
 			daxfs_dp_name(d->dp_cfg.kind), desc_mode_name(d->dp_cfg.mode));
