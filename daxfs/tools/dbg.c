@@ -220,7 +220,7 @@ static unsigned dentry_len(const uint8_t *b, unsigned so)
 {
 	if (so < sizeof(struct daxfs_dnode) || so + DBG_DENTRY_HDR > BLK_SIZE)
 		return 0;
-	unsigned n = DAXFS_DENTRY_SIZE(((const struct daxfs_dentry *)(b + so))->namelen);
+	unsigned n = DAXFS_DENTRY_SIZE(b[so + DBG_DENTRY_NAMELEN]);
 
 	return so + n <= BLK_SIZE ? n : 0;
 }
@@ -401,10 +401,13 @@ static uint64_t raw_lookup(const struct dbg_img *im, uint64_t dir, const char *n
 		}
 		for (unsigned i = 0; i < ns; i++) {
 			unsigned so = slot_at(b, i);
-			const struct daxfs_dentry *e = (const void *)(b + so);
+			le64 ino;
 
-			if (dentry_len(b, so) && e->namelen == len && !memcmp(e->name, name, len))
-				return le64_to_cpu(e->ino);
+			if (dentry_len(b, so) && b[so + DBG_DENTRY_NAMELEN] == len &&
+			    !memcmp(b + so + DBG_DENTRY_HDR, name, len)) {
+				memcpy(&ino, b + so + offsetof(struct daxfs_dentry, ino), 8);
+				return le64_to_cpu(ino);
+			}
 		}
 	}
 	return 0;
@@ -999,12 +1002,12 @@ void dbg_print(FILE *f, const struct dbg_img *im, const struct dbg_obj *o)
 		fputc('\n', f);
 	}
 	if (o->kind == DBG_DENTRY) {
-		const struct daxfs_dentry *e = at(im, o->off);
+		const uint8_t *e = at(im, o->off);
+		unsigned nl = e[DBG_DENTRY_NAMELEN];
 
 		fprintf(f, "  %-14s = ", "name");
-		print_bytes(f, (const uint8_t *)e->name,
-			    e->namelen < o->len - DBG_DENTRY_HDR ? e->namelen
-								 : o->len - DBG_DENTRY_HDR);
+		print_bytes(f, e + DBG_DENTRY_HDR,
+			    nl < o->len - DBG_DENTRY_HDR ? nl : o->len - DBG_DENTRY_HDR);
 		fputc('\n', f);
 	}
 	if (o->kind == DBG_XENTRY) {

@@ -51,8 +51,11 @@ enum dbg_kind {
 	DBG_NKINDS
 };
 
-/* bytes of a directory entry before its name (sizeof pads it to 24) */
+/* bytes of a directory entry before its name (sizeof pads it to 24), and
+ * the offset of its name length; a damaged slot may point anywhere, so
+ * entries are read by byte offset, never through a misaligned struct */
 #define DBG_DENTRY_HDR offsetof(struct daxfs_dentry, name)
+#define DBG_DENTRY_NAMELEN offsetof(struct daxfs_dentry, namelen)
 
 struct dbg_obj {
 	enum dbg_kind kind;

@@ -162,13 +162,18 @@ struct ls_ctx {
 static int ls_cb(void *ctx, const struct dbg_obj *o)
 {
 	struct ls_ctx *l = ctx;
-	const struct daxfs_dentry *e = (const void *)(l->im->base + o->off);
-	size_t nl = e->namelen < o->len - DBG_DENTRY_HDR ? e->namelen : o->len - DBG_DENTRY_HDR;
+	const uint8_t *e = l->im->base + o->off;
+	size_t nl;
+	le64 ino;
 
 	if (o->kind != DBG_DENTRY || o->ino != l->dir)
 		return 0;
+	nl = e[DBG_DENTRY_NAMELEN] < o->len - DBG_DENTRY_HDR ? e[DBG_DENTRY_NAMELEN]
+							     : o->len - DBG_DENTRY_HDR;
+	memcpy(&ino, e + offsetof(struct daxfs_dentry, ino), sizeof(ino));
 	printf("dentry %" PRIu64 ".%u\tino %" PRIu64 "\ttype %u\t%.*s\n", o->id, o->sub,
-	       le64_to_cpu(e->ino), e->type, (int)nl, e->name);
+	       le64_to_cpu(ino), e[offsetof(struct daxfs_dentry, type)], (int)nl,
+	       (const char *)e + DBG_DENTRY_HDR);
 	return 0;
 }
 
