@@ -536,7 +536,7 @@ static void free_orphans(struct run *u)
 	char buf[48];
 	int err;
 
-	if (!u->orphans || !ck_fix(c, FIX_SAFE))
+	if (!((const struct daxfs_dsuper *)dx_ptr(fs, 0))->orphan_head || !ck_fix(c, FIX_SAFE))
 		return;
 	err = orphans_recover(fs);
 	dx_lock(fs);
@@ -772,7 +772,9 @@ int daxfs_fsck(const char *path, const struct daxfs_fsck_opts *o)
 		if (err)
 			break;
 		take_problems(&log, &c);
-		clean = !count_damage(&c, false) && (!u.orphans || o->mode == DAXFS_FSCK_CHECK);
+		clean = !count_damage(&c, false) &&
+			(o->mode == DAXFS_FSCK_CHECK ||
+			 !((const struct daxfs_dsuper *)dx_ptr(u.fs, 0))->orphan_head);
 		unresolved = c.unresolved;
 		manual |= c.manual;
 		if (o->mode == DAXFS_FSCK_CHECK || c.manual || !u.apply)

@@ -580,7 +580,8 @@ static const char *what_name(uint8_t w)
 
 static void grant(struct ck *c)
 {
-	qsort(c->claims, c->nclaims, sizeof(*c->claims), claim_cmp);
+	if (c->nclaims)
+		qsort(c->claims, c->nclaims, sizeof(*c->claims), claim_cmp);
 	for (size_t k = 0; k < c->nclaims; k++) {
 		struct claim *cl = &c->claims[k];
 		uint64_t b;

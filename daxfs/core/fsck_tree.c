@@ -495,9 +495,15 @@ static void check_counts(struct tree *t)
 					(unsigned long long)x,
 					ck_did(c, fixed, "added", buf, sizeof(buf)));
 				if (fixed) {
+					/* link it in front (its flag may say it is on already) */
 					dx_lock(fs);
 					tx_begin(fs);
-					orphan_add(fs, x);
+					struct daxfs_dsuper *sb = super_write(fs);
+					struct daxfs_dinode *w = di_write(fs, x);
+
+					w->orphan_next = sb->orphan_head;
+					w->flags = cpu_to_le32(le32_to_cpu(w->flags) | DAXFS_IF_ORPHAN);
+					sb->orphan_head = cpu_to_le64(x);
 					tx_commit(fs);
 					dx_unlock(fs);
 					c->orphan[x - 1] = true;
