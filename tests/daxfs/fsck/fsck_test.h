@@ -69,6 +69,9 @@ static inline void ft_manifest(struct ft *t, const char *path, struct pop_manife
 	unlink(tmp);
 }
 
+/* the image size: the small profile of populate.h (quick, every structure) */
+#define FT_IMAGE_BYTES (12U << 20)
+
 /* ft_init - build the populated image ending as @end (format @version, 0 =
  * current) and take its manifest */
 static inline void ft_init(struct ft *t, const char *tag, enum pop_end end, unsigned version)
@@ -83,7 +86,7 @@ static inline void ft_init(struct ft *t, const char *tag, enum pop_end end, unsi
 	unlink(t->base);
 	ft_cur = t;
 	atexit(ft_cleanup);
-	CHECK_OK(pop_build(t->base, 16 << 20, end, version));
+	CHECK_OK(pop_build(t->base, FT_IMAGE_BYTES, end, version));
 	ft_manifest(t, t->base, &t->m);
 	CHECK_EQ(t->m.errors, 0);
 }

@@ -43,7 +43,7 @@ int main(void)
 	ft_damage(&t, "jheader", "", "magic", FT_FLIP, 1, false);
 	preened(&t);
 	ft_fresh(&t);
-	ft_damage(&t, "bitmap", "0", NULL, FT_FLIP, 4095, false); /* the last block */
+	ft_damage(&t, "bitmap", "0", NULL, FT_FLIP, FT_IMAGE_BYTES / 4096 - 1, false); /* last */
 	preened(&t);
 	ft_fresh(&t);
 	ft_damage(&t, "bitmap", "0", NULL, FT_FLIP, 4096 * 8 - 1, false); /* past the end */

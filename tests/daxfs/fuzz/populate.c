@@ -19,7 +19,18 @@
 #include "region.h"
 
 #define BIG_SIZE (4U << 20)
-#define NSMALL 300
+#define SMALL_REGION (16U << 20) /* below this: the small profile */
+
+/* how much of everything: the full profile, or the small one for quick runs */
+struct profile {
+	int nsmall;	   /* files in /small (two leaves or more) */
+	size_t small_max;  /* their largest size, bytes */
+	size_t big;	   /* /big, bytes (over 2 MiB: mapped by a 2 MiB extent) */
+	int frag_extents;  /* one-block extents of /frag and /frag2 (> 261: two blocks) */
+};
+
+static const struct profile full_profile = {300, 6200, BIG_SIZE, 300};
+static const struct profile small_profile = {150, 2100, (2U << 20) + 5000, 270};
 
 static void fill(uint8_t *buf, size_t len, uint32_t seed)
 {
@@ -82,7 +93,7 @@ static void small_name(char *buf, int k)
 }
 
 /* populate the open filesystem @fs (the child's work) */
-static void populate(struct daxfs *fs, enum pop_end end)
+static void populate(struct daxfs *fs, enum pop_end end, const struct profile *p)
 {
 	static uint8_t buf[BIG_SIZE];
 	struct daxfs_attr a;
@@ -91,8 +102,8 @@ static void populate(struct daxfs *fs, enum pop_end end)
 	uint64_t small, d, sub, f;
 
 	small = mkd(fs, DAXFS_ROOT_INO, "small");
-	for (int k = 0; k < NSMALL; k++) {
-		size_t len = (size_t)(k * 397) % 6200;
+	for (int k = 0; k < p->nsmall; k++) {
+		size_t len = (size_t)(k * 397) % p->small_max;
 
 		small_name(name, k);
 		fill(buf, len, (uint32_t)k);
@@ -103,8 +114,8 @@ static void populate(struct daxfs *fs, enum pop_end end)
 			TRY(daxfs_setxattr(fs, f, "trusted.x", "v", 1, 0));
 		}
 	}
-	fill(buf, BIG_SIZE, 1000);
-	mk(fs, DAXFS_ROOT_INO, "big", buf, BIG_SIZE);
+	fill(buf, p->big, 1000);
+	mk(fs, DAXFS_ROOT_INO, "big", buf, p->big);
 
 	/* sparse: data at 0, 1 MiB and 3 MiB + 10 */
 	f = mk(fs, DAXFS_ROOT_INO, "sparse", NULL, 0);
@@ -118,7 +129,7 @@ static void populate(struct daxfs *fs, enum pop_end end)
 	f = mk(fs, DAXFS_ROOT_INO, "frag", NULL, 0);
 	uint64_t f2 = mk(fs, DAXFS_ROOT_INO, "frag2", NULL, 0);
 
-	for (int k = 0; k < 300; k++) {
+	for (int k = 0; k < p->frag_extents; k++) {
 		fill(buf, 8192, 2000U + (unsigned)k);
 		TRY(daxfs_write(fs, f, (uint64_t)k * 4096, 4096, buf, &done));
 		TRY(daxfs_write(fs, f2, (uint64_t)k * 4096, 4096, buf + 4096, &done));
@@ -187,7 +198,7 @@ int pop_build(const char *path, uint64_t size, enum pop_end end, unsigned versio
 		struct daxfs *fs;
 
 		TRY(daxfs_open(path, 0, &fs));
-		populate(fs, end);
+		populate(fs, end, size < SMALL_REGION ? &small_profile : &full_profile);
 		TRY(daxfs_close(&fs));
 		_exit(0);
 	}
@@ -311,7 +322,8 @@ static int walk_dir(struct daxfs *fs, struct pop_manifest *m, const char *path, 
 		goto out_free;
 	if (err)
 		m->errors++;
-	qsort(nm.name, nm.n, sizeof(nm.name[0]), cmp_name);
+	if (nm.n)
+		qsort(nm.name, nm.n, sizeof(nm.name[0]), cmp_name);
 	for (size_t k = 0; k < nm.n; k++)
 		crc = daxfs_crc32c(crc, nm.name[k], strlen(nm.name[k]) + 1);
 	e.size = nm.n;
