@@ -11,7 +11,7 @@
  * Case k uses seed SEED + k, so any case can be run again alone
  * (-n 1 -s SEED+k). -T stops after a time budget (the cases run are
  * reported); -j runs that many cases at once. A failing case's damaged image is kept in DIR (default: the
- * scratch directory) for fuzz_minimize and the regression tests. Prints
+ * scratch directory), for --replay and the regression tests. Prints
  * one line per failure and a summary: cases, failures by kind, and how many
  * undamaged files (and names) are still there after fsck -y, with the
  * cases that lost one. Exit 0 when no case failed, 1 otherwise, 16 on
