@@ -555,11 +555,14 @@ static int cmd_badblocks(int argc, char **argv)
 	err = pmr_open(path, flags, &r);
 	if (err == -EBUSY && pmr_lock_holder(path, &h) == 0 && h.mountpoint[0]) {
 		/* the mounted filesystem's daemon owns the list (one owner) */
+		char who[600];
+
 		fprintf(stderr,
-			"pmemdev: %s is mounted on %s, whose daemon owns its badblocks list "
-			"while mounted: use 'daxfs badblocks %s %s%s%s%s%s' (or unmount it "
-			"first)\n",
-			path, h.mountpoint, h.mountpoint, action, n > 2 ? " " : "",
+			"pmemdev: region %s is in use by %s; its daemon owns the badblocks "
+			"list while mounted: use 'daxfs badblocks %s %s%s%s%s%s' (or unmount "
+			"it first)\n",
+			path, pmr_lock_describe(&h, who, sizeof(who)), h.mountpoint, action,
+			n > 2 ? " " : "",
 			n > 2 ? argv[2] : (all ? " SECTOR COUNT (see list)" : ""),
 			n > 3 ? " " : "", n > 3 ? argv[3] : "");
 		return 1;
