@@ -980,6 +980,7 @@ void pmr_get_info(const struct pmr_region *r, struct pmr_info *info)
 	info->chunked = r->chunked;
 	info->chunks = r->size / PMR_CHUNK_SIZE;
 	info->exposed_chunks = r->nexposed;
+	info->resized_chunks = r->resized_chunks;
 }
 
 bool pmr_contains(const struct pmr_region *r, const void *p, size_t len)

@@ -120,6 +120,7 @@ struct pmr_info {
 	bool chunked;		 /* a directory of chunk files */
 	uint64_t chunks;	 /* size / PMR_CHUNK_SIZE */
 	uint64_t exposed_chunks; /* chunks other processes may reach (see pmr_chunk_exposed) */
+	uint64_t resized_chunks; /* found with another size (by a holder), put back to 2 MiB */
 };
 
 /*
@@ -146,12 +147,23 @@ int pmr_create(const char *path, uint64_t size_bytes, unsigned flags, struct pmr
  *
  * The whole region is mapped; its size must be a multiple of 2 MiB and at
  * least PMR_MIN_SIZE. A chunked region's directory must not be writable by
- * group or others (-EPERM), and every chunk must be a 2 MiB regular file of
- * the directory's owner on its filesystem (-EINVAL naming the chunk). A
+ * group or others (-EPERM), and every chunk must be a regular file of the
+ * directory's owner on its filesystem (-EINVAL naming the chunk); a chunk
+ * of another size than 2 MiB (a process given a writable descriptor of it
+ * can resize it) is put back to 2 MiB on a writable open, refused when
+ * short on a read-only one. A
  * region with more chunks than the process may have mappings fails with
  * -ENOMEM saying so. Returns 0 or -errno with pmd_errmsg() set.
  */
 int pmr_open(const char *path, unsigned flags, struct pmr_region **out);
+
+/*
+ * pmr_destroy - remove the region at @path: a region file, or a chunked
+ * region's directory with everything pmr_create made in it (a directory
+ * that is not a chunked region is refused, -EISDIR). The region must not
+ * be in use. Returns 0 or -errno with pmd_errmsg() set.
+ */
+int pmr_destroy(const char *path);
 
 /*
  * pmr_close - unmap, release the region lock if one was taken, free; sets

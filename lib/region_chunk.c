@@ -337,13 +337,37 @@ static int open_chunk(struct pmr_region *r, const struct stat *dst, uint64_t idx
 		return pmd_err(err, "cannot stat chunk %s of %s: %s", name, r->path,
 			       strerror(-err));
 	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != PMR_CHUNK_SIZE ||
-	    st.st_dev != dst->st_dev || st.st_uid != dst->st_uid) {
+	if (!S_ISREG(st.st_mode) || st.st_dev != dst->st_dev || st.st_uid != dst->st_uid) {
 		close(fd);
 		return pmd_err(-EINVAL,
-			       "chunk %s of region %s is not a %llu-byte regular file of the "
-			       "directory's owner on the directory's filesystem",
-			       name, r->path, (unsigned long long)PMR_CHUNK_SIZE);
+			       "chunk %s of region %s is not a regular file of the directory's "
+			       "owner on the directory's filesystem",
+			       name, r->path);
+	}
+	if ((uint64_t)st.st_size != PMR_CHUNK_SIZE) {
+		/*
+		 * A process given a writable descriptor of the chunk can change
+		 * its size: bytes past 2 MiB are not the region's (cut them),
+		 * bytes cut off were its own file's (they read as zeros now).
+		 */
+		int wfd = (oflags & O_ACCMODE) == O_RDWR || !region_writable(r)
+				  ? fd
+				  : openat(r->fd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		bool fixed = region_writable(r) && wfd >= 0 &&
+			     !ftruncate(wfd, (off_t)PMR_CHUNK_SIZE);
+
+		if (wfd >= 0 && wfd != fd)
+			close(wfd);
+		if (fixed) {
+			r->resized_chunks++;
+		} else if ((uint64_t)st.st_size < PMR_CHUNK_SIZE) {
+			close(fd);
+			return pmd_err(-EINVAL,
+				       "chunk %s of region %s has %llu bytes, not %llu (open the "
+				       "region writable once to restore its size)",
+				       name, r->path, (unsigned long long)st.st_size,
+				       (unsigned long long)PMR_CHUNK_SIZE);
+		}
 	}
 	return fd;
 }
@@ -443,7 +467,7 @@ out_unmap:
 /* classify - backend of the region from chunk 0 (all chunks share its filesystem). */
 static int classify(struct pmr_region *r, const struct stat *dst)
 {
-	int err, fd = open_chunk(r, dst, 0, O_RDONLY);
+	int err, fd = open_chunk(r, dst, 0, region_writable(r) ? O_RDWR : O_RDONLY);
 
 	if (fd < 0)
 		return fd;
@@ -598,6 +622,38 @@ int chunked_open(struct pmr_region *r)
 	free(ds.given);
 	if (!err)
 		err = map_all(r, &dst);
+	return err;
+}
+
+int pmr_destroy(const char *path)
+{
+	struct dir_scan ds;
+	uint64_t n;
+	struct stat st;
+	int fd, err;
+
+	if (lstat(path, &st))
+		return pmd_err(-errno, "cannot stat %s: %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path))
+			return pmd_err(-errno, "cannot remove %s: %s", path, strerror(errno));
+		return 0;
+	}
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return pmd_err(-errno, "cannot open %s: %s", path, strerror(errno));
+	err = scan_dir(fd, path, &ds);
+	if (!err)
+		err = parse_marker(&ds, path, &n);
+	free(ds.given);
+	if (!err) {
+		remove_all(fd, path, n);
+		if (!access(path, F_OK))
+			err = pmd_err(-ENOTEMPTY, "%s holds files that are not the region's; "
+						  "they were left",
+				      path);
+	}
+	close(fd);
 	return err;
 }
 

@@ -42,6 +42,7 @@ struct pmr_region {
 	int map_flags;		    /* mmap flags of the chunks (MAP_SYNC on fsdax) */
 	uint8_t *exposed;	    /* per chunk, PMR_EXP_* bits; NULL until needed */
 	uint64_t nexposed;	    /* chunks with a bit set */
+	uint64_t resized_chunks;    /* chunks found with another size and put back to 2 MiB */
 	pthread_mutex_t chunk_lock; /* exposure, probes, descriptors given out */
 };
 

@@ -2,8 +2,8 @@
 /*
  * mkfs.daxfs - create a daxfs filesystem on a pmem region.
  *
- *   mkfs.daxfs [--size SIZE] [--label L] [--uuid U] [--inodes N] [--journal SIZE]
- *              [-f] [-q] REGION
+ *   mkfs.daxfs [--size SIZE] [--chunked] [--label L] [--uuid U] [--inodes N]
+ *              [--journal SIZE] [-f] [-q] REGION
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +26,9 @@ static void usage(FILE *f)
 	fprintf(f, "usage: mkfs.daxfs [options] REGION\n"
 		   "  -s, --size SIZE     create REGION (a file) of SIZE when it does not exist:\n"
 		   "                      a multiple of 2M, at least 4M (K, M, G, T suffixes)\n"
+		   "  -C, --chunked       with --size: create REGION as a directory of 2 MiB chunk\n"
+		   "                      files, on which DAX mmap gives a user the mapped file\n"
+		   "                      and nothing else\n"
 		   "  -L, --label LABEL   a label of up to 64 bytes\n"
 		   "  -U, --uuid UUID     the filesystem UUID (8-4-4-4-12 hex digits); default random\n"
 		   "  -i, --inodes N      inode count, rounded up to a multiple of 16\n"
@@ -50,7 +53,8 @@ int main(int argc, char **argv)
 		{"uuid", required_argument, NULL, 'U'},	  {"inodes", required_argument, NULL, 'i'},
 		{"journal", required_argument, NULL, 'j'}, {"force", no_argument, NULL, 'f'},
 		{"quiet", no_argument, NULL, 'q'},	  {"help", no_argument, NULL, 'h'},
-		CLI_VERSION_OPTION,			  {NULL, 0, NULL, 0},
+		{"chunked", no_argument, NULL, 'C'},	  CLI_VERSION_OPTION,
+		{NULL, 0, NULL, 0},
 	};
 	struct daxfs_mkfs_opts o = {.progress = true};
 	struct daxfs_mkfs_layout layout;
@@ -58,14 +62,14 @@ int main(int argc, char **argv)
 	struct pmemdev_bb *bb = NULL;
 	uint64_t size = 0;
 	uint8_t uuid[16];
-	bool sized = false, force = false, quiet = false, created = false;
+	bool sized = false, force = false, quiet = false, created = false, chunked = false;
 	struct pmr_region *r = NULL;
 	const char *path;
 	struct stat st;
 	char buf[32], sbuf[32], uuidtext[DAXFS_UUID_STR_LEN], *end;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "s:L:U:i:j:fqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:L:U:i:j:fqhVC", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (parse_size(optarg, &size))
@@ -103,6 +107,9 @@ int main(int argc, char **argv)
 			break;
 		case 'V':
 			return cli_version("mkfs.daxfs");
+		case 'C':
+			chunked = true;
+			break;
 		case 'h':
 		default:
 			return cli_help(usage, c, 16);
@@ -132,7 +139,7 @@ int main(int argc, char **argv)
 				"mkfs.daxfs: %s does not exist (give --size to create it)\n", path);
 			return 8;
 		}
-		err = pmr_create(path, size, PMR_F_LOCK_EXCL, &r);
+		err = pmr_create(path, size, PMR_F_LOCK_EXCL | (chunked ? PMR_F_CHUNKED : 0), &r);
 		created = true;
 	} else {
 		if (sized && S_ISREG(st.st_mode) && (uint64_t)st.st_size != size) {
@@ -143,11 +150,24 @@ int main(int argc, char **argv)
 				pmd_size_hint(size, sbuf, sizeof(sbuf)));
 			return 8;
 		}
+		if (chunked && !S_ISDIR(st.st_mode)) {
+			fprintf(stderr,
+				"mkfs.daxfs: %s exists and is not a chunked region: --chunked "
+				"creates a new region (remove %s or give a new path)\n",
+				path, path);
+			return 8;
+		}
 		/* one owner per region; a daemon still closing is waited for */
 		err = pmr_open(path, PMR_F_LOCK_EXCL | PMR_F_LOCK_WAIT, &r);
 	}
 	if (err) {
 		cli_report(stderr, "mkfs.daxfs", path, pmd_strerror(err));
+		return 8;
+	}
+	if (!created && sized && pmr_size(r) != size) {
+		fprintf(stderr, "mkfs.daxfs: %s has %llu bytes, not the --size given (%llu)\n",
+			path, (unsigned long long)pmr_size(r), (unsigned long long)size);
+		pmr_close(&r);
 		return 8;
 	}
 	if (!created && !force) {
@@ -168,7 +188,7 @@ int main(int argc, char **argv)
 		cli_report(stderr, "mkfs.daxfs", path, pmd_strerror(err));
 		pmr_close(&r);
 		if (created)
-			unlink(path);
+			pmr_destroy(path);
 		return 8;
 	}
 	daxfs_bb_ops(bb, &bad);
@@ -181,7 +201,7 @@ int main(int argc, char **argv)
 		pmemdev_bb_close(&bb);
 		pmr_close(&r);
 		if (created)
-			unlink(path);
+			pmr_destroy(path);
 		return 8;
 	}
 	if (!quiet)

@@ -439,17 +439,26 @@ static void test_bad_dirs(void)
 	write_file(p, "short");
 	chunk_path(p, sizeof(p), bad, 1);
 	write_file(p, "short");
-	CHECK_OK(truncate(p, PMR_CHUNK_SIZE));
-	expect_open_fails(bad, -EINVAL, "chunk.00000000");
-	chunk_path(p, sizeof(p), bad, 0);
-	CHECK_OK(truncate(p, PMR_CHUNK_SIZE));
+	CHECK_OK(truncate(p, 3 * PMR_CHUNK_SIZE)); /* grown by a holder: cut back */
+	CHECK_EQ(pmr_open(bad, PMR_F_RDONLY, &r), -EINVAL); /* chunk 0 is short */
+	CHECK(strstr(pmd_errmsg(), "chunk.00000000 of region"));
+	CHECK(strstr(pmd_errmsg(), "writable once"));
 	CHECK_OK(chmod(bad, 0777));
 	expect_open_fails(bad, -EPERM, "writable by group or others");
 	CHECK_OK(chmod(bad, 0700));
 	mark(bad, "pmemdev-region.1.1");
 	expect_open_fails(bad, -EINVAL, "too small");
 	mark(bad, "pmemdev-region.1.2");
-	CHECK_OK(pmr_open(bad, 0, &r)); /* now it is a (4 MiB) region */
+	CHECK_OK(pmr_open(bad, 0, &r)); /* a (4 MiB) region: sizes put back */
+	{
+		struct pmr_info in;
+		struct stat st;
+
+		pmr_get_info(r, &in);
+		CHECK_EQ(in.resized_chunks, 1); /* chunk 0 was put back by the open above */
+		CHECK_OK(stat(p, &st));
+		CHECK_EQ(st.st_size, PMR_CHUNK_SIZE);
+	}
 	pmr_close(&r);
 	CHECK_EQ(pmr_create(bad, SIZE, PMR_F_CHUNKED, &r), -EEXIST);
 	rm_region(bad);
