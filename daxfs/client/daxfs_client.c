@@ -56,6 +56,7 @@ struct dmap {
 	uint64_t huge_bytes;  /* of the original mapping */
 	uintptr_t backed_end; /* address where the pages past end of file begin */
 	bool writable;
+	bool page_cache; /* the kernel's mapping: no connection, persisted by msync */
 	pmem2_persist_fn persist;
 };
 
@@ -82,8 +83,9 @@ __attribute__((constructor)) static void dmaps_init(void)
 	pthread_atfork(dmaps_lock_fork, dmaps_unlock_fork, dmaps_unlock_fork);
 }
 
-static int seterr(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int seterr(int err, const char *fmt, ...)
+#define seterr daxfs_seterr
+
+int daxfs_seterr(int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -199,36 +201,6 @@ out_close:
 	return err;
 }
 
-/* Receive the grant header and the region descriptor. */
-static int recv_grant(int conn_fd, struct daxfs_mmap_grant *g, int *region_fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {.iov_base = g, .iov_len = sizeof(*g)};
-	struct msghdr mh;
-	struct cmsghdr *cm;
-	ssize_t n;
-
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof(cbuf);
-	do {
-		n = recvmsg(conn_fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
-	} while (n < 0 && errno == EINTR);
-	*region_fd = -1;
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(region_fd, CMSG_DATA(cm), sizeof(int));
-	if (n != (ssize_t)sizeof(*g) || g->magic != DAXFS_MMAP_MAGIC || *region_fd < 0) {
-		if (*region_fd >= 0)
-			close(*region_fd);
-		return seterr(-EPROTO, "daemon sent no usable grant");
-	}
-	return 0;
-}
-
 /*
  * libpmem2's persist function for a granularity. The flush and fence it
  * picks do not depend on the map object, so one map per granularity is
@@ -269,7 +241,8 @@ out_unlock:
 
 static void dmap_free(struct dmap *m)
 {
-	close(m->conn_fd);
+	if (m->conn_fd >= 0)
+		close(m->conn_fd);
 	free(m);
 }
 
@@ -310,9 +283,9 @@ static struct dmap *forget_range_locked(uintptr_t start, uintptr_t end)
 		}
 		if (start > ms && end < me) {
 			struct dmap *t = malloc(sizeof(*t));
-			int fd = fcntl(m->conn_fd, F_DUPFD_CLOEXEC, 0);
+			int fd = m->conn_fd < 0 ? -1 : fcntl(m->conn_fd, F_DUPFD_CLOEXEC, 0);
 
-			if (t && fd >= 0) {
+			if (t && (fd >= 0 || m->conn_fd < 0)) {
 				*t = *m;
 				t->conn_fd = fd;
 				t->file_off = m->file_off + (end - ms);
@@ -422,76 +395,62 @@ static void *reserve_va(size_t len, uint64_t phase)
 	return (void *)start;
 }
 
-static uint64_t huge_bytes_of(uintptr_t base, uint64_t off, const struct daxfs_mmap_ext *e,
-			      uint64_t n)
+/* register - @m (filled) joins the registry; with @fixed it replaces what was there. */
+static void register_map(struct dmap *m, bool fixed)
 {
-	uint64_t i, total = 0;
+	struct dmap *dead;
 
-	for (i = 0; i < n; i++) {
-		uintptr_t va = base + (e[i].file_off - off);
-		uintptr_t a = (va + HUGE_2M - 1) & ~(HUGE_2M - 1);
-		uintptr_t end = va + e[i].len;
-
-		if (e[i].region_off == DAXFS_MMAP_EXT_HOLE || (va - e[i].region_off) % HUGE_2M != 0)
-			continue;
-		while (a + HUGE_2M <= end) {
-			total += HUGE_2M;
-			a += HUGE_2M;
-		}
-	}
-	return total;
+	pthread_mutex_lock(&dmaps_lock);
+	dead = fixed ? forget_range_locked(m->start, m->start + m->len) : NULL;
+	m->next = dmaps;
+	dmaps = m;
+	pthread_mutex_unlock(&dmaps_lock);
+	dmap_free_list(dead);
 }
 
-/* Map the extents and the SIGBUS tail into [base, base + len). */
-static int map_extents(uintptr_t base, uint64_t off, size_t len, int prot, int region_fd,
-		       const struct daxfs_mmap_ext *e, uint64_t n)
+/*
+ * map_kernel - the daemon gives this caller or file no DAX mapping (@why):
+ * a shared mapping through the kernel (the FUSE page cache), registered
+ * like a DAX one so daxfs_munmap/daxfs_persist work on it.
+ */
+static int map_kernel(int fd, uint64_t off, size_t len, int prot, bool fixed, void **addr,
+		      const char *why, uint64_t file_size)
 {
-	uint64_t i, mapped_end = off;
+	struct dmap *m = calloc(1, sizeof(*m));
+	void *p;
 
-	for (i = 0; i < n; i++) {
-		void *va = (void *)(base + (e[i].file_off - off));
-		void *p;
+	if (!m)
+		return seterr(-ENOMEM, "out of memory");
+	p = daxfs_sys_mmap(fixed ? *addr : NULL, len, prot, MAP_SHARED | (fixed ? MAP_FIXED : 0),
+			   fd, (off_t)off);
+	if (p == MAP_FAILED) {
+		int err = -errno;
 
-		if (e[i].file_off != mapped_end || e[i].len == 0 ||
-		    e[i].file_off + e[i].len > off + len)
-			return seterr(-EPROTO, "daemon sent extents that do not tile the range");
-		if (e[i].region_off == DAXFS_MMAP_EXT_HOLE)
-			p = daxfs_sys_mmap(va, e[i].len, prot & PROT_READ,
-					   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-		else
-			p = daxfs_sys_mmap(va, e[i].len, prot, MAP_SHARED | MAP_FIXED, region_fd,
-					   (off_t)e[i].region_off);
-		if (p == MAP_FAILED)
-			return seterr(-errno, "mapping %llu bytes of the region at %llu: %s",
-				      (unsigned long long)e[i].len,
-				      (unsigned long long)e[i].region_off, strerror(errno));
-		mapped_end += e[i].len;
+		free(m);
+		return seterr(err, "no DAX mapping (%s), and the kernel's mapping failed: %s", why,
+			      strerror(-err));
 	}
-	if (mapped_end < off + len) {
-		/* Past the end of file: an empty file, so touching raises
-		 * SIGBUS as with mmap. */
-		int mfd = (int)syscall(SYS_memfd_create, "daxfs-eof", MFD_CLOEXEC);
-		void *p;
-
-		if (mfd < 0)
-			return seterr(-errno, "memfd_create: %s", strerror(errno));
-		p = daxfs_sys_mmap((void *)(base + (mapped_end - off)), off + len - mapped_end,
-				   prot, MAP_SHARED | MAP_FIXED, mfd, 0);
-		close(mfd);
-		if (p == MAP_FAILED)
-			return seterr(-errno, "mapping past the end of file: %s", strerror(errno));
-	}
+	m->start = (uintptr_t)p;
+	m->len = len;
+	m->conn_fd = -1;
+	m->file_off = off;
+	m->file_size = file_size;
+	m->backed_end = m->start + len;
+	m->writable = prot & PROT_WRITE;
+	m->page_cache = true;
+	register_map(m, fixed);
+	*addr = p;
+	seterr(0, "%s", why); /* success, but the reason stays readable */
 	return 0;
 }
 
 DAXFS_EXPORT int daxfs_mmap(int fd, uint64_t off, size_t len, int prot, unsigned flags, void **addr)
 {
-	struct daxfs_mmap_ext *ext = NULL;
+	struct daxfs_grant_result res;
 	struct daxfs_ioc_info info;
-	struct daxfs_mmap_grant g;
 	struct daxfs_ioc_map req;
-	struct dmap *m = NULL, *dead;
-	int conn_fd = -1, region_fd = -1, err;
+	struct dmap *m = NULL;
+	int conn_fd = -1, err;
 	uint64_t conn_id = 0;
 	uintptr_t base;
 	bool fixed = flags & DAXFS_MMAP_FIXED;
@@ -523,37 +482,20 @@ DAXFS_EXPORT int daxfs_mmap(int fd, uint64_t off, size_t len, int prot, unsigned
 		err = seterr(-errno, "DAX map request failed: %s", strerror(errno));
 		goto out_close_conn;
 	}
+	req.msg[sizeof(req.msg) - 1] = 0;
 	if (req.status) {
-		req.msg[sizeof(req.msg) - 1] = 0;
 		err = seterr(req.status < 0 ? req.status : -EPROTO, "%s", req.msg);
 		goto out_close_conn;
 	}
-	err = recv_grant(conn_fd, &g, &region_fd);
-	if (err)
-		goto out_close_conn;
-	if (g.nr_extents != req.nr_extents || g.nr_extents > len / PAGE_4K) {
-		err = seterr(-EPROTO, "daemon sent %llu extents for %zu bytes",
-			     (unsigned long long)g.nr_extents, len);
-		goto out_close_region;
-	}
-	if (g.nr_extents) {
-		ext = calloc(g.nr_extents, sizeof(*ext));
-		if (!ext) {
-			err = seterr(-ENOMEM, "out of memory");
-			goto out_close_region;
-		}
-		err = daxfs_mmap_recv_all(conn_fd, ext, g.nr_extents * sizeof(*ext));
-		if (err) {
-			err = seterr(-EPROTO, "daemon hung up while sending extents");
-			goto out_free_ext;
-		}
+	if (req.granted & DAXFS_MAP_KERNEL) {
+		close(conn_fd);
+		return map_kernel(fd, off, len, prot, fixed, addr, req.msg, req.file_size);
 	}
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		err = seterr(-ENOMEM, "out of memory");
-		goto out_free_ext;
+		goto out_close_conn;
 	}
-
 	if (fixed) {
 		base = (uintptr_t)*addr;
 	} else {
@@ -565,7 +507,8 @@ DAXFS_EXPORT int daxfs_mmap(int fd, uint64_t off, size_t len, int prot, unsigned
 		}
 		base = (uintptr_t)p;
 	}
-	err = map_extents(base, off, len, prot, region_fd, ext, g.nr_extents);
+	err = daxfs_grant_map(conn_fd, req.nr_extents, info.region_size, base, off, len, prot,
+			      &res);
 	if (err) {
 		/* Leave no region memory mapped without its pin; with
 		 * DAXFS_MMAP_FIXED what was there is gone, as with mmap. */
@@ -580,30 +523,16 @@ DAXFS_EXPORT int daxfs_mmap(int fd, uint64_t off, size_t len, int prot, unsigned
 	m->conn_fd = conn_fd;
 	m->file_off = off;
 	m->file_size = req.file_size;
-	m->nr_extents = g.nr_extents;
-	m->huge_bytes = huge_bytes_of(base, off, ext, g.nr_extents);
-	m->backed_end = base;
-	for (uint64_t i = 0; i < g.nr_extents; i++)
-		m->backed_end += ext[i].len;
+	m->nr_extents = res.nr_extents;
+	m->huge_bytes = res.huge_bytes;
+	m->backed_end = res.backed_end;
 	m->writable = prot & PROT_WRITE;
-	close(region_fd);
-	free(ext);
-
-	pthread_mutex_lock(&dmaps_lock);
-	dead = fixed ? forget_range_locked(base, base + len) : NULL;
-	m->next = dmaps;
-	dmaps = m;
-	pthread_mutex_unlock(&dmaps_lock);
-	dmap_free_list(dead);
+	register_map(m, fixed);
 	*addr = (void *)base;
 	return 0;
 
 out_free_m:
 	free(m);
-out_free_ext:
-	free(ext);
-out_close_region:
-	close(region_fd);
 out_close_conn:
 	close(conn_fd);
 	return err;
@@ -690,5 +619,6 @@ DAXFS_EXPORT int daxfs_mapping_info(const void *addr, struct daxfs_mapping_info 
 	out->nr_extents = m.nr_extents;
 	out->huge_bytes = m.huge_bytes;
 	out->writable = m.writable;
+	out->page_cache = m.page_cache;
 	return 0;
 }

@@ -108,6 +108,7 @@ struct daxfs_mapping_info {
 	uint64_t nr_extents; /* region runs behind the mapping */
 	uint64_t huge_bytes; /* bytes in 2 MiB aligned 2 MiB runs (PMD candidates) */
 	bool writable;
+	bool page_cache; /* not DAX: the kernel's mapping, through the page cache */
 };
 
 /* daxfs_mapping_info - fill *@out for the mapping holding @addr.

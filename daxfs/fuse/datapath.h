@@ -98,6 +98,14 @@ struct daxfs_dp_ops {
 	 */
 	int (*flush)(struct daxfs_dp *dp, uint64_t ino, bool drop);
 
+	/*
+	 * Optional. @begin true: wait for this path's I/O on @ino that stores
+	 * through block addresses it looked up itself to finish, and start no
+	 * more until the call with @begin false (blocks of the file are about
+	 * to move; I/O through the core needs nothing). Same thread for both.
+	 */
+	void (*quiesce)(struct daxfs_dp *dp, uint64_t ino, bool begin);
+
 	/* Optional. Print the path's statistics (text, or JSON members). */
 	void (*print_stats)(struct daxfs_dp *dp, FILE *f, int json);
 };

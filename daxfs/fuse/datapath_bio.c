@@ -238,6 +238,15 @@ static void bio_end(struct daxfs_dp *dp, uint64_t ino)
 	pthread_rwlock_unlock(ino_lock(dp, ino));
 }
 
+/* No bio of @ino in flight while its blocks move (DAX mmap isolation). */
+static void bio_quiesce(struct daxfs_dp *dp, uint64_t ino, bool begin)
+{
+	if (begin)
+		pthread_rwlock_wrlock(ino_lock(dp, ino));
+	else
+		pthread_rwlock_unlock(ino_lock(dp, ino));
+}
+
 static int bio_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size,
 		    struct fuse_bufvec **out)
 {
@@ -412,5 +421,6 @@ const struct daxfs_dp_ops daxfs_dp_bio_ops = {
 	.read = bio_read,
 	.write = bio_write,
 	.fsync = bio_fsync,
+	.quiesce = bio_quiesce,
 	.print_stats = bio_print_stats,
 };

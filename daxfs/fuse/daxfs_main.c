@@ -445,6 +445,15 @@ static int remount(const struct cmdline *c)
 	return 0;
 }
 
+/* The mmap server's hook: no data path I/O stores into @ino's blocks meanwhile. */
+static void quiesce_cb(void *arg, uint64_t ino, bool begin)
+{
+	struct daxfs_daemon *d = arg;
+
+	if (d->dp_ops->quiesce)
+		d->dp_ops->quiesce(d->dp, ino, begin);
+}
+
 static int run_daemon(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -624,6 +633,7 @@ static int run_daemon(int argc, char **argv)
 	}
 	daxfs_mmap_server_set_inval(d.mmap, inval_cb, &d);
 	daxfs_mmap_server_set_badblocks(d.mmap, &d.bad);
+	daxfs_mmap_server_set_quiesce(d.mmap, quiesce_cb, &d);
 
 	if (fuse_set_signal_handlers(se)) {
 		fprintf(stderr, "daxfs: cannot set signal handlers\n");

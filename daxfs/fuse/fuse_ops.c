@@ -1265,6 +1265,8 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 			(unsigned long long)cs.alloc_calls, (unsigned long long)cs.alloc_huge,
 			(unsigned long long)cs.alloc_blocks, (unsigned long long)cs.freed_blocks,
 			(unsigned long long)cs.deferred_blocks);
+		fprintf(f, ",\n");
+		daxfs_mmap_server_print(d->mmap, f, 1);
 		if (d->dp_ops->print_stats) {
 			fprintf(f, ",\n");
 			d->dp_ops->print_stats(d->dp, f, 1);
@@ -1294,6 +1296,7 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 		"%llu blocks freed\n",
 		(unsigned long long)cs.tx_commits, (unsigned long long)cs.alloc_calls,
 		(unsigned long long)cs.alloc_huge, (unsigned long long)cs.freed_blocks);
+	daxfs_mmap_server_print(d->mmap, f, 0);
 	fprintf(f, "\n");
 	daxfs_fuse_stats_print_ops(&d->stats, f, 0);
 	if (d->dp_ops->print_stats) {

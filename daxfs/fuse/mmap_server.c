@@ -6,10 +6,15 @@
  * client's connection closes. See mmap_server.h and
  * client/daxfs_mmap_proto.h for the protocol.
  *
+ * DAXFS_IOC_MAP itself (who gets what) is in mmap_grant.c.
+ *
  * Threads: FUSE workers call daxfs_mmap_server_ioctl(); one server thread
- * accepts connections, sends hellos and watches for hang-ups. Connections
+ * accepts connections, sends hellos, watches for hang-ups and, every
+ * RECLAIM_MS while the filesystem keeps chunks for mapped files, gives
+ * back the chunks nobody can reach any more (daxfs_reclaim). Connections
  * are reference counted: the list holds one reference, an ioctl in flight
- * another, and the last put drops the pin and closes the socket.
+ * another, and the last put drops the pin, closes the socket and looks for
+ * chunks to give back.
  * Lock order: srv->lock, then nothing (core calls are made without it).
  */
 #include <errno.h>
@@ -27,51 +32,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "client/daxfs_mmap_proto.h"
 #include "daxfs.h"
 #include "errmsg.h"
-#include "mmap_server.h"
+#include "mmap_internal.h"
 #include "region.h"
 #include "units.h"
 
 #define SEND_TIMEOUT_S 5 /* a client that does not read its grant is dropped */
-
-struct mconn {
-	struct mconn *next;
-	int fd;
-	uint64_t id;
-	pid_t peer_pid; /* thread group id, from SO_PEERCRED */
-	unsigned refs;	/* under srv->lock */
-	bool busy;	/* a DAXFS_IOC_MAP is being served or was granted */
-	bool pinned;	/* holds daxfs_pin + daxfs_iget on ino */
-	bool writable;	/* the mapping served or granted is writable (srv->lock) */
-	bool listed;	/* on srv->conns and in the epoll set */
-	uint64_t ino;
-};
-
-struct daxfs_mmap_server {
-	struct daxfs *fs;
-	const char *disabled_why; /* NULL when mmap is offered */
-	bool region_ro;		  /* the region is open read-only (no fd_rw) */
-	atomic_bool no_write;	  /* going read-only (set under lock) */
-	int fd_rw;		  /* region, O_RDWR (or -1 on a read-only fs) */
-	int fd_ro;		  /* region, O_RDONLY */
-	uint64_t region_size;	  /* bytes */
-	uint64_t map_align;	  /* bytes */
-	uint32_t granularity;	  /* DAXFS_GRAN_* */
-	char sock_name[DAXFS_MMAP_SOCK_MAX];
-	int listen_fd;
-	int epoll_fd;
-	int stop_fd; /* eventfd */
-	pthread_t thread;
-	bool thread_started;
-	pthread_mutex_t lock;
-	struct mconn *conns;
-	void (*inval)(void *arg, uint64_t ino); /* see daxfs_mmap_server_set_inval */
-	void *inval_arg;
-	_Atomic uint64_t n_conn, n_grant, n_refuse, n_active, n_bytes;
-	const struct daxfs_badblocks *bad; /* refuse bad sectors, or NULL */
-};
+#define RECLAIM_MS 2000	 /* how often kept chunks are looked at again */
 
 /* ---------------------------------------------------------------------- */
 /* Connections */
@@ -87,10 +55,27 @@ static void conn_release(struct daxfs_mmap_server *s, struct mconn *c)
 		atomic_fetch_sub(&s->n_active, 1);
 	}
 	close(c->fd);
+	/* its process let go of the chunks it had: they may come back now */
+	if (c->nr_chunks)
+		daxfs_reclaim(s->fs);
 	free(c);
 }
 
-static void conn_put(struct daxfs_mmap_server *s, struct mconn *c)
+void conn_unpin(struct daxfs_mmap_server *s, struct mconn *c)
+{
+	if (c->pinned) {
+		c->pinned = false;
+		daxfs_unpin(s->fs, c->ino);
+		daxfs_iput(s->fs, c->ino, 1);
+		atomic_fetch_sub(&s->n_active, 1);
+	}
+	pthread_mutex_lock(&s->lock);
+	c->busy = false;
+	c->writable = false;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void conn_put(struct daxfs_mmap_server *s, struct mconn *c)
 {
 	bool last;
 
@@ -124,7 +109,7 @@ static void conn_unlist(struct daxfs_mmap_server *s, struct mconn *c)
 		conn_release(s, c);
 }
 
-static struct mconn *conn_find_get(struct daxfs_mmap_server *s, uint64_t id)
+struct mconn *conn_find_get(struct daxfs_mmap_server *s, uint64_t id)
 {
 	struct mconn *c;
 
@@ -217,12 +202,19 @@ static void *server_thread(void *arg)
 	struct epoll_event evs[32];
 
 	for (;;) {
-		int i, n = epoll_wait(s->epoll_fd, evs, 32, -1);
+		struct daxfs_iso_stats is;
+		int i, n;
 
+		daxfs_iso_get_stats(s->fs, &is);
+		n = epoll_wait(s->epoll_fd, evs, 32, is.excluded_chunks ? RECLAIM_MS : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
+		}
+		if (n == 0) {
+			daxfs_reclaim(s->fs);
+			continue;
 		}
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.ptr == NULL)
@@ -268,15 +260,22 @@ static int open_socket(struct daxfs_mmap_server *s)
 	return 0;
 }
 
-static int open_region_fds(struct daxfs_mmap_server *s)
+/*
+ * open_region - what the server needs of the region: its geometry, for a
+ * single-file region two descriptors to hand out and who may open it; and
+ * the chunks that processes mapped before this daemon started (a
+ * single-file region's; a chunked region knows its own).
+ */
+static int open_region(struct daxfs_mmap_server *s)
 {
 	struct pmr_region *r = daxfs_region(s->fs);
 	struct pmr_info info;
 	char path[64];
-	int fd = pmr_fd(r);
+	int fd = pmr_fd(r), err;
 
 	pmr_get_info(r, &info);
 	s->region_ro = info.read_only;
+	s->chunked = info.chunked;
 	s->region_size = info.size;
 	s->granularity = info.granularity == PMR_GRAN_BYTE	  ? DAXFS_GRAN_BYTE
 			 : info.granularity == PMR_GRAN_CACHELINE ? DAXFS_GRAN_CACHELINE
@@ -285,23 +284,39 @@ static int open_region_fds(struct daxfs_mmap_server *s)
 	if (info.backend == PMR_BACKEND_HUGETLBFS || info.backend == PMR_BACKEND_DEVDAX)
 		s->map_align =
 			info.backing_page_size > FRAME_SIZE ? info.backing_page_size : HUGE_SIZE;
+	s->region_path = realpath(info.path, NULL);
+	if (!s->region_path)
+		return pmd_err(-errno, "mmap server: cannot resolve %s: %s", info.path,
+			       strerror(errno));
+	if (fstat(fd, &s->region_st))
+		return pmd_err(-errno, "mmap server: cannot stat %s: %s", info.path,
+			       strerror(errno));
+	err = daxfs_iso_scan(s->fs, &s->scan_unreadable);
+	if (err)
+		return err;
+	if (s->chunked)
+		return 0;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	s->fd_ro = open(path, O_RDONLY | O_CLOEXEC);
 	if (s->fd_ro < 0)
 		return pmd_err(-errno, "mmap server: cannot reopen the region read-only: %s",
 			       strerror(errno));
-	s->fd_rw = -1;
 	if (!s->region_ro) {
 		s->fd_rw = open(path, O_RDWR | O_CLOEXEC);
-		if (s->fd_rw < 0) {
-			int err = -errno;
-
-			close(s->fd_ro);
-			return pmd_err(err, "mmap server: cannot reopen the region: %s",
-				       strerror(-err));
-		}
+		if (s->fd_rw < 0)
+			return pmd_err(-errno, "mmap server: cannot reopen the region: %s",
+				       strerror(errno));
 	}
 	return 0;
+}
+
+static void close_region(struct daxfs_mmap_server *s)
+{
+	if (s->fd_ro >= 0)
+		close(s->fd_ro);
+	if (s->fd_rw >= 0)
+		close(s->fd_rw);
+	free((char *)s->region_path);
 }
 
 int daxfs_mmap_server_new(struct daxfs *fs, const char *disabled_why,
@@ -322,9 +337,9 @@ int daxfs_mmap_server_new(struct daxfs *fs, const char *disabled_why,
 		*out = s;
 		return 0;
 	}
-	err = open_region_fds(s);
+	err = open_region(s);
 	if (err)
-		goto out_free;
+		goto out_close_region;
 	err = open_socket(s);
 	if (err)
 		goto out_close_region;
@@ -360,10 +375,7 @@ out_close_epoll:
 		close(s->epoll_fd);
 	close(s->listen_fd);
 out_close_region:
-	close(s->fd_ro);
-	if (s->fd_rw >= 0)
-		close(s->fd_rw);
-out_free:
+	close_region(s);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	return err;
@@ -391,10 +403,7 @@ void daxfs_mmap_server_delete(struct daxfs_mmap_server **sp)
 		close(s->epoll_fd);
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
-	if (s->fd_ro >= 0)
-		close(s->fd_ro);
-	if (s->fd_rw >= 0)
-		close(s->fd_rw);
+	close_region(s);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -409,20 +418,123 @@ void daxfs_mmap_server_get_stats(struct daxfs_mmap_server *s, struct daxfs_mmap_
 	st->refusals = atomic_load(&s->n_refuse);
 	st->active = atomic_load(&s->n_active);
 	st->bytes = atomic_load(&s->n_bytes);
+	st->kernel = atomic_load(&s->n_kernel);
+	st->chunks = atomic_load(&s->n_chunks);
+}
+
+/* One pin of daxfs_mmap_server_print(), copied out under the lock. */
+struct pin_row {
+	pid_t pid;
+	uint64_t ino, off, len, chunks;
+	bool writable;
+};
+
+static size_t pin_rows(struct daxfs_mmap_server *s, struct pin_row **out)
+{
+	size_t n = 0, cap = 0;
+	struct pin_row *v = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	for (struct mconn *c = s->conns; c; c = c->next) {
+		if (!c->pinned)
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? 2 * cap : 16;
+			struct pin_row *nv = realloc(v, nc * sizeof(*nv));
+
+			if (!nv)
+				break;
+			v = nv;
+			cap = nc;
+		}
+		v[n++] = (struct pin_row){c->peer_pid, c->ino, c->file_off, c->len, c->nr_chunks,
+					  c->writable};
+	}
+	pthread_mutex_unlock(&s->lock);
+	*out = v;
+	return n;
+}
+
+void daxfs_mmap_server_print(struct daxfs_mmap_server *s, FILE *f, int json)
+{
+	struct daxfs_mmap_server_stats st;
+	struct daxfs_iso_stats is;
+	struct pin_row *pins = NULL;
+	size_t n;
+
+	if (!s) {
+		fprintf(f, json ? "  \"mmap\": null" : "dax mmap:      not built in\n");
+		return;
+	}
+	daxfs_mmap_server_get_stats(s, &st);
+	memset(&is, 0, sizeof(is));
+	if (!s->disabled_why)
+		daxfs_iso_get_stats(s->fs, &is);
+	n = s->disabled_why ? 0 : pin_rows(s, &pins);
+	if (json) {
+		fprintf(f,
+			"  \"mmap\": {\"offered\": %s, \"isolates\": %s, \"grants\": %llu, "
+			"\"refusals\": %llu, \"kernel\": %llu, \"chunks_given\": %llu, "
+			"\"kept_chunks\": %llu, \"waiting_chunks\": %llu, \"kept_free_blocks\": "
+			"%llu, \"reclaimed_chunks\": %llu, \"moved_bytes\": %llu, "
+			"\"zeroed_bytes\": %llu, \"scan_unreadable\": %llu, \"pins\": [",
+			s->disabled_why ? "false" : "true", s->chunked ? "true" : "false",
+			(unsigned long long)st.grants, (unsigned long long)st.refusals,
+			(unsigned long long)st.kernel, (unsigned long long)st.chunks,
+			(unsigned long long)is.excluded_chunks, (unsigned long long)is.waiting_chunks,
+			(unsigned long long)is.excluded_free, (unsigned long long)is.reclaimed,
+			(unsigned long long)is.moved_bytes, (unsigned long long)is.zeroed_bytes,
+			(unsigned long long)s->scan_unreadable);
+		for (size_t k = 0; k < n; k++)
+			fprintf(f,
+				"%s{\"pid\": %d, \"ino\": %llu, \"offset\": %llu, \"length\": "
+				"%llu, \"writable\": %s, \"chunks\": %llu}",
+				k ? ", " : "", (int)pins[k].pid, (unsigned long long)pins[k].ino,
+				(unsigned long long)pins[k].off, (unsigned long long)pins[k].len,
+				pins[k].writable ? "true" : "false",
+				(unsigned long long)pins[k].chunks);
+		fprintf(f, "]}");
+		free(pins);
+		return;
+	}
+	if (s->disabled_why)
+		fprintf(f, "dax mmap:      not offered (%s)\n", s->disabled_why);
+	else if (s->chunked)
+		fprintf(f, "dax mmap:      isolating (chunked region: a mapping reaches the mapped "
+			   "file only)\n");
+	else
+		fprintf(f,
+			"dax mmap:      not isolating (single-file region: DAX only for users who "
+			"may open %s;\n               others map through the page cache)\n",
+			s->region_path);
+	fprintf(f,
+		"grants:        %llu DAX, %llu through the page cache, %llu refused; %llu "
+		"chunk descriptors\n",
+		(unsigned long long)st.grants, (unsigned long long)st.kernel,
+		(unsigned long long)st.refusals, (unsigned long long)st.chunks);
+	fprintf(f, "pins:          %zu\n", n);
+	for (size_t k = 0; k < n; k++)
+		fprintf(f, "  pid %d inode %llu bytes %llu+%llu %s, %llu chunks\n", (int)pins[k].pid,
+			(unsigned long long)pins[k].ino, (unsigned long long)pins[k].off,
+			(unsigned long long)pins[k].len, pins[k].writable ? "rw" : "ro",
+			(unsigned long long)pins[k].chunks);
+	fprintf(f,
+		"kept chunks:   %llu kept for mapped files (%llu empty, waiting for their "
+		"holders to go), %llu free blocks in them; %llu given back\n",
+		(unsigned long long)is.excluded_chunks, (unsigned long long)is.waiting_chunks,
+		(unsigned long long)is.excluded_free, (unsigned long long)is.reclaimed);
+	fprintf(f, "isolation:     %llu bytes moved, %llu bytes zeroed\n",
+		(unsigned long long)is.moved_bytes, (unsigned long long)is.zeroed_bytes);
+	if (s->scan_unreadable)
+		fprintf(f,
+			"note:          %llu processes' mappings could not be read at start: "
+			"mappings they made before a restart are not protected\n",
+			(unsigned long long)s->scan_unreadable);
+	free(pins);
 }
 
 /* ---------------------------------------------------------------------- */
 /* The ioctls */
-
-/*
- * No writable grant and no allocation: the filesystem is read-only now
- * (mounted or remounted so, or stopped after corruption), or the region
- * itself is open read-only. Asked at each request: a remount changes it.
- */
-static bool fs_readonly(struct daxfs_mmap_server *s)
-{
-	return s->region_ro || atomic_load(&s->no_write) || daxfs_readonly(s->fs);
-}
 
 static void reply_info(struct daxfs_mmap_server *s, fuse_req_t req, size_t out_bufsz)
 {
@@ -438,327 +550,14 @@ static void reply_info(struct daxfs_mmap_server *s, fuse_req_t req, size_t out_b
 	if (s->disabled_why) {
 		snprintf(info.why, sizeof(info.why), "%s", s->disabled_why);
 	} else {
-		info.flags = DAXFS_INFO_MMAP | (fs_readonly(s) ? DAXFS_INFO_RDONLY_FS : 0);
+		info.flags = DAXFS_INFO_MMAP | (fs_readonly(s) ? DAXFS_INFO_RDONLY_FS : 0) |
+			     (s->chunked ? DAXFS_INFO_ISOLATED : 0);
 		info.region_size = s->region_size;
 		info.map_align = s->map_align;
 		info.granularity = s->granularity;
 		snprintf(info.sock_name, sizeof(info.sock_name), "%s", s->sock_name);
 	}
 	fuse_reply_ioctl(req, 0, &info, sizeof(info));
-}
-
-/* Thread group of the thread @tid (FUSE reports the calling thread). */
-static pid_t tgid_of(pid_t tid)
-{
-	char path[64], line[128];
-	pid_t tgid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
-}
-
-struct ext_vec {
-	struct daxfs_mmap_ext *v;
-	uint64_t n, cap;
-};
-
-static int ext_push(struct ext_vec *e, uint64_t file_off, uint64_t len, uint64_t region_off)
-{
-	struct daxfs_mmap_ext *last = e->n ? &e->v[e->n - 1] : NULL;
-
-	if (last && last->file_off + last->len == file_off &&
-	    ((last->region_off == DAXFS_MMAP_EXT_HOLE && region_off == DAXFS_MMAP_EXT_HOLE) ||
-	     (last->region_off != DAXFS_MMAP_EXT_HOLE && region_off != DAXFS_MMAP_EXT_HOLE &&
-	      last->region_off + last->len == region_off))) {
-		last->len += len;
-		return 0;
-	}
-	if (e->n == e->cap) {
-		uint64_t cap = e->cap ? 2 * e->cap : 16;
-		void *v = realloc(e->v, cap * sizeof(*e->v));
-
-		if (!v)
-			return -ENOMEM;
-		e->v = v;
-		e->cap = cap;
-	}
-	e->v[e->n++] = (struct daxfs_mmap_ext){file_off, len, region_off};
-	return 0;
-}
-
-/*
- * Build the extents of [@off, @end) of @ino, allocating holes if @alloc,
- * and check that every allocated run can be mapped (map_align). The caller
- * holds a pin. Returns 0 or -errno with a message in @msg.
- */
-static int build_extents(struct daxfs_mmap_server *s, uint64_t ino, uint64_t off, uint64_t end,
-			 bool alloc, struct ext_vec *e, char *msg, size_t msglen)
-{
-	unsigned flags = alloc ? DAXFS_BMAP_ALLOC : 0;
-	uint64_t pos = off;
-	int err;
-
-	while (pos < end) {
-		struct daxfs_map m;
-		uint64_t mend;
-
-		err = daxfs_bmap(s->fs, ino, pos, end - pos, flags, &m);
-		if (err) {
-			snprintf(msg, msglen, "cannot %s file offset %" PRIu64 ": %s",
-				 flags ? "allocate" : "map", pos, pmd_strerror(err));
-			return err;
-		}
-		mend = m.file_off + m.len;
-		if (m.len == 0 || mend <= pos) {
-			snprintf(msg, msglen, "block map made no progress at offset %" PRIu64, pos);
-			return -EIO;
-		}
-		if (mend > end)
-			mend = end;
-		if (m.region_off == DAXFS_HOLE) {
-			err = ext_push(e, pos, mend - pos, DAXFS_MMAP_EXT_HOLE);
-		} else {
-			uint64_t roff = m.region_off + (pos - m.file_off);
-
-			if (roff % s->map_align || (mend - pos) % s->map_align) {
-				snprintf(msg, msglen,
-					 "file offset %" PRIu64 " is in a %" PRIu64
-					 "-byte run at region offset %" PRIu64
-					 ", but this region (hugetlbfs or devdax) can only be "
-					 "mapped in aligned %" PRIu64 "-byte pieces",
-					 pos, mend - pos, roff, s->map_align);
-				return -EINVAL;
-			}
-			if (s->bad && s->bad->check(s->bad->ctx, roff, mend - pos)) {
-				snprintf(msg, msglen,
-					 "file bytes %" PRIu64 "..%" PRIu64 " hold bad sectors "
-					 "(region bytes %" PRIu64 "..%" PRIu64 "): a mapping would "
-					 "hand them out; rewrite them with write(2) or see "
-					 "'daxfs badblocks MOUNTPOINT list'",
-					 pos, mend - 1, roff, roff + (mend - pos) - 1);
-				return -EIO;
-			}
-			err = ext_push(e, pos, mend - pos, roff);
-		}
-		if (err) {
-			snprintf(msg, msglen, "out of memory");
-			return err;
-		}
-		pos = mend;
-	}
-	return 0;
-}
-
-static int send_grant(struct daxfs_mmap_server *s, struct mconn *c, int region_fd,
-		      const struct ext_vec *e)
-{
-	struct daxfs_mmap_grant g = {.magic = DAXFS_MMAP_MAGIC, .nr_extents = e->n};
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {.iov_base = &g, .iov_len = sizeof(g)};
-	struct msghdr mh;
-	struct cmsghdr *cm;
-	ssize_t n;
-
-	memset(&mh, 0, sizeof(mh));
-	memset(cbuf, 0, sizeof(cbuf));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof(cbuf);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &region_fd, sizeof(int));
-	do {
-		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
-	} while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(g))
-		return n < 0 ? -errno : -EPIPE;
-	return e->n ? daxfs_mmap_send_all(c->fd, e->v, e->n * sizeof(*e->v)) : 0;
-}
-
-static void do_map(struct daxfs_mmap_server *s, fuse_req_t req, fuse_ino_t ino,
-		   struct fuse_file_info *fi, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
-{
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct ext_vec e = {0};
-	struct daxfs_ioc_map m;
-	struct daxfs_attr a;
-	struct mconn *c = NULL;
-	bool want_write, granted = false, ro = fs_readonly(s);
-	uint64_t end, valid_end;
-	int err;
-
-	if (in_bufsz < sizeof(m) || out_bufsz < sizeof(m)) {
-		fuse_reply_err(req, EINVAL);
-		return;
-	}
-	memcpy(&m, in_buf, sizeof(m));
-	m.status = 0;
-	m.granted = 0;
-	m.file_size = 0;
-	m.nr_extents = 0;
-	memset(m.msg, 0, sizeof(m.msg));
-	want_write = m.want & DAXFS_MAP_WANT_WRITE;
-
-	if (s->disabled_why) {
-		err = -ENODEV;
-		snprintf(m.msg, sizeof(m.msg), "DAX mmap is not offered: %s", s->disabled_why);
-		goto out_reply;
-	}
-	if (m.len == 0 || m.file_off % FRAME_SIZE || m.want & ~DAXFS_MAP_WANT_WRITE ||
-	    m.file_off > DAXFS_FILE_SIZE_MAX || m.len > DAXFS_FILE_SIZE_MAX - m.file_off) {
-		err = -EINVAL;
-		snprintf(m.msg, sizeof(m.msg),
-			 "bad range: offset %" PRIu64 " length %" PRIu64 " (offset must be 4 KiB "
-			 "aligned, length nonzero, within %" PRIu64 " bytes)",
-			 m.file_off, m.len, (uint64_t)DAXFS_FILE_SIZE_MAX);
-		goto out_reply;
-	}
-	if (!(fi->fh & DAXFS_MMAP_FH_READ)) {
-		err = -EACCES;
-		snprintf(m.msg, sizeof(m.msg), "mapping a file not opened for reading");
-		goto out_reply;
-	}
-	if (want_write && ro) {
-		err = -EROFS;
-		snprintf(m.msg, sizeof(m.msg), "writable mapping on a read-only filesystem");
-		goto out_reply;
-	}
-	if (want_write && !(fi->fh & DAXFS_MMAP_FH_WRITE)) {
-		err = -EACCES;
-		snprintf(m.msg, sizeof(m.msg), "writable mapping of a file not opened for writing");
-		goto out_reply;
-	}
-	c = conn_find_get(s, m.conn_id);
-	if (!c || ctx->pid <= 0 || tgid_of(ctx->pid) != c->peer_pid) {
-		err = -EPERM;
-		snprintf(m.msg, sizeof(m.msg),
-			 "no connection %016" PRIx64 " from the calling process", m.conn_id);
-		goto out_reply;
-	}
-	pthread_mutex_lock(&s->lock);
-	/* read-only again under the lock: a remount to read-only waits for
-	 * no writable mapping (daxfs_mmap_server_set_read_only) */
-	err = c->busy ? -EBUSY : want_write && fs_readonly(s) ? -EROFS : 0;
-	if (!err) {
-		c->busy = true;
-		c->writable = want_write;
-	}
-	pthread_mutex_unlock(&s->lock);
-	if (err) {
-		snprintf(m.msg, sizeof(m.msg),
-			 err == -EBUSY ? "connection already holds a mapping"
-				       : "writable mapping on a read-only filesystem");
-		goto out_reply;
-	}
-
-	/* Pin before reading the block map: nothing may be freed after it. */
-	err = daxfs_iget(s->fs, ino);
-	if (!err) {
-		err = daxfs_pin(s->fs, ino);
-		if (err)
-			daxfs_iput(s->fs, ino, 1);
-	}
-	if (err) {
-		snprintf(m.msg, sizeof(m.msg), "inode %" PRIu64 ": %s", (uint64_t)ino,
-			 pmd_strerror(err));
-		goto out_reply;
-	}
-	c->ino = ino;
-	c->pinned = true;
-	atomic_fetch_add(&s->n_active, 1);
-	/*
-	 * Stores through a writable mapping are writes: by a process that may
-	 * lack CAP_FSETID (any but root), they clear setuid/setgid as write(2)
-	 * does. Then the kernel's cached pages go (dirty ones of kernel
-	 * mappings written back first), so the mapping starts from the newest
-	 * data and no cached copy outlives its stores unnoticed.
-	 */
-	if (want_write && ctx->uid != 0) {
-		struct daxfs_attr none;
-
-		memset(&none, 0, sizeof(none));
-		err = daxfs_setattr(s->fs, ino, &none, DAXFS_SET_KILL_SUIDGID, NULL);
-		if (err) {
-			snprintf(m.msg, sizeof(m.msg), "clearing setuid/setgid: %s",
-				 pmd_strerror(err));
-			goto out_reply;
-		}
-	}
-	if (s->inval)
-		s->inval(s->inval_arg, ino);
-
-	err = daxfs_getattr(s->fs, ino, &a);
-	if (err) {
-		snprintf(m.msg, sizeof(m.msg), "getattr: %s", pmd_strerror(err));
-		goto out_reply;
-	}
-	end = m.file_off + m.len;
-	valid_end = align_up(a.size, FRAME_SIZE);
-	if (valid_end > end)
-		valid_end = end;
-	/* Pieces must be whole pages of the backing (hugetlbfs, devdax). */
-	if (valid_end > m.file_off && s->map_align > FRAME_SIZE)
-		valid_end = align_up(valid_end, s->map_align);
-	/* Where only aligned pieces can be mapped, look before allocating, so
-	 * a refused request changes nothing. */
-	if (valid_end > m.file_off && s->map_align > FRAME_SIZE && !ro) {
-		err = build_extents(s, ino, m.file_off, valid_end, false, &e, m.msg, sizeof(m.msg));
-		e.n = 0;
-	}
-	if (!err && valid_end > m.file_off)
-		err = build_extents(s, ino, m.file_off, valid_end, !ro, &e, m.msg,
-				    sizeof(m.msg));
-	if (err)
-		goto out_reply;
-	m.file_size = a.size;
-	m.nr_extents = e.n;
-	m.granted = want_write ? DAXFS_MAP_WANT_WRITE : 0;
-	granted = true;
-
-out_reply:
-	m.status = err;
-	if (err) {
-		atomic_fetch_add(&s->n_refuse, 1);
-		if (c && c->pinned) {
-			c->pinned = false;
-			daxfs_unpin(s->fs, ino);
-			daxfs_iput(s->fs, ino, 1);
-			atomic_fetch_sub(&s->n_active, 1);
-		}
-		if (c && err != -EBUSY) {
-			pthread_mutex_lock(&s->lock);
-			c->busy = false;
-			c->writable = false;
-			pthread_mutex_unlock(&s->lock);
-		}
-	}
-	fuse_reply_ioctl(req, 0, &m, sizeof(m));
-	if (granted) {
-		int rfd = want_write ? s->fd_rw : s->fd_ro;
-
-		err = send_grant(s, c, rfd, &e);
-		if (err) {
-			/* The client will see a short read; drop its pin now. */
-			shutdown(c->fd, SHUT_RDWR);
-		} else {
-			atomic_fetch_add(&s->n_grant, 1);
-			atomic_fetch_add(&s->n_bytes, m.len);
-		}
-	}
-	free(e.v);
-	if (c)
-		conn_put(s, c);
 }
 
 int daxfs_mmap_server_set_read_only(struct daxfs_mmap_server *s, bool ro)
@@ -794,6 +593,15 @@ void daxfs_mmap_server_set_badblocks(struct daxfs_mmap_server *s,
 		s->bad = bad;
 }
 
+void daxfs_mmap_server_set_quiesce(struct daxfs_mmap_server *s,
+				   void (*fn)(void *arg, uint64_t ino, bool begin), void *arg)
+{
+	if (!s)
+		return;
+	s->quiesce = fn;
+	s->quiesce_arg = arg;
+}
+
 void daxfs_mmap_server_ioctl(struct daxfs_mmap_server *s, fuse_req_t req, fuse_ino_t ino,
 			     unsigned int cmd, void *arg, struct fuse_file_info *fi, unsigned flags,
 			     const void *in_buf, size_t in_bufsz, size_t out_bufsz)
@@ -807,7 +615,7 @@ void daxfs_mmap_server_ioctl(struct daxfs_mmap_server *s, fuse_req_t req, fuse_i
 		reply_info(s, req, out_bufsz);
 		break;
 	case DAXFS_IOC_MAP:
-		do_map(s, req, ino, fi, in_buf, in_bufsz, out_bufsz);
+		mmap_do_map(s, req, ino, fi, in_buf, in_bufsz, out_bufsz);
 		break;
 	default:
 		fuse_reply_err(req, ENOTTY);

@@ -85,6 +85,28 @@ void daxfs_mmap_server_set_inval(struct daxfs_mmap_server *s, void (*fn)(void *a
 int daxfs_mmap_server_set_read_only(struct daxfs_mmap_server *s, bool ro);
 
 /*
+ * daxfs_mmap_server_set_quiesce - have @fn(@arg, ino, true) called before
+ * a grant moves blocks of file ino (isolation on a chunked region) and
+ * @fn(@arg, ino, false) after: in between, no data path I/O may store into
+ * the file's blocks except through the core (the bio path's in-flight
+ * bios use block addresses looked up before). Called on the FUSE worker
+ * serving the ioctl, with no lock held. Call before the filesystem is
+ * mounted; @fn may be NULL.
+ */
+void daxfs_mmap_server_set_quiesce(struct daxfs_mmap_server *s,
+				   void (*fn)(void *arg, uint64_t ino, bool begin), void *arg);
+
+/*
+ * daxfs_mmap_server_print - for daxfs stat: whether DAX mappings isolate
+ * files on this region, grant counters, the pins held now (one per
+ * mapping: process, inode, range) and the chunks kept for mapped files
+ * (also those kept for mappings made before this daemon started). Text,
+ * or (@json) one JSON member "mmap": {...} without a trailing comma.
+ * @s may be NULL (prints that DAX mmap is not built in).
+ */
+void daxfs_mmap_server_print(struct daxfs_mmap_server *s, FILE *f, int json);
+
+/*
  * daxfs_mmap_server_delete - stop the thread, close every connection and
  * drop their pins and references (call before daxfs_close). Sets *@sp to
  * NULL; a NULL server is fine.
@@ -118,6 +140,8 @@ struct daxfs_mmap_server_stats {
 	uint64_t connections; /* accepted */
 	uint64_t grants;      /* mappings granted */
 	uint64_t refusals;    /* DAXFS_IOC_MAP answered with an error */
+	uint64_t kernel;      /* answered "map through the kernel" */
+	uint64_t chunks;      /* chunk descriptors handed out */
 	uint64_t active;      /* connections holding a pin now */
 	uint64_t bytes;	      /* bytes granted, sum over grants */
 };

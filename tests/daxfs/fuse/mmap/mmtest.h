@@ -4,7 +4,8 @@
  *
  * mt_setup() makes a region (on $PMD_TEST_DIR or /dev/shm, or on a huge
  * tmpfs it mounts itself), runs mkfs.daxfs and mounts it with the daxfs
- * daemon; mt_umount()/mt_mount() cycle the mount; mt_fsck() runs
+ * daemon; the region is chunked (the layout on which DAX mmap isolates
+ * files), or one file with mt_setup_layout(..., false); mt_umount()/mt_mount() cycle the mount; mt_fsck() runs
  * fsck.daxfs -n. Everything is undone at exit. The binaries come from the
  * build (DAXFS_BIN, MKFS_BIN, FSCK_BIN are set by CMake).
  */
@@ -114,7 +115,7 @@ static void mt_cleanup(void)
 		mt_run("fusermount3 -u -z '%s' 2>/dev/null", t->mnt);
 		mt_wait_region_free(t);
 	}
-	unlink(t->region);
+	mt_run("rm -rf '%s'", t->region);
 	rmdir(t->mnt);
 	if (t->huge_mounted) {
 		umount2(t->hugedir, MNT_DETACH);
@@ -123,8 +124,11 @@ static void mt_cleanup(void)
 	rmdir(t->dir);
 }
 
-/* mt_setup - @t must be static: the exit handler uses it after main. */
-static void mt_setup(struct mt *t, enum mt_backing b, uint64_t size_mib)
+/*
+ * mt_setup_layout - @t must be static: the exit handler uses it after main.
+ * @chunked: a chunked region (mkfs.daxfs --chunked), else a single file.
+ */
+static void mt_setup_layout(struct mt *t, enum mt_backing b, uint64_t size_mib, bool chunked)
 {
 	memset(t, 0, sizeof(*t));
 	NEED(access("/dev/fuse", W_OK) == 0, "/dev/fuse is not usable");
@@ -150,9 +154,14 @@ static void mt_setup(struct mt *t, enum mt_backing b, uint64_t size_mib)
 	} else {
 		snprintf(t->region, sizeof(t->region), "%s/region", t->dir);
 	}
-	CHECK(mt_run("'%s' -q --size %lluM '%s'", MKFS_BIN, (unsigned long long)size_mib,
-		     t->region) == 0);
+	CHECK(mt_run("'%s' -q --size %lluM %s '%s'", MKFS_BIN, (unsigned long long)size_mib,
+		     chunked ? "--chunked" : "", t->region) == 0);
 	mt_mount(t);
+}
+
+static inline void mt_setup(struct mt *t, enum mt_backing b, uint64_t size_mib)
+{
+	mt_setup_layout(t, b, size_mib, true);
 }
 
 /* mt_path - "<mnt>/<name>" in a static buffer (one at a time). */
