@@ -551,6 +551,17 @@ static int run_daemon(int argc, char **argv)
 		fprintf(stderr, "daxfs: %s\n", pmd_strerror(err));
 		goto out_args;
 	}
+	/* options of other data paths: say they do nothing here */
+	if (c.cache_pages && d.dp_cfg.kind != DAXFS_DP_PAGE)
+		fprintf(stderr,
+			"daxfs: warning: -o cache_pages=%s has no effect on datapath=%s (only "
+			"datapath=page has a page cache); ignored\n",
+			c.cache_pages, daxfs_dp_name(d.dp_cfg.kind));
+	if (c.mode && d.dp_cfg.kind == DAXFS_DP_DAX)
+		fprintf(stderr,
+			"daxfs: warning: -o mode=%s has no effect on datapath=dax (descriptor "
+			"modes are for datapath=bio and page); ignored\n",
+			c.mode);
 	if (c.io_uring) {
 		/* Without the kernel's switch libfuse would quietly use /dev/fuse. */
 		pmd_err_clear();

@@ -89,6 +89,20 @@ dx_mount_at "$T/rofs/region" "$T/mnt2" -o ro
 dx_umount "$T/mnt2" "$T/rofs/region"
 umount "$T/rofs"
 
+# options of other data paths are not silently accepted: a warning names them
+"$DAXFS" -o datapath=dax,cache_pages=64M,mode=page "$REGION" "$MNT" 2>"$T/out" ||
+	fail "dax mount with cache_pages and mode: $(cat "$T/out")"
+mountpoint -q "$MNT" || fail "dax mount with cache_pages and mode: not mounted"
+grep -q "warning: -o cache_pages=64M has no effect on datapath=dax" "$T/out" ||
+	fail "no warning for cache_pages on dax: $(cat "$T/out")"
+grep -q "warning: -o mode=page has no effect on datapath=dax" "$T/out" ||
+	fail "no warning for mode on dax: $(cat "$T/out")"
+dx_umount
+"$DAXFS" -o datapath=bio,cache_pages=64M "$REGION" "$MNT" 2>"$T/out" || fail "bio mount"
+grep -q "cache_pages=64M has no effect on datapath=bio" "$T/out" || fail "no warning on bio"
+grep -q "mode=" "$T/out" && fail "mode warned about on bio"
+dx_umount
+
 # a mount point left by a killed daemon: the next step is fusermount3 -u
 mkdir "$T/mnt3"
 "$DAXFS" -f "$REGION" "$T/mnt3" 2>"$T/daemon.err" &
