@@ -138,7 +138,7 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	bool plain = false, priv = false, wr = false, json = false;
-	uint64_t len = 0, t0, t1, pte_before, pte_after, pmd_kb, sum = 0;
+	uint64_t len = 0, t0, t1, m0, m1, pte_before, pte_after, pmd_kb, sum = 0;
 	struct rusage ru0, ru1;
 	struct smaps_sum s;
 	struct stat st;
@@ -212,6 +212,7 @@ int main(int argc, char **argv)
 			path, (long long)st.st_size, len);
 		return 1;
 	}
+	m0 = now_ns();
 	if (plain) {
 		addr = mmap(NULL, len, PROT_READ | (wr ? PROT_WRITE : 0),
 			    priv ? MAP_PRIVATE : MAP_SHARED, fd, 0);
@@ -227,6 +228,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	m1 = now_ns();
 	close(fd);
 
 	pte_before = vm_pte_kb();
@@ -247,12 +249,13 @@ int main(int argc, char **argv)
 		       ", \"rss_bytes\": %" PRIu64 ", \"kernel_page_size\": %" PRIu64
 		       ", \"mmu_page_size\": %" PRIu64 ", \"vmas\": %u, \"minflt\": %ld"
 		       ", \"vm_pte_bytes\": %" PRIu64 ", \"vm_pte_growth_bytes\": %" PRIu64
-		       ", \"touch_ns\": %" PRIu64 "}\n",
+		       ", \"touch_ns\": %" PRIu64 ", \"map_ns\": %" PRIu64 "}\n",
 		       path, plain ? "false" : "true", wr ? "true" : "false", len, pmd_kb * 1024,
 		       (s.rss_kb > pmd_kb ? s.rss_kb - pmd_kb : 0) * 1024, s.rss_kb * 1024,
 		       s.kernel_page_kb * 1024, s.mmu_page_kb * 1024, s.vmas,
 		       ru1.ru_minflt - ru0.ru_minflt, pte_after * 1024,
-		       (pte_after > pte_before ? pte_after - pte_before : 0) * 1024, t1 - t0);
+		       (pte_after > pte_before ? pte_after - pte_before : 0) * 1024, t1 - t0,
+		       m1 - m0);
 	} else {
 		printf("file:             %s (%s)\n", path,
 		       priv    ? "private mmap"
@@ -267,6 +270,7 @@ int main(int argc, char **argv)
 		printf("minflt:           %ld\n", ru1.ru_minflt - ru0.ru_minflt);
 		printf("vm_pte_bytes:     %" PRIu64 "\n", pte_after * 1024);
 		printf("touch_ns:         %" PRIu64 "\n", t1 - t0);
+		printf("map_ns:           %" PRIu64 "\n", m1 - m0);
 	}
 	if (plain)
 		munmap(addr, len);
