@@ -358,14 +358,28 @@ static uint64_t pick_free_chunk(struct daxfs *fs, uint64_t goal)
 	return UINT64_MAX;
 }
 
+/* count @len blocks just taken, drawing on the running writeback's credit */
+static void alloc_account(struct daxfs *fs, uint64_t len)
+{
+	uint64_t use = fs->credit - fs->credit_used;
+
+	fs->credit_used += len < use ? len : use;
+	fs->stats.alloc_calls++;
+	fs->stats.alloc_blocks += len;
+}
+
 int alloc_aligned(struct daxfs *fs, uint64_t ino, uint64_t chunk, uint64_t goal, uint64_t lblk,
 		  uint64_t want, struct dx_range *out)
 {
-	uint64_t in = lblk % CHUNK_BLKS;
+	uint64_t in = lblk % CHUNK_BLKS, avail = alloc_avail(fs);
 
 	assert(want > 0 && in + want <= CHUNK_BLKS && ino);
 	if (fs->rdonly)
 		return -EROFS;
+	if (want > avail)
+		want = avail; /* blocks set aside for cached writes stay theirs */
+	if (!want)
+		return -ENOSPC;
 	if (chunk == UINT64_MAX) {
 		chunk = pick_free_chunk(fs, goal);
 		if (chunk == UINT64_MAX)
@@ -384,8 +398,7 @@ int alloc_aligned(struct daxfs *fs, uint64_t ino, uint64_t chunk, uint64_t goal,
 	out->pblk = chunk * CHUNK_BLKS + in;
 	out->len = run_at(fs, out->pblk, want);
 	take(fs, out->pblk, out->len);
-	fs->stats.alloc_calls++;
-	fs->stats.alloc_blocks += out->len;
+	alloc_account(fs, out->len);
 	return 0;
 }
 
@@ -449,24 +462,75 @@ void alloc_resv_rebuild(struct daxfs *fs)
 }
 
 /*
+ * Delayed allocation (not the chunk reservations above, which are hints).
+ * A cache that accepts a write into a hole reserves a block at once
+ * (daxfs_reserve), so running out of space is an error of the write, never
+ * of its writeback. Reserved blocks stay free in the bitmap
+ * but no allocation takes them except the writeback that holds the
+ * reservation (its credit). The writebacks may also need extent blocks for
+ * their new extents: a slack of 1/128 of the reservation (plus 16) is kept
+ * out of everyone else's reach for that.
+ */
+static uint64_t resv_slack(uint64_t resv)
+{
+	return resv ? resv / 128 + 16 : 0;
+}
+
+uint64_t alloc_avail(struct daxfs *fs)
+{
+	uint64_t others = fs->resv_blocks - fs->credit, keep = others + resv_slack(others);
+
+	return fs->free_blocks > keep ? fs->free_blocks - keep : 0;
+}
+
+int daxfs_reserve(struct daxfs *fs, uint64_t nblocks)
+{
+	uint64_t r;
+	int err = 0;
+
+	if (dx_readonly(fs))
+		return -EROFS;
+	dx_lock(fs);
+	r = fs->resv_blocks + nblocks;
+	if (fs->free_blocks < r + resv_slack(r))
+		err = -ENOSPC;
+	else
+		fs->resv_blocks = r;
+	dx_unlock(fs);
+	return err;
+}
+
+void daxfs_unreserve(struct daxfs *fs, uint64_t nblocks)
+{
+	dx_lock(fs);
+	fs->resv_blocks = nblocks < fs->resv_blocks ? fs->resv_blocks - nblocks : 0;
+	dx_unlock(fs);
+}
+
+/*
  * alloc_blocks - allocate up to @want contiguous blocks (at least one) in
  * the running transaction. @huge asks for whole 2 MiB chunks (@want a
  * multiple of 512 blocks) and fails with -ENOSPC when none is free, so the
  * caller may fall back to small blocks. @goal (0 = none) is the block the
- * caller would like to continue from.
+ * caller would like to continue from. Reserved blocks are left alone beyond
+ * the running allocation's credit.
  */
 int alloc_blocks(struct daxfs *fs, uint64_t want, bool huge, uint64_t goal, struct dx_range *out)
 {
+	uint64_t avail = alloc_avail(fs);
 	int err;
 
 	assert(want > 0);
 	if (dx_readonly(fs))
 		return -EROFS;
+	if (want > avail)
+		want = huge ? avail / CHUNK_BLKS * CHUNK_BLKS : avail;
+	if (!want)
+		return -ENOSPC;
 	err = huge ? alloc_huge(fs, want, goal, out) : alloc_small(fs, want, goal, out);
 	if (err)
 		return err;
-	fs->stats.alloc_calls++;
-	fs->stats.alloc_blocks += out->len;
+	alloc_account(fs, out->len);
 	return 0;
 }
 
@@ -481,6 +545,8 @@ int alloc_run(struct daxfs *fs, uint64_t want, struct dx_range *out)
 
 	if (fs->rdonly)
 		return -EROFS;
+	if (want > alloc_avail(fs))
+		return -ENOSPC;
 	for (uint64_t b = fs->data_blk; b < fs->total_blocks && want; b++) {
 		/* never into a chunk kept for DAX isolation */
 		run = bitmap_test(fs, b) || chunk_excluded(fs, b / CHUNK_BLKS) ? 0 : run + 1;
@@ -488,8 +554,7 @@ int alloc_run(struct daxfs *fs, uint64_t want, struct dx_range *out)
 			out->pblk = b + 1 - want;
 			out->len = want;
 			take(fs, out->pblk, out->len);
-			fs->stats.alloc_calls++;
-			fs->stats.alloc_blocks += want;
+			alloc_account(fs, want);
 			return 0;
 		}
 	}
@@ -506,12 +571,13 @@ int alloc_at(struct daxfs *fs, uint64_t pblk, uint64_t want, struct dx_range *ou
 {
 	if (dx_readonly(fs))
 		return -EROFS;
+	if (want > alloc_avail(fs))
+		want = alloc_avail(fs); /* blocks set aside for cached writes stay theirs */
 	if (pblk < fs->data_blk || pblk >= fs->total_blocks || !want || bitmap_test(fs, pblk))
 		return -ENOSPC;
 	out->pblk = pblk;
 	out->len = run_at(fs, pblk, want);
 	take(fs, out->pblk, out->len);
-	fs->stats.alloc_calls++;
-	fs->stats.alloc_blocks += out->len;
+	alloc_account(fs, out->len);
 	return 0;
 }

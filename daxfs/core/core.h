@@ -115,6 +115,10 @@ struct daxfs {
 	uint64_t resv_chunks;  /* chunks with an owner */
 	uint64_t resv_cursor;  /* where the search for a chunk to reserve goes on */
 	struct daxfs_badblocks bad; /* emulated bad sectors (daxfs_set_badblocks) */
+	/* delayed allocation (not chunk_owner's hints): blocks set aside by
+	 * daxfs_reserve(); the running allocation may use @credit of them
+	 * (@credit_used so far, taken from resv_blocks when it commits) */
+	uint64_t resv_blocks, credit, credit_used;
 
 	/* DAX isolation (isolate.c, under lock); NULL/0 when the region is not chunked */
 	uint8_t *chunk_iso;    /* per chunk: ISO_* bits */
@@ -136,6 +140,7 @@ struct daxfs {
 	/* verification and the error record (verify.c) */
 	_Atomic uint64_t *vmap;	  /* bit per block: a sealed block that passed its checks */
 	atomic_bool stopped;	  /* errors=remount-ro fired: refuse changes */
+	atomic_bool root_ro;	  /* the root inode fails its checksum only: see di_get_tree */
 	atomic_bool err_pending;  /* an error waits to be written to the superblock */
 	atomic_int errors;	  /* enum daxfs_errors_mode */
 	pthread_mutex_t err_lock; /* the fields below */
@@ -217,6 +222,8 @@ void alloc_release(struct daxfs *fs, uint64_t pblk, uint64_t len); /* after comm
 int alloc_run(struct daxfs *fs, uint64_t want, struct dx_range *out);
 /* the free run at @pblk, even in an excluded chunk (isolate.c) */
 int alloc_at(struct daxfs *fs, uint64_t pblk, uint64_t want, struct dx_range *out);
+/* blocks an allocation may take now, leaving others' reservations alone */
+uint64_t alloc_avail(struct daxfs *fs);
 void alloc_recount(struct daxfs *fs);
 bool bitmap_test(struct daxfs *fs, uint64_t blk);
 /* report fixed metadata the bitmap calls free (it is never allocated) */
@@ -415,6 +422,20 @@ int dx_corrupt(struct daxfs *fs, unsigned what, unsigned why, uint64_t ino, uint
  * under fs->lock). Returns 0, -ENOENT (number out of range, or free), -EIO.
  */
 int di_get(struct daxfs *fs, uint64_t ino, const struct daxfs_dinode **out);
+
+/*
+ * di_get_tree - di_get() for walking directory @ino's tree. One exception:
+ * a root directory whose checksum fails while every field passes is still
+ * walked (its tree blocks have their own checksums and owner), so the
+ * files below stay reachable; it is reported once, every change of it
+ * fails at commit (tx_commit never re-seals it) and daxfs_getattr() gives
+ * it restrictive attributes (root_attr). Returns 0, -ENOENT, -EIO.
+ */
+int di_get_tree(struct daxfs *fs, uint64_t ino, const struct daxfs_dinode **out);
+
+/* root_attr - the attributes shown for a root inode di_get_tree() let
+ * through: a directory owned by uid and gid 0, mode 0500. 0 or -EIO. */
+int root_attr(struct daxfs *fs, struct daxfs_attr *out);
 
 /*
  * blk_get - the sealed metadata block @blk (extent, directory or xattr

@@ -122,7 +122,7 @@ struct pmr_region *daxfs_region(struct daxfs *fs);
 struct daxfs_statfs {
 	uint64_t block_size;   /* bytes */
 	uint64_t total_blocks; /* blocks in the data area and metadata */
-	uint64_t free_blocks;  /* blocks */
+	uint64_t free_blocks;  /* blocks an allocation may take (not reserved) */
 	uint64_t free_huge;    /* free 2 MiB-aligned 2 MiB chunks */
 	uint64_t resv_chunks;  /* chunks reserved for a window of a large file: their
 				* unused blocks are free (in free_blocks) */
@@ -488,6 +488,33 @@ struct daxfs_map {
 int daxfs_bmap(struct daxfs *fs, uint64_t ino, uint64_t file_off, uint64_t len, unsigned flags,
 	       struct daxfs_map *out);
 
+/*
+ * daxfs_reserve - delayed allocation: set aside @nblocks free blocks for
+ * data a cache holds and will write back later (a page dirtied over a
+ * hole), so that running out of space fails the write that dirtied it and
+ * never its writeback. Reserved blocks count as used in daxfs_statfs() and
+ * to every allocation but the writebacks that draw on them
+ * (daxfs_bmap_resv). A small slack for the extent blocks those writebacks
+ * may need is kept too. Returns 0, -ENOSPC (nothing reserved), -EROFS.
+ */
+int daxfs_reserve(struct daxfs *fs, uint64_t nblocks);
+
+/* daxfs_unreserve - give back @nblocks of what daxfs_reserve() set aside. */
+void daxfs_unreserve(struct daxfs *fs, uint64_t nblocks);
+
+/*
+ * daxfs_bmap_resv - daxfs_bmap() with DAXFS_BMAP_ALLOC whose allocation
+ * draws first on *@resv reserved blocks: on success *@resv is lowered by
+ * the reserved blocks it used (they are no longer reserved); the rest of
+ * *@resv is still reserved and the caller's to use or give back.
+ */
+int daxfs_bmap_resv(struct daxfs *fs, uint64_t ino, uint64_t file_off, uint64_t len, uint64_t *resv,
+		    struct daxfs_map *out);
+
+/* daxfs_writable - 0, or -EROFS when no change is accepted (read-only
+ * open, or stopped by errors=remount-ro). */
+int daxfs_writable(struct daxfs *fs);
+
 /* daxfs_extent_fn - one run of daxfs_extent_map(); nonzero stops. */
 typedef int (*daxfs_extent_fn)(void *ctx, const struct daxfs_map *m);
 
@@ -660,6 +687,33 @@ void daxfs_get_stats(struct daxfs *fs, struct daxfs_stats *st);
  *   - then acts as the errors mode says.
  */
 
+/* Which structure failed its check (the error record's "what"). */
+enum daxfs_err_what {
+	DAXFS_ERR_NONE = 0,
+	DAXFS_ERR_INODE = 1,   /* an inode in the inode table */
+	DAXFS_ERR_DIR = 2,     /* a directory tree node */
+	DAXFS_ERR_EXTENT = 3,  /* an extent (inline) or an extent block */
+	DAXFS_ERR_XATTR = 4,   /* an xattr block */
+	DAXFS_ERR_SYMLINK = 5, /* a symlink target block */
+	DAXFS_ERR_JOURNAL = 6, /* the journal header or its records */
+	DAXFS_ERR_SUPER = 7,   /* the superblock (orphan list head) */
+	DAXFS_ERR_BITMAP = 8,  /* the allocation bitmap */
+	DAXFS_ERR_DATA = 9,    /* file data a cache could not write back */
+	DAXFS_ERR_WHAT_MAX
+};
+
+/* Which check failed (its "why"). */
+enum daxfs_err_why {
+	DAXFS_WHY_NONE = 0,
+	DAXFS_WHY_CRC = 1,   /* checksum mismatch */
+	DAXFS_WHY_MAGIC = 2, /* wrong magic or block type */
+	DAXFS_WHY_OWNER = 3, /* block header names another inode */
+	DAXFS_WHY_RANGE = 4, /* a block or inode number or a length out of range */
+	DAXFS_WHY_FIELD = 5, /* a field inconsistent with the others */
+	DAXFS_WHY_IO = 6,    /* an I/O error (DATA) */
+	DAXFS_ERR_WHY_MAX
+};
+
 /* What the filesystem does after a failed check (mount option errors=). */
 enum daxfs_errors_mode {
 	DAXFS_ERRORS_RO,       /* default: refuse every later change with -EROFS, serve reads */
@@ -690,7 +744,7 @@ struct daxfs_error {
 	int64_t time_ns; /* since the epoch; 0 if none */
 	uint64_t ino;	 /* 0 = none */
 	uint64_t blk;	 /* region block, 0 = none */
-	unsigned what;	 /* DAXFS_ERR_* of format.h: which structure */
+	unsigned what;	 /* DAXFS_ERR_*: which structure */
 	unsigned why;	 /* DAXFS_WHY_*: which check */
 	int err;	 /* errno given to the operation */
 };
@@ -717,7 +771,7 @@ void daxfs_errinfo_from_super(const void *sb, struct daxfs_errinfo *out);
  */
 void daxfs_errinfo_print(const struct daxfs_errinfo *ei, FILE *f, const char *indent, bool json);
 
-/* Names of DAXFS_ERR_* and DAXFS_WHY_* values ("inode", "checksum", ...). */
+/* Names of DAXFS_ERR_* and DAXFS_WHY_* values ("inode", "checksum mismatch", ...). */
 const char *daxfs_err_what_name(unsigned what);
 const char *daxfs_err_why_name(unsigned why);
 

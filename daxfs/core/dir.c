@@ -117,7 +117,7 @@ static int descend(struct daxfs *fs, uint64_t dir, uint64_t key, struct path *p)
 {
 	const struct daxfs_dinode *di;
 	uint64_t blk;
-	int err = di_get(fs, dir, &di);
+	int err = di_get_tree(fs, dir, &di);
 
 	if (err)
 		return err;
@@ -185,7 +185,7 @@ int dir_iterate(struct daxfs *fs, uint64_t dir, uint64_t from_key, dir_iter_fn f
 {
 	const struct daxfs_dinode *di;
 	struct path p;
-	int err = di_get(fs, dir, &di);
+	int err = di_get_tree(fs, dir, &di);
 
 	if (err)
 		return err;

@@ -401,11 +401,13 @@ static void ext_reload(struct daxfs *fs, struct dxi *i)
  * reloaded and the lock dropped.
  */
 static int alloc_begin(struct daxfs *fs, struct dxi *i, uint64_t lblk, uint64_t n, bool big,
-		       uint64_t cs, uint64_t ce, uint64_t *got)
+		       uint64_t cs, uint64_t ce, uint64_t *got, const uint64_t *resv)
 {
 	int err;
 
 	dx_lock(fs);
+	fs->credit = resv ? *resv : 0;
+	fs->credit_used = 0;
 	tx_begin(fs);
 	err = alloc_range(fs, i, lblk, n, big, cs, ce, got);
 	if (!err)
@@ -413,18 +415,29 @@ static int alloc_begin(struct daxfs *fs, struct dxi *i, uint64_t lblk, uint64_t 
 	if (err) {
 		tx_abort(fs);
 		ext_reload(fs, i);
+		fs->credit = 0;
 		dx_unlock(fs);
 	}
 	return err;
 }
 
-/* alloc_end - commit what alloc_begin() opened and drop fs->lock */
-static int alloc_end(struct daxfs *fs, struct dxi *i)
+/*
+ * alloc_end - commit what alloc_begin() opened and drop fs->lock; the
+ * reserved blocks the allocation used are no longer reserved, and *@resv
+ * (NULL: none) is lowered by them
+ */
+static int alloc_end(struct daxfs *fs, struct dxi *i, uint64_t *resv)
 {
 	int err = tx_commit(fs);
 
-	if (err)
+	if (err) {
 		ext_reload(fs, i);
+	} else {
+		fs->resv_blocks -= fs->credit_used;
+		if (resv)
+			*resv -= fs->credit_used;
+	}
+	fs->credit = 0;
 	dx_unlock(fs);
 	return err;
 }
@@ -607,13 +620,13 @@ int daxfs_write(struct daxfs *fs, uint64_t ino, uint64_t off, size_t len, const 
 		uint64_t got = 0;
 		size_t c;
 
-		err = alloc_begin(fs, i, lb, nb, big, o, o + n, &got);
+		err = alloc_begin(fs, i, lb, nb, big, o, o + n, &got, NULL);
 		if (err)
 			break;
 		c = copy_in(fs, i, o, n, src + *done);
 		pmr_drain(fs->r);
 		set_size_times(fs, ino, o + c, false);
-		err = alloc_end(fs, i);
+		err = alloc_end(fs, i, NULL);
 		if (err)
 			break;
 		*done += c;
@@ -832,7 +845,7 @@ int daxfs_fallocate(struct daxfs *fs, uint64_t ino, int mode, uint64_t off, uint
 	for (uint64_t p = fb; p < lb;) {
 		uint64_t n = lb - p < PIECE_BLKS ? lb - p : PIECE_BLKS;
 
-		err = alloc_begin(fs, i, p, n, big, 0, 0, NULL);
+		err = alloc_begin(fs, i, p, n, big, 0, 0, NULL, NULL);
 		if (err)
 			break;
 		pmr_drain(fs->r);
@@ -841,7 +854,7 @@ int daxfs_fallocate(struct daxfs *fs, uint64_t ino, int mode, uint64_t off, uint
 				       false);
 		else
 			set_size_times(fs, ino, 0, false);
-		err = alloc_end(fs, i);
+		err = alloc_end(fs, i, NULL);
 		if (err)
 			break;
 		p += n;
@@ -901,8 +914,9 @@ out_unlock:
 	return err;
 }
 
-int daxfs_bmap(struct daxfs *fs, uint64_t ino, uint64_t file_off, uint64_t len, unsigned flags,
-	       struct daxfs_map *out)
+/* bmap - daxfs_bmap(), allocating from *@resv reserved blocks (NULL: none) */
+static int bmap(struct daxfs *fs, uint64_t ino, uint64_t file_off, uint64_t len, unsigned flags,
+		uint64_t *resv, struct daxfs_map *out)
 {
 	struct dxi *i;
 	uint64_t lb, nb, pb, run;
@@ -945,11 +959,11 @@ int daxfs_bmap(struct daxfs *fs, uint64_t ino, uint64_t file_off, uint64_t len, 
 		if (run > PIECE_BLKS)
 			run = PIECE_BLKS;
 		err = alloc_begin(fs, i, lb, run, (end > size ? end : size) >= HUGE_SIZE, 0, 0,
-				  &got);
+				  &got, resv);
 		if (err)
 			goto out_unlock;
 		pmr_drain(fs->r);
-		err = alloc_end(fs, i);
+		err = alloc_end(fs, i, resv);
 		if (err)
 			goto out_unlock;
 		run = map_run(i, lb, nb, &pb);
@@ -963,6 +977,23 @@ out_unlock:
 out_put:
 	dxi_put(fs, i);
 	return err;
+}
+
+int daxfs_bmap(struct daxfs *fs, uint64_t ino, uint64_t file_off, uint64_t len, unsigned flags,
+	       struct daxfs_map *out)
+{
+	return bmap(fs, ino, file_off, len, flags, NULL, out);
+}
+
+int daxfs_bmap_resv(struct daxfs *fs, uint64_t ino, uint64_t file_off, uint64_t len, uint64_t *resv,
+		    struct daxfs_map *out)
+{
+	return bmap(fs, ino, file_off, len, DAXFS_BMAP_ALLOC, resv, out);
+}
+
+int daxfs_writable(struct daxfs *fs)
+{
+	return dx_readonly(fs) ? -EROFS : 0;
 }
 
 int daxfs_extent_map(struct daxfs *fs, uint64_t ino, daxfs_extent_fn fn, void *ctx)

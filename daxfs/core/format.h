@@ -80,39 +80,12 @@ DAXFS_LE_CONV(64)
  */
 #define DAXFS_ERRF_ERRORS (1U << 0) /* errors seen since the last fsck repair */
 
-/* Which structure failed its check (daxfs_derror.what). */
-enum daxfs_err_what {
-	DAXFS_ERR_NONE = 0,
-	DAXFS_ERR_INODE = 1,   /* an inode in the inode table */
-	DAXFS_ERR_DIR = 2,     /* a directory tree node */
-	DAXFS_ERR_EXTENT = 3,  /* an extent (inline) or an extent block */
-	DAXFS_ERR_XATTR = 4,   /* an xattr block */
-	DAXFS_ERR_SYMLINK = 5, /* a symlink target block */
-	DAXFS_ERR_JOURNAL = 6, /* the journal header or its records */
-	DAXFS_ERR_SUPER = 7,   /* the superblock (orphan list head) */
-	DAXFS_ERR_BITMAP = 8,  /* the allocation bitmap */
-	DAXFS_ERR_DATA = 9,    /* file data a cache could not write back */
-	DAXFS_ERR_WHAT_MAX
-};
-
-/* Which check failed (daxfs_derror.why). */
-enum daxfs_err_why {
-	DAXFS_WHY_NONE = 0,
-	DAXFS_WHY_CRC = 1,   /* checksum mismatch */
-	DAXFS_WHY_MAGIC = 2, /* wrong magic or block type */
-	DAXFS_WHY_OWNER = 3, /* block header names another inode */
-	DAXFS_WHY_RANGE = 4, /* a block or inode number or a length out of range */
-	DAXFS_WHY_FIELD = 5, /* a field inconsistent with the others */
-	DAXFS_WHY_IO = 6,    /* an I/O error (DATA) */
-	DAXFS_ERR_WHY_MAX
-};
-
 struct daxfs_derror {
 	le64 time; /* ns since the epoch; 0: nothing recorded */
 	le64 ino;  /* inode concerned, 0 = none */
 	le64 blk;  /* region block concerned, 0 = none */
-	le16 what; /* enum daxfs_err_what */
-	le16 why;  /* enum daxfs_err_why */
+	le16 what; /* enum daxfs_err_what (daxfs.h): which structure */
+	le16 why;  /* enum daxfs_err_why (daxfs.h): which check */
 	le32 err;  /* errno returned to the operation (EIO) */
 };
 static_assert(sizeof(struct daxfs_derror) == 32, "error record entry");

@@ -74,7 +74,7 @@ static int may_remove(struct daxfs *fs, uint64_t dir, uint64_t ino)
 static int get_dir(struct daxfs *fs, uint64_t ino)
 {
 	const struct daxfs_dinode *di;
-	int err = di_get(fs, ino, &di);
+	int err = di_get_tree(fs, ino, &di);
 
 	if (err)
 		return err;
@@ -118,8 +118,16 @@ static void nlink_add(struct daxfs *fs, uint64_t ino, int delta)
 static int attr_of(struct daxfs *fs, uint64_t ino, struct daxfs_attr *out)
 {
 	const struct daxfs_dinode *di;
-	int err = di_get(fs, ino, &di);
+	struct daxfs_attr ra;
+	int err = ino == DAXFS_ROOT_INO && atomic_load(&fs->root_ro) ? -EIO : di_get(fs, ino, &di);
 
+	if (err == -EIO && ino == DAXFS_ROOT_INO) {
+		/* a root that fails only its checksum: read-only, restricted */
+		err = root_attr(fs, &ra);
+		if (!err && out)
+			*out = ra;
+		return err;
+	}
 	if (err)
 		return err;
 	if (out)

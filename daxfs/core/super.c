@@ -496,7 +496,7 @@ int daxfs_statfs(struct daxfs *fs, struct daxfs_statfs *st)
 	dx_lock(fs);
 	st->block_size = BLK_SIZE;
 	st->total_blocks = fs->total_blocks;
-	st->free_blocks = fs->free_blocks;
+	st->free_blocks = alloc_avail(fs); /* reserved blocks count as used */
 	st->free_huge = fs->free_chunks;
 	st->resv_chunks = fs->resv_chunks;
 	/* chunks kept for DAX isolation are not free for new data */

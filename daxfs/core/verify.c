@@ -546,6 +546,43 @@ static int blk_check(struct daxfs *fs, uint64_t blk, uint32_t magic, uint64_t in
 	return 0;
 }
 
+int di_get_tree(struct daxfs *fs, uint64_t ino, const struct daxfs_dinode **out)
+{
+	const struct daxfs_dinode *di =
+		dx_ptr(fs, blk_to_off(fs->itable_blk) + (ino - 1) * DAXFS_INODE_SIZE);
+	uint64_t blk;
+	int err;
+
+	if (ino == DAXFS_ROOT_INO && atomic_load(&fs->root_ro)) {
+		*out = di; /* never changed since: every change fails at commit */
+		return 0;
+	}
+	err = di_get(fs, ino, out);
+	if (err != -EIO || ino != DAXFS_ROOT_INO || di_crc_ok(di) ||
+	    !S_ISDIR(le32_to_cpu(di->mode)) || di_fields(fs, di, &blk))
+		return err;
+	atomic_store(&fs->root_ro, true);
+	*out = di;
+	return 0;
+}
+
+int root_attr(struct daxfs *fs, struct daxfs_attr *out)
+{
+	const struct daxfs_dinode *di;
+	int err = di_get_tree(fs, DAXFS_ROOT_INO, &di);
+
+	if (err)
+		return err;
+	if (!atomic_load(&fs->root_ro))
+		return -EIO;
+	memset(out, 0, sizeof(*out));
+	out->ino = DAXFS_ROOT_INO;
+	out->mode = S_IFDIR | 0500;
+	out->nlink = 2;
+	out->blksize = BLK_SIZE;
+	return 0;
+}
+
 int blk_get(struct daxfs *fs, uint64_t blk, uint32_t magic, uint64_t ino, unsigned what,
 	    const void **out)
 {
