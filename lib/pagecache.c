@@ -12,7 +12,8 @@
 #include "pfn.h"
 #include "units.h"
 
-#define PC_MAX_RUN 64u /* pages filled or written back by one hook call */
+#define PC_MAX_RUN 64u	   /* pages filled or written back by one hook call */
+#define PG_resv PG_private /* the dirty page holds a storage reservation */
 
 struct pagecache {
 	pthread_mutex_t lock;
@@ -144,15 +145,37 @@ static void pc_hash_remove(struct pagecache *pc, struct page *p)
 	pc->st.used_pages--;
 }
 
-/* Write back one run of dirty pages; clears their dirty bits on success. */
+/* Drop @n reservation marks among @pages (the storage was used or given back). */
+static void pc_unmark_resv(struct pagecache *pc, struct page **pages, unsigned nr, unsigned n)
+{
+	for (unsigned i = 0; i < nr && n; i++) {
+		if (page_test_flag(pages[i], PG_resv)) {
+			pg_clear(pages[i], PG_resv);
+			pc->st.reserved_pages--;
+			n--;
+		}
+	}
+}
+
+/*
+ * Write back one run of dirty pages, with the reservations they hold as
+ * the hook's credit. On success the pages are clean and what the hook did
+ * not use is given back; on failure they stay dirty, with as many
+ * reservations as the hook still holds.
+ */
 static int pc_write_run(struct pagecache *pc, uint64_t ino, struct page **pages, unsigned nr)
 {
-	unsigned i;
+	unsigned i, resv = 0, left;
 	int err;
 
-	for (i = 0; i < nr; i++)
+	for (i = 0; i < nr; i++) {
 		pg_set(pages[i], PG_writeback);
-	err = pc->ops->writeback(pc->ctx, ino, pages[0]->index, pages, nr);
+		resv += page_test_flag(pages[i], PG_resv);
+	}
+	left = resv;
+	err = pc->ops->writeback(pc->ctx, ino, pages[0]->index, pages, nr, &left);
+	if (left > resv)
+		left = resv;
 	for (i = 0; i < nr; i++) {
 		pg_clear(pages[i], PG_writeback);
 		if (!err) {
@@ -160,16 +183,27 @@ static int pc_write_run(struct pagecache *pc, uint64_t ino, struct page **pages,
 			pc->st.dirty_pages--;
 		}
 	}
-	if (!err)
-		pc->st.writeback_pages += nr;
-	return err;
+	if (err) {
+		pc_unmark_resv(pc, pages, nr, resv - left);
+		pc->st.writeback_errors++;
+		return err;
+	}
+	pc_unmark_resv(pc, pages, nr, resv);
+	if (left)
+		pc->ops->unreserve(pc->ctx, ino, left);
+	pc->st.writeback_pages += nr;
+	return 0;
 }
 
-/* Take a page for new data: from the free list, else evict the LRU tail. */
+/*
+ * Take a page for new data: from the free list, else the least recently
+ * used page that is clean or can be written back; a dirty page whose
+ * writeback fails is kept (moved to the LRU head) and the next one tried.
+ */
 static int pc_alloc(struct pagecache *pc, struct page **out)
 {
 	struct page *p;
-	int err;
+	int err = 0;
 
 	if (!list_is_empty(&pc->free_list)) {
 		p = lru_to_page(pc->free_list.next);
@@ -177,19 +211,24 @@ static int pc_alloc(struct pagecache *pc, struct page **out)
 		*out = p;
 		return 0;
 	}
-	if (list_is_empty(&pc->lru))
-		return pmd_err(-ENOMEM, "page cache: no page to evict");
-	p = lru_to_page(pc->lru.prev);
-	if (page_test_flag(p, PG_dirty)) {
-		err = pc_write_run(pc, pc->ino_of[slot_of(pc, p)], &p, 1);
-		if (err)
-			return err;
+	for (uint64_t scan = 0; scan < pc->nr_pages && !list_is_empty(&pc->lru); scan++) {
+		p = lru_to_page(pc->lru.prev);
+		if (page_test_flag(p, PG_dirty)) {
+			err = pc_write_run(pc, pc->ino_of[slot_of(pc, p)], &p, 1);
+			if (err) {
+				pc_touch(pc, p);
+				continue;
+			}
+		}
+		list_del_entry(&p->lru);
+		pc_hash_remove(pc, p);
+		pc->st.evictions++;
+		*out = p;
+		return 0;
 	}
-	list_del_entry(&p->lru);
-	pc_hash_remove(pc, p);
-	pc->st.evictions++;
-	*out = p;
-	return 0;
+	return pmd_err(
+		err ? err : -ENOMEM,
+		"page cache: no page to evict (every page is dirty and its writeback fails)");
 }
 
 static void pc_free_page(struct pagecache *pc, struct page *p)
@@ -207,8 +246,9 @@ int pagecache_new(uint64_t nr_pages, const struct pagecache_ops *ops, void *ctx,
 	if (nr_pages < 16)
 		return pmd_err(-EINVAL, "page cache of %llu pages is too small (at least 16)",
 			       (unsigned long long)nr_pages);
-	if (!ops || !ops->fill || !ops->writeback)
-		return pmd_err(-EINVAL, "page cache needs fill and writeback hooks");
+	if (!ops || !ops->fill || !ops->writeback || (ops->reserve && !ops->unreserve))
+		return pmd_err(-EINVAL, "page cache needs fill and writeback hooks "
+					"(and unreserve with reserve)");
 	pc = calloc(1, sizeof(*pc));
 	if (!pc)
 		return -ENOMEM;
@@ -358,35 +398,6 @@ int pagecache_read(struct pagecache *pc, uint64_t ino, uint64_t off, size_t len,
 	return err;
 }
 
-int pagecache_write(struct pagecache *pc, uint64_t ino, uint64_t off, size_t len, const void *src)
-{
-	uint64_t end = off + len;
-	const char *s = src;
-	int err = 0;
-
-	pthread_mutex_lock(&pc->lock);
-	while (off < end) {
-		uint64_t idx = bytes_to_frames(off);
-		uint64_t in, n = page_span(off, end, &in);
-		struct page *p;
-
-		err = pc_populate(pc, ino, idx, 1, n == FRAME_SIZE);
-		if (err)
-			break;
-		p = pc_lookup(pc, ino, idx);
-		memcpy((char *)page_address(p) + in, s, n);
-		if (!page_test_flag(p, PG_dirty)) {
-			pg_set(p, PG_dirty);
-			pc->st.dirty_pages++;
-		}
-		pc_touch(pc, p);
-		s += n;
-		off += n;
-	}
-	pthread_mutex_unlock(&pc->lock);
-	return err;
-}
-
 /* Order pages by (owning inode, file index); @arg is the cache. */
 static int cmp_page_pos(const void *a, const void *b, void *arg)
 {
@@ -399,16 +410,16 @@ static int cmp_page_pos(const void *a, const void *b, void *arg)
 	return pa->index < pb->index ? -1 : pa->index > pb->index;
 }
 
-int pagecache_writeback(struct pagecache *pc, uint64_t ino, bool drop)
+/*
+ * Write back the dirty pages of @ino (0: all) in runs of consecutive pages,
+ * with @dirty room for nr_pages pointers. Called with the lock held.
+ * Returns 0 or the first error (the pages of a failed run stay dirty).
+ */
+static int pc_writeback_locked(struct pagecache *pc, uint64_t ino, struct page **dirty)
 {
-	struct page **dirty;
 	uint64_t i, nr = 0;
 	int err = 0, e;
 
-	dirty = malloc(pc->nr_pages * sizeof(*dirty));
-	if (!dirty)
-		return -ENOMEM;
-	pthread_mutex_lock(&pc->lock);
 	for (i = 0; i < pc->nr_pages; i++) {
 		if (pc_slot_of_ino(pc, i, ino) && page_test_flag(pc->first + i, PG_dirty))
 			dirty[nr++] = pc->first + i;
@@ -428,21 +439,164 @@ int pagecache_writeback(struct pagecache *pc, uint64_t ino, bool drop)
 			err = e;
 		i += n;
 	}
-	/* Even after a failed writeback: never keep pages of a freed inode. */
+	return err;
+}
+
+/*
+ * Keep at most half the cache dirty, so that eviction always finds clean
+ * pages: before @more pages are dirtied past that, write everything back.
+ * Returns 0, or the writeback error when the dirty pages stay too many.
+ */
+static int pc_balance_dirty(struct pagecache *pc, unsigned more)
+{
+	struct page **dirty;
+	int err;
+
+	if (pc->st.dirty_pages + more <= pc->nr_pages / 2)
+		return 0;
+	dirty = malloc(pc->nr_pages * sizeof(*dirty));
+	if (!dirty)
+		return -ENOMEM;
+	err = pc_writeback_locked(pc, 0, dirty);
+	free(dirty);
+	if (pc->st.dirty_pages + more <= pc->nr_pages / 2)
+		return 0;
+	return err ? err : -EIO;
+}
+
+/*
+ * Copy into the pages [@idx, @idx + @nr) of one write: reserve storage for
+ * the pages that become dirty now, then fill, copy and dirty each page.
+ * Returns 0 or -errno with *@done the bytes copied.
+ */
+static int pc_write_pages(struct pagecache *pc, uint64_t ino, uint64_t off, uint64_t end,
+			  unsigned nr, const char *src, size_t *done)
+{
+	uint64_t idx = bytes_to_frames(off), mask = 0;
+	unsigned k;
+	int err = 0;
+
+	for (k = 0; k < nr && pc->ops->reserve; k++) {
+		struct page *p = pc_lookup(pc, ino, idx + k);
+
+		if (!p || !page_test_flag(p, PG_dirty))
+			mask |= UINT64_C(1) << k;
+	}
+	if (mask) {
+		err = pc->ops->reserve(pc->ctx, ino, idx, nr, &mask);
+		if (err)
+			return err;
+	}
+	for (k = 0; k < nr && off < end; k++) {
+		uint64_t in, n = page_span(off, end, &in);
+		struct page *p;
+
+		err = pc_populate(pc, ino, idx + k, 1, n == FRAME_SIZE);
+		if (err)
+			break;
+		p = pc_lookup(pc, ino, idx + k);
+		memcpy((char *)page_address(p) + in, src + *done, n);
+		if (!page_test_flag(p, PG_dirty)) {
+			pg_set(p, PG_dirty);
+			pc->st.dirty_pages++;
+		}
+		if (mask & (UINT64_C(1) << k)) {
+			pg_set(p, PG_resv);
+			pc->st.reserved_pages++;
+			mask &= ~(UINT64_C(1) << k);
+		}
+		pc_touch(pc, p);
+		*done += n;
+		off += n;
+	}
+	if (mask) /* reserved for pages that were not dirtied after all */
+		pc->ops->unreserve(pc->ctx, ino, (unsigned)__builtin_popcountll(mask));
+	return err;
+}
+
+int pagecache_write(struct pagecache *pc, uint64_t ino, uint64_t off, size_t len, const void *src,
+		    size_t *done)
+{
+	uint64_t end = off + len;
+	unsigned max = pc->nr_pages / 4 < PC_MAX_RUN ? (unsigned)(pc->nr_pages / 4) : PC_MAX_RUN;
+	int err = 0;
+
+	*done = 0;
+	pthread_mutex_lock(&pc->lock);
+	while (off + *done < end) {
+		uint64_t pos = off + *done;
+		uint64_t first = bytes_to_frames(pos), last = bytes_to_frames(end - 1);
+		unsigned nr = last - first + 1 < max ? (unsigned)(last - first + 1) : max;
+
+		err = pc_balance_dirty(pc, nr);
+		if (err)
+			break;
+		err = pc_write_pages(pc, ino, pos, end, nr, src, done);
+		if (err == -ENOSPC && nr > 1)
+			err = pc_write_pages(pc, ino, off + *done, end, 1, src, done);
+		if (err)
+			break;
+	}
+	pthread_mutex_unlock(&pc->lock);
+	return err;
+}
+
+/* Remove page @p from the cache, giving back its reservation. */
+static void pc_remove(struct pagecache *pc, struct page *p)
+{
+	uint64_t ino = pc->ino_of[slot_of(pc, p)];
+
+	if (page_test_flag(p, PG_dirty)) {
+		pg_clear(p, PG_dirty);
+		pc->st.dirty_pages--;
+	}
+	if (page_test_flag(p, PG_resv)) {
+		pc_unmark_resv(pc, &p, 1, 1);
+		pc->ops->unreserve(pc->ctx, ino, 1);
+	}
+	list_del_entry(&p->lru);
+	pc_hash_remove(pc, p);
+	pc_free_page(pc, p);
+}
+
+int pagecache_writeback(struct pagecache *pc, uint64_t ino, bool drop)
+{
+	struct page **dirty;
+	int err;
+
+	dirty = malloc(pc->nr_pages * sizeof(*dirty));
+	if (!dirty)
+		return -ENOMEM;
+	pthread_mutex_lock(&pc->lock);
+	err = pc_writeback_locked(pc, ino, dirty);
 	if (drop) {
-		for (i = 0; i < pc->nr_pages; i++) {
+		for (uint64_t i = 0; i < pc->nr_pages; i++) {
 			struct page *p = pc->first + i;
 
-			if (!pc_slot_of_ino(pc, i, ino))
-				continue;
-			list_del_entry(&p->lru);
-			pc_hash_remove(pc, p);
-			pc_free_page(pc, p);
+			if (pc_slot_of_ino(pc, i, ino) && !page_test_flag(p, PG_dirty))
+				pc_remove(pc, p);
 		}
 	}
 	pthread_mutex_unlock(&pc->lock);
 	free(dirty);
 	return err;
+}
+
+uint64_t pagecache_discard(struct pagecache *pc, uint64_t ino)
+{
+	uint64_t dropped = 0;
+
+	pthread_mutex_lock(&pc->lock);
+	for (uint64_t i = 0; i < pc->nr_pages; i++) {
+		struct page *p = pc->first + i;
+
+		if (!pc_slot_of_ino(pc, i, ino))
+			continue;
+		dropped += page_test_flag(p, PG_dirty);
+		pc_remove(pc, p);
+	}
+	pthread_mutex_unlock(&pc->lock);
+	return dropped;
 }
 
 void pagecache_get_stats(struct pagecache *pc, struct pagecache_stats *st)

@@ -91,10 +91,11 @@ struct daxfs_dp_ops {
 	int (*fsync)(struct daxfs_dp *dp, uint64_t ino, int datasync);
 
 	/*
-	 * Optional. Write back and forget cached data of @ino: called before
-	 * metadata operations that change the file's block map (truncate,
-	 * fallocate, lseek) and before the daemon drops its last reference.
-	 * Returns 0 or -errno (a failed writeback).
+	 * Optional. Write back cached data of @ino, and with @drop forget the
+	 * clean part of it: called at close (FLUSH, whose error close(2)
+	 * returns), release, and before metadata operations that change the
+	 * file's block map (truncate, fallocate, lseek). Data whose writeback
+	 * fails stays cached and dirty. Returns 0 or -errno (a failed writeback).
 	 */
 	int (*flush)(struct daxfs_dp *dp, uint64_t ino, bool drop);
 
@@ -105,6 +106,14 @@ struct daxfs_dp_ops {
 	 * to move; I/O through the core needs nothing). Same thread for both.
 	 */
 	void (*quiesce)(struct daxfs_dp *dp, uint64_t ino, bool begin);
+
+	/*
+	 * Optional (Required with flush). The kernel forgot @ino and the
+	 * daemon is about to drop its reference: write back and forget its
+	 * cached data; what cannot be written back stays if the file still
+	 * has a name, and is dropped if the file is gone.
+	 */
+	void (*forget)(struct daxfs_dp *dp, uint64_t ino);
 
 	/* Optional. Print the path's statistics (text, or JSON members). */
 	void (*print_stats)(struct daxfs_dp *dp, FILE *f, int json);
@@ -149,13 +158,15 @@ typedef int (*daxfs_dp_run_fn)(void *ctx, uint64_t pos, uint64_t len, uint64_t r
 
 /*
  * daxfs_dp_map_runs - walk the block map of @ino over [@start, @end) bytes
- * with daxfs_bmap(@flags), calling @fn for each run in file order. The
- * caller holds a pin on @ino while it uses the region offsets. Returns 0,
- * daxfs_bmap()'s error, -EIO for a map that does not advance, or the
- * first nonzero return of @fn.
+ * with daxfs_bmap(@flags) (or, with @resv, daxfs_bmap_resv() allocating
+ * from *@resv reserved blocks), calling @fn for each run in file order.
+ * The caller holds a pin on @ino while it uses the region offsets. Every
+ * run given to @fn lies inside the region's mapping. Returns 0,
+ * daxfs_bmap()'s error, -EIO for a map that does not advance or leaves the
+ * mapping, or the first nonzero return of @fn.
  */
 int daxfs_dp_map_runs(struct daxfs *fs, uint64_t ino, uint64_t start, uint64_t end, unsigned flags,
-		      daxfs_dp_run_fn fn, void *ctx);
+		      uint64_t *resv, daxfs_dp_run_fn fn, void *ctx);
 
 /*
  * daxfs_dp_bv_one - make @bv (a scratch vector) one memory buffer of

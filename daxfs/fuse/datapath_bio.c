@@ -264,7 +264,7 @@ static int bio_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size
 	if (off < end) {
 		io.a0 = align_down(off, DAXFS_BLOCK_SIZE);
 		a1 = align_up(end, DAXFS_BLOCK_SIZE);
-		err = daxfs_dp_map_runs(dp->fs, ino, io.a0, a1, 0, bio_read_run, &io);
+		err = daxfs_dp_map_runs(dp->fs, ino, io.a0, a1, 0, NULL, bio_read_run, &io);
 		if (!err)
 			daxfs_dp_bv_one(t->bv, io.buf + (off - io.a0), end - off);
 	}
@@ -351,7 +351,7 @@ static long bio_write(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct fu
 	a1 = align_up(end, DAXFS_BLOCK_SIZE);
 	r.nr = 0;
 	r.end = a1;
-	err = daxfs_dp_map_runs(dp->fs, ino, a0, a1, DAXFS_BMAP_ALLOC, bio_write_run, &r);
+	err = daxfs_dp_map_runs(dp->fs, ino, a0, a1, DAXFS_BMAP_ALLOC, NULL, bio_write_run, &r);
 	if (err)
 		goto out_end;
 	/* Read-modify-write of the partial head and tail blocks. */

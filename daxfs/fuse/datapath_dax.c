@@ -136,7 +136,7 @@ static int dax_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size
 	end = off + size;
 	if (end > fsize)
 		end = fsize;
-	err = daxfs_dp_map_runs(dp->fs, ino, off, end, 0, dax_read_run, &c);
+	err = daxfs_dp_map_runs(dp->fs, ino, off, end, 0, NULL, dax_read_run, &c);
 	if (err)
 		goto out_unpin;
 	if (!c.t->bv->count)
@@ -197,13 +197,14 @@ static long dax_write(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct fu
 		err = daxfs_pin(dp->fs, ino);
 		if (err)
 			return err;
-		err = daxfs_dp_map_runs(dp->fs, ino, off, off + len, 0, dax_write_check, dp);
+		err = daxfs_dp_map_runs(dp->fs, ino, off, off + len, 0, NULL, dax_write_check, dp);
 	}
 	if (!err)
 		err = daxfs_write(dp->fs, ino, off, len, src, &done);
 	if (bad) {
 		if (done)
-			daxfs_dp_map_runs(dp->fs, ino, off, off + done, 0, dax_write_clear, dp);
+			daxfs_dp_map_runs(dp->fs, ino, off, off + done, 0, NULL, dax_write_clear,
+					  dp);
 		daxfs_unpin(dp->fs, ino);
 	}
 	if (err)

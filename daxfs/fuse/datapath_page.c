@@ -12,6 +12,14 @@
  * under memory pressure (eviction) and at unmount. Bios carry the cache
  * pages as page bvecs (one per 4 KiB) in the page and folio modes, or as
  * pfn bvecs in the pfn mode.
+ *
+ * No acknowledged write is lost: a write that dirties a page over a hole
+ * reserves a block for it (daxfs_reserve), so ENOSPC is the write's error
+ * and its writeback allocates from the reservation (daxfs_bmap_resv). A
+ * writeback that fails (a corrupt block map: EIO; a filesystem stopped by
+ * errors=remount-ro: EROFS) leaves the pages dirty in the cache; fsync and
+ * close report it; the pages are dropped only when their file is gone. Data
+ * still dirty at unmount is recorded as lost in the superblock.
  */
 #define FUSE_USE_VERSION 314
 
@@ -102,9 +110,12 @@ static int pc_writeback_run(void *ctx, uint64_t pos, uint64_t len, uint64_t regi
 			(unsigned)bytes_to_frames(len), region_off);
 }
 
-/* Fill or write back @nr pages from file page @index, under a pin of @ino. */
+/*
+ * Fill or write back @nr pages from file page @index, under a pin of @ino;
+ * a writeback allocates from the *@resv blocks reserved for the pages.
+ */
 static int pc_io(struct daxfs_dp *dp, uint64_t ino, uint64_t index, struct page **pages,
-		 unsigned nr, bool write)
+		 unsigned nr, uint64_t *resv)
 {
 	struct pc_io io = {.dp = dp, .pages = pages, .start = frames_to_bytes(index)};
 	int err;
@@ -113,25 +124,75 @@ static int pc_io(struct daxfs_dp *dp, uint64_t ino, uint64_t index, struct page 
 	if (err)
 		return err;
 	err = daxfs_dp_map_runs(dp->fs, ino, io.start, frames_to_bytes(index + nr),
-				write ? DAXFS_BMAP_ALLOC : 0,
-				write ? pc_writeback_run : pc_fill_run, &io);
+				resv ? DAXFS_BMAP_ALLOC : 0, resv,
+				resv ? pc_writeback_run : pc_fill_run, &io);
 	daxfs_unpin(dp->fs, ino);
 	return err;
 }
 
 static int pc_fill(void *ctx, uint64_t ino, uint64_t index, struct page **pages, unsigned nr)
 {
-	return pc_io(ctx, ino, index, pages, nr, false);
+	return pc_io(ctx, ino, index, pages, nr, NULL);
 }
 
-static int pc_writeback(void *ctx, uint64_t ino, uint64_t index, struct page **pages, unsigned nr)
+static int pc_writeback(void *ctx, uint64_t ino, uint64_t index, struct page **pages, unsigned nr,
+			unsigned *resv)
 {
-	return pc_io(ctx, ino, index, pages, nr, true);
+	uint64_t left = *resv;
+	int err = pc_io(ctx, ino, index, pages, nr, &left);
+
+	*resv = (unsigned)left;
+	return err;
+}
+
+/* A run of the reserve hook: a hole needs a block for each page asked. */
+struct pc_resv {
+	uint64_t start; /* bytes: file offset of the first page asked about */
+	uint64_t ask;	/* bit per page: about to be dirtied */
+	uint64_t holes; /* bit per page: asked, and no block yet */
+};
+
+static int pc_resv_run(void *ctx, uint64_t pos, uint64_t len, uint64_t region_off)
+{
+	struct pc_resv *r = ctx;
+
+	if (region_off != DAXFS_HOLE)
+		return 0;
+	for (uint64_t p = bytes_to_frames(pos - r->start);
+	     p < bytes_to_frames(pos + len - r->start); p++)
+		r->holes |= r->ask & (UINT64_C(1) << p);
+	return 0;
+}
+
+/* Reserve a block for each page about to be dirtied over a hole. */
+static int pc_reserve(void *ctx, uint64_t ino, uint64_t index, unsigned nr, uint64_t *mask)
+{
+	struct daxfs_dp *dp = ctx;
+	struct pc_resv r = {.start = frames_to_bytes(index), .ask = *mask};
+	int err;
+
+	err = daxfs_dp_map_runs(dp->fs, ino, r.start, frames_to_bytes(index + nr), 0, NULL,
+				pc_resv_run, &r);
+	if (!err && r.holes)
+		err = daxfs_reserve(dp->fs, (uint64_t)__builtin_popcountll(r.holes));
+	if (err)
+		return err;
+	*mask = r.holes;
+	return 0;
+}
+
+static void pc_unreserve(void *ctx, uint64_t ino, unsigned n)
+{
+	struct daxfs_dp *dp = ctx;
+
+	daxfs_unreserve(dp->fs, n);
 }
 
 static const struct pagecache_ops page_pc_ops = {
 	.fill = pc_fill,
 	.writeback = pc_writeback,
+	.reserve = pc_reserve,
+	.unreserve = pc_unreserve,
 };
 
 static int page_init(struct daxfs *fs, const struct daxfs_dp_config *cfg, struct daxfs_dp **out)
@@ -163,7 +224,18 @@ out_free:
 
 static void page_fini(struct daxfs_dp *dp)
 {
-	pagecache_writeback(dp->pc, 0, true);
+	int err = pagecache_writeback(dp->pc, 0, true);
+	uint64_t lost = pagecache_discard(dp->pc, 0);
+
+	if (lost) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg),
+			 "%llu dirty pages could not be written back at unmount (%s) and are lost",
+			 (unsigned long long)lost, strerror(err < 0 ? -err : EIO));
+		daxfs_report_error(dp->fs, DAXFS_ERR_DATA, DAXFS_WHY_IO, 0, 0, err < 0 ? -err : EIO,
+				   msg);
+	}
 	pagecache_delete(&dp->pc);
 	daxfs_dp_tbuf_release();
 	pmemdev_delete(&dp->pd);
@@ -197,7 +269,7 @@ static int page_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t siz
 
 static long page_write(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct fuse_bufvec *in)
 {
-	size_t len = fuse_buf_size(in);
+	size_t len = fuse_buf_size(in), done;
 	const void *src;
 	uint64_t fsize;
 	int err;
@@ -209,16 +281,19 @@ static long page_write(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct f
 		return err;
 	if (off + len > DAXFS_FILE_SIZE_MAX)
 		return -EFBIG;
-	err = daxfs_dp_write_src(in, dp->max_io, 1, &src, &len);
+	err = daxfs_writable(dp->fs);
+	if (!err)
+		err = daxfs_dp_write_src(in, dp->max_io, 1, &src, &len);
 	if (err)
 		return err;
-	err = pagecache_write(dp->pc, ino, off, len, src);
+	/* a short write (ENOSPC part way) returns what was taken */
+	err = pagecache_write(dp->pc, ino, off, len, src, &done);
+	if (!done)
+		return err;
+	err = daxfs_write_commit(dp->fs, ino, off + done);
 	if (err)
 		return err;
-	err = daxfs_write_commit(dp->fs, ino, off + len);
-	if (err)
-		return err;
-	return (long)len;
+	return (long)done;
 }
 
 static int page_fsync(struct daxfs_dp *dp, uint64_t ino, int datasync)
@@ -235,6 +310,20 @@ static int page_flush(struct daxfs_dp *dp, uint64_t ino, bool drop)
 	return pagecache_writeback(dp->pc, ino, drop);
 }
 
+static void page_forget(struct daxfs_dp *dp, uint64_t ino)
+{
+	struct daxfs_attr a;
+	int err = pagecache_writeback(dp->pc, ino, true);
+
+	/* pages that cannot go back stay while the file has a name: its data
+	 * is acknowledged; those of a removed file go with it */
+	if (err) {
+		err = daxfs_getattr(dp->fs, ino, &a);
+		if (err == -ENOENT || (!err && !a.nlink))
+			pagecache_discard(dp->pc, ino);
+	}
+}
+
 static void page_print_stats(struct daxfs_dp *dp, FILE *f, int json)
 {
 	struct pagecache_stats st;
@@ -245,21 +334,25 @@ static void page_print_stats(struct daxfs_dp *dp, FILE *f, int json)
 			"  \"pagecache\": {\"pages\": %llu, \"used_pages\": %llu, "
 			"\"dirty_pages\": %llu, \"hits\": %llu, \"misses\": %llu, "
 			"\"evictions\": %llu, \"writeback_pages\": %llu, "
+			"\"writeback_errors\": %llu, \"reserved_pages\": %llu, "
 			"\"descriptor_bytes\": %llu},\n",
 			(unsigned long long)st.nr_pages, (unsigned long long)st.used_pages,
 			(unsigned long long)st.dirty_pages, (unsigned long long)st.hits,
 			(unsigned long long)st.misses, (unsigned long long)st.evictions,
 			(unsigned long long)st.writeback_pages,
+			(unsigned long long)st.writeback_errors,
+			(unsigned long long)st.reserved_pages,
 			(unsigned long long)st.descriptor_bytes);
 	} else {
 		fprintf(f,
-			"page cache:    %llu of %llu pages used, %llu dirty; %llu hits, %llu "
-			"misses, "
-			"%llu evictions, %llu pages written back; %llu descriptor bytes\n",
+			"page cache:    %llu of %llu pages used, %llu dirty (%llu holding a "
+			"reservation); %llu hits, %llu misses, %llu evictions, %llu pages "
+			"written back, %llu failed writebacks; %llu descriptor bytes\n",
 			(unsigned long long)st.used_pages, (unsigned long long)st.nr_pages,
-			(unsigned long long)st.dirty_pages, (unsigned long long)st.hits,
-			(unsigned long long)st.misses, (unsigned long long)st.evictions,
-			(unsigned long long)st.writeback_pages,
+			(unsigned long long)st.dirty_pages, (unsigned long long)st.reserved_pages,
+			(unsigned long long)st.hits, (unsigned long long)st.misses,
+			(unsigned long long)st.evictions, (unsigned long long)st.writeback_pages,
+			(unsigned long long)st.writeback_errors,
 			(unsigned long long)st.descriptor_bytes);
 	}
 	daxfs_dp_print_blk_stats(dp->blk, f, json);
@@ -273,5 +366,6 @@ const struct daxfs_dp_ops daxfs_dp_page_ops = {
 	.write = page_write,
 	.fsync = page_fsync,
 	.flush = page_flush,
+	.forget = page_forget,
 	.print_stats = page_print_stats,
 };

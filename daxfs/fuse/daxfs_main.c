@@ -29,6 +29,7 @@
 #include <sys/statvfs.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "badblocks_ctl.h"
@@ -57,6 +58,7 @@ struct cmdline {
 	char *threads;
 	char *cache_pages;
 	char *cache;
+	char *errors;
 	int io_uring;
 	int nonempty;
 	int ro;
@@ -128,6 +130,7 @@ static const struct fuse_opt daxfs_opt_spec[] = {
 	OPT("threads=%s", threads),
 	OPT("cache_pages=%s", cache_pages),
 	OPT("cache=%s", cache),
+	OPT("errors=%s", errors),
 	FUSE_OPT_KEY("io_uring", KEY_IO_URING),
 	FUSE_OPT_KEY("nonempty", KEY_NONEMPTY),
 	FUSE_OPT_KEY("ro", KEY_RO),
@@ -250,6 +253,9 @@ static void usage(FILE *f)
 		"                         data (default never; see daxfs(1))\n"
 		"  -o io_uring[,io_uring_q_depth=N]  take requests through FUSE over\n"
 		"                         io_uring (switched on in the kernel if needed)\n"
+		"  -o errors=remount-ro|continue|panic  after finding corrupt metadata:\n"
+		"                         refuse changes, serve reads (default); go on;\n"
+		"                         or record the error and exit\n"
 		"  -o ro                  mount read-only\n"
 		"  -o remount,ro|rw|noatime|relatime|strictatime|nodiratime\n"
 		"                         change the mount of REGION on MOUNTPOINT (root;\n"
@@ -348,6 +354,20 @@ static void daemon_ready(int ready_fd)
 		/* the parent is gone; keep serving */
 	}
 	close(ready_fd);
+}
+
+/*
+ * The core's corruption reports: to stderr, and to syslog once the daemon
+ * has left its terminal (stderr is /dev/null then).
+ */
+static void log_cb(void *arg, const char *line)
+{
+	struct daxfs_daemon *d = arg;
+
+	if (d->detached)
+		syslog(LOG_ERR, "%s: %s", d->region_path, line);
+	else
+		fprintf(stderr, "%s\n", line);
 }
 
 /* The mmap server's hook: data of @ino changes behind the kernel's cache. */
@@ -463,6 +483,7 @@ static int run_daemon(int argc, char **argv)
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *lcfg = NULL;
 	uint64_t threads = DEFAULT_THREADS, cache_pages = DEFAULT_CACHE_PAGES;
+	enum daxfs_errors_mode errors = DAXFS_ERRORS_RO;
 	int ready_fd = -1, ret = 1, err;
 
 	memset(&c, 0, sizeof(c));
@@ -547,6 +568,8 @@ static int run_daemon(int argc, char **argv)
 				      "bad option cache=%s: expected never, auto or always",
 				      c.cache);
 	}
+	if (!err && c.errors)
+		err = daxfs_errors_parse(c.errors, &errors);
 	if (err) {
 		fprintf(stderr, "daxfs: %s\n", pmd_strerror(err));
 		goto out_args;
@@ -601,7 +624,12 @@ static int run_daemon(int argc, char **argv)
 	}
 
 	pmd_err_clear();
-	err = daxfs_open(c.region, c.ro ? DAXFS_O_RDONLY : 0, &d.fs);
+	err = daxfs_open(c.region,
+			 (c.ro ? DAXFS_O_RDONLY : 0) |
+				 (errors == DAXFS_ERRORS_CONTINUE ? DAXFS_O_ERRORS_CONTINUE
+				  : errors == DAXFS_ERRORS_PANIC  ? DAXFS_O_ERRORS_PANIC
+								  : 0),
+			 &d.fs);
 	if (err) {
 		const char *msg = pmd_strerror(err);
 		/* a region this user may only read: the next step is -o ro */
@@ -615,6 +643,8 @@ static int run_daemon(int argc, char **argv)
 			fprintf(stderr, "daxfs: cannot open %s: %s%s\n", c.region, msg, hint);
 		goto out_session;
 	}
+	d.errors = errors;
+	daxfs_set_log(d.fs, log_cb, &d);
 	/* the daemon holds the badblocks list while mounted (badblocks_ctl.h) */
 	pmd_err_clear();
 	err = pmemdev_bb_open(c.region, &d.bb);
@@ -654,7 +684,10 @@ static int run_daemon(int argc, char **argv)
 		fprintf(stderr, "daxfs: cannot mount %s on %s\n", c.region, c.mountpoint);
 		goto out_signals;
 	}
+	if (ready_fd >= 0)
+		openlog("daxfs", LOG_PID, LOG_DAEMON);
 	daemon_ready(ready_fd);
+	d.detached = ready_fd >= 0;
 	ready_fd = -1;
 
 	if (copts.singlethread) {
@@ -702,6 +735,7 @@ out_args:
 	free(c.threads);
 	free(c.cache_pages);
 	free(c.cache);
+	free(c.errors);
 	return ret;
 }
 

@@ -18,6 +18,7 @@
 
 #include "daxfs.h"
 #include "datapath.h"
+#include "daxfs.h"
 #include "fuse_stats.h"
 
 struct daxfs;
@@ -94,6 +95,9 @@ struct daxfs_daemon {
 	_Atomic bool uring;	 /* the last stats open came through io_uring */
 	struct fuse_session *se; /* for notifications to the kernel */
 	bool no_opendir;	 /* the kernel opens directories without asking */
+	bool detached;		 /* background daemon: logs go to syslog */
+	/* -o errors=: after corrupt metadata, stop changes, go on or exit */
+	enum daxfs_errors_mode errors;
 	struct daxfs_fuse_stats stats;
 	struct daxfs_mmap_server *mmap; /* DAX mmap server, NULL if not built */
 	/* the region's emulated badblocks list: the daemon owns it while

@@ -17,6 +17,7 @@
 #include "daxfs.h"
 #include "errmsg.h"
 #include "pfn.h"
+#include "region.h"
 #include "units.h"
 
 static const char *const dp_names[] = {
@@ -135,20 +136,28 @@ void daxfs_dp_tbuf_release(void)
 }
 
 int daxfs_dp_map_runs(struct daxfs *fs, uint64_t ino, uint64_t start, uint64_t end, unsigned flags,
-		      daxfs_dp_run_fn fn, void *ctx)
+		      uint64_t *resv, daxfs_dp_run_fn fn, void *ctx)
 {
 	uint64_t pos, run_end;
 	int err;
 
 	for (pos = start; pos < end; pos = run_end) {
+		uint64_t size = pmr_size(daxfs_region(fs));
 		struct daxfs_map m;
 
-		err = daxfs_bmap(fs, ino, pos, end - pos, flags, &m);
+		err = resv ? daxfs_bmap_resv(fs, ino, pos, end - pos, resv, &m)
+			   : daxfs_bmap(fs, ino, pos, end - pos, flags, &m);
 		if (err)
 			return err;
 		run_end = m.file_off + m.len < end ? m.file_off + m.len : end;
-		if (run_end <= pos)
+		if (run_end <= pos || pos < m.file_off)
 			return -EIO;
+		/* the core checked its extents: check again what the kernel and
+		 * the block layer will be given */
+		if (m.region_off != DAXFS_HOLE &&
+		    (m.region_off > size || m.len > size - m.region_off))
+			return pmd_err(-EIO, "inode %llu: block map leaves the region",
+				       (unsigned long long)ino);
 		err = fn(ctx, pos, run_end - pos,
 			 m.region_off == DAXFS_HOLE ? DAXFS_HOLE
 						    : m.region_off + (pos - m.file_off));

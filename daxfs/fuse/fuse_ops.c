@@ -170,7 +170,9 @@ static void open_file_info(struct daxfs_daemon *d, struct fuse_file_info *fi)
 	fi->fh = daxfs_mmap_fh(fi->flags);
 	fi->direct_io = d->cache == DAXFS_CACHE_NEVER;
 	fi->keep_cache = d->cache == DAXFS_CACHE_ALWAYS;
-	fi->noflush = 1; /* close() is no durability point, see dx_flush */
+	/* close() is no durability point (see dx_flush), but the page path
+	 * reports a failed writeback there */
+	fi->noflush = !d->dp_ops->flush;
 }
 
 /*
@@ -272,9 +274,10 @@ static void forget_one(struct daxfs_daemon *d, fuse_ino_t ino, uint64_t nlookup)
 {
 	if (is_stats_ino(ino))
 		return;
-	/* The kernel evicted the inode: cached pages go before the reference. */
-	if (d->dp_ops->flush)
-		d->dp_ops->flush(d->dp, ino, true);
+	/* The kernel evicted the inode: cached pages go before the reference
+	 * (dirty ones of a file that still exists stay if they cannot) */
+	if (d->dp_ops->forget)
+		d->dp_ops->forget(d->dp, ino);
 	daxfs_iput(d->fs, ino, nlookup);
 }
 
@@ -681,18 +684,27 @@ static void dx_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 }
 
 /*
- * FLUSH (sent at every close) is answered with ENOSYS: the kernel then stops
- * sending it for the life of the mount, which saves a round trip per close.
- * close() is no durability point in POSIX: the page path writes back at
- * release, fsync and forget, the dax and bio paths are durable at each reply.
+ * FLUSH (sent at every close). The dax and bio paths are durable at each
+ * reply and open files with noflush, so the kernel does not send it; an
+ * answer of ENOSYS would stop it for the life of the mount anyway. The page
+ * path writes the file's dirty pages back here, so that close(2) of a
+ * descriptor open for writing reports a writeback that failed (the pages
+ * stay dirty and are tried again).
  */
 static void dx_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct daxfs_daemon *d = daemon_of(req);
 	uint64_t t0 = daxfs_now_ns();
+	int err;
 
-	fuse_reply_err(req, ENOSYS);
-	op_done(d, DXS_FLUSH, t0, 0);
+	if (!d->dp_ops->flush || is_stats_ino(ino)) {
+		fuse_reply_err(req, is_stats_ino(ino) ? 0 : ENOSYS);
+		op_done(d, DXS_FLUSH, t0, 0);
+		return;
+	}
+	/* the close of a descriptor that could not write reports nothing */
+	err = fi->fh & DAXFS_MMAP_FH_WRITE ? d->dp_ops->flush(d->dp, ino, false) : 0;
+	reply_done(req, d, DXS_FLUSH, t0, err);
 }
 
 static void dx_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -819,6 +831,7 @@ static void dx_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 struct plus_ent {
 	uint64_t ino;
 	uint64_t cookie; /* to resume after this entry */
+	unsigned type;	 /* DT_* */
 	char *name;
 };
 
@@ -857,6 +870,7 @@ static int collect_plus(void *ctx, const char *name, uint64_t ino, unsigned type
 	}
 	pb->v[pb->n].ino = ino;
 	pb->v[pb->n].cookie = next_cookie;
+	pb->v[pb->n].type = type;
 	pb->n++;
 	pb->need += need;
 	return 0;
@@ -889,9 +903,21 @@ static void dx_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 		struct daxfs_attr a;
 		size_t need;
 
-		if (daxfs_getattr(d->fs, pe->ino, &a))
+		err = daxfs_getattr(d->fs, pe->ino, &a);
+		if (err == -EIO) {
+			/* a corrupt inode: the name alone, as READDIR gives it;
+			 * a LOOKUP of it then gets the error */
+			err = 0;
+			memset(&e, 0, sizeof(e));
+			e.attr.st_ino = pe->ino;
+			e.attr.st_mode = (mode_t)pe->type << 12;
+			dots = true;
+		} else if (err) {
+			err = 0;
 			continue; /* removed since it was listed: skip it */
-		fill_entry(d, &a, &e);
+		} else {
+			fill_entry(d, &a, &e);
+		}
 		if (dots) {
 			e.ino = 0; /* attributes only: the kernel keeps no count */
 		} else {
@@ -1229,10 +1255,12 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 	struct daxfs_statfs sfs;
 	struct daxfs_stats cs;
 	char uuid[DAXFS_UUID_STR_LEN];
+	struct daxfs_errinfo ei;
 
 	memset(&sfs, 0, sizeof(sfs));
 	daxfs_statfs(d->fs, &sfs);
 	daxfs_get_stats(d->fs, &cs);
+	daxfs_get_errors(d->fs, &ei);
 	if (json) {
 		fprintf(f, "{\n  \"region\": ");
 		pmd_json_str(f, d->region_path);
@@ -1267,6 +1295,9 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 			(unsigned long long)cs.deferred_blocks);
 		fprintf(f, ",\n");
 		daxfs_mmap_server_print(d->mmap, f, 1);
+		fprintf(f, ",\n  \"errors_mode\": \"%s\",\n  \"errors\": ",
+			daxfs_errors_name(d->errors));
+		daxfs_errinfo_print(&ei, f, "", true);
 		if (d->dp_ops->print_stats) {
 			fprintf(f, ",\n");
 			d->dp_ops->print_stats(d->dp, f, 1);
@@ -1297,6 +1328,8 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 		(unsigned long long)cs.tx_commits, (unsigned long long)cs.alloc_calls,
 		(unsigned long long)cs.alloc_huge, (unsigned long long)cs.freed_blocks);
 	daxfs_mmap_server_print(d->mmap, f, 0);
+	fprintf(f, "on errors:     %s\n", daxfs_errors_name(d->errors));
+	daxfs_errinfo_print(&ei, f, "", false);
 	fprintf(f, "\n");
 	daxfs_fuse_stats_print_ops(&d->stats, f, 0);
 	if (d->dp_ops->print_stats) {
