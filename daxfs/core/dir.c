@@ -106,7 +106,37 @@ struct path {
 	int depth;  /* levels used; path[0] is the root */
 	uint64_t blk[MAX_TREE_HEIGHT];
 	unsigned idx[MAX_TREE_HEIGHT];
+	/* the keys node blk[d] may hold, by its parents' index: [lo, hi) */
+	uint64_t lo[MAX_TREE_HEIGHT], hi[MAX_TREE_HEIGHT];
 };
+
+/* the key range of child @i of internal node @n, whose own range is [lo, hi) */
+static void child_range(const struct daxfs_dnode *n, unsigned i, uint64_t lo, uint64_t hi,
+			uint64_t *clo, uint64_t *chi)
+{
+	*clo = lo;
+	*chi = hi;
+	if (i && le64_to_cpu(idx_ent(n, i)->key) > lo)
+		*clo = le64_to_cpu(idx_ent(n, i)->key);
+	if (i + 1 < le16_to_cpu(n->nslots) && le64_to_cpu(idx_ent(n, i + 1)->key) < hi)
+		*chi = le64_to_cpu(idx_ent(n, i + 1)->key);
+}
+
+/*
+ * A leaf whose keys leave the range its parents give it (two leaves
+ * swapped, a damaged index key) is corrupt: lookups would miss names and
+ * readdir cookies would go backwards (a listing that never ends).
+ */
+static int leaf_in_range(struct daxfs *fs, uint64_t dir, uint64_t blk, const struct daxfs_dnode *n,
+			 uint64_t lo, uint64_t hi)
+{
+	unsigned ns = le16_to_cpu(n->nslots);
+
+	if (!ns || (ent_key(leaf_ent(n, 0)) >= lo && ent_key(leaf_ent(n, ns - 1)) < hi))
+		return 0;
+	return dx_corrupt(fs, DAXFS_ERR_DIR, DAXFS_WHY_FIELD, dir, blk,
+			  "entry keys outside the range the index gives the leaf");
+}
 
 /*
  * descend - the path from the root of directory @dir's tree (which must
@@ -125,6 +155,8 @@ static int descend(struct daxfs *fs, uint64_t dir, uint64_t key, struct path *p)
 	p->dir = dir;
 	p->height = (int)le32_to_cpu(di->dir.height);
 	p->depth = 0;
+	p->lo[0] = 0;
+	p->hi[0] = UINT64_MAX;
 	for (;;) {
 		const struct daxfs_dnode *n;
 		unsigned level = (unsigned)(p->height - 1 - p->depth);
@@ -136,10 +168,13 @@ static int descend(struct daxfs *fs, uint64_t dir, uint64_t key, struct path *p)
 		if (level == 0) {
 			p->idx[p->depth] = leaf_search(n, key);
 			p->depth++;
-			return 0;
+			return leaf_in_range(fs, dir, blk, n, p->lo[p->depth - 1],
+					     p->hi[p->depth - 1]);
 		}
 		p->idx[p->depth] = idx_search(n, key);
 		blk = le64_to_cpu(idx_ent(n, p->idx[p->depth])->child);
+		child_range(n, p->idx[p->depth], p->lo[p->depth], p->hi[p->depth],
+			    &p->lo[p->depth + 1], &p->hi[p->depth + 1]);
 		p->depth++;
 	}
 }
@@ -171,6 +206,12 @@ static int next_leaf(struct daxfs *fs, struct path *p, bool *end)
 			return err;
 		p->blk[d + 1] = child;
 		p->idx[d + 1] = 0;
+		child_range(n, p->idx[d], p->lo[d], p->hi[d], &p->lo[d + 1], &p->hi[d + 1]);
+		if (d + 1 == p->depth - 1) {
+			err = leaf_in_range(fs, p->dir, child, c, p->lo[d + 1], p->hi[d + 1]);
+			if (err)
+				return err;
+		}
 	}
 	*end = false;
 	return 0;

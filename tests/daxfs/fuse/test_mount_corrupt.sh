@@ -1,9 +1,9 @@
 #!/bin/bash
 # test_mount_corrupt.sh - the daemon on damaged images (issue 10 items 2, 3
 # and 4): for each damage made with daxfs-debug (an inode checksum, an
-# extent outside the region or into the inode table, a directory leaf, the
-# root inode's block count, an xattr block, a symlink target) every request
-# of a walk is answered within 1 s with data or EIO, never a hang in D
+# extent outside the region or into the inode table, a directory leaf, two
+# directory leaves swapped, the root inode's block count, an xattr block,
+# a symlink target) every request of a walk is answered within 1 s with data or EIO, never a hang in D
 # state, the daemon survives, the damaged structure is never re-sealed, one
 # log line names it, `daxfs stat` and the superblock record show it, and
 # -o errors= behaves as daxfs(1) says: continue, remount-ro (the default:
@@ -58,6 +58,25 @@ cx_mount -o errors=continue
 cx_probe --expect listdir:d1:EIO --expect create:d1:EIO --expect listdir:d:ok
 cx_umount
 expect_eq "$(blk_sum "$LEAF")" "$sum0" "the damaged leaf after a create (re-sealed?)"
+
+# the first and the last leaf of /d swapped: checksums, magic and owner all
+# pass, but readdir cookies went backwards between two READDIR requests and
+# the listing never ended (a reader spinning in getdents), and lookups
+# searched the wrong leaf; the keys of a leaf must lie in the range its
+# index gives it
+cx_restore
+DINO=$("$DEBUG" "$R" ls / | awk '$NF == "d" {print $4}')
+KIDS=()
+for x in $("$DEBUG" "$R" list dindex | awk -v o="$DINO" '$5 == o {print $2}'); do
+	KIDS+=("$("$DEBUG" "$R" get dindex "$x" child)") || fail "child of dindex $x"
+done
+[ ${#KIDS[@]} -ge 3 ] || fail "/d has ${#KIDS[@]} leaves, expected a tree of several"
+dbg "$R" swap "${KIDS[0]}" "${KIDS[-1]}"
+cx_mount -o errors=continue
+cx_probe --expect listdir:d:EIO --expect listdir:d1:ok --expect create:d1:ok
+grep -q "corrupt directory block, inode $DINO, block [0-9]*: entry keys outside" "$T/log" ||
+	fail "no log line for the swapped leaves: $(cat "$T/log")"
+cx_umount
 
 # one bit of the root inode (item 3): the mount stays usable for what is
 # sound: the tree below is readable, changes fail, daxfs stat works

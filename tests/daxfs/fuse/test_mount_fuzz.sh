@@ -43,7 +43,9 @@ for c in $(seq "$CASES"); do
 	3) if [ "$kind" = dnode ] || [ "$kind" = extblk ] || [ "$kind" = xattr ]; then
 		how="zero ${id%%.*}"
 	   elif [ "$kind" = dindex ] || [ "$kind" = dentry ]; then
-		other=$(awk '$1 == "dnode" {print $2}' "$T/structs" | sed -n "$((RANDOM % 12 + 1))p")
+		# (RANDOM outside the $(...): a subshell reseeds it)
+		pick=$((RANDOM % 12 + 1))
+		other=$(awk '$1 == "dnode" {print $2}' "$T/structs" | sed -n "${pick}p")
 		how="swap ${id%%.*} ${other:-${id%%.*}}"
 	   else
 		how="flip $kind $id $(( (RANDOM * 32768 + RANDOM) % (len * 8) ))"
