@@ -171,8 +171,8 @@ static void open_file_info(struct daxfs_daemon *d, struct fuse_file_info *fi)
 	fi->direct_io = d->cache == DAXFS_CACHE_NEVER;
 	fi->keep_cache = d->cache == DAXFS_CACHE_ALWAYS;
 	/* close() is no durability point (see dx_flush), but the page path
-	 * reports a failed writeback there */
-	fi->noflush = !d->dp_ops->flush;
+	 * reports a failed writeback there, for descriptors that could write */
+	fi->noflush = !d->dp_ops->flush || !(fi->fh & DAXFS_MMAP_FH_WRITE);
 }
 
 /*
@@ -580,6 +580,7 @@ static int open_stats(struct daxfs_daemon *d, fuse_ino_t ino, struct fuse_file_i
 	fclose(f);
 	fi->fh = (uintptr_t)s;
 	fi->direct_io = 1;
+	fi->noflush = 1; /* read-only: its close has nothing to report */
 	return 0;
 }
 

@@ -6,7 +6,10 @@
 # cached (also after the kernel forgot the inode) so reads return the data,
 # and at unmount the loss is recorded in the superblock (file data, the
 # last error). The dax and bio paths wrote the data at once: fsync and close
-# succeed. On every path reads of sound files go on.
+# succeed. On every path reads of sound files go on: a read of a file larger
+# than the page cache evicts clean pages and passes the dirty ones over
+# (seen: eviction picked a dirty page it could not write back and failed an
+# unrelated read).
 . "$(dirname "$0")/lib.sh" "$@"
 . "$(dirname "$0")/corruptlib.sh"
 dx_mkfs 32M
@@ -14,6 +17,8 @@ dx_mount
 py '
 with open(m + "/a", "wb") as f:
     f.write(b"o" * 8192)
+with open(m + "/durable", "wb") as f:
+    f.write(bytes(range(256)) * 4096)
 open(m + "/bad", "w").close()
 os.sync()
 '
@@ -33,6 +38,10 @@ else:
     os.close(fd)
 with open(m + "/a", "rb") as f:
     assert f.read() == b"N" * 8192
+# 1 MiB of another file through a cache of 64 pages holding dirty ones that
+# cannot be written back: eviction takes clean pages, the read succeeds
+with open(m + "/durable", "rb") as f:
+    assert f.read() == bytes(range(256)) * 4096, "durable file read wrong"
 '
 sync
 echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || dx_skip "cannot drop the kernel caches"
