@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_core_dirscale - 100,000 entries in one directory: creation, then
- * 100,000 lookups of existing and 100,000 of missing names in well under a
- * second each (a linear scan would touch thousands of blocks per lookup),
+ * 100,000 lookups of existing and 100,000 of missing names, each visiting a
+ * handful of tree nodes (a linear scan would touch ~1200 leaves per lookup;
+ * the node count is asserted, not the time, which a loaded machine or a
+ * sanitizer build would make meaningless),
  * a full readdir that returns each name exactly once, deletion of half,
  * and fsck clean.
  */
@@ -98,15 +100,17 @@ int main(void)
 	printf("%d lookups: %.3f s, %.2f tree nodes visited per lookup\n", N, t1 - t0, per);
 	/* the tree has 2 levels here: a scan would visit ~1200 leaves */
 	CHECK(per <= 6.0);
-	CHECK(t1 - t0 < 2.0); /* about 0.2 s unloaded; generous for sanitizers */
+	daxfs_get_stats(fs, &s0);
 	t0 = now_s();
 	for (int k = 0; k < N; k++) {
 		snprintf(name, sizeof(name), "missing-%d", k);
 		CHECK_EQ(daxfs_lookup(fs, d, name, NULL), -ENOENT);
 	}
 	t1 = now_s();
-	printf("%d failed lookups: %.3f s\n", N, t1 - t0);
-	CHECK(t1 - t0 < 2.0);
+	daxfs_get_stats(fs, &s1);
+	per = (double)(s1.dir_node_reads - s0.dir_node_reads) / N;
+	printf("%d failed lookups: %.3f s, %.2f tree nodes visited per lookup\n", N, t1 - t0, per);
+	CHECK(per <= 6.0);
 
 	struct rd r = {calloc(N, 1), 0, 0};
 
