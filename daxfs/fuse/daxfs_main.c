@@ -119,6 +119,24 @@ static const struct {
 	{"dirsync", MS_DIRSYNC, true},
 };
 
+/*
+ * The mount flags a root mount gets by default are mount(8)'s: suid and dev
+ * allowed unless nosuid/nodev are given. mount.fuse3 passes "dev,suid"
+ * explicitly, while libfuse alone would mount nosuid,nodev; saying them here
+ * makes `daxfs R M` and `mount -t fuse.daxfs R M` mount alike. A mount by
+ * another user goes through fusermount3, which always adds nosuid,nodev.
+ */
+static int add_mount_defaults(struct fuse_args *args, const struct cmdline *c)
+{
+	if (geteuid() != 0)
+		return 0;
+	if (!(c->ms_set & MS_NOSUID) && fuse_opt_add_arg(args, "-osuid"))
+		return -1;
+	if (!(c->ms_set & MS_NODEV) && fuse_opt_add_arg(args, "-odev"))
+		return -1;
+	return 0;
+}
+
 #define OPT(t, p)                                 \
 	{                                         \
 		t, offsetof(struct cmdline, p), 1 \
@@ -598,7 +616,8 @@ static int run_daemon(int argc, char **argv)
 	d.dp_ops = daxfs_dp_ops_of(d.dp_cfg.kind);
 
 	if (fuse_opt_add_arg(&args, "-odefault_permissions") ||
-	    fuse_opt_add_arg(&args, "-osubtype=daxfs") || add_fsname(&args, c.region)) {
+	    fuse_opt_add_arg(&args, "-osubtype=daxfs") || add_fsname(&args, c.region) ||
+	    add_mount_defaults(&args, &c)) {
 		fprintf(stderr, "daxfs: out of memory\n");
 		goto out_args;
 	}

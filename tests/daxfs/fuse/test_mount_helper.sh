@@ -24,8 +24,26 @@ findmnt -n -o OPTIONS "$MNT" | grep -q default_permissions ||
 	findmnt -n -o FS-OPTIONS "$MNT" | grep -q default_permissions ||
 	fail "default_permissions missing"
 echo via-mount > "$MNT/f"
+via_helper=$(findmnt -n -o VFS-OPTIONS "$MNT")
 umount "$MNT" || fail "umount"
 dx_wait_released "$REGION"
+# Started directly, the daemon mounts with the same flags as through
+# mount(8) (issue 14 item 11: nosuid,nodev appeared only one way).
+"$DAXFS" -o "datapath=$DP" "$REGION" "$MNT" || fail "direct mount"
+expect_eq "$(findmnt -n -o VFS-OPTIONS "$MNT")" "$via_helper" "mount flags, direct vs mount -t"
+umount "$MNT" || fail "umount direct"
+dx_wait_released "$REGION"
+for how in direct helper; do
+	if [ $how = direct ]; then
+		"$DAXFS" -o "datapath=$DP,nosuid,nodev" "$REGION" "$MNT" || fail "direct nosuid mount"
+	else
+		mount -t fuse.daxfs -o "datapath=$DP,nosuid,nodev" "$REGION" "$MNT" ||
+			fail "mount -t nosuid"
+	fi
+	findmnt -n -o VFS-OPTIONS "$MNT" | grep -q 'nosuid,nodev' || fail "$how: nosuid,nodev not applied"
+	umount "$MNT" || fail "umount $how"
+	dx_wait_released "$REGION"
+done
 echo "$REGION $MNT fuse.daxfs defaults,datapath=bio,mode=page 0 0" > "$T/fstab"
 mount --fstab "$T/fstab" "$MNT" || fail "mount from fstab"
 expect_eq "$(cat "$MNT/f")" via-mount "contents through the fstab mount"
