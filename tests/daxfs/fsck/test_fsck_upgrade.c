@@ -60,12 +60,17 @@ int main(void)
 	ft_same_tree(&t);
 	CHECK_EQ(upgrade(&t), 0); /* again: nothing to do */
 
-	/* the names are there: a whole leaf of /small zeroed costs none */
+	/*
+	 * the names are there: a whole leaf of /small zeroed costs none,
+	 * except a second name of a hard-linked file (the table records one
+	 * name per inode; the file stays reachable under the other), which
+	 * ft_missing() allows for
+	 */
 	ft_nth(&t, "dnode", ft_ino(&t, "/small"), 2, id, sizeof(id));
 	ft_damage(&t, "block", id, NULL, FT_ZERO, 0, false);
 	FT_EXPECT(&t, DAXFS_FSCK_REPAIR, DAXFS_FSCK_CORRECTED);
 	FT_EXPECT(&t, DAXFS_FSCK_CHECK, 0);
-	ft_same_tree(&t);
+	CHECK_EQ(ft_missing(&t, NULL), 0);
 
 	/* crash after the switch, before the backup was rewritten */
 	{
