@@ -50,6 +50,13 @@ flags=$(PKG_CONFIG_PATH=$B/daxfs pkg-config --cflags --libs libdaxfs 2>&1) ||
 	fail "pkg-config on the build tree: $flags"
 cc -o $T.rec2 $S/examples/daxfs_records.c $flags >$T.out 2>&1 ||
 	{ cat $T.out; fail "the example does not build against the build tree"; }
-LD_LIBRARY_PATH=$B/daxfs $T.rec2 2>&1 | grep -qi usage || fail "the example built from the build tree does not run"
+# A sanitizer build's libdaxfs needs the ASan runtime loaded first in a
+# program built without it, as an installed sanitizer library would.
+run_env=()
+if grep -q '^PMD_SANITIZE:BOOL=ON' "$B/CMakeCache.txt" 2>/dev/null; then
+	run_env=(LD_PRELOAD="$(cc -print-file-name=libasan.so)" ASAN_OPTIONS=detect_leaks=0)
+fi
+env "${run_env[@]}" LD_LIBRARY_PATH=$B/daxfs $T.rec2 2>&1 | grep -qi usage ||
+	fail "the example built from the build tree does not run"
 [ -x $B/daxfs/daxfs_records ] || fail "the build does not make daxfs/daxfs_records"
 echo PASS
