@@ -61,7 +61,11 @@ for mode in default never auto always; do
 		[ "$r1" -gt 0 ] && [ "$r2" -gt 0 ] && [ "$r3" -gt 0 ] ||
 			fail "cache=$mode: a read was cached (bytes $r1 $r2 $r3)" ;;
 	auto)
-		[ "$r1" -gt 0 ] && [ "$r2" -eq 0 ] && [ "$r3" -gt 0 ] || fail "cache=auto: bytes served $r1 $r2 $r3, want >0 0 >0" ;;
+		# the second read within one open comes from the kernel's cache (a
+		# page or two may be reclaimed in between on a busy machine); a new
+		# open drops the cache and reads from the daemon again
+		[ "$r1" -gt 0 ] && [ "$r2" -le 65536 ] && [ "$r3" -gt 65536 ] ||
+			fail "cache=auto: bytes served $r1 $r2 $r3, want >0, at most 64 KiB, >64 KiB" ;;
 	always)
 		# (a page or two may have been reclaimed in between on a busy machine)
 		[ "$r2" -eq 0 ] && [ "$r3" -le 65536 ] ||
