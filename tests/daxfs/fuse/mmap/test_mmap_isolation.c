@@ -403,6 +403,7 @@ static int reader_main(const char *list)
 
 	for (tok = strtok_r(dup_list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
 		scan_fd(&s, atoi(tok));
+	free(dup_list);
 	report(900, &s);
 	return 0;
 }
