@@ -62,7 +62,8 @@ static int check_extents(const struct daxfs_mmap_ext *e, uint64_t n, uint64_t of
 		    (e[i].region_off != DAXFS_MMAP_EXT_HOLE &&
 		     (e[i].region_off % PAGE_4K || e[i].region_off > region_size ||
 		      e[i].len > region_size - e[i].region_off)))
-			return daxfs_seterr(-EPROTO, "daemon sent extents that do not tile the range");
+			return daxfs_seterr(-EPROTO,
+					    "daemon sent extents that do not tile the range");
 		end += e[i].len;
 	}
 	*mapped_end = end;
@@ -144,7 +145,8 @@ static int pieces_of(const struct daxfs_mmap_ext *e, uint64_t n, const uint64_t 
 			long j = chunk_index(chunks, nchunks, c);
 
 			if (j < 0) {
-				err = daxfs_seterr(-EPROTO, "daemon sent no descriptor of chunk %llu",
+				err = daxfs_seterr(-EPROTO,
+						   "daemon sent no descriptor of chunk %llu",
 						   (unsigned long long)c);
 				break;
 			}
@@ -159,7 +161,8 @@ static int pieces_of(const struct daxfs_mmap_ext *e, uint64_t n, const uint64_t 
 				v = nv;
 				cap = nc;
 			}
-			v[k++] = (struct piece){base + (e[i].file_off - off) + done, len, in, (size_t)j};
+			v[k++] = (struct piece){base + (e[i].file_off - off) + done, len, in,
+						(size_t)j};
 			done += len;
 		}
 	}

@@ -66,7 +66,7 @@ static int acl_check(const void *value, size_t vl)
 	static const struct {
 		unsigned tag, from, to;
 	} order[] = {
-		{ACL_USER_OBJ, S_UOBJ, S_USER}, {ACL_USER, S_USER, S_USER},
+		{ACL_USER_OBJ, S_UOBJ, S_USER},	  {ACL_USER, S_USER, S_USER},
 		{ACL_GROUP_OBJ, S_USER, S_GROUP}, {ACL_GROUP, S_GROUP, S_GROUP},
 		{ACL_MASK, S_GROUP, S_OTHER},	  {ACL_OTHER, S_OTHER, S_DONE},
 	};
@@ -79,8 +79,8 @@ static int acl_check(const void *value, size_t vl)
 		return pmd_err(-EINVAL, "POSIX ACL of %zu bytes: bad length", vl);
 	memcpy(&version, value, 4);
 	if (le32_to_cpu(version) != ACL_VERSION)
-		return pmd_err(-EINVAL, "POSIX ACL version %u, expected %u",
-			       le32_to_cpu(version), ACL_VERSION);
+		return pmd_err(-EINVAL, "POSIX ACL version %u, expected %u", le32_to_cpu(version),
+			       ACL_VERSION);
 	n = (vl - 4) / sizeof(struct acl_ent);
 	for (size_t k = 0; k < n; k++) {
 		struct acl_ent e;

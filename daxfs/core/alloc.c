@@ -385,7 +385,8 @@ int alloc_aligned(struct daxfs *fs, uint64_t ino, uint64_t chunk, uint64_t goal,
 		if (chunk == UINT64_MAX)
 			return -ENOSPC;
 		fs->stats.alloc_resv++;
-	} else if (chunk >= fs->nchunks || (fs->chunk_owner[chunk] && fs->chunk_owner[chunk] != ino) ||
+	} else if (chunk >= fs->nchunks ||
+		   (fs->chunk_owner[chunk] && fs->chunk_owner[chunk] != ino) ||
 		   (chunk_excluded(fs, chunk) && fs->iso_owner[chunk] != ino) ||
 		   bitmap_test(fs, chunk * CHUNK_BLKS + in)) {
 		return -ENOSPC;
@@ -452,9 +453,8 @@ void alloc_resv_rebuild(struct daxfs *fs)
 			if (le32_to_cpu(eb->h.magic) != DAXFS_EXT_MAGIC ||
 			    le64_to_cpu(eb->h.ino) != ino)
 				break;
-			for (uint32_t j = 0; j < le32_to_cpu(eb->count) && j < DAXFS_EXTBLK_MAX &&
-					     k < n;
-			     j++, k++)
+			for (uint32_t j = 0;
+			     j < le32_to_cpu(eb->count) && j < DAXFS_EXTBLK_MAX && k < n; j++, k++)
 				note_extent(fs, ino, &eb->ext[j]);
 			blk = le64_to_cpu(eb->next);
 		}

@@ -109,11 +109,11 @@ struct daxfs {
 	uint16_t *chunk_free; /* free blocks per 2 MiB chunk */
 	uint64_t nchunks;
 	uint64_t free_blocks;
-	uint64_t free_chunks; /* wholly free chunks */
-	uint64_t small_chunk; /* chunk that small allocations fill first */
-	uint64_t *chunk_owner; /* inode a chunk is reserved for (one window), 0 = none */
-	uint64_t resv_chunks;  /* chunks with an owner */
-	uint64_t resv_cursor;  /* where the search for a chunk to reserve goes on */
+	uint64_t free_chunks;	    /* wholly free chunks */
+	uint64_t small_chunk;	    /* chunk that small allocations fill first */
+	uint64_t *chunk_owner;	    /* inode a chunk is reserved for (one window), 0 = none */
+	uint64_t resv_chunks;	    /* chunks with an owner */
+	uint64_t resv_cursor;	    /* where the search for a chunk to reserve goes on */
 	struct daxfs_badblocks bad; /* emulated bad sectors (daxfs_set_badblocks) */
 	/* delayed allocation (not chunk_owner's hints): blocks set aside by
 	 * daxfs_reserve(); the running allocation may use @credit of them
@@ -311,8 +311,8 @@ int xattr_walk(struct daxfs *fs, uint64_t ino, bool values, xattr_blk_fn fn, voi
 /* acl.c (under fs->lock, in the running transaction) */
 /* set/remove @name if it is a POSIX ACL, keeping the mode in sync; -ENOSYS
  * for other names */
-int acl_xattr_set(struct daxfs *fs, uint64_t ino, const char *name, size_t nl,
-		  const void *value, size_t vl, int flags);
+int acl_xattr_set(struct daxfs *fs, uint64_t ino, const char *name, size_t nl, const void *value,
+		  size_t vl, int flags);
 /* the permission bits of @ino changed to @mode: mirror them in its access ACL */
 int acl_chmod(struct daxfs *fs, uint64_t ino, uint32_t mode);
 /* new inode @ino in @parent: inherit the default ACL (the mode of @ino is
@@ -336,11 +336,10 @@ uint64_t iext_off(struct daxfs *fs, uint64_t ino);
 /* upgrade.c: add the inode extension table to a consistent version 1 image */
 int iext_upgrade(struct daxfs *fs);
 
-
 /* super.c */
 enum dx_feat { FEAT_COMPAT, FEAT_INCOMPAT, FEAT_RO_COMPAT };
 bool super_has_feature(struct daxfs *fs, enum dx_feat w, uint32_t bit); /* tx-aware */
-void super_feature_on(struct daxfs *fs, enum dx_feat w, uint32_t bit); /* in tx */
+void super_feature_on(struct daxfs *fs, enum dx_feat w, uint32_t bit);	/* in tx */
 int super_check(const struct daxfs_dsuper *sb, uint64_t region_size, bool quiet);
 void super_load_geometry(struct daxfs *fs, const struct daxfs_dsuper *sb);
 struct daxfs_dsuper *super_write(struct daxfs *fs); /* in tx */

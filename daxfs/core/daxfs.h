@@ -328,7 +328,8 @@ int daxfs_readdir(struct daxfs *fs, uint64_t ino, uint64_t cookie, daxfs_filldir
 
 #define DAXFS_XATTR_CREATE 1  /* == XATTR_CREATE: fail with -EEXIST if present */
 #define DAXFS_XATTR_REPLACE 2 /* == XATTR_REPLACE: fail with -ENODATA if absent */
-#define DAXFS_XATTR_ACL_KILL_SGID 4 /* system.posix_acl_access: the caller is neither in \
+#define DAXFS_XATTR_ACL_KILL_SGID \
+	4 /* system.posix_acl_access: the caller is neither in \
 				     * the file's group nor privileged: clear S_ISGID */
 
 /*
@@ -646,7 +647,7 @@ struct daxfs_iso_stats {
 	uint64_t moved_bytes;	  /* since open */
 	uint64_t zeroed_bytes;
 	uint64_t new_chunks;
-	uint64_t reclaimed;	  /* chunks given back */
+	uint64_t reclaimed; /* chunks given back */
 };
 
 /* daxfs_iso_get_stats - the isolation counters. */
@@ -804,12 +805,12 @@ struct daxfs_mkfs_opts {
 	/* bad sectors to keep the metadata off (only check is used), or NULL */
 	const struct daxfs_badblocks *bad;
 	struct daxfs_mkfs_layout *layout; /* filled on success if not NULL */
-	unsigned version;	/* format version; 0 = the current one. 1 writes an
+	unsigned version;		  /* format version; 0 = the current one. 1 writes an
 				 * old image (for tests of the upgrade path) */
 };
 
 /* Limits of struct daxfs_mkfs_opts. */
-#define DAXFS_LABEL_MAX 64 /* bytes */
+#define DAXFS_LABEL_MAX 64		       /* bytes */
 #define DAXFS_JOURNAL_MIN (UINT64_C(64) << 10) /* bytes */
 #define DAXFS_JOURNAL_MAX (UINT64_C(1) << 30)  /* bytes */
 #define DAXFS_INODES_MAX (UINT64_C(1) << 32)

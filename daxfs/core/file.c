@@ -796,7 +796,8 @@ int daxfs_fallocate(struct daxfs *fs, uint64_t ino, int mode, uint64_t off, uint
 	if (err)
 		return err == -EISDIR || err == -EINVAL ? -ENODEV : err;
 	err = check_flags(fs, ino,
-			  DAXFS_IF_IMMUTABLE | ((mode & ~FALLOC_FL_KEEP_SIZE) ? DAXFS_IF_APPEND : 0));
+			  DAXFS_IF_IMMUTABLE |
+				  ((mode & ~FALLOC_FL_KEEP_SIZE) ? DAXFS_IF_APPEND : 0));
 	if (!err)
 		err = file_size(fs, ino, &size);
 	if (err)

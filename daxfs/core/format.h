@@ -48,8 +48,8 @@ DAXFS_LE_CONV(64)
 #undef DAXFS_LE_CONV
 
 #define DAXFS_MAGIC UINT64_C(0x3153465841445844) /* "DXDAXFS1" */
-#define DAXFS_VERSION 2	   /* written by mkfs */
-#define DAXFS_VERSION_MIN 1 /* oldest version still opened */
+#define DAXFS_VERSION 2				 /* written by mkfs */
+#define DAXFS_VERSION_MIN 1			 /* oldest version still opened */
 #define DAXFS_BLOCK_SHIFT 12
 
 /* Superblock state */
@@ -171,11 +171,11 @@ struct daxfs_dextent {
 #define DAXFS_INODES_PER_BLOCK (4096 / DAXFS_INODE_SIZE)
 
 /* Inode flags: bit 0 core, bits 1..7 fsck/verify, bits 8..15 user flags */
-#define DAXFS_IF_ORPHAN (1U << 0)     /* on the orphan list */
-#define DAXFS_IF_IMMUTABLE (1U << 8)  /* chattr +i: no change at all */
-#define DAXFS_IF_APPEND (1U << 9)     /* chattr +a: data only appended */
-#define DAXFS_IF_NOATIME (1U << 10)   /* chattr +A: reads leave atime alone */
-#define DAXFS_IF_NODUMP (1U << 11)    /* chattr +d: a hint for backup tools */
+#define DAXFS_IF_ORPHAN (1U << 0)	/* on the orphan list */
+#define DAXFS_IF_IMMUTABLE (1U << 8)	/* chattr +i: no change at all */
+#define DAXFS_IF_APPEND (1U << 9)	/* chattr +a: data only appended */
+#define DAXFS_IF_NOATIME (1U << 10)	/* chattr +A: reads leave atime alone */
+#define DAXFS_IF_NODUMP (1U << 11)	/* chattr +d: a hint for backup tools */
 #define DAXFS_IF_USER_MASK (0xffU << 8) /* the bits of the user flags */
 #define DAXFS_IF_USER_KNOWN \
 	(DAXFS_IF_IMMUTABLE | DAXFS_IF_APPEND | DAXFS_IF_NOATIME | DAXFS_IF_NODUMP)
@@ -249,10 +249,10 @@ static_assert(sizeof(struct daxfs_dinode) == DAXFS_INODE_SIZE, "inode size");
  * Entries of free inodes are stale and ignored.
  */
 struct daxfs_iext {
-	le64 parent;	/* inode number of the directory */
-	le32 crc;	/* crc32c of the inode number (le64) then of the entry */
+	le64 parent; /* inode number of the directory */
+	le32 crc;    /* crc32c of the inode number (le64) then of the entry */
 	uint8_t namelen;
-	uint8_t flags;	/* 0 */
+	uint8_t flags; /* 0 */
 	le16 pad;
 	char name[256]; /* namelen bytes, the rest zero */
 };

@@ -654,8 +654,8 @@ static int report(FILE *f, const struct daxfs_fsck_opts *o, const char *path, co
 		return rc;
 	}
 	bad_report(f, o, c);
-	fprintf(f, "%s: %s%s%s, UUID %s\n", path, id.label[0] ? "label \"" : "no label",
-		id.label, id.label[0] ? "\"" : "", daxfs_uuid_format(id.uuid, uuid));
+	fprintf(f, "%s: %s%s%s, UUID %s\n", path, id.label[0] ? "label \"" : "no label", id.label,
+		id.label[0] ? "\"" : "", daxfs_uuid_format(id.uuid, uuid));
 	fprintf(f, "%s: %llu/%llu inodes, %llu files, %llu directories, %llu symlinks\n", path,
 		(unsigned long long)(fs->inode_count - fs->free_inodes),
 		(unsigned long long)fs->inode_count, (unsigned long long)c->files,

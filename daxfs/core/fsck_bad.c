@@ -86,16 +86,15 @@ void bad_collect(struct ck *log, const struct ck *c, const struct daxfs_badblock
 		 fs->inode_count / DAXFS_INODES_PER_BLOCK);
 	bad_note(log, 0, "bitmap", UINT64_MAX, fs->bitmap_blk, fs->bitmap_nblks);
 	if (fs->iext_nblks)
-		bad_note(log, 0, "inode extension table", UINT64_MAX, fs->iext_blk,
-			 fs->iext_nblks);
+		bad_note(log, 0, "inode extension table", UINT64_MAX, fs->iext_blk, fs->iext_nblks);
 	for (size_t k = 0; k < c->nclaims; k++) {
 		const struct claim *cl = &c->claims[k];
 		size_t first = log->nhits;
 
 		if (cl->lost || c->state[cl->ino - 1] != IS_OK)
 			continue;
-		bad_note(log, cl->ino, what[cl->what],
-			 cl->what == CW_DATA ? cl->lblk : UINT64_MAX, cl->blk, cl->len);
+		bad_note(log, cl->ino, what[cl->what], cl->what == CW_DATA ? cl->lblk : UINT64_MAX,
+			 cl->blk, cl->len);
 		for (size_t h = first; h < log->nhits; h++)
 			ino_path(c, cl->ino, log->hits[h].path, sizeof(log->hits[h].path));
 	}
@@ -156,7 +155,8 @@ void bad_report(FILE *f, const struct daxfs_fsck_opts *o, const struct ck *c)
 				h->path[0] ? h->path : "no name", (unsigned long long)s,
 				(unsigned long long)e);
 		} else {
-			fprintf(f, "BAD SECTORS: %s blocks %llu..%llu are on bad sectors %llu..%llu\n",
+			fprintf(f,
+				"BAD SECTORS: %s blocks %llu..%llu are on bad sectors %llu..%llu\n",
 				h->what, (unsigned long long)h->blk,
 				(unsigned long long)(h->blk + h->n - 1), (unsigned long long)s,
 				(unsigned long long)e);

@@ -49,7 +49,7 @@ static void claim_set(struct ck *c, uint64_t blk)
 
 static void claim_clr(struct ck *c, uint64_t blk)
 {
-	c->claimed[blk / 8] &= (uint8_t)~(1U << (blk % 8));
+	c->claimed[blk / 8] &= (uint8_t) ~(1U << (blk % 8));
 }
 
 /* blocks an inode may refer to: the data area, not the table if it lives there */
@@ -292,8 +292,8 @@ static void check_user_flags(struct ck *c, uint64_t ino, const struct daxfs_dino
 	if (!unknown)
 		return;
 	fixed = ck_fix(c, FIX_SAFE);
-	problem(c, "inode", ino, fixed, "inode %llu: unknown flags 0x%x%s",
-		(unsigned long long)ino, unknown, ck_did(c, fixed, "cleared", buf, sizeof(buf)));
+	problem(c, "inode", ino, fixed, "inode %llu: unknown flags 0x%x%s", (unsigned long long)ino,
+		unknown, ck_did(c, fixed, "cleared", buf, sizeof(buf)));
 	if (fixed) {
 		struct daxfs_dinode *w = fix_begin(c, ino);
 
@@ -543,8 +543,8 @@ static int pass1_inode(struct ck *c, uint64_t ino)
 		struct xwalk x = {c, ino, 0, true};
 
 		if (c->crc_bad[ino - 1])
-			err = add_claim(c, ino, le64_to_cpu(di->xattr_blk), 1, CP_META, CW_XATTR,
-					0, 0);
+			err = add_claim(c, ino, le64_to_cpu(di->xattr_blk), 1, CP_META, CW_XATTR, 0,
+					0);
 		else
 			err = xattr_walk(fs, ino, false, xattr_blk_cb, &x);
 	}

@@ -502,7 +502,8 @@ static void check_counts(struct tree *t)
 					struct daxfs_dinode *w = di_write(fs, x);
 
 					w->orphan_next = sb->orphan_head;
-					w->flags = cpu_to_le32(le32_to_cpu(w->flags) | DAXFS_IF_ORPHAN);
+					w->flags = cpu_to_le32(le32_to_cpu(w->flags) |
+							       DAXFS_IF_ORPHAN);
 					sb->orphan_head = cpu_to_le64(x);
 					tx_commit(fs);
 					dx_unlock(fs);

@@ -204,10 +204,11 @@ static int free_runs_zero(struct daxfs *fs, uint64_t c, uint64_t *zeroed)
 
 			for (uint64_t w = 0; w < blk_to_off(n) / 8; w++)
 				if (p[w])
-					return pmd_err(-EROFS,
-						       "chunk %llu holds old data in free blocks and "
-						       "the filesystem is read-only",
-						       (unsigned long long)c);
+					return pmd_err(
+						-EROFS,
+						"chunk %llu holds old data in free blocks and "
+						"the filesystem is read-only",
+						(unsigned long long)c);
 		} else {
 			pmr_memset(fs->r, dx_ptr(fs, blk_to_off(b)), 0, blk_to_off(n),
 				   PMR_MEM_NODRAIN | PMR_MEM_NONTEMPORAL);
@@ -224,8 +225,8 @@ static int take_chunk(struct daxfs *fs, uint64_t ino, uint64_t *out, struct daxf
 	for (uint64_t c = fs->nchunks; c-- > first_data_chunk(fs);) {
 		if (fs->chunk_free[c] != CHUNK_BLKS || chunk_excluded(fs, c))
 			continue;
-		pmr_memset(fs->r, dx_ptr(fs, blk_to_off(c * CHUNK_BLKS)), 0,
-			   blk_to_off(CHUNK_BLKS), PMR_MEM_NODRAIN | PMR_MEM_NONTEMPORAL);
+		pmr_memset(fs->r, dx_ptr(fs, blk_to_off(c * CHUNK_BLKS)), 0, blk_to_off(CHUNK_BLKS),
+			   PMR_MEM_NODRAIN | PMR_MEM_NONTEMPORAL);
 		exclude(fs, c, ino);
 		fs->chunk_iso[c] |= ISO_CLEAN;
 		cost->zeroed_bytes += blk_to_off(CHUNK_BLKS);
@@ -520,8 +521,8 @@ int daxfs_isolate(struct daxfs *fs, uint64_t ino, uint64_t off, uint64_t len, un
 	if (!cost)
 		cost = &local;
 	memset(cost, 0, sizeof(*cost));
-	if (!len || off % BLK_SIZE || off > DAXFS_FILE_SIZE_MAX || len > DAXFS_FILE_SIZE_MAX - off ||
-	    (flags & ~(DAXFS_ISO_ALLOC | DAXFS_ISO_WHOLE)))
+	if (!len || off % BLK_SIZE || off > DAXFS_FILE_SIZE_MAX ||
+	    len > DAXFS_FILE_SIZE_MAX - off || (flags & ~(DAXFS_ISO_ALLOC | DAXFS_ISO_WHOLE)))
 		return -EINVAL;
 	if ((flags & DAXFS_ISO_ALLOC) && fs->rdonly)
 		flags &= ~DAXFS_ISO_ALLOC;
