@@ -115,7 +115,7 @@ static int walk_leaf(struct dwalk *w, uint64_t blk, const uint8_t *b)
 		damage(w, "leaf %llu: slot count out of range", blk);
 		ns = (BLK_SIZE - HDR) / 2;
 	}
-	if (heap < HDR + 2 * ns || heap > BLK_SIZE)
+	if (heap < HDR + 2 * ns || heap > BLK_SIZE || heap % 8)
 		damage(w, "leaf %llu: heap start out of range", blk);
 	for (unsigned i = 0; i < ns; i++) {
 		const struct daxfs_dentry *e = entry_at(c, w->ino, b, slot_at(b, i), HDR + 2 * ns);

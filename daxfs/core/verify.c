@@ -624,6 +624,10 @@ static const char *dnode_layout(struct daxfs *fs, const struct daxfs_dnode *n, u
 
 	if (DHDR + 2 * ns > heap || heap > BLK_SIZE || le16_to_cpu(n->frag) > BLK_SIZE)
 		return "slot array and entry heap overlap";
+	/* entries are 8-byte aligned: one that is not is damage, and reading
+	 * its 64-bit fields in place would be an unaligned access */
+	if (heap % 8)
+		return "entry heap start not 8-byte aligned";
 	for (unsigned i = 0; i < ns; i++) {
 		le16 so;
 		unsigned off;
@@ -631,7 +635,7 @@ static const char *dnode_layout(struct daxfs *fs, const struct daxfs_dnode *n, u
 
 		memcpy(&so, b + DHDR + 2 * i, 2);
 		off = le16_to_cpu(so);
-		if (off < heap || off + 18u > BLK_SIZE)
+		if (off < heap || off % 8 || off + 18u > BLK_SIZE)
 			return "entry offset out of range";
 		e = (const void *)(b + off);
 		if (!e->namelen || off + DAXFS_DENTRY_SIZE(e->namelen) > BLK_SIZE)

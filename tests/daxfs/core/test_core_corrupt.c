@@ -585,6 +585,45 @@ static void case_dir_entry_range(void)
 	check_record(DAXFS_ERR_DIR, ino_d1);
 }
 
+/* an entry slot pointing 1 byte past a real entry: in range, but entries
+ * are 8-byte aligned, so it is damage (and was read in place unaligned) */
+static void case_dir_entry_align(void)
+{
+	uint8_t *p = map_img(), copy[BLK_SIZE];
+	uint64_t leaf = le64_to_cpu(inode_at(p, ino_d1)->dir.root);
+	uint8_t *b = blk_at(p, leaf);
+	le16 so;
+
+	current = "directory entry offset not aligned";
+	memcpy(&so, b + sizeof(struct daxfs_dnode), 2);
+	so = cpu_to_le16((uint16_t)(le16_to_cpu(so) + 1));
+	memcpy(b + sizeof(struct daxfs_dnode), &so, 2);
+	reseal_blk(b);
+	memcpy(copy, b, BLK_SIZE);
+	unmap_img(p);
+	d1_broken(copy, leaf);
+	check_record(DAXFS_ERR_DIR, ino_d1);
+}
+
+/* the heap start moved 5 bytes down (still clear of the slot array): a
+ * new entry would be placed unaligned below it */
+static void case_dir_heap_align(void)
+{
+	uint8_t *p = map_img(), copy[BLK_SIZE];
+	uint64_t leaf = le64_to_cpu(inode_at(p, ino_d1)->dir.root);
+	struct daxfs_dnode *n = (void *)blk_at(p, leaf);
+	unsigned heap = le16_to_cpu(n->heap_start);
+
+	current = "directory heap start not aligned";
+	CHECK(heap - 5 >= sizeof(*n) + 2u * le16_to_cpu(n->nslots));
+	n->heap_start = cpu_to_le16((uint16_t)(heap - 5));
+	reseal_blk((uint8_t *)n);
+	memcpy(copy, n, BLK_SIZE);
+	unmap_img(p);
+	d1_broken(copy, leaf);
+	check_record(DAXFS_ERR_DIR, ino_d1);
+}
+
 static void case_dir_entry_free(void)
 {
 	struct daxfs *fs;
@@ -963,6 +1002,8 @@ int main(void)
 	case_dir_leaf();
 	case_dir_entry_range();
 	case_dir_entry_free();
+	case_dir_entry_align();
+	case_dir_heap_align();
 	case_dir_index();
 	case_dir_root_range();
 	case_xattr();

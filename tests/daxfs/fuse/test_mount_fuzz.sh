@@ -90,7 +90,7 @@ for c in $(seq "$CASES"); do
 		continue
 	fi
 	"$PY" "$PROBE" "$MNT" --pid "$DPID" --max 120 "${keep[@]}" ||
-		fail "seed $SEED case $c ($how): probe failed; daemon log: $(tail -5 "$T/log")"
+		fail "seed $SEED case $c ($how): probe failed; daemon log: $(cat "$T/log")"
 	cx_umount
 	[ "$DX_STATUS" = 0 ] || fail "seed $SEED case $c ($how): daemon exit status $DX_STATUS"
 	if grep -q "AddressSanitizer\|runtime error\|LeakSanitizer" "$T/log"; then
