@@ -59,6 +59,9 @@ static const char usage_text[] =
 	"  badblocks PATH list        list emulated bad sectors\n"
 	"  badblocks PATH add SECTOR [COUNT]\n"
 	"  badblocks PATH clear SECTOR [COUNT] | clear --all\n"
+	"  poison [--clear] PATH FRAME [COUNT]\n"
+	"                             mark 4 KiB frames failed (emulated poison: the\n"
+	"                             badblocks list, 8 sectors a frame), or good again\n"
 	"  bench PATH [OPTIONS]       drive the block layer and report throughput\n"
 	"\n"
 	"'pmemdev COMMAND --help' shows a command's options (same as 'pmemdev help\n"
@@ -104,6 +107,18 @@ static const char badblocks_help[] =
 	"\n"
 	"Options:\n"
 	"  --all        with clear: clear every bad sector\n"
+	"  -h, --help   this help\n";
+
+static const char poison_help[] =
+	"Declares the 4 KiB frames FRAME.. of the region PATH failed (FRAME is the\n"
+	"region byte offset / 4096; COUNT defaults to 1): their sectors enter the\n"
+	"region's emulated badblocks list, stored beside it, so reads of them fail\n"
+	"with EIO in every program that opens the region, a mounted daxfs names the\n"
+	"file that owns them and fsck.daxfs reports it. While a daxfs has the region\n"
+	"mounted, its daemon owns the list: use 'daxfs poison MOUNTPOINT FRAME'.\n"
+	"\n"
+	"Options:\n"
+	"  --clear      make the frames good again (as a write of them would)\n"
 	"  -h, --help   this help\n";
 
 static const char bench_help[] =
@@ -602,6 +617,75 @@ static int cmd_badblocks(int argc, char **argv)
 	return ret;
 }
 
+/*
+ * poison: the badblocks list in frames. A writer like badblocks add/clear
+ * (the exclusive lock); a mounted region's daemon owns the list.
+ */
+static int cmd_poison(int argc, char **argv)
+{
+	static const struct option opts[] = {{"clear", no_argument, NULL, 'C'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	struct pmr_lock_holder h;
+	struct pmemdev_bb *bb;
+	struct pmr_region *r;
+	uint64_t frame, count = 1, nframes;
+	bool clear = false;
+	int c, n, err;
+
+	while ((c = cmd_getopt(argc, argv, ":h", opts)) != -1) {
+		if (c != 'C')
+			return cmd_getopt_end(c);
+		clear = true;
+	}
+	argv += optind;
+	n = argc - optind; /* PATH FRAME [COUNT] */
+	if (n < 2 || n > 3)
+		return usage_error("give PATH and FRAME [COUNT]");
+	if (parse_u64(argv[1], &frame) || frame > UINT64_MAX / 8)
+		return usage_error("invalid FRAME '%s' (a frame number: region byte offset / 4096)",
+				   argv[1]);
+	if (n == 3 && (parse_u64(argv[2], &count) || !count || count > UINT64_MAX / 8))
+		return usage_error("invalid COUNT '%s' (a positive number of frames)", argv[2]);
+	pmd_err_clear();
+	err = pmr_open(argv[0], PMR_F_RDONLY | PMR_F_LOCK_EXCL, &r);
+	if (err == -EBUSY && pmr_lock_holder(argv[0], &h) == 0 && h.mountpoint[0]) {
+		char who[600];
+
+		fprintf(stderr,
+			"pmemdev: region %s is in use by %s; its daemon owns the badblocks list "
+			"while mounted: use 'daxfs poison %s%s %s%s%s' (or unmount it first)\n",
+			argv[0], pmr_lock_describe(&h, who, sizeof(who)), clear ? "--clear " : "",
+			h.mountpoint, argv[1], n > 2 ? " " : "", n > 2 ? argv[2] : "");
+		return 1;
+	}
+	if (err)
+		return fail(err, argv[0]);
+	nframes = pmr_size(r) / 4096;
+	if (frame >= nframes || count > nframes - frame) {
+		fprintf(stderr,
+			"pmemdev: frames %" PRIu64 "+%" PRIu64
+			" are beyond the end of the region %s (%" PRIu64 " frames of 4 KiB)\n",
+			frame, count, argv[0], nframes);
+		pmr_close(&r);
+		return 1;
+	}
+	pmd_err_clear();
+	err = pmemdev_bb_open(argv[0], &bb);
+	if (!err) {
+		err = clear ? pmemdev_bb_clear(bb, frame * 8, count * 8)
+			    : pmemdev_bb_add(bb, frame * 8, count * 8);
+		pmemdev_bb_close(&bb);
+	}
+	pmr_close(&r);
+	if (err)
+		return fail(err, "poison");
+	printf("%s frames %" PRIu64 "..%" PRIu64 " (sectors %" PRIu64 "..%" PRIu64 ")\n",
+	       clear ? "cleared" : "poisoned", frame, frame + count - 1, frame * 8,
+	       (frame + count) * 8 - 1);
+	return 0;
+}
+
 static void print_bench_json(const struct bench_opts *o, const struct bench_result *res)
 {
 	printf("{\"mode\":\"%s\",\"target\":\"%s\",\"rw\":\"%s\",\"bs\":%" PRIu64
@@ -825,6 +909,7 @@ static const struct cmd cmds[] = {
 	 "       pmemdev badblocks PATH add SECTOR [COUNT]\n"
 	 "       pmemdev badblocks PATH clear SECTOR [COUNT] | --all",
 	 badblocks_help, cmd_badblocks},
+	{"poison", "poison [--clear] PATH FRAME [COUNT]", poison_help, cmd_poison},
 	{"bench", "bench PATH [OPTIONS]", bench_help, cmd_bench},
 };
 

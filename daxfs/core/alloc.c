@@ -181,6 +181,7 @@ static void take(struct daxfs *fs, uint64_t pblk, uint64_t len)
 void alloc_release(struct daxfs *fs, uint64_t pblk, uint64_t len)
 {
 	fs->stats.freed_blocks += len;
+	owner_forget(fs, pblk, len); /* the blocks have no owner any more */
 	vmap_clear(fs, pblk, len); /* reused as anything from now on */
 	while (len) {
 		uint64_t c = pblk / CHUNK_BLKS;
@@ -403,11 +404,11 @@ int alloc_aligned(struct daxfs *fs, uint64_t ino, uint64_t chunk, uint64_t goal,
 	return 0;
 }
 
-/* note_extent - @ino has extent @e: reserve the chunks of windows it fills in part */
-static void note_extent(struct daxfs *fs, uint64_t ino, const struct daxfs_dextent *e)
+/* note_extent - @ino has an extent: reserve the chunks of windows it fills in part */
+static void note_extent(struct daxfs *fs, uint64_t ino, uint64_t l, uint64_t len, uint64_t p,
+			void *ctx)
 {
-	uint64_t l = le32_to_cpu(e->lblk), len = le32_to_cpu(e->len), p = le64_to_cpu(e->pblk);
-
+	(void)ctx;
 	if (!len || p % CHUNK_BLKS != l % CHUNK_BLKS || p >= fs->total_blocks ||
 	    len > fs->total_blocks - p)
 		return;
@@ -427,7 +428,7 @@ static void note_extent(struct daxfs *fs, uint64_t ino, const struct daxfs_dexte
 	}
 }
 
-void alloc_resv_rebuild(struct daxfs *fs)
+void ext_walk_raw(struct daxfs *fs, uint64_t min_size, ext_raw_fn fn, void *ctx)
 {
 	for (uint64_t ino = 1; ino <= fs->inode_count; ino++) {
 		const struct daxfs_dinode *di;
@@ -440,11 +441,12 @@ void alloc_resv_rebuild(struct daxfs *fs)
 			continue;
 		}
 		di = dx_ptr(fs, blk_to_off(fs->itable_blk) + (ino - 1) * DAXFS_INODE_SIZE);
-		if (!S_ISREG(le32_to_cpu(di->mode)) || le64_to_cpu(di->size) < HUGE_SIZE)
+		if (!S_ISREG(le32_to_cpu(di->mode)) || le64_to_cpu(di->size) < min_size)
 			continue;
 		n = le32_to_cpu(di->file.nextents);
 		for (; k < n && k < DAXFS_INLINE_EXTENTS; k++)
-			note_extent(fs, ino, &di->file.ext[k]);
+			fn(fs, ino, le32_to_cpu(di->file.ext[k].lblk), le32_to_cpu(di->file.ext[k].len),
+			   le64_to_cpu(di->file.ext[k].pblk), ctx);
 		blk = le64_to_cpu(di->file.ext_next);
 		while (k < n && blk >= fs->data_blk && blk < fs->total_blocks &&
 		       hops++ <= n / DAXFS_EXTBLK_MAX) {
@@ -455,10 +457,16 @@ void alloc_resv_rebuild(struct daxfs *fs)
 				break;
 			for (uint32_t j = 0;
 			     j < le32_to_cpu(eb->count) && j < DAXFS_EXTBLK_MAX && k < n; j++, k++)
-				note_extent(fs, ino, &eb->ext[j]);
+				fn(fs, ino, le32_to_cpu(eb->ext[j].lblk), le32_to_cpu(eb->ext[j].len),
+				   le64_to_cpu(eb->ext[j].pblk), ctx);
 			blk = le64_to_cpu(eb->next);
 		}
 	}
+}
+
+void alloc_resv_rebuild(struct daxfs *fs)
+{
+	ext_walk_raw(fs, HUGE_SIZE, note_extent, NULL);
 }
 
 /*

@@ -36,6 +36,8 @@ uint32_t daxfs_crc32c(uint32_t crc, const void *buf, size_t len);
 /* crc of @len bytes with the 4 bytes at @crc_off taken as zero */
 uint32_t daxfs_csum(const void *buf, size_t len, size_t crc_off);
 
+struct pfn_rmap;
+
 /* In-memory extent */
 struct dx_ext {
 	uint64_t lblk; /* file block */
@@ -151,6 +153,11 @@ struct daxfs {
 	unsigned rl_lines, rl_missed;
 	daxfs_log_fn log;
 	void *log_ctx;
+
+	/* owners of blocks (owner.c, under lock): the front end's descriptor
+	 * functions if set, else the core's reverse map (NULL: none, scan) */
+	struct daxfs_owner_ops owner_ops;
+	struct pfn_rmap *rmap;
 };
 
 /* Chunk states of DAX isolation (fs->chunk_iso) */
@@ -217,6 +224,15 @@ int alloc_aligned(struct daxfs *fs, uint64_t ino, uint64_t chunk, uint64_t goal,
  * files of 2 MiB or more fill in part (walks the used inodes; trusts no
  * number it reads beyond using it as a hint) */
 void alloc_resv_rebuild(struct daxfs *fs);
+/*
+ * ext_walk_raw - at open (fs->lock held): call @fn for each extent of each
+ * regular file of at least @min_size bytes, read straight from the inode
+ * table and extent blocks. Trusts nothing it reads beyond following it as a
+ * hint: @fn must check the numbers it is given.
+ */
+typedef void (*ext_raw_fn)(struct daxfs *fs, uint64_t ino, uint64_t lblk, uint64_t len,
+			   uint64_t pblk, void *ctx);
+void ext_walk_raw(struct daxfs *fs, uint64_t min_size, ext_raw_fn fn, void *ctx);
 void alloc_release(struct daxfs *fs, uint64_t pblk, uint64_t len); /* after commit */
 /* exactly @want contiguous blocks, first fit (layout work, O(blocks)) */
 int alloc_run(struct daxfs *fs, uint64_t want, struct dx_range *out);
@@ -277,6 +293,14 @@ size_t ext_find(struct dxi *i, uint64_t lblk); /* first extent ending after @lbl
 uint64_t map_run(struct dxi *i, uint64_t lblk, uint64_t max, uint64_t *pblk);
 int ext_insert(struct dxi *i, uint64_t lblk, uint64_t len, uint64_t pblk); /* into a hole */
 void inode_release_blocks(struct daxfs *fs, struct dxi *i, uint64_t pblk, uint64_t len);
+
+/* owner.c: who owns a block (memory failure); under fs->lock */
+void owner_init(struct daxfs *fs); /* at open: record every file's extents */
+void owner_destroy(struct daxfs *fs);
+/* file blocks from @lblk of @ino now stand at [@pblk, +@len) */
+void owner_note(struct daxfs *fs, uint64_t pblk, uint64_t len, uint64_t ino, uint64_t lblk);
+/* [@pblk, +@len) has no owner any more (released) */
+void owner_forget(struct daxfs *fs, uint64_t pblk, uint64_t len);
 
 /* dir.c (under fs->lock) */
 uint64_t name_hash(struct daxfs *fs, const char *name, size_t len);

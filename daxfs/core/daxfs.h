@@ -568,6 +568,74 @@ struct daxfs_badblocks {
 void daxfs_set_badblocks(struct daxfs *fs, const struct daxfs_badblocks *bb);
 
 /* ---------------------------------------------------------------------- */
+/* Owners of blocks: memory failure */
+
+/*
+ * When a frame of the region fails (a bad sector, a poisoned frame), the
+ * front end asks who owns it, to fail that file's I/O and name it. The
+ * core records the owner of every data block as blocks change hands (built
+ * from the extents at open, kept current by the allocator and by frees):
+ * in a reverse map of its own (per 2 MiB chunk of the region, what the pfn
+ * descriptor mode needs, keeping nothing per frame), or in the region's
+ * frame descriptors through daxfs_owner_ops when a front end registered
+ * the region in a descriptor mode that can hold an owner.
+ */
+enum daxfs_owner_kind {
+	DAXFS_OWNER_FREE, /* a free block: no file loses anything */
+	DAXFS_OWNER_META, /* metadata: fixed area, directory, extent or xattr block */
+	DAXFS_OWNER_FILE, /* data of file @ino at byte @off */
+};
+
+struct daxfs_owner {
+	enum daxfs_owner_kind kind;
+	uint64_t ino;  /* FILE: the inode */
+	uint64_t off;  /* FILE: file byte offset of the block's first byte */
+	bool recorded; /* FILE: answered by the record (map or descriptor), not a scan */
+};
+
+/*
+ * daxfs_owner_of - the owner of the 4 KiB block holding region byte
+ * @region_off. The record is checked against the file's extent map before
+ * it is believed; a block it does not know (or gets wrong) is looked up by
+ * a scan of every file's extents and recorded. Returns 0, or -ERANGE
+ * (beyond the filesystem). Any thread; takes the file's lock and fs locks.
+ */
+int daxfs_owner_of(struct daxfs *fs, uint64_t region_off, struct daxfs_owner *out);
+
+/*
+ * A front end's owner record in the region's frame descriptors. Blocks are
+ * region blocks (4 KiB); @off file bytes. set() records that
+ * [@pblk, +@nblks) hold file bytes from @off of @ino (@ino 0: no owner) and
+ * is called with the core's allocation lock held (it must be quick and
+ * never call back into the core); find() answers 0 or -ENOENT (unknown, or
+ * a descriptor shared by several owners).
+ */
+struct daxfs_owner_ops {
+	void (*set)(void *ctx, uint64_t pblk, uint64_t nblks, uint64_t ino, uint64_t off);
+	int (*find)(void *ctx, uint64_t pblk, uint64_t *ino, uint64_t *off);
+	void *ctx;
+};
+
+/*
+ * daxfs_set_owner_ops - keep owners in @ops from now on (recording every
+ * file's extents there now) and free the core's reverse map; @ops NULL
+ * goes back to the core's map (built again). Call while no other thread
+ * uses @fs (before serving, after the last request).
+ */
+void daxfs_set_owner_ops(struct daxfs *fs, const struct daxfs_owner_ops *ops);
+
+/* daxfs_owner_map_bytes - memory of the core's reverse map (0 with owner ops). */
+uint64_t daxfs_owner_map_bytes(struct daxfs *fs);
+
+/*
+ * daxfs_ino_path - a path of @ino from the root ("/a/b") in @buf, from the
+ * names the inode extension table records (one name of a hard-linked
+ * file). Returns 0, -ENOENT (no name recorded: an unlinked file, or an
+ * image without the table), -EIO (a damaged record), -ENAMETOOLONG.
+ */
+int daxfs_ino_path(struct daxfs *fs, uint64_t ino, char *buf, size_t size);
+
+/* ---------------------------------------------------------------------- */
 /* DAX isolation: a file's DAX mapping reaches that file only */
 
 /*

@@ -369,6 +369,8 @@ static int move_window(struct daxfs *fs, struct dxi *i, const struct wrun *runs,
 			pmr_memset(fs->r, dx_ptr(fs, blk_to_off(to)), 0, blk_to_off(w->n),
 				   PMR_MEM_NODRAIN | PMR_MEM_NONTEMPORAL);
 			err = ext_insert(i, w->lblk, w->n, to);
+			if (!err)
+				owner_note(fs, to, w->n, i->ino, w->lblk);
 			added += (int64_t)w->n;
 			continue;
 		}
@@ -376,8 +378,10 @@ static int move_window(struct daxfs *fs, struct dxi *i, const struct wrun *runs,
 			   blk_to_off(w->n), PMR_MEM_NODRAIN | PMR_MEM_NONTEMPORAL);
 		cost->moved_bytes += blk_to_off(w->n);
 		err = remap(i, w->lblk, w->n, to);
-		if (!err)
+		if (!err) {
+			owner_note(fs, to, w->n, i->ino, w->lblk);
 			inode_release_blocks(fs, i, w->pblk, w->n);
+		}
 	}
 	if (added) {
 		struct daxfs_dinode *di = di_write(fs, i->ino);

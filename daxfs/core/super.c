@@ -183,6 +183,7 @@ static void fs_free(struct daxfs *fs)
 	tx_destroy(fs);
 	alloc_destroy(fs);
 	iso_destroy(fs);
+	owner_destroy(fs);
 	free(fs->imap);
 	free(fs->vmap);
 	pthread_mutex_destroy(&fs->lock);
@@ -390,6 +391,11 @@ int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out)
 		err = mount_rw(fs);
 		if (err)
 			goto out_free;
+	}
+	if (!(flags & DAXFS_O_FSCK)) {
+		dx_lock(fs);
+		owner_init(fs);
+		dx_unlock(fs);
 	}
 	if (fs->rdonly && fs->region_rw) {
 		/* opened writable for a later remount: keep the promise of a

@@ -21,6 +21,7 @@
 #include "daxfs.h"
 #include "errmsg.h"
 #include "fuse_daemon.h"
+#include "memfail.h"
 #include "region.h"
 #include "units.h"
 
@@ -70,6 +71,9 @@ static int bb_change(struct daxfs_daemon *d, const struct fuse_ctx *ctx,
 
 	if (err)
 		snprintf(m->msg, sizeof(m->msg), "badblocks %s: %s", what, pmd_strerror(err));
+	else /* memory failure (or its end): name the owners */
+		daxfs_memfail_report(d, m->sector, m->count, m->op == DAXFS_BB_CLEAR, m->msg,
+				     sizeof(m->msg));
 	return err;
 }
 
@@ -126,27 +130,42 @@ static int usage_error(const char *fmt, const char *arg)
 	return 2;
 }
 
-/* ask - one DAXFS_IOC_BADBLOCKS on @fd; 0, or 1 with the reason printed */
-static int ask(int fd, const char *mp, struct daxfs_ioc_badblocks *m)
+/* ask - one DAXFS_IOC_BADBLOCKS on @fd for `daxfs @cmd`; 0, or 1 with the reason printed */
+static int ask(const char *cmd, int fd, const char *mp, struct daxfs_ioc_badblocks *m)
 {
 	if (ioctl(fd, DAXFS_IOC_BADBLOCKS, m)) {
-		fprintf(stderr, "daxfs badblocks: %s: %s (is it a daxfs mount?)\n", mp,
+		fprintf(stderr, "daxfs %s: %s: %s (is it a daxfs mount?)\n", cmd, mp,
 			strerror(errno));
 		return 1;
 	}
 	if (m->status) {
-		fprintf(stderr, "daxfs badblocks: %s: %s\n", mp,
+		fprintf(stderr, "daxfs %s: %s: %s\n", cmd, mp,
 			m->msg[0] ? m->msg : strerror(-m->status));
 		return 1;
 	}
 	return 0;
 }
 
+/* open_mount - the mount point @mp of a FUSE mount, for `daxfs @cmd`; fd or -1 (said why) */
+static int open_mount(const char *cmd, const char *mp)
+{
+	struct statfs sfs;
+	int fd = open(mp, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstatfs(fd, &sfs) || sfs.f_type != FUSE_SUPER_MAGIC) {
+		fprintf(stderr, "daxfs %s: %s is not a mounted daxfs%s%s\n", cmd, mp,
+			fd < 0 ? ": " : "", fd < 0 ? strerror(errno) : "");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int daxfs_badblocks_main(int argc, char **argv)
 {
 	struct daxfs_ioc_badblocks *m;
 	const char *mp, *act;
-	struct statfs sfs;
 	int fd, ret = 0;
 
 	if (argc >= 3 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"))) {
@@ -179,23 +198,21 @@ int daxfs_badblocks_main(int argc, char **argv)
 		free(m);
 		return ret;
 	}
-	fd = open(mp, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstatfs(fd, &sfs) || sfs.f_type != FUSE_SUPER_MAGIC) {
-		fprintf(stderr, "daxfs badblocks: %s is not a mounted daxfs%s%s\n", mp,
-			fd < 0 ? ": " : "", fd < 0 ? strerror(errno) : "");
-		if (fd >= 0)
-			close(fd);
+	fd = open_mount("badblocks", mp);
+	if (fd < 0) {
 		free(m);
 		return 1;
 	}
 	if (m->op != DAXFS_BB_LIST) {
-		ret = ask(fd, mp, m);
+		ret = ask("badblocks", fd, mp, m);
+		if (!ret && m->msg[0]) /* the owner of the first frame */
+			printf("%s\n", m->msg);
 	} else {
 		/* page through the list, DAXFS_BB_MAX_RANGES at a time */
 		bool any = false;
 
 		for (;;) {
-			ret = ask(fd, mp, m);
+			ret = ask("badblocks", fd, mp, m);
 			if (ret || !m->nr)
 				break;
 			for (uint32_t k = 0; k < m->nr; k++) {
@@ -213,6 +230,67 @@ int daxfs_badblocks_main(int argc, char **argv)
 		if (!ret && !any)
 			printf("no bad sectors\n");
 	}
+	close(fd);
+	free(m);
+	return ret;
+}
+
+/* ---- daxfs poison: the same list, in 4 KiB frames ---- */
+
+#define POISON_USAGE "usage: daxfs poison [--clear] MOUNTPOINT FRAME [COUNT]\n"
+
+int daxfs_poison_main(int argc, char **argv)
+{
+	struct daxfs_ioc_badblocks *m;
+	const char *arg[3];
+	uint64_t frame, count = 1;
+	bool clear = false;
+	int n = 0, fd, ret;
+
+	for (int k = 2; k < argc; k++) {
+		if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) {
+			printf(POISON_USAGE
+			       "Marks the 4 KiB frames FRAME.. (region byte offset / 4096) of the region\n"
+			       "mounted on MOUNTPOINT as failed (emulated poison: reads of them fail\n"
+			       "with EIO), or --clear makes them good again, and names the file and\n"
+			       "bytes the first frame holds. The daemon logs every frame's owner.\n");
+			return 0;
+		}
+		if (!strcmp(argv[k], "--clear"))
+			clear = true;
+		else if (n < 3)
+			arg[n++] = argv[k];
+		else
+			n = 4;
+	}
+	if (n < 2 || n > 3) {
+		fprintf(stderr, "daxfs poison: needs MOUNTPOINT and FRAME [COUNT]\n" POISON_USAGE);
+		return 2;
+	}
+	if (parse_u64(arg[1], &frame) || frame > UINT64_MAX / 8) {
+		fprintf(stderr, "daxfs poison: invalid FRAME '%s' (a frame number, from 0)\n" POISON_USAGE,
+			arg[1]);
+		return 2;
+	}
+	if (n == 3 && (parse_u64(arg[2], &count) || !count || count > UINT64_MAX / 8)) {
+		fprintf(stderr, "daxfs poison: invalid COUNT '%s' (a positive number of frames)\n"
+				POISON_USAGE, arg[2]);
+		return 2;
+	}
+	fd = open_mount("poison", arg[0]);
+	if (fd < 0)
+		return 1;
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		close(fd);
+		return 1;
+	}
+	m->op = clear ? DAXFS_BB_CLEAR : DAXFS_BB_ADD;
+	m->sector = frame * 8;
+	m->count = count * 8;
+	ret = ask("poison", fd, arg[0], m);
+	if (!ret)
+		printf("%s %s\n", clear ? "cleared" : "poisoned", m->msg);
 	close(fd);
 	free(m);
 	return ret;

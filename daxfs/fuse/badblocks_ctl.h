@@ -63,4 +63,12 @@ void daxfs_bb_ioctl(struct daxfs_daemon *d, struct fuse_req *req, const void *in
 /* daxfs_badblocks_main - `daxfs badblocks ...` (argv[1] is "badblocks"); exit status. */
 int daxfs_badblocks_main(int argc, char **argv);
 
+/*
+ * daxfs_poison_main - `daxfs poison [--clear] MOUNTPOINT FRAME [COUNT]`
+ * (argv[1] is "poison"): the list above in 4 KiB frames of the region
+ * (byte offset / 4096), printing the owner of the first (memfail.h). Exit
+ * status 0, 1 (failed), 2 (usage).
+ */
+int daxfs_poison_main(int argc, char **argv);
+
 #endif

@@ -197,10 +197,18 @@ struct pmemdev;
 /*
  * daxfs_dp_pmemdev_new - a pmemdev block device on @fs's region, with the
  * region registered in descriptor @cfg->mode, @cfg->bb as its badblocks
- * list and synchronous completion (for the bio and page paths). Returns 0 or -errno with pmd_err.
+ * list and synchronous completion (for the bio and page paths); in a
+ * descriptor mode that holds an owner the core keeps the owners of blocks
+ * in the region's descriptors from now on. Returns 0 or -errno with pmd_err.
  */
 int daxfs_dp_pmemdev_new(struct daxfs *fs, const struct daxfs_dp_config *cfg,
 			 struct pmemdev **out);
+
+/*
+ * daxfs_dp_pmemdev_delete - free what daxfs_dp_pmemdev_new() made (the core
+ * keeps owners in the region's descriptors while it lives: memfail.h).
+ */
+void daxfs_dp_pmemdev_delete(struct daxfs *fs, struct pmemdev **pd);
 
 /* daxfs_dp_print_blk_stats - block device counters as text or JSON members. */
 void daxfs_dp_print_blk_stats(struct blk_dev *dev, FILE *f, int json);

@@ -29,6 +29,7 @@
 #include "bio.h"
 #include "blk.h"
 #include "datapath.h"
+#include "memfail.h"
 #include "daxfs.h"
 #include "errmsg.h"
 #include "pmemdev.h"
@@ -65,7 +66,17 @@ int daxfs_dp_pmemdev_new(struct daxfs *fs, const struct daxfs_dp_config *dcfg,
 	cfg.bb = dcfg->bb;
 	cfg.nr_workers = 0;
 	cfg.logical_block_size = 512;
-	return pmemdev_new(&cfg, out);
+	int err = pmemdev_new(&cfg, out);
+
+	if (!err) /* owners of failing frames: in the descriptors now */
+		daxfs_dp_owner_attach(fs, *out);
+	return err;
+}
+
+void daxfs_dp_pmemdev_delete(struct daxfs *fs, struct pmemdev **pd)
+{
+	daxfs_dp_owner_detach(fs, *pd);
+	pmemdev_delete(pd);
 }
 
 void daxfs_dp_print_blk_stats(struct blk_dev *dev, FILE *f, int json)
@@ -153,7 +164,7 @@ static void bio_fini(struct daxfs_dp *dp)
 	unsigned i;
 
 	daxfs_dp_tbuf_release();
-	pmemdev_delete(&dp->pd);
+	daxfs_dp_pmemdev_delete(dp->fs, &dp->pd);
 	for (i = 0; i < BIO_LOCK_STRIPES; i++)
 		pthread_rwlock_destroy(&dp->locks[i]);
 	free(dp);

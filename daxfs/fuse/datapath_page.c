@@ -216,7 +216,7 @@ static int page_init(struct daxfs *fs, const struct daxfs_dp_config *cfg, struct
 	return 0;
 
 out_pmemdev:
-	pmemdev_delete(&dp->pd);
+	daxfs_dp_pmemdev_delete(dp->fs, &dp->pd);
 out_free:
 	free(dp);
 	return err;
@@ -238,7 +238,7 @@ static void page_fini(struct daxfs_dp *dp)
 	}
 	pagecache_delete(&dp->pc);
 	daxfs_dp_tbuf_release();
-	pmemdev_delete(&dp->pd);
+	daxfs_dp_pmemdev_delete(dp->fs, &dp->pd);
 	free(dp);
 }
 

@@ -6,6 +6,7 @@
  *   daxfs [options] REGION MOUNTPOINT     mount (see docs/man/daxfs.1)
  *   daxfs stat MOUNTPOINT [--json]        per-mount statistics
  *   daxfs badblocks MOUNTPOINT ...        the mounted region's bad sectors
+ *   daxfs poison [--clear] MOUNTPOINT FRAME [COUNT]   the same, in 4 KiB frames
  *   daxfs --version | --help
  *
  * Start-up order matters for error reporting: options are checked, the FUSE
@@ -33,6 +34,7 @@
 #include <unistd.h>
 
 #include "badblocks_ctl.h"
+#include "memfail.h"
 #include "bblist.h"
 #include "daxfs.h"
 #include "errmsg.h"
@@ -251,6 +253,7 @@ static void usage(FILE *f)
 		"       daxfs stat MOUNTPOINT [--json]\n"
 		"       daxfs badblocks MOUNTPOINT list | add SECTOR [COUNT] | clear SECTOR "
 		"[COUNT]\n"
+		"       daxfs poison [--clear] MOUNTPOINT FRAME [COUNT]\n"
 		"       daxfs --version | --help\n"
 		"\n"
 		"Mount the daxfs filesystem in REGION (a region file or /dev/dax device made\n"
@@ -378,7 +381,7 @@ static void daemon_ready(int ready_fd)
  * The core's corruption reports: to stderr, and to syslog once the daemon
  * has left its terminal (stderr is /dev/null then).
  */
-static void log_cb(void *arg, const char *line)
+void daxfs_fuse_log(void *arg, const char *line)
 {
 	struct daxfs_daemon *d = arg;
 
@@ -663,7 +666,7 @@ static int run_daemon(int argc, char **argv)
 		goto out_session;
 	}
 	d.errors = errors;
-	daxfs_set_log(d.fs, log_cb, &d);
+	daxfs_set_log(d.fs, daxfs_fuse_log, &d);
 	/* the daemon holds the badblocks list while mounted (badblocks_ctl.h) */
 	pmd_err_clear();
 	err = pmemdev_bb_open(c.region, &d.bb);
@@ -680,6 +683,8 @@ static int run_daemon(int argc, char **argv)
 		fprintf(stderr, "daxfs: datapath %s: %s\n", d.dp_ops->name, pmd_strerror(err));
 		goto out_close;
 	}
+	/* frames poisoned before the mount: name their owners now */
+	daxfs_memfail_report_all(&d);
 	daxfs_fuse_stats_init(&d.stats);
 	/* The page path's cache is not coherent with direct mappings. */
 	err = daxfs_mmap_server_new(d.fs,
@@ -815,5 +820,7 @@ int main(int argc, char **argv)
 		return cmd_stat(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "badblocks"))
 		return daxfs_badblocks_main(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "poison"))
+		return daxfs_poison_main(argc, argv);
 	return run_daemon(argc, argv);
 }

@@ -106,6 +106,12 @@ struct daxfs_daemon {
 	struct daxfs_badblocks bad;
 };
 
+/*
+ * daxfs_fuse_log - the daemon's log (a daxfs_log_fn, @arg the daemon): a
+ * line to stderr, or to syslog once the daemon left its terminal.
+ */
+void daxfs_fuse_log(void *arg, const char *line);
+
 /* daxfs_cache_mode_name - "never", "auto" or "always". */
 const char *daxfs_cache_mode_name(enum daxfs_cache_mode m);
 

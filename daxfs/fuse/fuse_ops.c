@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "badblocks_ctl.h"
+#include "memfail.h"
 #include "daxfs.h"
 #include "errmsg.h"
 #include "json.h"
@@ -1296,6 +1297,8 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 			(unsigned long long)cs.deferred_blocks);
 		fprintf(f, ",\n");
 		daxfs_mmap_server_print(d->mmap, f, 1);
+		fprintf(f, ",\n");
+		daxfs_memfail_print(d, f, 1);
 		fprintf(f, ",\n  \"errors_mode\": \"%s\",\n  \"errors\": ",
 			daxfs_errors_name(d->errors));
 		daxfs_errinfo_print(&ei, f, "", true);
@@ -1329,6 +1332,7 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 		(unsigned long long)cs.tx_commits, (unsigned long long)cs.alloc_calls,
 		(unsigned long long)cs.alloc_huge, (unsigned long long)cs.freed_blocks);
 	daxfs_mmap_server_print(d->mmap, f, 0);
+	daxfs_memfail_print(d, f, 0);
 	fprintf(f, "on errors:     %s\n", daxfs_errors_name(d->errors));
 	daxfs_errinfo_print(&ei, f, "", false);
 	fprintf(f, "\n");

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_core_owner - from a failing block to its owner (issue 17, memory
+ * failure):
+ *  1. every data block of every file (small blocks, 2 MiB chunks, sparse
+ *     windows, a file in a subdirectory) is named by daxfs_owner_of() with
+ *     its inode and file offset, from the record (no scan); metadata and
+ *     free blocks are told apart; a path names the file;
+ *  2. the record follows the blocks: truncated blocks are free, blocks
+ *     reused by another file name the new owner, an unlinked open file
+ *     has no path;
+ *  3. reopened, the record is built from the extents and answers again;
+ *  4. with owner functions (a front end's descriptors) the core records
+ *     there instead, frees its own map, and still checks what it is told:
+ *     a lying record costs a scan, never a wrong answer.
+ */
+#include <sys/stat.h>
+
+#include "test_core_util.h"
+#include "units.h"
+
+#define REGION (64 * MiB)
+#define NBLK (REGION / 4096)
+
+struct blkmap {
+	uint64_t ino[NBLK], off[NBLK]; /* what the test knows each block holds */
+};
+
+static struct blkmap *known;
+
+static int note_cb(void *ctx, const struct daxfs_map *m)
+{
+	uint64_t ino = *(uint64_t *)ctx;
+
+	if (m->region_off == DAXFS_HOLE)
+		return 0;
+	for (uint64_t k = 0; k < m->len / 4096; k++) {
+		known->ino[m->region_off / 4096 + k] = ino;
+		known->off[m->region_off / 4096 + k] = m->file_off + k * 4096;
+	}
+	return 0;
+}
+
+static void learn(struct daxfs *fs, uint64_t ino)
+{
+	CHECK_OK(daxfs_extent_map(fs, ino, note_cb, &ino));
+}
+
+/* every block the test knows is named right; returns how many were scanned for */
+static uint64_t check_all(struct daxfs *fs)
+{
+	uint64_t files = 0, scans = 0;
+
+	for (uint64_t b = 0; b < NBLK; b++) {
+		struct daxfs_owner o;
+
+		CHECK_OK(daxfs_owner_of(fs, b * 4096 + 100, &o));
+		if (!known->ino[b]) {
+			CHECK(o.kind != DAXFS_OWNER_FILE);
+			continue;
+		}
+		if (o.kind != DAXFS_OWNER_FILE || o.ino != known->ino[b] || o.off != known->off[b])
+			fprintf(stderr, "block %llu: kind %d ino %llu off %llu, want %llu %llu\n",
+				(unsigned long long)b, o.kind, (unsigned long long)o.ino,
+				(unsigned long long)o.off, (unsigned long long)known->ino[b],
+				(unsigned long long)known->off[b]);
+		CHECK_EQ(o.kind, DAXFS_OWNER_FILE);
+		CHECK_EQ(o.ino, known->ino[b]);
+		CHECK_EQ(o.off, known->off[b]);
+		files++;
+		scans += !o.recorded;
+	}
+	printf("%llu file blocks named, %llu by a scan\n", (unsigned long long)files,
+	       (unsigned long long)scans);
+	CHECK(files > 0);
+	return scans;
+}
+
+/* a front end's descriptors: an owner per block, and a switch to lie */
+static struct {
+	uint64_t ino[NBLK], off[NBLK];
+	uint64_t sets;
+	bool lie;
+} desc;
+
+static void d_set(void *ctx, uint64_t pblk, uint64_t n, uint64_t ino, uint64_t off)
+{
+	(void)ctx;
+	CHECK(pblk + n <= NBLK);
+	for (uint64_t k = 0; k < n; k++) {
+		desc.ino[pblk + k] = ino;
+		desc.off[pblk + k] = ino ? off + k * 4096 : 0;
+	}
+	desc.sets++;
+}
+
+static int d_find(void *ctx, uint64_t pblk, uint64_t *ino, uint64_t *off)
+{
+	(void)ctx;
+	if (pblk >= NBLK || !desc.ino[pblk])
+		return -ENOENT;
+	*ino = desc.lie ? DAXFS_ROOT_INO : desc.ino[pblk];
+	*off = desc.off[pblk];
+	return 0;
+}
+
+int main(void)
+{
+	const char *path = core_mkfs("owner", REGION, 0);
+	struct daxfs *fs = core_open(path);
+	struct daxfs_attr a, big, dir, c, e;
+	uint8_t *buf = calloc(1, 3 * MiB);
+	struct daxfs_owner o;
+	char p[256];
+	size_t done;
+
+	known = calloc(1, sizeof(*known));
+	CHECK(buf && known);
+	CHECK_OK(daxfs_create(fs, DAXFS_ROOT_INO, "a", 0644, 0, 0, &a));
+	CHECK_OK(daxfs_write(fs, a.ino, 0, 20 * KiB, buf, &done));
+	CHECK_OK(daxfs_create(fs, DAXFS_ROOT_INO, "big", 0644, 0, 0, &big));
+	CHECK_OK(daxfs_write(fs, big.ino, 0, 3 * MiB, buf, &done));
+	for (uint64_t k = 2; k < 12; k++) /* sparse windows: extent blocks too */
+		CHECK_OK(daxfs_write(fs, big.ino, k * HUGE_SIZE + 8192, 4096, buf, &done));
+	CHECK_OK(daxfs_mkdir(fs, DAXFS_ROOT_INO, "d", 0755, 0, 0, &dir));
+	CHECK_OK(daxfs_create(fs, dir.ino, "c", 0644, 0, 0, &c));
+	CHECK_OK(daxfs_write(fs, c.ino, 4096, 8192, buf, &done));
+	learn(fs, a.ino);
+	learn(fs, big.ino);
+	learn(fs, c.ino);
+
+	/* 1 */
+	CHECK_EQ(check_all(fs), 0);
+	CHECK_OK(daxfs_owner_of(fs, 0, &o));
+	CHECK_EQ(o.kind, DAXFS_OWNER_META); /* the superblock */
+	CHECK_EQ(daxfs_owner_of(fs, REGION, &o), -ERANGE);
+	CHECK_OK(daxfs_owner_of(fs, REGION - 4096, &o)); /* the last block: free */
+	CHECK_EQ(o.kind, DAXFS_OWNER_FREE);
+	CHECK(daxfs_owner_map_bytes(fs) > 0);
+	CHECK(daxfs_owner_map_bytes(fs) < REGION / 4096 * 64 / 64); /* < 1/64 of a memmap */
+	CHECK_OK(daxfs_ino_path(fs, c.ino, p, sizeof(p)));
+	CHECK(!strcmp(p, "/d/c"));
+	CHECK_OK(daxfs_ino_path(fs, big.ino, p, sizeof(p)));
+	CHECK(!strcmp(p, "/big"));
+	CHECK_OK(daxfs_ino_path(fs, DAXFS_ROOT_INO, p, sizeof(p)));
+	CHECK(!strcmp(p, "/"));
+	CHECK_EQ(daxfs_ino_path(fs, c.ino, p, 4), -ENAMETOOLONG);
+
+	/* 2: a's blocks are freed, then taken by e */
+	uint64_t a_first = UINT64_MAX;
+
+	for (uint64_t b = 0; b < NBLK; b++) {
+		if (known->ino[b] == a.ino) {
+			if (a_first == UINT64_MAX)
+				a_first = b;
+			known->ino[b] = 0;
+		}
+	}
+	CHECK_OK(daxfs_setattr(fs, a.ino, &(struct daxfs_attr){.size = 0}, DAXFS_SET_SIZE, &a));
+	CHECK_OK(daxfs_owner_of(fs, a_first * 4096, &o));
+	CHECK_EQ(o.kind, DAXFS_OWNER_FREE);
+	CHECK_OK(daxfs_create(fs, DAXFS_ROOT_INO, "e", 0644, 0, 0, &e));
+	CHECK_OK(daxfs_write(fs, e.ino, 0, 20 * KiB, buf, &done));
+	learn(fs, e.ino);
+	CHECK_EQ(known->ino[a_first], e.ino); /* reused, as the allocator works */
+	CHECK_EQ(check_all(fs), 0);
+	CHECK_OK(daxfs_iget(fs, e.ino));
+	CHECK_OK(daxfs_unlink(fs, DAXFS_ROOT_INO, "e"));
+	CHECK_EQ(daxfs_ino_path(fs, e.ino, p, sizeof(p)), -ENOENT);
+	CHECK_OK(daxfs_owner_of(fs, a_first * 4096, &o)); /* still its data while open */
+	CHECK_EQ(o.ino, e.ino);
+	daxfs_iput(fs, e.ino, 1);
+	for (uint64_t b = 0; b < NBLK; b++)
+		if (known->ino[b] == e.ino)
+			known->ino[b] = 0;
+	CHECK_OK(daxfs_owner_of(fs, a_first * 4096, &o));
+	CHECK_EQ(o.kind, DAXFS_OWNER_FREE);
+	CHECK_OK(daxfs_close(&fs));
+	core_fsck_clean(path);
+
+	/* 3: built again from the extents */
+	fs = core_open(path);
+	CHECK_EQ(check_all(fs), 0);
+
+	/* 4: the front end's descriptors keep the owners */
+	daxfs_set_owner_ops(fs, &(struct daxfs_owner_ops){d_set, d_find, NULL});
+	CHECK_EQ(daxfs_owner_map_bytes(fs), 0);
+	CHECK(desc.sets > 0);
+	for (uint64_t b = 0; b < NBLK; b++)
+		CHECK_EQ(desc.ino[b], known->ino[b]);
+	CHECK_EQ(check_all(fs), 0);
+	CHECK_OK(daxfs_write(fs, big.ino, 20 * HUGE_SIZE, 4096, buf, &done));
+	learn(fs, big.ino);
+	for (uint64_t b = 0; b < NBLK; b++)
+		CHECK_EQ(desc.ino[b], known->ino[b]);
+	desc.lie = true; /* every answer points at the root: checked, then scanned */
+	CHECK(check_all(fs) > 0);
+	desc.lie = false;
+	daxfs_set_owner_ops(fs, NULL);
+	CHECK(daxfs_owner_map_bytes(fs) > 0);
+	CHECK_EQ(check_all(fs), 0);
+	CHECK_OK(daxfs_close(&fs));
+	core_fsck_clean(path);
+	free(buf);
+	free(known);
+	return 0;
+}
