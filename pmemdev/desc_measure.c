@@ -17,11 +17,31 @@
  *   bio4k_ns, bio2m_ns                build and release one 4 KiB / 2 MiB bio
  *   transient_peak_bytes              ondemand's transient pages alive with
  *                                     QD 4 KiB bios built at once
+ * and with --migrate BYTES (real memory: twice BYTES, touched) the move of
+ * a file of BYTES, 2 MiB extent by extent (desc_migrate.h), while one
+ * thread reads and writes 4 KiB through bios and one holds every extent
+ * mapped and writes through the mappings every 20 us, letting go of an
+ * extent as soon as a move breaks its lease:
+ *   migrate_seconds                   the whole move
+ *   migrate_wait_s, _copy_s, _owner_s  its parts: waiting for holders to let
+ *                                     go, copying, moving the owner record
+ *   migrate_lease_breaks, migrate_holder_checks
+ *                                     moves that broke a mapping's lease;
+ *                                     reference counts (or pins) read
+ *   stall_ios, stall_waited_ios       the I/O thread's I/Os during the move,
+ *                                     and how many of them waited for one
+ *   stall_max_ns, stall_median_waited_ns
+ *                                     the longest wait, the median of those
+ *                                     that waited
  *
  * Usage: desc-measure [--size BYTES] [--qd N] [--lookups N] [--mode LIST]
+ *                     [--migrate BYTES]
  * Exit 0, or 1 with a message on any failure; 2 for usage.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +49,7 @@
 #include <time.h>
 
 #include "bio.h"
+#include "desc_migrate.h"
 #include "desc_ondemand.h"
 #include "desc_owner.h"
 #include "errmsg.h"
@@ -38,6 +59,7 @@ struct opts {
 	uint64_t size;
 	unsigned qd;
 	unsigned lookups;
+	uint64_t migrate;
 	bool modes[DESC_NR_MODES];
 };
 
@@ -88,6 +110,161 @@ static int bio_cost(char *mem, uint64_t size, uint64_t len, enum desc_mode mode,
 	}
 	*ns = (double)(now_ns() - t0) / n;
 	return 0;
+}
+
+/* The users of a file being moved (see --migrate). */
+struct mig_users {
+	struct mig_file *f;
+	unsigned nr;
+	atomic_bool stop;
+	atomic_bool mapped; /* the mapping user holds every extent once */
+	uint64_t *stall;    /* per I/O: ns waited for a move */
+	uint64_t nstall, maxstall;
+	atomic_ullong nio; /* nstall, for the mover to read */
+};
+
+static void *mig_io_user(void *arg)
+{
+	struct mig_users *u = arg;
+	char *buf = aligned_alloc(FRAME_SIZE, FRAME_SIZE);
+	uint64_t blks = (uint64_t)u->nr * FRAMES_PER_HUGE, x = 88172645463325252u;
+
+	if (!buf)
+		return NULL;
+	memset(buf, 0x5a, FRAME_SIZE);
+	while (!atomic_load(&u->stop) && u->nstall < u->maxstall) {
+		uint64_t waited;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		if (mig_rw(u->f, x & 1, (x >> 1) % blks * FRAME_SIZE, buf, FRAME_SIZE, &waited))
+			break;
+		u->stall[u->nstall++] = waited;
+		atomic_store(&u->nio, u->nstall);
+	}
+	free(buf);
+	return NULL;
+}
+
+static void *mig_map_user(void *arg)
+{
+	struct mig_users *u = arg;
+	char **map = calloc(u->nr, sizeof(*map));
+
+	if (!map)
+		return NULL;
+	for (uint64_t n = 0; !atomic_load(&u->stop); n++) {
+		unsigned e = (unsigned)(n % u->nr);
+
+		/* a lease break is handled at once, as a holder notified would */
+		for (unsigned i = 0; i < u->nr; i++)
+			if (map[i] && !mig_map_valid(u->f, i)) {
+				mig_unmap(u->f, i);
+				map[i] = NULL;
+			}
+		if (!map[e])
+			map[e] = mig_map(u->f, e, NULL);
+		if (map[e])
+			map[e][(n * 64) % HUGE_SIZE] = (char)n;
+		if (e == u->nr - 1)
+			atomic_store(&u->mapped, true);
+		/* an application that works on its data between accesses */
+		nanosleep(&(struct timespec){.tv_nsec = 20000}, NULL);
+	}
+	for (unsigned e = 0; e < u->nr; e++)
+		if (map[e])
+			mig_unmap(u->f, e);
+	free(map);
+	return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Move a file of o->migrate bytes while it is used; print the JSON fields. */
+static int migrate_measure(const struct opts *o, enum desc_mode mode)
+{
+	unsigned nr = (unsigned)(o->migrate / HUGE_SIZE);
+	size_t len = 2 * o->migrate + HUGE_SIZE;
+	char *raw = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct mig_users u = {.nr = nr, .maxstall = 1u << 22};
+	struct mig_stats st = {0};
+	struct pfn_rmap *rm = NULL;
+	struct pfn_range *r = NULL;
+	char *mem, **ext = calloc(nr, sizeof(*ext));
+	pthread_t io, map;
+	uint64_t t0, t1;
+	int err = -ENOMEM;
+
+	u.stall = malloc(u.maxstall * sizeof(*u.stall));
+	if (raw == MAP_FAILED || !ext || !u.stall)
+		goto out;
+	mem = (char *)align_up((uintptr_t)raw, HUGE_SIZE);
+	/* the memory is there before the move, as pmem is: no first-touch faults */
+	madvise(mem, 2 * o->migrate, MADV_HUGEPAGE);
+	memset(mem, 0x11, 2 * o->migrate);
+	err = pfn_range_register(mem, 2 * o->migrate, PFN_KIND_PMEM, mode, &r);
+	if (!err && mode == DESC_PFN)
+		err = pfn_rmap_new(pfn_range_base(r), pfn_range_frames(r), &rm);
+	for (unsigned i = 0; i < nr; i++)
+		ext[i] = mem + (uint64_t)i * HUGE_SIZE;
+	if (!err)
+		err = mig_file_new(mode, ext, nr, rm, &u.f);
+	if (err)
+		goto out;
+	if (pthread_create(&io, NULL, mig_io_user, &u)) {
+		err = -EAGAIN;
+		goto out;
+	}
+	if (pthread_create(&map, NULL, mig_map_user, &u)) {
+		atomic_store(&u.stop, true);
+		pthread_join(io, NULL);
+		err = -EAGAIN;
+		goto out;
+	}
+	/* users at work before the first move: every extent mapped, I/O going */
+	while (!atomic_load(&u.mapped) || atomic_load(&u.nio) < 1000)
+		sched_yield();
+	t0 = now_ns();
+	for (unsigned i = 0; i < nr && !err; i++)
+		err = mig_move(u.f, i, mem + o->migrate + (uint64_t)i * HUGE_SIZE, &st);
+	t1 = now_ns();
+	atomic_store(&u.stop, true);
+	pthread_join(io, NULL);
+	pthread_join(map, NULL);
+	if (err)
+		goto out;
+	qsort(u.stall, u.nstall, sizeof(*u.stall), cmp_u64);
+	uint64_t first_waited = 0;
+
+	while (first_waited < u.nstall && !u.stall[first_waited])
+		first_waited++;
+	uint64_t nwaited = u.nstall - first_waited;
+	printf(", \"migrate_bytes\": %llu, \"migrate_seconds\": %.9f, \"migrate_wait_s\": %.9f, "
+	       "\"migrate_copy_s\": %.9f, \"migrate_owner_s\": %.9f, "
+	       "\"migrate_lease_breaks\": %llu, \"migrate_holder_checks\": %llu, "
+	       "\"stall_ios\": %llu, \"stall_waited_ios\": %llu, \"stall_max_ns\": %llu, "
+	       "\"stall_median_waited_ns\": %llu",
+	       (unsigned long long)o->migrate, (double)(t1 - t0) / 1e9,
+	       (double)st.wait_holders_ns / 1e9, (double)st.copy_ns / 1e9,
+	       (double)st.owner_ns / 1e9, (unsigned long long)st.lease_breaks,
+	       (unsigned long long)st.holder_checks, (unsigned long long)u.nstall,
+	       (unsigned long long)nwaited,
+	       (unsigned long long)(u.nstall ? u.stall[u.nstall - 1] : 0),
+	       (unsigned long long)(nwaited ? u.stall[first_waited + nwaited / 2] : 0));
+out:
+	mig_file_delete(&u.f);
+	pfn_rmap_delete(&rm);
+	pfn_range_unregister(&r);
+	free(u.stall);
+	free(ext);
+	if (raw != MAP_FAILED)
+		munmap(raw, len);
+	return err;
 }
 
 static int measure(const struct opts *o, char *mem, enum desc_mode mode)
@@ -181,12 +358,20 @@ static int measure(const struct opts *o, char *mem, enum desc_mode mode)
 	       "\"setup_seconds\": %.9f, \"pin_seconds\": %.9f, \"pin_refs\": %llu, "
 	       "\"owner_set_seconds\": %.9f, \"rmap_bytes\": %llu, \"lookup_ns\": %.2f, "
 	       "\"bio4k_ns\": %.1f, \"bio2m_ns\": %.1f, \"qd\": %u, "
-	       "\"transient_peak_bytes\": %llu}\n",
+	       "\"transient_peak_bytes\": %llu",
 	       desc_mode_name(mode), (unsigned long long)o->size,
 	       (unsigned long long)pfn_range_descriptor_bytes(r),
 	       (double)pfn_range_setup_ns(r) / 1e9, pin_s, (unsigned long long)refs, owner_s,
 	       (unsigned long long)rmap_bytes, lookup_ns, bio4k, bio2m, o->qd,
 	       (unsigned long long)(peak * OD_PAGE_BYTES));
+	if (o->migrate) {
+		err = migrate_measure(o, mode);
+		if (err) {
+			printf("}\n");
+			goto out_fail;
+		}
+	}
+	printf("}\n");
 	fflush(stdout);
 	pfn_rmap_delete(&rm);
 	pfn_range_unregister(&r);
@@ -201,7 +386,7 @@ out_fail:
 static int usage(void)
 {
 	fprintf(stderr, "usage: desc-measure [--size BYTES] [--qd N] [--lookups N] "
-			"[--mode LIST]\n  LIST: comma list of " DESC_MODE_NAMES
+			"[--mode LIST] [--migrate BYTES]\n  LIST: comma list of " DESC_MODE_NAMES
 			" (default all)\n");
 	return 2;
 }
@@ -225,6 +410,12 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--size")) {
 			if (parse_size(v, &o.size) || !o.size || !is_aligned(o.size, HUGE_SIZE)) {
 				fprintf(stderr, "desc-measure: --size %s: a multiple of 2 MiB\n", v);
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--migrate")) {
+			if (parse_size(v, &o.migrate) || !is_aligned(o.migrate, HUGE_SIZE)) {
+				fprintf(stderr, "desc-measure: --migrate %s: a multiple of 2 MiB "
+						"(0: do not measure migration)\n", v);
 				return 2;
 			}
 		} else if (!strcmp(argv[i], "--qd")) {

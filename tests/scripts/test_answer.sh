@@ -27,16 +27,19 @@ for h in "Descriptor memory and set-up" "CPU per bio and bvecs per bio" \
 	"1 TiB: memory" "16 TiB: set-up" "transient bytes at QD 32"; do
 	grep -qF "$h" "$doc" || fail "the document lacks '$h'"
 done
-# Every mode has a row in the memory, build, failure and pinning tables.
+# Every mode has a row in the memory, build, failure, pinning and migration tables.
 for m in pfn folio page ondemand memdesc; do
 	n=$(grep -c "^| $m |" "$doc")
-	[ "$n" -ge 4 ] || fail "mode $m has $n table rows, want >= 4"
+	[ "$n" -ge 5 ] || fail "mode $m has $n table rows, want >= 5"
+	sed -n '/^## Migration/,/^## What/p' "$doc" | grep -q "^| $m | [0-9.]* [mµn]*s | [0-9.]*x |" ||
+		fail "the migration table has no figures for mode $m"
 	grep -q "^| $m |" "$dir/summary" || fail "summary lacks mode $m"
 done
 grep -q "desc-measure --size" "$doc" || fail "the desc-measure command is not shown"
 grep -q "pmemdev bench REGION --target null,pmem --mode pfn,folio,page,ondemand,memdesc" \
 	"$doc" || fail "the bench command is not shown"
 grep -q "smoke run" "$doc" || fail "a --quick document does not say it is a smoke run"
+! grep -q "Not measured" "$doc" || fail "a dimension is left unmeasured"
 ! grep -q "/dev/shm/pmd-answer-test" "$doc" || fail "a path of this machine is in the document"
 # The figures are read back from the run: the page memmap is 16 MiB per GiB.
 grep -q "^| page | 16.00 MiB |" "$doc" || fail "page mode's memmap is not 16 MiB per GiB"
