@@ -33,14 +33,10 @@
  * client, who may).
  */
 #include <dirent.h>
-#include <grp.h>
-#include <pwd.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <sys/vfs.h>
 
 #include "libdaxfs.h"
-#include "mmtest.h"
+#include "mmuser.h"
 
 #define REGION_MIB 64
 #define SCAN_BYTES (UINT64_C(256) << 20) /* beyond the region */
@@ -50,9 +46,6 @@
 static struct mt t;
 static bool keep_going; /* $ISO_ALL: report every attack that gets through, then fail */
 static int failures;
-static char user[32];
-static uid_t uid;
-static gid_t gid;
 static bool chunked;
 
 /* ---------------------------------------------------------------------- */
@@ -166,37 +159,6 @@ static void scan_fd(struct seen *s, int fd)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Keeping what libdaxfs closes */
-
-static bool keeping;
-static int kept[1024];
-static int nkept;
-
-/*
- * close - libdaxfs closes the descriptors the daemon sent right after
- * mapping them; an attacker's program keeps them instead (the symbol in
- * the executable wins over libc's for libdaxfs too).
- */
-int close(int fd)
-{
-	char link[64], target[256];
-	struct stat st;
-	struct statfs sfs;
-	ssize_t n;
-
-	if (keeping && nkept < 1024 && !fstat(fd, &st) && S_ISREG(st.st_mode) &&
-	    !fstatfs(fd, &sfs) && sfs.f_type != 0x65735546 /* not the FUSE mount */) {
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		n = readlink(link, target, sizeof(target) - 1);
-		if (n > 0 && strncmp(target, "/memfd:", 7)) {
-			kept[nkept++] = fd;
-			return 0;
-		}
-	}
-	return (int)syscall(SYS_close, fd);
-}
-
-/* ---------------------------------------------------------------------- */
 /* Running as the user */
 
 struct vma {
@@ -220,12 +182,6 @@ static int vmas_in(void *p, size_t len, struct vma *v, int max)
 	}
 	fclose(f);
 	return n;
-}
-
-static void become_user(void)
-{
-	CHECK(setgroups(0, NULL) == 0);
-	CHECK(setgid(gid) == 0 && setuid(uid) == 0);
 }
 
 /* map the user's file @f (O_RDWR if @rw) into *@p; false when refused */
@@ -262,7 +218,7 @@ static void attack_mremap(int out)
 	void *p;
 	int fd, n;
 
-	become_user();
+	mu_become();
 	for (int f = USER_SMALL; f <= USER_BIG; f += USER_BIG - USER_SMALL) {
 		if (!map_own(f, false, &p, &fd))
 			continue;
@@ -288,7 +244,7 @@ static void attack_remap(int out)
 	void *p;
 	int fd, n;
 
-	become_user();
+	mu_become();
 	if (!map_own(USER_SMALL, true, &p, &fd)) {
 		report(out, &s);
 		return;
@@ -304,16 +260,16 @@ static void attack_remap(int out)
 	report(out, &s);
 }
 
-/* map both user files (read-only and writable) keeping the descriptors */
+/* map both user files (read-only and writable) mu_keeping the descriptors */
 static void keep_descriptors(void)
 {
 	void *p;
 	int fd;
 
-	keeping = true;
+	mu_keeping = true;
 	map_own(USER_SMALL, false, &p, &fd);
 	map_own(USER_BIG, true, &p, &fd);
-	keeping = false;
+	mu_keeping = false;
 }
 
 static void evil_writes(int fd, struct seen *s)
@@ -330,12 +286,12 @@ static void attack_kept(int out)
 {
 	struct seen s = {0};
 
-	become_user();
+	mu_become();
 	keep_descriptors();
-	for (int k = 0; k < nkept; k++)
-		scan_fd(&s, kept[k]);
-	for (int k = 0; k < nkept; k++)
-		evil_writes(kept[k], &s);
+	for (int k = 0; k < mu_nkept; k++)
+		scan_fd(&s, mu_kept[k]);
+	for (int k = 0; k < mu_nkept; k++)
+		evil_writes(mu_kept[k], &s);
 	report(out, &s);
 }
 
@@ -344,12 +300,12 @@ static void attack_reopen(int out)
 	struct seen s = {0};
 	char path[64];
 
-	become_user();
+	mu_become();
 	keep_descriptors();
-	for (int k = 0; k < nkept; k++) {
+	for (int k = 0; k < mu_nkept; k++) {
 		int rw, ro;
 
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", kept[k]);
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", mu_kept[k]);
 		rw = open(path, O_RDWR);
 		if (rw >= 0) {
 			scan_fd(&s, rw);
@@ -369,24 +325,24 @@ static void attack_inherit(int out, const char *self)
 	pid_t pid;
 	int st;
 
-	become_user();
+	mu_become();
 	keep_descriptors();
 	pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
-		for (int k = 0; k < nkept; k++)
-			scan_fd(&s, kept[k]);
+		for (int k = 0; k < mu_nkept; k++)
+			scan_fd(&s, mu_kept[k]);
 		report(out, &s);
 		_exit(0);
 	}
 	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	for (int k = 0; k < nkept; k++) {
+	for (int k = 0; k < mu_nkept; k++) {
 		size_t l = strlen(arg);
 
-		fcntl(kept[k], F_SETFD, 0);
-		snprintf(arg + l, sizeof(arg) - l, "%s%d", k ? "," : "", kept[k]);
+		fcntl(mu_kept[k], F_SETFD, 0);
+		snprintf(arg + l, sizeof(arg) - l, "%s%d", k ? "," : "", mu_kept[k]);
 	}
-	if (!nkept) {
+	if (!mu_nkept) {
 		report(out, &s);
 		return;
 	}
@@ -414,22 +370,22 @@ static void attack_fixed(int out)
 	void *p, *q;
 	int fd;
 
-	become_user();
-	keeping = true;
+	mu_become();
+	mu_keeping = true;
 	if (!map_own(USER_BIG, false, &p, &fd)) {
-		keeping = false;
+		mu_keeping = false;
 		report(out, &s);
 		return;
 	}
-	keeping = false;
-	for (int k = 0; k < nkept; k++) {
+	mu_keeping = false;
+	for (int k = 0; k < mu_nkept; k++) {
 		/* over the mapping itself */
-		q = mmap(p, files[USER_BIG].size, PROT_READ, MAP_SHARED | MAP_FIXED, kept[k], 0);
+		q = mmap(p, files[USER_BIG].size, PROT_READ, MAP_SHARED | MAP_FIXED, mu_kept[k], 0);
 		if (q != MAP_FAILED)
 			scan_mem(&s, q, files[USER_BIG].size);
 		/* and at every 2 MiB offset of the region */
 		for (uint64_t o = 0; o < (uint64_t)REGION_MIB << 20; o += CHUNK) {
-			q = mmap(NULL, CHUNK, PROT_READ, MAP_SHARED, kept[k], (off_t)o);
+			q = mmap(NULL, CHUNK, PROT_READ, MAP_SHARED, mu_kept[k], (off_t)o);
 			if (q == MAP_FAILED)
 				continue;
 			scan_mem(&s, q, CHUNK);
@@ -456,7 +412,7 @@ static void make_files(void)
 			CHECK(pwrite(fd, page, PAGE, (off_t)(k * PAGE)) == PAGE);
 		}
 		if (files[f].users)
-			CHECK(fchown(fd, uid, gid) == 0);
+			CHECK(fchown(fd, mu_uid, mu_gid) == 0);
 		syscall(SYS_close, fd);
 	}
 }
@@ -544,29 +500,6 @@ static void attack_inherit_self(int out)
 	attack_inherit(out, self_path);
 }
 
-static void user_cleanup(void)
-{
-	if (user[0])
-		mt_run("userdel '%s' >/dev/null 2>&1; groupdel '%s' >/dev/null 2>&1", user, user);
-}
-
-static void make_user(void)
-{
-	struct passwd *pw;
-
-	snprintf(user, sizeof(user), "pmdiso%d", (int)getpid() % 100000);
-	NEED(mt_run("command -v useradd >/dev/null") == 0, "useradd is not installed");
-	NEED(geteuid() == 0, "needs root (creates a user, mounts)");
-	CHECK(mt_run("useradd --system --no-create-home --user-group --shell /usr/sbin/nologin "
-		     "'%s'",
-		     user) == 0);
-	atexit(user_cleanup);
-	pw = getpwnam(user);
-	CHECK(pw);
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
-}
-
 /* ---------------------------------------------------------------------- */
 /* A pin that outlives the daemon */
 
@@ -582,7 +515,7 @@ static void pin_holder(bool as_user, int go, int done)
 	int fd;
 
 	if (as_user)
-		become_user();
+		mu_become();
 	fd = open(mt_path(&t, "victim"), O_RDWR);
 	CHECK(fd >= 0);
 	if (daxfs_mmap(fd, 0, 64 * PAGE, PROT_READ | PROT_WRITE, 0, &p)) {
@@ -609,7 +542,7 @@ static void test_pin_outlives_daemon(bool as_user)
 
 	close(mt_make_file(&t, "victim", 64 * PAGE, 'v', O_RDONLY));
 	if (as_user)
-		CHECK(chown(mt_path(&t, "victim"), uid, gid) == 0);
+		CHECK(chown(mt_path(&t, "victim"), mu_uid, mu_gid) == 0);
 	/* close-on-exec: the daemon mt_mount() starts must not keep the pipes open */
 	CHECK(pipe2(go, O_CLOEXEC) == 0 && pipe2(done, O_CLOEXEC) == 0);
 	fflush(NULL);
@@ -680,7 +613,7 @@ int main(int argc, char **argv)
 		exe[n] = 0;
 		self_path = exe;
 	}
-	make_user();
+	mu_make_user("pmdiso");
 	mt_setup_layout(&t, MT_TMPFS, REGION_MIB, chunked);
 	mt_umount(&t);
 	snprintf(t.opts, sizeof(t.opts), "-o allow_other");

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_mmap_resize - a client that changes the size of the chunk files it
+ * was given must not take the filesystem down (issue 12: a writable DAX
+ * grant hands out O_RDWR chunk descriptors, and ftruncate(2) of one used to
+ * make the daemon die of SIGBUS at its next access to those pages).
+ *
+ * Real mount with allow_other on a chunked region; an unprivileged user
+ * made by the test maps their own file writable, keeps the chunk
+ * descriptors libdaxfs closes and truncates every one of them to 0 bytes
+ * (if the kernel refuses, root truncates the same chunk files in the
+ * region directory, so the daemon's side is tested either way). While the
+ * user still holds them, root reads, writes and truncates that file
+ * through the mount (each may succeed or fail with EIO, nothing else; a
+ * write that succeeds reads back), and the rest of the filesystem works:
+ * root's other file reads back intact, a new file is written and read,
+ * `daxfs stat` answers and counts the chunks put back. After the user is
+ * gone: unmount, fsck.daxfs -n clean, mount again, root's file intact.
+ *
+ * argv[1] is the data path (dax or bio): the dax path writes through the
+ * core's copy into the region, the bio path reads and writes through the
+ * block layer's copies.
+ */
+#include <sys/mman.h>
+
+#include "libdaxfs.h"
+#include "mmuser.h"
+
+#define REGION_MIB 64
+#define PAGE 4096
+#define VICTIM_SIZE (4 * 1024 * 1024 + 2 * PAGE)
+#define OTHER_SIZE (1024 * 1024)
+#define WRITE_OFF (1024 * 1024)
+#define WRITE_LEN (64 * 1024)
+#define HANG_SECONDS 240 /* a hang detector only: each step takes milliseconds */
+
+static struct mt t;
+
+/* What the user's child tells root. */
+struct report {
+	int given;     /* chunk descriptors kept */
+	int truncated; /* of them, truncated to 0 by the user */
+	ino_t ino[64]; /* their inode numbers */
+};
+
+/* The user: map the own file writable, truncate every chunk, hold on. */
+static void user_child(int out, int go)
+{
+	struct report rep = {0};
+	void *p = NULL;
+	char b;
+	int fd;
+
+	mu_become();
+	fd = open(mt_path(&t, "victim"), O_RDWR);
+	CHECK(fd >= 0);
+	mu_keeping = true;
+	if (daxfs_mmap(fd, 0, VICTIM_SIZE, PROT_READ | PROT_WRITE, 0, &p)) {
+		fprintf(stderr, "user: daxfs_mmap: %s\n", daxfs_errmsg());
+		_exit(3);
+	}
+	mu_keeping = false;
+	for (int k = 0; k < mu_nkept && k < 64; k++) {
+		struct stat st;
+
+		CHECK(fstat(mu_kept[k], &st) == 0);
+		rep.ino[rep.given++] = st.st_ino;
+		if (ftruncate(mu_kept[k], 0) == 0)
+			rep.truncated++;
+		else
+			printf("user: ftruncate of chunk descriptor %d refused: %s\n", mu_kept[k],
+			       strerror(errno));
+	}
+	CHECK(write(out, &rep, sizeof(rep)) == sizeof(rep));
+	/* hold the mapping and the descriptors until root is done */
+	CHECK(read(go, &b, 1) <= 1);
+	_exit(0);
+}
+
+/* root: truncate the chunk files with these inode numbers in the region */
+static int truncate_chunks(const struct report *rep)
+{
+	char path[600];
+	int n = 0;
+
+	for (int c = 0; c < REGION_MIB / 2; c++) {
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/chunk.%08x", t.region, c);
+		CHECK(stat(path, &st) == 0);
+		for (int k = 0; k < rep->given; k++)
+			if (st.st_ino == rep->ino[k]) {
+				CHECK(truncate(path, 0) == 0);
+				n++;
+			}
+	}
+	return n;
+}
+
+static void fill(const char *name, size_t size, int c, mode_t mode)
+{
+	close(mt_make_file(&t, name, size, c, O_RDONLY));
+	CHECK(chmod(mt_path(&t, name), mode) == 0);
+}
+
+/* @name holds @size bytes of @c */
+static void check_contents(const char *name, size_t size, int c)
+{
+	static uint8_t buf[OTHER_SIZE];
+	int fd = open(mt_path(&t, name), O_RDONLY);
+
+	CHECK(fd >= 0);
+	CHECK(size <= sizeof(buf));
+	CHECK(pread(fd, buf, size, 0) == (ssize_t)size);
+	for (size_t i = 0; i < size; i++)
+		if (buf[i] != c) {
+			fprintf(stderr, "FAIL: %s byte %zu is %#x, not %#x\n", name, i, buf[i], c);
+			exit(1);
+		}
+	close(fd);
+}
+
+/* an answer through the mount: success, or EIO for the damaged file */
+static void expect_ok_or_eio(const char *what, long rc, long want)
+{
+	if (rc == want) {
+		printf("%-34s done\n", what);
+		return;
+	}
+	if (rc < 0 && errno == EIO) {
+		printf("%-34s EIO\n", what);
+		return;
+	}
+	fprintf(stderr, "FAIL: %s returned %ld (%s): the daemon must answer\n", what, rc,
+		rc < 0 ? strerror(errno) : "short");
+	exit(1);
+}
+
+/* root works on the file whose chunks were truncated */
+static void use_victim(void)
+{
+	static uint8_t buf[VICTIM_SIZE], w[WRITE_LEN];
+	int fd = open(mt_path(&t, "victim"), O_RDWR);
+	long rc;
+
+	CHECK(fd >= 0);
+	rc = pread(fd, buf, VICTIM_SIZE, 0);
+	expect_ok_or_eio("read of the truncated file", rc, VICTIM_SIZE);
+	for (long i = 0; rc == VICTIM_SIZE && i < VICTIM_SIZE; i++)
+		if (buf[i] != 'v' && buf[i] != 0) {
+			fprintf(stderr, "FAIL: victim byte %ld is %#x (not its own or zero)\n", i,
+				buf[i]);
+			exit(1);
+		}
+	memset(w, 'w', sizeof(w));
+	rc = pwrite(fd, w, sizeof(w), WRITE_OFF);
+	expect_ok_or_eio("write into the truncated file", rc, WRITE_LEN);
+	if (rc == WRITE_LEN) {
+		CHECK(pread(fd, buf, WRITE_LEN, WRITE_OFF) == WRITE_LEN);
+		CHECK(!memcmp(buf, w, WRITE_LEN));
+	}
+	rc = ftruncate(fd, WRITE_OFF + 100);
+	expect_ok_or_eio("truncate of the truncated file", rc, 0);
+	close(fd);
+}
+
+/* everything else works */
+static void use_the_rest(void)
+{
+	struct statvfs sv;
+	char cmd[800];
+
+	CHECK(statvfs(t.mnt, &sv) == 0);
+	check_contents("other", OTHER_SIZE, 'o');
+	fill("new", OTHER_SIZE, 'n', 0644);
+	check_contents("new", OTHER_SIZE, 'n');
+	snprintf(cmd, sizeof(cmd), "'%s' stat '%s' | grep -q '^resized chunks: *[1-9]'",
+		 DAXFS_BIN, t.mnt);
+	if (mt_run("%s", cmd) != 0) {
+		mt_run("'%s' stat '%s' >&2", DAXFS_BIN, t.mnt);
+		fprintf(stderr, "FAIL: daxfs stat does not count the chunks put back\n");
+		exit(1);
+	}
+	printf("%-34s done\n", "the rest of the filesystem");
+}
+
+int main(int argc, char **argv)
+{
+	struct report rep;
+	int rp[2], gp[2], st;
+	pid_t pid;
+
+	CHECK(argc == 2 && (!strcmp(argv[1], "dax") || !strcmp(argv[1], "bio")));
+	mu_make_user("pmdrsz");
+	mt_setup(&t, MT_TMPFS, REGION_MIB);
+	mt_umount(&t);
+	snprintf(t.opts, sizeof(t.opts), "-o allow_other,datapath=%s", argv[1]);
+	mt_mount(&t);
+	fill("other", OTHER_SIZE, 'o', 0600);
+	fill("victim", VICTIM_SIZE, 'v', 0600);
+	CHECK(chown(mt_path(&t, "victim"), mu_uid, mu_gid) == 0);
+
+	CHECK(pipe2(rp, O_CLOEXEC) == 0 && pipe2(gp, O_CLOEXEC) == 0);
+	fflush(NULL);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		mt_current = NULL;
+		syscall(SYS_close, rp[0]);
+		syscall(SYS_close, gp[1]);
+		user_child(rp[1], gp[0]);
+	}
+	syscall(SYS_close, rp[1]);
+	syscall(SYS_close, gp[0]);
+	CHECK(read(rp[0], &rep, sizeof(rep)) == sizeof(rep));
+	printf("user: %d chunk descriptors given, %d truncated to 0 bytes\n", rep.given,
+	       rep.truncated);
+	CHECK(rep.given >= 2); /* a 4 MiB file in chunks of its own */
+	if (rep.truncated < rep.given) {
+		int n = truncate_chunks(&rep);
+
+		printf("root: truncated the %d chunk files the user could not\n", n);
+		CHECK(n == rep.given);
+	}
+
+	alarm(HANG_SECONDS);
+	use_victim();
+	use_the_rest();
+	alarm(0);
+
+	syscall(SYS_close, gp[1]);
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	syscall(SYS_close, rp[0]);
+	mt_umount(&t);
+	CHECK_EQ(mt_fsck(&t), 0);
+	mt_mount(&t);
+	check_contents("other", OTHER_SIZE, 'o');
+	check_contents("new", OTHER_SIZE, 'n');
+	mt_umount(&t);
+	printf("ok\n");
+	return 0;
+}
