@@ -946,6 +946,7 @@ void pmr_close(struct pmr_region **rp)
 
 	if (!r)
 		return;
+	pmr_unguard(r);
 	crashsim_delete(&r->sim);
 	region_unmap(r);
 	region_free(r);
@@ -980,7 +981,8 @@ void pmr_get_info(const struct pmr_region *r, struct pmr_info *info)
 	info->chunked = r->chunked;
 	info->chunks = r->size / PMR_CHUNK_SIZE;
 	info->exposed_chunks = r->nexposed;
-	info->resized_chunks = r->resized_chunks;
+	info->resized_chunks = r->resized_chunks + atomic_load(&r->guard.restored);
+	info->detached_chunks = atomic_load(&r->guard.detached);
 }
 
 bool pmr_contains(const struct pmr_region *r, const void *p, size_t len)

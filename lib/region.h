@@ -120,7 +120,8 @@ struct pmr_info {
 	bool chunked;		 /* a directory of chunk files */
 	uint64_t chunks;	 /* size / PMR_CHUNK_SIZE */
 	uint64_t exposed_chunks; /* chunks other processes may reach (see pmr_chunk_exposed) */
-	uint64_t resized_chunks; /* found with another size (by a holder), put back to 2 MiB */
+	uint64_t resized_chunks;  /* found with another size (by a holder), put back (pmr_guard) */
+	uint64_t detached_chunks; /* replaced by anonymous memory until reclaimed (pmr_guard) */
 };
 
 /*
@@ -282,6 +283,29 @@ int pmr_exposure_scan(struct pmr_region *r, uint64_t *unreadable);
  * Returns how many were reclaimed, or -errno (-EROFS read-only).
  */
 long pmr_reclaim(struct pmr_region *r, const uint64_t *idx, size_t n, bool *done);
+
+/*
+ * pmr_guard - keep this process alive when the files behind @r lose pages
+ * under its mapping: a holder of a writable chunk descriptor truncates it,
+ * or punches a hugetlbfs page out and the pool has none left. Without the
+ * guard the next access there is SIGBUS; with it, a SIGBUS handler (one per
+ * process, installed at the first call) gives the file its size (and a
+ * huge page) back and the access is made again, reading zeros where the
+ * pages were lost. An exposed chunk whose pages cannot come back, or that
+ * faults again and again (MAX_REPAIRS times between two reclaims), is
+ * detached: anonymous memory takes its place in the mapping until
+ * pmr_reclaim() maps the file again, so the holder's file, and nothing
+ * else, reads what this process stored there. A fault the guard cannot
+ * repair, or not in a guarded region, goes to the SIGBUS action in place
+ * before the guard. Counted in pmr_info resized_chunks/detached_chunks.
+ * For a process that maps chunks it gives out (the daxfs daemon). A memory
+ * error (BUS_MCEERR_*) is not repaired. Returns 0, -EBUSY (16 regions are
+ * guarded), -ENOMEM, or -errno of sigaction. pmr_close() ends the guard.
+ */
+int pmr_guard(struct pmr_region *r);
+
+/* pmr_unguard - end pmr_guard() of @r (nothing if it was not guarded). */
+void pmr_unguard(struct pmr_region *r);
 
 /* Names for printing. */
 const char *pmr_backend_name(enum pmr_backend b);

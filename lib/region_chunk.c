@@ -662,8 +662,32 @@ void chunked_remove(struct pmr_region *r)
 	remove_all(r->fd, r->path, r->nchunks);
 }
 
+/*
+ * restore_exposed - give the chunks other processes hold their size back
+ * before we let go of the region, so that a read-only open (fsck -n) after
+ * us finds whole chunks. A holder may shrink one again later: the next
+ * writable open restores it.
+ */
+static void restore_exposed(struct pmr_region *r)
+{
+	struct stat dst;
+
+	if (!region_writable(r) || !r->nexposed || fstat(r->fd, &dst))
+		return;
+	for (uint64_t i = 0; i < r->nchunks; i++) {
+		int fd;
+
+		if (!r->exposed[i])
+			continue;
+		fd = open_chunk(r, &dst, i, O_RDWR);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
 void chunked_unmap(struct pmr_region *r)
 {
+	restore_exposed(r);
 	if (r->map)
 		pmem2_map_delete(&r->map);
 	if (r->src)
@@ -755,6 +779,8 @@ static int reclaim_chunk(struct pmr_region *r, const struct stat *dst, uint64_t 
 		return fd;
 	/* Our mapping must hang on this open file, or it counts as another. */
 	err = map_chunk(r, idx, fd);
+	if (!err)
+		pmr_guard_reset(r, idx); /* mapped from its file again */
 	if (!err)
 		err = probe(fd);
 	if (!err)

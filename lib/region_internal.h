@@ -9,6 +9,7 @@
 
 #include <libpmem2.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -44,6 +45,13 @@ struct pmr_region {
 	uint64_t nexposed;	    /* chunks with a bit set */
 	uint64_t resized_chunks;    /* chunks found with another size and put back to 2 MiB */
 	pthread_mutex_t chunk_lock; /* exposure, probes, descriptors given out */
+
+	/* The SIGBUS guard (region_guard.c), while pmr_guard() is on. */
+	struct {
+		_Atomic unsigned *faults;  /* per chunk: faults repaired since the last reclaim */
+		_Atomic uint64_t restored; /* chunk files given their size back */
+		_Atomic uint64_t detached; /* chunks replaced by anonymous memory */
+	} guard;
 };
 
 /* Bits of pmr_region.exposed[]. */
@@ -55,6 +63,9 @@ int pmr_detect_fd(int fd, const char *path, enum pmr_backend *backend, uint64_t 
 int pmr_check_size_page(const char *path, uint64_t size, uint64_t page_size);
 int pmr_reserve_va(uint64_t size, uint64_t align, void **addr);
 int pmr_map_existing(struct pmr_region *r, int src_fd);
+
+/* region_guard.c: chunk @idx is mapped from its file again (a reclaim) */
+void pmr_guard_reset(struct pmr_region *r, uint64_t idx);
 
 /* region_chunk.c, for region.c */
 int chunked_create(struct pmr_region *r, uint64_t size);

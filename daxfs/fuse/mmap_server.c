@@ -294,6 +294,13 @@ static int open_region(struct daxfs_mmap_server *s)
 	err = daxfs_iso_scan(s->fs, &s->scan_unreadable);
 	if (err)
 		return err;
+	/*
+	 * A client given a writable descriptor can shrink the file behind
+	 * our mapping: our next access there must not kill the filesystem.
+	 */
+	err = pmr_guard(r);
+	if (err)
+		return err;
 	if (s->chunked)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
@@ -460,6 +467,7 @@ void daxfs_mmap_server_print(struct daxfs_mmap_server *s, FILE *f, int json)
 	struct daxfs_mmap_server_stats st;
 	struct daxfs_iso_stats is;
 	struct pin_row *pins = NULL;
+	struct pmr_info ri;
 	size_t n;
 
 	if (!s) {
@@ -471,19 +479,22 @@ void daxfs_mmap_server_print(struct daxfs_mmap_server *s, FILE *f, int json)
 	if (!s->disabled_why)
 		daxfs_iso_get_stats(s->fs, &is);
 	n = s->disabled_why ? 0 : pin_rows(s, &pins);
+	pmr_get_info(daxfs_region(s->fs), &ri);
 	if (json) {
 		fprintf(f,
 			"  \"mmap\": {\"offered\": %s, \"isolates\": %s, \"grants\": %llu, "
 			"\"refusals\": %llu, \"kernel\": %llu, \"chunks_given\": %llu, "
 			"\"kept_chunks\": %llu, \"waiting_chunks\": %llu, \"kept_free_blocks\": "
 			"%llu, \"reclaimed_chunks\": %llu, \"moved_bytes\": %llu, "
-			"\"zeroed_bytes\": %llu, \"scan_unreadable\": %llu, \"pins\": [",
+			"\"zeroed_bytes\": %llu, \"resized_chunks\": %llu, \"detached_chunks\": "
+			"%llu, \"scan_unreadable\": %llu, \"pins\": [",
 			s->disabled_why ? "false" : "true", s->chunked ? "true" : "false",
 			(unsigned long long)st.grants, (unsigned long long)st.refusals,
 			(unsigned long long)st.kernel, (unsigned long long)st.chunks,
 			(unsigned long long)is.excluded_chunks, (unsigned long long)is.waiting_chunks,
 			(unsigned long long)is.excluded_free, (unsigned long long)is.reclaimed,
 			(unsigned long long)is.moved_bytes, (unsigned long long)is.zeroed_bytes,
+			(unsigned long long)ri.resized_chunks, (unsigned long long)ri.detached_chunks,
 			(unsigned long long)s->scan_unreadable);
 		for (size_t k = 0; k < n; k++)
 			fprintf(f,
@@ -525,6 +536,11 @@ void daxfs_mmap_server_print(struct daxfs_mmap_server *s, FILE *f, int json)
 		(unsigned long long)is.excluded_free, (unsigned long long)is.reclaimed);
 	fprintf(f, "isolation:     %llu bytes moved, %llu bytes zeroed\n",
 		(unsigned long long)is.moved_bytes, (unsigned long long)is.zeroed_bytes);
+	if (ri.resized_chunks || ri.detached_chunks)
+		fprintf(f,
+			"resized chunks: %llu put back to size (a holder of a descriptor shrank "
+			"them: their lost bytes read as zeros), %llu detached until reclaimed\n",
+			(unsigned long long)ri.resized_chunks, (unsigned long long)ri.detached_chunks);
 	if (s->scan_unreadable)
 		fprintf(f,
 			"note:          %llu processes' mappings could not be read at start: "

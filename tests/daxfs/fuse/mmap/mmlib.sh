@@ -3,7 +3,7 @@
 # of the mount tests' ../lib.sh (dx_skip, fail, dx_umount, dx_fsck, clean-up).
 #
 #   . "$(dirname "$0")/mmlib.sh" "$@"        (args: BUILD_DIR SOURCE_DIR)
-#   mm_region [tmpfs|huge|hugetlbfs] SIZE_MIB; mm_mount [daemon options];
+#   mm_region [tmpfs|huge|hugetlbfs] SIZE_MIB [--chunked]; mm_mount [daemon options];
 #   ... checks ...; dx_umount; dx_fsck
 # Every mount is undone on exit. Skips (77) when something a CI machine
 # has is missing here, except under CI=true, where that is a failure.
@@ -26,7 +26,7 @@ HUGEPAGES_SAVED=
 dx_cleanup_more() {
 	if [ -n "$BACKDIR" ]; then
 		[ -e "$REGION" ] && flock -w 20 "$REGION" true 2>/dev/null
-		rm -f "$REGION"
+		rm -rf "$REGION"
 		umount -l "$BACKDIR" 2>/dev/null
 	fi
 	if [ -n "$HUGEPAGES_SAVED" ]; then
@@ -34,13 +34,15 @@ dx_cleanup_more() {
 	fi
 }
 
-# mm_region KIND SIZE_MIB: make and format a region on 4 KiB tmpfs, a huge
-# tmpfs or hugetlbfs (the last two mounted here).
+# mm_region KIND SIZE_MIB [--chunked]: make and format a region on 4 KiB
+# tmpfs, a huge tmpfs or hugetlbfs (the last two mounted here); one file, or
+# a directory of chunks with --chunked.
 mm_region() {
-	local kind=$1 size=$2 need free
+	local kind=$1 size=$2 chunked=${3:-} need free
 	case $kind in
 	tmpfs)
 		REGION=$T/region
+		rm -rf "$REGION" # an earlier one, unmounted
 		;;
 	huge)
 		BACKDIR=$T/back
@@ -66,7 +68,8 @@ mm_region() {
 		;;
 	*) fail "mm_region: unknown kind $kind" ;;
 	esac
-	"$MKFS" -q --size "${size}M" "$REGION" || fail "mkfs.daxfs $REGION"
+	# shellcheck disable=SC2086
+	"$MKFS" -q --size "${size}M" $chunked "$REGION" || fail "mkfs.daxfs $chunked $REGION"
 }
 
 # mm_mount [daemon options] - mount $REGION on $MNT (default data path).

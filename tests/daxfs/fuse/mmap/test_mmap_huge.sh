@@ -3,17 +3,19 @@
 # test_mmap_huge - daxfs-mapcheck proves the page-table entries behind DAX
 # mappings: 2 MiB PMD mappings (and at most 1 fault per 2 MiB, give or take
 # a few) on a huge-tmpfs region and on a hugetlbfs region, 4 KiB PTEs (one
-# fault per page) on a plain tmpfs region. Files are 2 MiB-aligned extents
-# allocated by the daemon at map time. On hugetlbfs a file of 4 KiB blocks
-# is refused with a reason, allocating nothing.
+# fault per page) on a plain tmpfs region; the same on chunked regions
+# (mkfs.daxfs --chunked), whose mappings are made of chunk files. Files are
+# 2 MiB-aligned extents allocated by the daemon at map time. On a
+# single-file hugetlbfs region a file of 4 KiB blocks is refused with a
+# reason, allocating nothing.
 . "$(dirname "$0")/mmlib.sh" "$@"
 
 SIZE=$((16 << 20))
 
-# check KIND EXPECT(pmd|pte): map a 16 MiB file, read and write it.
+# check KIND EXPECT(pmd|pte) [--chunked]: map a 16 MiB file, read and write it.
 check() {
-	local kind=$1 expect=$2 out pmd pte flt mode min free0
-	mm_region "$kind" 64
+	local kind=$1 expect=$2 chunked=${3:-} out pmd pte flt mode min free0
+	mm_region "$kind" 64 "$chunked"
 	mm_mount
 	truncate -s $SIZE "$MNT/f" || fail "truncate on $kind"
 	for mode in --write ""; do
@@ -37,7 +39,7 @@ $out"
 		fi
 	done
 	rm -f "$MNT/f"
-	if [ "$kind" = hugetlbfs ]; then
+	if [ "$kind" = hugetlbfs ] && [ -z "$chunked" ]; then
 		# A small file has 4 KiB blocks: refused, and nothing allocated.
 		printf abc >"$MNT/small"
 		free0=$(stat -f -c %a "$MNT")
@@ -48,7 +50,7 @@ $out"
 	dx_umount
 	dx_fsck
 	if [ -n "$BACKDIR" ]; then
-		rm -f "$REGION"
+		rm -rf "$REGION"
 		umount "$BACKDIR" || fail "umount $BACKDIR"
 		rmdir "$BACKDIR"
 		BACKDIR=
@@ -58,4 +60,7 @@ $out"
 check tmpfs pte
 check huge pmd
 check hugetlbfs pmd
+check tmpfs pte --chunked
+check huge pmd --chunked
+check hugetlbfs pmd --chunked
 exit 0

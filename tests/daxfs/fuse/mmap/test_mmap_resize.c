@@ -14,8 +14,13 @@
  * through the mount (each may succeed or fail with EIO, nothing else; a
  * write that succeeds reads back), and the rest of the filesystem works:
  * root's other file reads back intact, a new file is written and read,
- * `daxfs stat` answers and counts the chunks put back. After the user is
- * gone: unmount, fsck.daxfs -n clean, mount again, root's file intact.
+ * `daxfs stat` lists the user's pin (pid, writable, chunks) and counts
+ * the chunks put back. Then the user truncates again after each of root's
+ * writes, until the daemon gives up putting the chunk back and detaches it
+ * (anonymous memory in its mapping):
+ * the writes still answer, and `daxfs stat` counts the detached chunk.
+ * After the user is gone: unmount, fsck.daxfs -n clean, mount again, root's
+ * files intact.
  *
  * argv[1] is the data path (dax or bio): the dax path writes through the
  * core's copy into the region, the bio path reads and writes through the
@@ -72,8 +77,13 @@ static void user_child(int out, int go)
 			       strerror(errno));
 	}
 	CHECK(write(out, &rep, sizeof(rep)) == sizeof(rep));
-	/* hold the mapping and the descriptors until root is done */
-	CHECK(read(go, &b, 1) <= 1);
+	/* hold the mapping and the descriptors; truncate again when asked */
+	while (read(go, &b, 1) == 1) {
+		for (int k = 0; k < mu_nkept; k++)
+			if (ftruncate(mu_kept[k], 0))
+				b = 'r';
+		CHECK(write(out, &b, 1) == 1);
+	}
 	_exit(0);
 }
 
@@ -164,24 +174,58 @@ static void use_victim(void)
 	close(fd);
 }
 
+/* `daxfs stat` of the mount matches the extended regular expression @re */
+static void check_stat(const char *re, const char *what)
+{
+	if (mt_run("'%s' stat '%s' | grep -Eq '%s'", DAXFS_BIN, t.mnt, re) != 0) {
+		mt_run("'%s' stat '%s' >&2", DAXFS_BIN, t.mnt);
+		fprintf(stderr, "FAIL: daxfs stat does not show %s\n", what);
+		exit(1);
+	}
+}
+
 /* everything else works */
 static void use_the_rest(void)
 {
 	struct statvfs sv;
-	char cmd[800];
 
 	CHECK(statvfs(t.mnt, &sv) == 0);
 	check_contents("other", OTHER_SIZE, 'o');
 	fill("new", OTHER_SIZE, 'n', 0644);
 	check_contents("new", OTHER_SIZE, 'n');
-	snprintf(cmd, sizeof(cmd), "'%s' stat '%s' | grep -q '^resized chunks: *[1-9]'",
-		 DAXFS_BIN, t.mnt);
-	if (mt_run("%s", cmd) != 0) {
-		mt_run("'%s' stat '%s' >&2", DAXFS_BIN, t.mnt);
-		fprintf(stderr, "FAIL: daxfs stat does not count the chunks put back\n");
-		exit(1);
-	}
+	check_stat("^resized chunks: *[1-9]", "the chunks put back");
 	printf("%-34s done\n", "the rest of the filesystem");
+}
+
+/* the user truncates after each write of root's, @rounds times */
+static void truncate_again(int go, int done, int rounds)
+{
+	uint8_t w[PAGE];
+	int fd = open(mt_path(&t, "victim"), O_RDWR);
+	char b = 't';
+	long rc;
+
+	CHECK(fd >= 0);
+	memset(w, 'x', sizeof(w));
+	for (int k = 0; k < rounds; k++) {
+		CHECK(write(go, &b, 1) == 1);
+		CHECK(read(done, &b, 1) == 1);
+		if (b != 't') {
+			printf("user: ftruncate refused: the rounds test the daemon nothing\n");
+			break;
+		}
+		rc = pwrite(fd, w, sizeof(w), 0);
+		if (rc != PAGE && !(rc < 0 && errno == EIO)) {
+			fprintf(stderr, "FAIL: write after truncation %d returned %ld (%s)\n",
+				k + 2, rc, rc < 0 ? strerror(errno) : "short");
+			exit(1);
+		}
+	}
+	close(fd);
+	if (b == 't')
+		check_stat("^resized chunks: .*, [1-9][0-9]* detached", "the chunk detached");
+	check_contents("other", OTHER_SIZE, 'o');
+	printf("%-34s done\n", "truncated again and again");
 }
 
 int main(int argc, char **argv)
@@ -216,6 +260,16 @@ int main(int argc, char **argv)
 	printf("user: %d chunk descriptors given, %d truncated to 0 bytes\n", rep.given,
 	       rep.truncated);
 	CHECK(rep.given >= 2); /* a 4 MiB file in chunks of its own */
+	/* issue 12: `daxfs stat` says the mount isolates and lists the pin */
+	{
+		char re[160];
+
+		check_stat("^dax mmap: +isolating", "that DAX mappings isolate");
+		check_stat("^pins: +1$", "one pin");
+		snprintf(re, sizeof(re), "^  pid %d inode [0-9]+ bytes 0\\+[0-9]+ rw, %d chunks$",
+			 (int)pid, rep.given);
+		check_stat(re, "the user's pin");
+	}
 	if (rep.truncated < rep.given) {
 		int n = truncate_chunks(&rep);
 
@@ -226,6 +280,8 @@ int main(int argc, char **argv)
 	alarm(HANG_SECONDS);
 	use_victim();
 	use_the_rest();
+	if (rep.truncated == rep.given)
+		truncate_again(gp[1], rp[0], 6);
 	alarm(0);
 
 	syscall(SYS_close, gp[1]);
@@ -233,6 +289,8 @@ int main(int argc, char **argv)
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	syscall(SYS_close, rp[0]);
 	mt_umount(&t);
+	if (mt_fsck(&t))
+		mt_run("'%s' -n '%s' >&2", FSCK_BIN, t.region);
 	CHECK_EQ(mt_fsck(&t), 0);
 	mt_mount(&t);
 	check_contents("other", OTHER_SIZE, 'o');
