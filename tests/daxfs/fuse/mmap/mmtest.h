@@ -25,6 +25,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -203,6 +204,35 @@ static inline int mt_make_file(struct mt *t, const char *name, size_t size, int 
 	fd = open(mt_path(t, name), flags);
 	CHECK(fd >= 0);
 	return fd;
+}
+
+/*
+ * mt_spawn - fork a child that runs @fn(@arg, @in, @out) and exits: it reads
+ * commands on @in and answers on @out. *@to gets the end that writes to
+ * the child, *@from the end that reads its answers (close-on-exec, so a
+ * daemon started later keeps none). Returns the child's pid.
+ */
+static inline pid_t mt_spawn(void (*fn)(void *arg, int in, int out), void *arg, int *to, int *from)
+{
+	int down[2], up[2];
+	pid_t pid;
+
+	CHECK(pipe2(down, O_CLOEXEC) == 0 && pipe2(up, O_CLOEXEC) == 0);
+	fflush(NULL);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		mt_current = NULL; /* the parent cleans up */
+		syscall(SYS_close, down[1]);
+		syscall(SYS_close, up[0]);
+		fn(arg, down[0], up[1]);
+		_exit(0);
+	}
+	syscall(SYS_close, down[0]);
+	syscall(SYS_close, up[1]);
+	*to = down[1];
+	*from = up[0];
+	return pid;
 }
 
 /*

@@ -225,7 +225,8 @@ static void attack_mremap(int out)
 		scan_mem(&s, p, files[f].size);
 		n = vmas_in(p, files[f].size, v, 64);
 		for (int k = 0; k < n; k++) {
-			void *q = mremap((void *)v[k].s, v[k].e - v[k].s, SCAN_BYTES, MREMAP_MAYMOVE);
+			void *q =
+				mremap((void *)v[k].s, v[k].e - v[k].s, SCAN_BYTES, MREMAP_MAYMOVE);
 
 			if (q == MAP_FAILED)
 				continue;
@@ -508,8 +509,9 @@ struct pin_child {
 	int go, done;
 };
 
-static void pin_holder(bool as_user, int go, int done)
+static void pin_holder(void *arg, int go, int done)
 {
+	bool as_user = arg != NULL;
 	void *p = NULL;
 	char b;
 	int fd;
@@ -535,7 +537,7 @@ static void pin_holder(bool as_user, int go, int done)
 
 static void test_pin_outlives_daemon(bool as_user)
 {
-	int go[2], done[2], st;
+	int go, done, st;
 	uint8_t buf[64 * PAGE], want[64 * PAGE];
 	pid_t pid;
 	char b;
@@ -544,19 +546,8 @@ static void test_pin_outlives_daemon(bool as_user)
 	if (as_user)
 		CHECK(chown(mt_path(&t, "victim"), mu_uid, mu_gid) == 0);
 	/* close-on-exec: the daemon mt_mount() starts must not keep the pipes open */
-	CHECK(pipe2(go, O_CLOEXEC) == 0 && pipe2(done, O_CLOEXEC) == 0);
-	fflush(NULL);
-	pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		mt_current = NULL;
-		syscall(SYS_close, go[1]);
-		syscall(SYS_close, done[0]);
-		pin_holder(as_user, go[0], done[1]);
-	}
-	syscall(SYS_close, go[0]);
-	syscall(SYS_close, done[1]);
-	CHECK(read(done[0], &b, 1) == 1 && b == 'm');
+	pid = mt_spawn(pin_holder, as_user ? &t : NULL, &go, &done);
+	CHECK(read(done, &b, 1) == 1 && b == 'm');
 	CHECK(unlink(mt_path(&t, "victim")) == 0);
 	mt_umount(&t);
 	mt_mount(&t);
@@ -568,8 +559,8 @@ static void test_pin_outlives_daemon(bool as_user)
 		snprintf(name, sizeof(name), "new%02d", k);
 		close(mt_make_file(&t, name, sizeof(want), 'n', O_RDONLY));
 	}
-	CHECK(write(go[1], "g", 1) == 1);
-	CHECK(read(done[0], &b, 1) == 1 && b == 's');
+	CHECK(write(go, "g", 1) == 1);
+	CHECK(read(done, &b, 1) == 1 && b == 's');
 	for (int k = 0; k < 60; k++) {
 		char name[32];
 		int fd;
@@ -593,7 +584,8 @@ static void test_pin_outlives_daemon(bool as_user)
 	if (!failures)
 		printf("pin      %s: the old mapping's stores reached none of 60 new files\n",
 		       chunked ? "chunked" : "file");
-	syscall(SYS_close, go[1]);
+	syscall(SYS_close, go);
+	syscall(SYS_close, done);
 	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 

@@ -49,13 +49,14 @@ struct report {
 };
 
 /* The user: map the own file writable, truncate every chunk, hold on. */
-static void user_child(int out, int go)
+static void user_child(void *arg, int go, int out)
 {
 	struct report rep = {0};
 	void *p = NULL;
 	char b;
 	int fd;
 
+	(void)arg;
 	mu_become();
 	fd = open(mt_path(&t, "victim"), O_RDWR);
 	CHECK(fd >= 0);
@@ -231,7 +232,7 @@ static void truncate_again(int go, int done, int rounds)
 int main(int argc, char **argv)
 {
 	struct report rep;
-	int rp[2], gp[2], st;
+	int go, done, st;
 	pid_t pid;
 
 	CHECK(argc == 2 && (!strcmp(argv[1], "dax") || !strcmp(argv[1], "bio")));
@@ -244,19 +245,8 @@ int main(int argc, char **argv)
 	fill("victim", VICTIM_SIZE, 'v', 0600);
 	CHECK(chown(mt_path(&t, "victim"), mu_uid, mu_gid) == 0);
 
-	CHECK(pipe2(rp, O_CLOEXEC) == 0 && pipe2(gp, O_CLOEXEC) == 0);
-	fflush(NULL);
-	pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		mt_current = NULL;
-		syscall(SYS_close, rp[0]);
-		syscall(SYS_close, gp[1]);
-		user_child(rp[1], gp[0]);
-	}
-	syscall(SYS_close, rp[1]);
-	syscall(SYS_close, gp[0]);
-	CHECK(read(rp[0], &rep, sizeof(rep)) == sizeof(rep));
+	pid = mt_spawn(user_child, NULL, &go, &done);
+	CHECK(read(done, &rep, sizeof(rep)) == sizeof(rep));
 	printf("user: %d chunk descriptors given, %d truncated to 0 bytes\n", rep.given,
 	       rep.truncated);
 	CHECK(rep.given >= 2); /* a 4 MiB file in chunks of its own */
@@ -281,13 +271,13 @@ int main(int argc, char **argv)
 	use_victim();
 	use_the_rest();
 	if (rep.truncated == rep.given)
-		truncate_again(gp[1], rp[0], 6);
+		truncate_again(go, done, 6);
 	alarm(0);
 
-	syscall(SYS_close, gp[1]);
+	syscall(SYS_close, go);
 	CHECK(waitpid(pid, &st, 0) == pid);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	syscall(SYS_close, rp[0]);
+	syscall(SYS_close, done);
 	mt_umount(&t);
 	if (mt_fsck(&t))
 		mt_run("'%s' -n '%s' >&2", FSCK_BIN, t.region);
