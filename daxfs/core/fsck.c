@@ -397,6 +397,58 @@ static int check_journal(struct run *u, const struct daxfs_dsuper *sb)
 }
 
 /*
+ * check_features - incompatible or read-only compatible feature bits this
+ * daxfs does not know, in a primary superblock whose checksum holds. A
+ * newer daxfs sets a feature in both superblocks (super_feature_on): when
+ * the backup is sound, knows none of them and otherwise agrees, the bits
+ * are damage and are cleared (from the backup's words). Otherwise this
+ * fsck cannot check the filesystem: returns DAXFS_FSCK_OPERROR with the
+ * reason in @msg, before anything is written. Updates *@sb; 0 when it
+ * may go on.
+ */
+static int check_features(struct run *u, struct daxfs_dsuper *sb, char *msg, size_t msglen)
+{
+	struct ck *c = u->log;
+	uint32_t inc = le32_to_cpu(sb->feat_incompat) & ~DAXFS_FEAT_INCOMPAT_SUPP;
+	uint32_t ro = le32_to_cpu(sb->feat_ro_compat) & ~DAXFS_FEAT_RO_COMPAT_SUPP;
+	struct daxfs_dsuper bk, fixed_sb = *sb;
+	char buf[64];
+	bool fixed;
+
+	if (le64_to_cpu(sb->magic) != DAXFS_MAGIC || (!inc && !ro) ||
+	    le32_to_cpu(sb->crc) !=
+		    daxfs_csum(sb, DAXFS_SUPER_SIZE, offsetof(struct daxfs_dsuper, crc)))
+		return 0; /* sound, or for super_check to judge */
+	memcpy(&bk, (uint8_t *)pmr_addr(u->r) + BLK_SIZE, sizeof(bk));
+	fixed_sb.feat_incompat = cpu_to_le32(le32_to_cpu(sb->feat_incompat) & ~inc);
+	fixed_sb.feat_ro_compat = cpu_to_le32(le32_to_cpu(sb->feat_ro_compat) & ~ro);
+	if (super_check(&bk, pmr_size(u->r), true) || !backup_matches(&bk, &fixed_sb)) {
+		snprintf(msg, msglen,
+			 "superblock: unknown %s features 0x%x, and the backup superblock "
+			 "cannot tell whether they are damage: made by a newer daxfs? This "
+			 "fsck.daxfs cannot check it",
+			 inc ? "incompatible" : "read-only compatible", inc ? inc : ro);
+		return DAXFS_FSCK_OPERROR;
+	}
+	fixed = ck_fix(c, FIX_UNSAFE);
+	problem(c, "superblock", 0, fixed,
+		"superblock: unknown %s features 0x%x that the sound backup superblock does "
+		"not have%s",
+		inc ? "incompatible" : "read-only compatible", inc ? inc : ro,
+		ck_did(c, fixed, "cleared", buf, sizeof(buf)));
+	if (!fixed) {
+		u->primary_bad = true; /* the rest is checked through the backup */
+		*sb = bk;
+		snprintf(msg, msglen, "superblock: unknown feature bits; run fsck.daxfs -y");
+		return c->mode == DAXFS_FSCK_PREEN ? DAXFS_FSCK_UNCORRECTED : 0;
+	}
+	super_seal(&fixed_sb);
+	pmr_memcpy(u->r, pmr_addr(u->r), &fixed_sb, sizeof(fixed_sb), 0);
+	*sb = fixed_sb;
+	return 0;
+}
+
+/*
  * pass0 - the superblocks and the journal, before the filesystem is opened.
  * Returns 0, or a fatal exit code with *@fatal set (the report's error).
  */
@@ -408,6 +460,15 @@ static int pass0(struct run *u, const char **fatal, char *msg, size_t msglen)
 	int err;
 
 	memcpy(&sb, pmr_addr(u->r), sizeof(sb));
+	err = check_features(u, &sb, msg, msglen);
+	if (err) {
+		*fatal = msg;
+		return err;
+	}
+	if (u->primary_bad) {
+		u->state = le32_to_cpu(sb.state);
+		goto journal;
+	}
 	err = super_check(&sb, pmr_size(u->r), false);
 	if (err == -EPROTONOSUPPORT || (err && le64_to_cpu(sb.magic) == DAXFS_MAGIC &&
 					strstr(pmd_errmsg(), "region has only"))) {
@@ -454,6 +515,7 @@ static int pass0(struct run *u, const char **fatal, char *msg, size_t msglen)
 		check_backup(u, &sb);
 	}
 	u->state = le32_to_cpu(sb.state);
+journal:
 	check_jheader(u, &sb);
 	if (check_journal(u, &sb)) {
 		*fatal = "the journal holds a broken transaction; run fsck.daxfs -y";

@@ -104,7 +104,13 @@ static const struct daxfs_dentry *entry_at(struct ck *c, uint64_t dir, const uin
 	return e;
 }
 
-static int walk_leaf(struct dwalk *w, uint64_t blk, const uint8_t *b)
+/*
+ * walk_leaf - the entries of leaf @blk (contents @b), whose keys its parents
+ * bound to [@lo, @hi). Whatever the core's own checks (verify.c
+ * dnode_layout(), dir.c leaf_in_range()) would refuse is damage, so that
+ * the rebuild makes the directory one the core reads again.
+ */
+static int walk_leaf(struct dwalk *w, uint64_t blk, const uint8_t *b, uint64_t lo, uint64_t hi)
 {
 	struct ck *c = w->c;
 	const struct daxfs_dnode *n = (const void *)b;
@@ -117,8 +123,12 @@ static int walk_leaf(struct dwalk *w, uint64_t blk, const uint8_t *b)
 	}
 	if (heap < HDR + 2 * ns || heap > BLK_SIZE || heap % 8)
 		damage(w, "leaf %llu: heap start out of range", blk);
+	if (le16_to_cpu(n->frag) > BLK_SIZE)
+		damage(w, "leaf %llu: free byte count out of range", blk);
 	for (unsigned i = 0; i < ns; i++) {
-		const struct daxfs_dentry *e = entry_at(c, w->ino, b, slot_at(b, i), HDR + 2 * ns);
+		unsigned so = slot_at(b, i);
+		const struct daxfs_dentry *e = entry_at(c, w->ino, b, so, HDR + 2 * ns);
+		uint64_t key;
 		int err;
 
 		if (!e) {
@@ -126,9 +136,15 @@ static int walk_leaf(struct dwalk *w, uint64_t blk, const uint8_t *b)
 			damage(w, "leaf %llu: bad entry", blk);
 			continue;
 		}
-		if (i && le64_to_cpu(e->key) <= prev)
+		/* a sound entry below the heap start is kept; the leaf is not */
+		if (so < heap)
+			damage(w, "leaf %llu: an entry lies below the heap start", blk);
+		key = le64_to_cpu(e->key);
+		if (i && key <= prev)
 			damage(w, "leaf %llu: keys out of order", blk);
-		prev = le64_to_cpu(e->key);
+		if (key < lo || key >= hi)
+			damage(w, "leaf %llu: keys outside the range its index gives it", blk);
+		prev = key;
 		err = add_edge(c, w->ino, le64_to_cpu(e->ino), e->type, e->name, e->namelen);
 		if (err)
 			return err;
@@ -136,7 +152,8 @@ static int walk_leaf(struct dwalk *w, uint64_t blk, const uint8_t *b)
 	return 0;
 }
 
-static int walk_node(struct dwalk *w, uint64_t blk, int level)
+/* walk_node - node @blk at @level, holding the keys [@lo, @hi) (see dir.c child_range()) */
+static int walk_node(struct dwalk *w, uint64_t blk, int level, uint64_t lo, uint64_t hi)
 {
 	struct ck *c = w->c;
 	struct daxfs *fs = c->fs;
@@ -168,7 +185,7 @@ static int walk_node(struct dwalk *w, uint64_t blk, int level)
 	if (le16_to_cpu(n->level) != level)
 		damage(w, "node %llu: wrong level", blk);
 	if (level == 0 || le16_to_cpu(n->level) == 0)
-		return walk_leaf(w, blk, b);
+		return walk_leaf(w, blk, b, lo, hi);
 	unsigned ns = le16_to_cpu(n->nslots);
 	uint64_t prev = 0;
 
@@ -178,11 +195,21 @@ static int walk_node(struct dwalk *w, uint64_t blk, int level)
 	}
 	for (unsigned i = 0; i < ns; i++) {
 		const struct daxfs_dindex *x = (const void *)(b + HDR + 16 * i);
+		uint64_t clo = lo, chi = hi;
 
 		if (i && le64_to_cpu(x->key) <= prev)
 			damage(w, "index node %llu: keys out of order", blk);
 		prev = le64_to_cpu(x->key);
-		err = walk_node(w, le64_to_cpu(x->child), level - 1);
+		/* the first slot's key is not used: the node's own range starts it */
+		if (i && prev > lo)
+			clo = prev;
+		if (i + 1 < ns) {
+			const struct daxfs_dindex *nx = (const void *)(b + HDR + 16 * (i + 1));
+
+			if (le64_to_cpu(nx->key) < hi)
+				chi = le64_to_cpu(nx->key);
+		}
+		err = walk_node(w, le64_to_cpu(x->child), level - 1, clo, chi);
 		if (err)
 			return err;
 	}
@@ -230,7 +257,7 @@ int check_dir(struct ck *c, uint64_t ino, const struct daxfs_dinode *di, uint64_
 			damage(&w, "tree height out of range (root %llu)", root);
 			height = MAX_TREE_HEIGHT;
 		}
-		err = walk_node(&w, root, (int)height - 1);
+		err = walk_node(&w, root, (int)height - 1, 0, UINT64_MAX);
 	} else if (height) {
 		damage(&w, "empty tree of height %llu", height);
 	}

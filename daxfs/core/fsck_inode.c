@@ -110,8 +110,23 @@ static bool ext_ok(struct daxfs *fs, const struct daxfs_dextent *e, uint64_t *la
 {
 	if (ext_why(fs, e, *last_end))
 		return false;
-	*last_end = le32_to_cpu(e->lblk) + le32_to_cpu(e->len);
+	/* in 64 bits: lblk 0xffffffff + 1 must not wrap to 0 */
+	*last_end = (uint64_t)le32_to_cpu(e->lblk) + le32_to_cpu(e->len);
 	return true;
+}
+
+/* inline_stray - a map held in the inode with a chain link or a used slot past its count */
+static bool inline_stray(const struct daxfs_dinode *di)
+{
+	static const struct daxfs_dextent zero;
+	uint32_t n = le32_to_cpu(di->file.nextents);
+
+	if (di->file.ext_next)
+		return true;
+	for (uint32_t k = n; k < DAXFS_INLINE_EXTENTS; k++)
+		if (memcmp(&di->file.ext[k], &zero, sizeof(zero)))
+			return true;
+	return false;
 }
 
 /* fits_file - bad inline extents (0: a sound map); @nontrivial: it maps something */
@@ -367,15 +382,83 @@ static void judge(struct ck *c, uint64_t ino, const struct daxfs_dinode *di, str
 		j->anomalies++;
 }
 
+/* the walk of one file's extents in claim_file() */
+struct mapwalk {
+	struct ck *c;
+	uint64_t ino;
+	enum claim_prio prio;
+	uint64_t eof;	     /* file blocks under the size */
+	uint64_t last;	     /* end of the last extent kept */
+	uint64_t before;     /* ... and of the one kept before it */
+	size_t last_claim;   /* claim of the last extent kept, SIZE_MAX: none */
+	unsigned dropped, first_bad;
+	const char *why;
+};
+
+static void map_drop(struct mapwalk *m, uint32_t k, const char *why)
+{
+	if (!m->dropped++) {
+		m->why = why;
+		m->first_bad = k;
+	}
+}
+
+/*
+ * map_extent - extent @k of the map: claimed, or left out when bad. When it
+ * overlaps the one before only because that one lies past the end of the
+ * file (a damaged file block number, e.g. 0xffffffff) and it would follow
+ * the one before that, the stray one is left out instead: one damaged
+ * extent must not hide all that follow it.
+ */
+static int map_extent(struct mapwalk *m, const struct daxfs_dextent *e, uint32_t k)
+{
+	struct ck *c = m->c;
+	uint64_t l = le32_to_cpu(e->lblk);
+	const char *why = ext_why(c->fs, e, m->last);
+
+	if (why && l < m->last && m->last_claim != SIZE_MAX &&
+	    c->claims[m->last_claim].lblk >= m->eof && l < m->eof &&
+	    !ext_why(c->fs, e, m->before)) {
+		struct claim *stray = &c->claims[m->last_claim];
+
+		if (l - m->before == stray->len) {
+			/* it fills the gap it left exactly: put it back there */
+			map_drop(m, stray->idx, "past the end of the file, put back in its gap");
+			stray->lblk = m->before;
+			m->before = m->last = l;
+		} else {
+			stray->lost = true; /* never granted */
+			map_drop(m, stray->idx, "past the end of the file");
+			m->last = m->before;
+		}
+		m->last_claim = SIZE_MAX;
+		why = NULL;
+	}
+	if (why) {
+		map_drop(m, k, why);
+		return 0;
+	}
+	m->before = m->last;
+	m->last = l + le32_to_cpu(e->len);
+	m->last_claim = c->nclaims;
+	return add_claim(c, m->ino, le64_to_cpu(e->pblk), le32_to_cpu(e->len), m->prio, CW_DATA, k,
+			 l);
+}
+
 /* claims of a file's extent map; bad extents are left out (a rewrite follows) */
 static int claim_file(struct ck *c, uint64_t ino, const struct daxfs_dinode *di, bool *rewrite)
 {
 	struct daxfs *fs = c->fs;
-	enum claim_prio prio = c->crc_bad[ino - 1] ? CP_DATA_BAD : CP_DATA;
 	uint32_t n = le32_to_cpu(di->file.nextents), k = 0;
-	uint64_t last = 0, blk = le64_to_cpu(di->file.ext_next);
-	unsigned chain = 0, dropped = 0, first_bad = 0;
-	const char *why = NULL;
+	uint64_t blk = le64_to_cpu(di->file.ext_next);
+	unsigned chain = 0;
+	struct mapwalk m = {
+		.c = c,
+		.ino = ino,
+		.prio = c->crc_bad[ino - 1] ? CP_DATA_BAD : CP_DATA,
+		.eof = (le64_to_cpu(di->size) + BLK_SIZE - 1) / BLK_SIZE,
+		.last_claim = SIZE_MAX,
+	};
 	int err;
 
 	if (n > (uint64_t)MAX_CHAIN * DAXFS_EXTBLK_MAX + DAXFS_INLINE_EXTENTS) {
@@ -385,19 +468,17 @@ static int claim_file(struct ck *c, uint64_t ino, const struct daxfs_dinode *di,
 		return 0;
 	}
 	for (; k < n && k < DAXFS_INLINE_EXTENTS; k++) {
-		const struct daxfs_dextent *e = &di->file.ext[k];
-
-		if (!ext_ok(fs, e, &last)) {
-			if (!dropped++) {
-				why = ext_why(fs, e, last);
-				first_bad = k;
-			}
-			continue;
-		}
-		err = add_claim(c, ino, le64_to_cpu(e->pblk), le32_to_cpu(e->len), prio, CW_DATA, k,
-				le32_to_cpu(e->lblk));
+		err = map_extent(&m, &di->file.ext[k], k);
 		if (err)
 			return err;
+	}
+	if (n <= DAXFS_INLINE_EXTENTS && inline_stray(di)) {
+		/* the core refuses such an inode: the map is written again */
+		problem(c, "inode", ino, false,
+			"inode %llu: %u extents in the inode, but a chain link or unused "
+			"extent slots are set",
+			(unsigned long long)ino, n);
+		*rewrite = true;
 	}
 	while (k < n) {
 		const struct daxfs_extblk *eb;
@@ -429,25 +510,15 @@ static int claim_file(struct ck *c, uint64_t ino, const struct daxfs_dinode *di,
 			break;
 		}
 		for (uint32_t j = 0; j < cnt && k < n; j++, k++) {
-			const struct daxfs_dextent *e = &eb->ext[j];
-
-			if (!ext_ok(fs, e, &last)) {
-				if (!dropped++) {
-					why = ext_why(fs, e, last);
-					first_bad = k;
-				}
-				continue;
-			}
-			err = add_claim(c, ino, le64_to_cpu(e->pblk), le32_to_cpu(e->len), prio,
-					CW_DATA, k, le32_to_cpu(e->lblk));
+			err = map_extent(&m, &eb->ext[j], k);
 			if (err)
 				return err;
 		}
 		blk = le64_to_cpu(eb->next);
 	}
-	if (dropped) {
+	if (m.dropped) {
 		problem(c, "inode", ino, false, "inode %llu: %u bad extents (extent %u: %s)",
-			(unsigned long long)ino, dropped, first_bad, why);
+			(unsigned long long)ino, m.dropped, m.first_bad, m.why);
 		*rewrite = true;
 	}
 	return 0;
@@ -474,6 +545,26 @@ static void beyond_repair(struct ck *c, uint64_t ino, const char *why)
 		c->unresolved++;
 }
 
+/*
+ * demote_odd_map - the claims of file @ino (from @first on) add up to
+ * another count than the block count its inode records: a length or block
+ * number in its map is likely what was damaged (a flipped bit in an
+ * extent's length makes it run over its neighbours' blocks), so its data
+ * loses a block it shares with a file whose map and count agree.
+ */
+static void demote_odd_map(struct ck *c, uint64_t ino, const struct daxfs_dinode *di, size_t first)
+{
+	uint64_t sum = 0;
+
+	for (size_t k = first; k < c->nclaims; k++)
+		sum += c->claims[k].len;
+	if (sum == le64_to_cpu(di->blocks))
+		return;
+	for (size_t k = first; k < c->nclaims; k++)
+		if (c->claims[k].prio == CP_DATA && c->claims[k].what == CW_DATA)
+			c->claims[k].prio = CP_DATA_ODD;
+}
+
 /* pass1_inode - phase A for one inode */
 static int pass1_inode(struct ck *c, uint64_t ino)
 {
@@ -481,6 +572,7 @@ static int pass1_inode(struct ck *c, uint64_t ino)
 	const struct daxfs_dinode *di = di_read(fs, ino);
 	struct ijudge j;
 	bool rewrite = false;
+	size_t first_claim;
 	int err = 0;
 
 	if (!di->mode) {
@@ -502,6 +594,7 @@ static int pass1_inode(struct ck *c, uint64_t ino)
 	}
 	c->state[ino - 1] = IS_OK;
 	c->itype[ino - 1] = j.type;
+	first_claim = c->nclaims;
 	c->iflags[ino - 1] =
 		(uint16_t)((j.type_fixed ? IF_TYPE_FIXED : 0) | (j.xattr_bad ? IF_XATTR_BAD : 0) |
 			   (j.orphan_next_bad ? IF_ORPHAN_NEXT_BAD : 0) |
@@ -548,6 +641,8 @@ static int pass1_inode(struct ck *c, uint64_t ino)
 		else
 			err = xattr_walk(fs, ino, false, xattr_blk_cb, &x);
 	}
+	if (!err && j.type == S_IFREG)
+		demote_odd_map(c, ino, di, first_claim);
 	if (!err) {
 		check_user_flags(c, ino, di);
 		check_epochs(c, ino, di);
@@ -586,8 +681,8 @@ static void grant(struct ck *c)
 		struct claim *cl = &c->claims[k];
 		uint64_t b;
 
-		if (c->state[cl->ino - 1] != IS_OK && c->state[cl->ino - 1] != IS_ROOTX)
-			continue;
+		if (cl->lost || (c->state[cl->ino - 1] != IS_OK && c->state[cl->ino - 1] != IS_ROOTX))
+			continue; /* lost: left out by claim_file() already */
 		for (b = cl->blk; b < cl->blk + cl->len && !claim_test(c, b); b++)
 			;
 		if (b < cl->blk + cl->len) {

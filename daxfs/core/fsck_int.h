@@ -40,6 +40,7 @@ struct edge {
 enum claim_prio {
 	CP_META,     /* metadata block whose header names the inode */
 	CP_DATA,     /* data of an inode that passed its checksum */
+	CP_DATA_ODD, /* ... whose map does not add up to its block count */
 	CP_DATA_BAD, /* data of an inode that failed it */
 };
 
