@@ -418,6 +418,9 @@ static unsigned di_fields(struct daxfs *fs, const struct daxfs_dinode *di, uint6
 
 		if (le64_to_cpu(di->size) > DAXFS_FILE_SIZE_MAX)
 			return DAXFS_WHY_FIELD;
+		/* each extent maps blocks of its own in the data area */
+		if (n > fs->total_blocks - fs->data_blk)
+			return DAXFS_WHY_RANGE;
 		if (n <= DAXFS_INLINE_EXTENTS)
 			return next ? DAXFS_WHY_FIELD : 0;
 		*blk = next;
@@ -628,6 +631,10 @@ static const char *dnode_layout(struct daxfs *fs, const struct daxfs_dnode *n, u
 	 * its 64-bit fields in place would be an unaligned access */
 	if (heap % 8)
 		return "entry heap start not 8-byte aligned";
+	/* the heap holds the live entries and frag dead bytes, no more: entries
+	 * that overlap would not fit back when an insert compacts the leaf */
+	unsigned bytes = le16_to_cpu(n->frag);
+
 	for (unsigned i = 0; i < ns; i++) {
 		le16 so;
 		unsigned off;
@@ -640,6 +647,9 @@ static const char *dnode_layout(struct daxfs *fs, const struct daxfs_dnode *n, u
 		e = (const void *)(b + off);
 		if (!e->namelen || off + DAXFS_DENTRY_SIZE(e->namelen) > BLK_SIZE)
 			return "entry name length out of range";
+		bytes += DAXFS_DENTRY_SIZE(e->namelen);
+		if (bytes > BLK_SIZE - heap)
+			return "entries overlap: more entry bytes than the heap holds";
 		if (!ino_valid(fs, le64_to_cpu(e->ino)))
 			return "entry inode number out of range";
 		if (i && le64_to_cpu(e->key) <= prev)

@@ -531,6 +531,28 @@ static void case_extblk(void)
 	check_record(DAXFS_ERR_EXTENT, ino_big);
 }
 
+/* an extent count no data area can hold: -EIO, not an allocation of it */
+static void case_extent_count(void)
+{
+	struct daxfs *fs;
+	uint8_t *p = map_img();
+	struct daxfs_dinode *di = inode_at(p, ino_big);
+
+	current = "extent count";
+	di->file.nextents = cpu_to_le32(UINT32_MAX);
+	reseal_inode(di);
+	unmap_img(p);
+	fs = open_mode(DAXFS_ERRORS_CONTINUE);
+	EXPECT_EIO(read_all(fs, ino_big));
+	EXPECT_EIO(getattr(fs, ino_big));
+	EXPECT_EIO(write_one(fs, ino_big, 0));
+	EXPECT_EIO(bmap(fs, ino_big, 0));
+	CHECK_OK(read_all(fs, ino_f));
+	every_op_all(fs);
+	CHECK_OK(daxfs_close(&fs));
+	check_record(DAXFS_ERR_INODE, ino_big);
+}
+
 /* the d1 checks after damage to its only leaf; the leaf is never re-sealed */
 static void d1_broken(const uint8_t *copy, uint64_t leaf)
 {
@@ -620,6 +642,51 @@ static void case_dir_heap_align(void)
 	reseal_blk((uint8_t *)n);
 	memcpy(copy, n, BLK_SIZE);
 	unmap_img(p);
+	d1_broken(copy, leaf);
+	check_record(DAXFS_ERR_DIR, ino_d1);
+}
+
+/*
+ * d1's leaf rebuilt with entries that overlap: 214 slots 16 bytes apart,
+ * each entry claiming a 200-byte name (so 224 bytes), keys increasing,
+ * inode numbers valid, every offset aligned and in the block. An insert
+ * that compacts the leaf (frag says there is room) would write 214 x 224
+ * bytes into one block.
+ */
+static void case_dir_entry_overlap(void)
+{
+	uint8_t *p = map_img(), copy[BLK_SIZE];
+	uint64_t leaf = le64_to_cpu(inode_at(p, ino_d1)->dir.root);
+	uint8_t *b = blk_at(p, leaf);
+	struct daxfs_dnode *n = (void *)b;
+	const unsigned ns = 214, heap = 464, nl = 200;
+	struct daxfs *fs;
+
+	current = "directory entries overlapping";
+	CHECK(sizeof(*n) + 2 * ns <= heap && heap + 16 * (ns - 1) + DAXFS_DENTRY_SIZE(nl) <= BLK_SIZE);
+	memset(b + sizeof(*n), 0, BLK_SIZE - sizeof(*n));
+	for (unsigned i = 0; i < ns; i++) {
+		unsigned off = heap + 16 * i;
+		struct daxfs_dentry *e = (void *)(b + off);
+		le16 so = cpu_to_le16((uint16_t)off);
+
+		memcpy(b + sizeof(*n) + 2 * i, &so, 2);
+		/* bytes 0 and 1 of a key are the type and name length of the
+		 * entry 16 bytes below */
+		e->key = cpu_to_le64(((uint64_t)(i + 1) << 16) | (nl << 8));
+		e->ino = cpu_to_le64(ino_d1 + 1);
+	}
+	b[heap + 16 * ns + 1] = nl; /* the last entry's name length */
+	n->nslots = cpu_to_le16(ns);
+	n->heap_start = cpu_to_le16(heap);
+	n->frag = cpu_to_le16(3000);
+	reseal_blk(b);
+	memcpy(copy, b, BLK_SIZE);
+	unmap_img(p);
+	/* the insert first: it is what wrote past the block */
+	fs = open_mode(DAXFS_ERRORS_CONTINUE);
+	EXPECT_EIO(daxfs_create(fs, ino_d1, "x", 0644, 0, 0, NULL));
+	CHECK_OK(daxfs_close(&fs));
 	d1_broken(copy, leaf);
 	check_record(DAXFS_ERR_DIR, ino_d1);
 }
@@ -999,11 +1066,13 @@ int main(void)
 	case_extent_far();
 	case_extent_meta();
 	case_extblk();
+	case_extent_count();
 	case_dir_leaf();
 	case_dir_entry_range();
 	case_dir_entry_free();
 	case_dir_entry_align();
 	case_dir_heap_align();
+	case_dir_entry_overlap();
 	case_dir_index();
 	case_dir_root_range();
 	case_xattr();
