@@ -16,7 +16,9 @@
 # see). A mount refused (a damaged superblock or journal) must fail cleanly.
 # DAXFS_FUZZ_CASES (default 12) and DAXFS_FUZZ_SEED choose the cases; a
 # failure prints the seed and the damage to reproduce it. Under CI=true the
-# seed is fixed, so the set that must pass to land is the same every run;
+# seed is fixed, so the set that must pass to land is the same every run
+# (cx_image fixes the name hash seed, so the image's structures and their
+# numbers are the same in every run too: the "layout" line below says so);
 # elsewhere each run draws new cases.
 . "$(dirname "$0")/lib.sh" "$@"
 . "$(dirname "$0")/corruptlib.sh"
@@ -32,6 +34,7 @@ RANDOM=$SEED
 cx_image
 "$DEBUG" "$T/pristine" list > "$T/structs" || fail "daxfs-debug list"
 "$DEBUG" "$T/pristine" ls /keep | awk '{print $4}' > "$T/keepinos" || fail "daxfs-debug ls"
+echo "fuzz: image layout $(cut -f1-4 "$T/structs" | sha256sum | cut -c1-16)"
 KINDS=(inode inode inode extent extblk dnode dnode dindex dentry dentry xattr xentry symlink
 	jheader jrec sb backup)
 
