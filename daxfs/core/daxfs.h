@@ -102,7 +102,10 @@ int daxfs_close(struct daxfs **fsp);
  * a read-only open when the file's permissions allow (else -EROFS); takes
  * the exclusive lock (-EBUSY while another process holds it), then recovers
  * as a read-write open does (orphans) and marks the filesystem in use.
- * The caller makes sure no change runs meanwhile (the kernel's remount
+ * A filesystem whose changes errors=remount-ro stopped stays stopped until
+ * it is closed: read-write is then -EROFS (even if it was never remounted
+ * read-only), read-only is allowed (the superblock stays "in use" for
+ * fsck). The caller makes sure no change runs meanwhile (the kernel's remount
  * does: it fails while files are open for writing). Returns 0 or -errno;
  * on failure the filesystem keeps its mode.
  */

@@ -553,6 +553,11 @@ int daxfs_remount(struct daxfs *fs, bool rdonly)
 {
 	int err = 0;
 
+	/* errors=remount-ro stops changes until the next mount: read-write
+	 * is refused even when the mapping was never made read-only */
+	if (!rdonly && atomic_load(&fs->stopped))
+		return pmd_err(-EROFS, "daxfs: changes were stopped after corruption was found "
+				       "(errors=remount-ro): unmount and run fsck.daxfs");
 	if (rdonly == fs->rdonly)
 		return 0;
 	if (rdonly) {
@@ -584,9 +589,6 @@ int daxfs_remount(struct daxfs *fs, bool rdonly)
 		}
 		return 0;
 	}
-	if (atomic_load(&fs->stopped))
-		return pmd_err(-EROFS, "daxfs: changes were stopped after corruption was found "
-				       "(errors=remount-ro): unmount and run fsck.daxfs");
 	if (!fs->region_rw)
 		return pmd_err(-EROFS, "daxfs: the region was opened read-only (no write "
 				       "permission on it): unmount and mount read-write");

@@ -479,6 +479,10 @@ static int remount(const struct cmdline *c)
 				  "or DAX mappings hold freed blocks)"
 			: err == -EBUSY
 				? " (another process has the region open, e.g. fsck.daxfs -n)"
+			: err == -EROFS && !to_ro
+				? " (changes were stopped after corruption was found, "
+				  "errors=remount-ro: remount read-only, or unmount and run "
+				  "fsck.daxfs -y)"
 			: err == -EPERM ? " (remounting needs root)"
 					: "");
 		return 1;

@@ -233,7 +233,11 @@ int daxfs_fuse_remount(struct daxfs_daemon *d, const struct daxfs_ioc_remount *r
 		}
 		if (!err)
 			d->read_only = true;
-	} else if ((r->flags & DAXFS_REMOUNT_RDWR) && d->read_only) {
+	} else if ((r->flags & DAXFS_REMOUNT_RDWR) && !d->read_only) {
+		/* staying read-write: refused (EROFS) once errors=remount-ro
+		 * stopped changes, as from read-only */
+		err = daxfs_remount(d->fs, false);
+	} else if (r->flags & DAXFS_REMOUNT_RDWR) {
 		err = daxfs_remount(d->fs, false);
 		if (!err) {
 			err = daxfs_mmap_server_set_read_only(d->mmap, false);

@@ -960,6 +960,13 @@ static void case_remount_ro(void)
 	CHECK_EQ(ei.count, 1);
 	CHECK(ei.stopped);
 	CHECK_EQ(ei.first.what, DAXFS_ERR_INODE);
+	/* until closed (daxfs.h): read-write refused, read-only accepted */
+	CHECK_EQ(daxfs_remount(fs, false), -EROFS);
+	CHECK_EQ(daxfs_create(fs, 1, "after", 0644, 0, 0, NULL), -EROFS);
+	CHECK_OK(daxfs_remount(fs, true));
+	CHECK_EQ(daxfs_remount(fs, false), -EROFS);
+	CHECK_EQ(daxfs_create(fs, 1, "after", 0644, 0, 0, NULL), -EROFS);
+	CHECK_OK(daxfs_read(fs, ino_big, 0, sizeof(buf), buf, &done));
 	CHECK_OK(daxfs_close(&fs));
 	check_record(DAXFS_ERR_INODE, ino_f);
 	p = map_region(false);

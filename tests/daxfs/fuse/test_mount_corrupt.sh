@@ -106,6 +106,15 @@ dbg "$R" flip inode /f uid 3
 cx_mount
 cx_probe --expect lstat:f:EIO --expect create:d1:EROFS --expect write:big:EROFS \
 	--expect read:keep/k3:ok --expect read:big:ok
+# the stop lasts until unmount (daxfs(1)): a remount read-write (what
+# `mount -o remount,rw` runs) is refused and says what to do, read-only is
+# accepted, and read-write from there is refused too
+"$DAXFS" -o remount,rw "$REGION" "$MNT" 2>"$T/err" && fail "remount,rw after errors stopped changes"
+grep -q "errors=remount-ro.*fsck.daxfs" "$T/err" || fail "remount,rw refusal: $(cat "$T/err")"
+"$DAXFS" -o remount,ro "$REGION" "$MNT" || fail "remount,ro after errors stopped changes"
+"$DAXFS" -o remount,rw "$REGION" "$MNT" 2>"$T/err" && fail "remount,rw of the stopped, read-only mount"
+grep -q "Read-only file system" "$T/err" || fail "remount,rw refusal: $(cat "$T/err")"
+cx_probe --expect create:d1:EROFS --expect read:keep/k3:ok
 cx_umount
 
 # errors=panic: the error is recorded, the daemon exits, nothing hangs
