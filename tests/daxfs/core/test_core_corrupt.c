@@ -663,7 +663,8 @@ static void case_dir_entry_overlap(void)
 	struct daxfs *fs;
 
 	current = "directory entries overlapping";
-	CHECK(sizeof(*n) + 2 * ns <= heap && heap + 16 * (ns - 1) + DAXFS_DENTRY_SIZE(nl) <= BLK_SIZE);
+	CHECK(sizeof(*n) + 2 * ns <= heap);
+	CHECK(heap + 16 * (ns - 1) + DAXFS_DENTRY_SIZE(nl) <= BLK_SIZE);
 	memset(b + sizeof(*n), 0, BLK_SIZE - sizeof(*n));
 	for (unsigned i = 0; i < ns; i++) {
 		unsigned off = heap + 16 * i;
