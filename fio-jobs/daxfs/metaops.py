@@ -42,6 +42,8 @@ import argparse
 import json
 import os
 import sys
+
+import toolmain
 import time
 
 PHASES = ("create", "stat", "unlink", "append")
@@ -173,8 +175,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except OSError as e:
-        print(f"metaops.py: {e.strerror}: {e.filename}", file=sys.stderr)
-        sys.exit(1)
+    toolmain.run(main)

@@ -16,6 +16,8 @@ import os
 import subprocess
 import sys
 
+import toolmain
+
 
 def counts(daxfs, mnt):
     out = subprocess.run([daxfs, "stat", mnt, "--json"], capture_output=True, text=True,
@@ -124,8 +126,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except OSError as e:
-        print(f"reqcount.py: {e.strerror}: {e.filename}", file=sys.stderr)
-        sys.exit(1)
+    toolmain.run(main)
