@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * json.c - JSON string literals (json.h).
+ * json.c - JSON string literals and counter members (json.h).
  */
 #include "json.h"
 
@@ -54,4 +54,11 @@ void pmd_json_str(FILE *f, const char *str)
 		}
 	}
 	fputc('"', f);
+}
+
+void pmd_json_u64s(FILE *f, const struct pmd_json_u64 *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s\"%s\": %llu", i ? ", " : "", m[i].name,
+			(unsigned long long)m[i].value);
 }

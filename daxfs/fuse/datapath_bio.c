@@ -32,6 +32,7 @@
 #include "memfail.h"
 #include "daxfs.h"
 #include "errmsg.h"
+#include "json.h"
 #include "pmemdev.h"
 #include "region.h"
 #include "units.h"
@@ -87,22 +88,17 @@ void daxfs_dp_print_blk_stats(struct blk_dev *dev, FILE *f, int json)
 
 	blk_dev_get_stats(dev, &st);
 	if (json) {
-		fprintf(f,
-			"  \"blk\": {\"reads\": %llu, \"writes\": %llu, \"other\": %llu, "
-			"\"read_bytes\": %llu, \"write_bytes\": %llu, \"errors\": %llu, "
-			"\"requests\": %llu, \"merges\": %llu, \"splits\": %llu, \"bvecs\": %llu, "
-			"\"mean_bvecs_per_bio\": %.2f, \"p50_ns\": %llu, \"p99_ns\": %llu, "
-			"\"bvecs_per_bio_hist\": {",
-			(unsigned long long)st.ios[BLK_STAT_READ],
-			(unsigned long long)st.ios[BLK_STAT_WRITE],
-			(unsigned long long)st.ios[BLK_STAT_OTHER],
-			(unsigned long long)st.bytes[BLK_STAT_READ],
-			(unsigned long long)st.bytes[BLK_STAT_WRITE], (unsigned long long)st.errors,
-			(unsigned long long)st.requests, (unsigned long long)st.merges,
-			(unsigned long long)st.splits, (unsigned long long)st.bvecs,
-			blk_stats_mean_bvecs(&st),
-			(unsigned long long)blk_stats_lat_percentile(&st, 50),
-			(unsigned long long)blk_stats_lat_percentile(&st, 99));
+		fprintf(f, "  \"blk\": {");
+		PMD_JSON_U64S(f, {"reads", st.ios[BLK_STAT_READ]}, {"writes", st.ios[BLK_STAT_WRITE]},
+			      {"other", st.ios[BLK_STAT_OTHER]},
+			      {"read_bytes", st.bytes[BLK_STAT_READ]},
+			      {"write_bytes", st.bytes[BLK_STAT_WRITE]}, {"errors", st.errors},
+			      {"requests", st.requests}, {"merges", st.merges},
+			      {"splits", st.splits}, {"bvecs", st.bvecs});
+		fprintf(f, ", \"mean_bvecs_per_bio\": %.2f, ", blk_stats_mean_bvecs(&st));
+		PMD_JSON_U64S(f, {"p50_ns", blk_stats_lat_percentile(&st, 50)},
+			      {"p99_ns", blk_stats_lat_percentile(&st, 99)});
+		fprintf(f, ", \"bvecs_per_bio_hist\": {");
 		for (i = 0; i < BLK_SEG_BUCKETS; i++) {
 			if (!st.seg_hist[i])
 				continue;

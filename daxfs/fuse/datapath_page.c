@@ -34,6 +34,7 @@
 #include "datapath.h"
 #include "daxfs.h"
 #include "errmsg.h"
+#include "json.h"
 #include "pagecache.h"
 #include "pmemdev.h"
 #include "units.h"
@@ -330,19 +331,15 @@ static void page_print_stats(struct daxfs_dp *dp, FILE *f, int json)
 
 	pagecache_get_stats(dp->pc, &st);
 	if (json) {
-		fprintf(f,
-			"  \"pagecache\": {\"pages\": %llu, \"used_pages\": %llu, "
-			"\"dirty_pages\": %llu, \"hits\": %llu, \"misses\": %llu, "
-			"\"evictions\": %llu, \"writeback_pages\": %llu, "
-			"\"writeback_errors\": %llu, \"reserved_pages\": %llu, "
-			"\"descriptor_bytes\": %llu},\n",
-			(unsigned long long)st.nr_pages, (unsigned long long)st.used_pages,
-			(unsigned long long)st.dirty_pages, (unsigned long long)st.hits,
-			(unsigned long long)st.misses, (unsigned long long)st.evictions,
-			(unsigned long long)st.writeback_pages,
-			(unsigned long long)st.writeback_errors,
-			(unsigned long long)st.reserved_pages,
-			(unsigned long long)st.descriptor_bytes);
+		fprintf(f, "  \"pagecache\": {");
+		PMD_JSON_U64S(f, {"pages", st.nr_pages}, {"used_pages", st.used_pages},
+			      {"dirty_pages", st.dirty_pages}, {"hits", st.hits},
+			      {"misses", st.misses}, {"evictions", st.evictions},
+			      {"writeback_pages", st.writeback_pages},
+			      {"writeback_errors", st.writeback_errors},
+			      {"reserved_pages", st.reserved_pages},
+			      {"descriptor_bytes", st.descriptor_bytes});
+		fprintf(f, "},\n");
 	} else {
 		fprintf(f,
 			"page cache:    %llu of %llu pages used, %llu dirty (%llu holding a "

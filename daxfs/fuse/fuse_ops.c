@@ -797,6 +797,18 @@ static int fill_dirent(void *ctx, const char *name, uint64_t ino, unsigned type,
 	return 0;
 }
 
+/*
+ * readdir_done - the end of READDIR and READDIRPLUS (both counted as
+ * DXS_READDIR, started at @t0): a directory that was read gets its atime
+ * (by the mount's atime policy).
+ */
+static void readdir_done(struct daxfs_daemon *d, fuse_ino_t ino, uint64_t t0, int err)
+{
+	if (!err)
+		daxfs_fuse_touch_atime(d, ino, true);
+	op_done(d, DXS_READDIR, t0, err);
+}
+
 static void dx_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
@@ -806,21 +818,13 @@ static void dx_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int err;
 
 	db.buf = malloc(size ? size : 1);
-	if (!db.buf) {
-		err = -ENOMEM;
-		reply_result(req, err);
-		op_done(d, DXS_READDIR, t0, err);
-		return;
-	}
-	err = daxfs_readdir(d->fs, ino, (uint64_t)off, fill_dirent, &db);
+	err = db.buf ? daxfs_readdir(d->fs, ino, (uint64_t)off, fill_dirent, &db) : -ENOMEM;
 	if (err)
 		reply_result(req, err);
 	else
 		fuse_reply_buf(req, db.buf, db.used);
 	free(db.buf);
-	if (!err)
-		daxfs_fuse_touch_atime(d, ino, true);
-	op_done(d, DXS_READDIR, t0, err);
+	readdir_done(d, ino, t0, err);
 }
 
 /*
@@ -949,9 +953,7 @@ static void dx_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 	free(pb.v);
 	free(refs);
 	free(buf);
-	if (!err)
-		daxfs_fuse_touch_atime(d, ino, true);
-	op_done(d, DXS_READDIR, t0, err);
+	readdir_done(d, ino, t0, err);
 }
 
 static void dx_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -1091,8 +1093,13 @@ static void dx_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	reply_done(req, d, DXS_REMOVEXATTR, t0, err);
 }
 
-static void dx_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		      struct fuse_file_info *fi)
+/*
+ * create_open - CREATE and TMPFILE: a regular file called @name in @parent,
+ * or with @name NULL an unnamed one (O_TMPFILE: linkat() may name it),
+ * opened, with one lookup reference for the kernel.
+ */
+static void create_open(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			struct fuse_file_info *fi)
 {
 	struct daxfs_daemon *d = daemon_of(req);
 	uint64_t t0 = daxfs_now_ns();
@@ -1101,43 +1108,14 @@ static void dx_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct daxfs_attr a;
 	int err;
 
-	if (is_stats_name(parent, name)) {
-		err = -EEXIST;
-		goto out_reply;
+	if (name && is_stats_name(parent, name)) {
+		reply_done(req, d, DXS_CREATE, t0, -EEXIST);
+		return;
 	}
 	new_owner(req, d, parent, &m, &uid, &gid);
 	struct daxfs_new n = new_inode_args(req, m, uid, gid, 0);
 
 	err = daxfs_make(d->fs, parent, name, &n, &a);
-	if (err)
-		goto out_reply;
-	err = daxfs_iget(d->fs, a.ino);
-	if (err)
-		goto out_reply;
-	fill_entry(d, &a, &e);
-	open_file_info(d, fi);
-	if (fuse_reply_create(req, &e, fi))
-		daxfs_iput(d->fs, a.ino, 1);
-	op_done(d, DXS_CREATE, t0, 0);
-	return;
-out_reply:
-	reply_done(req, d, DXS_CREATE, t0, err);
-}
-
-/* O_TMPFILE: an unnamed file in @parent, opened; linkat() may name it. */
-static void dx_tmpfile(fuse_req_t req, fuse_ino_t parent, mode_t mode, struct fuse_file_info *fi)
-{
-	struct daxfs_daemon *d = daemon_of(req);
-	uint64_t t0 = daxfs_now_ns();
-	uint32_t m = (mode & 07777) | S_IFREG, uid, gid;
-	struct fuse_entry_param e;
-	struct daxfs_attr a;
-	int err;
-
-	new_owner(req, d, parent, &m, &uid, &gid);
-	struct daxfs_new n = new_inode_args(req, m, uid, gid, 0);
-
-	err = daxfs_make(d->fs, parent, NULL, &n, &a);
 	if (!err)
 		err = daxfs_iget(d->fs, a.ino);
 	if (err) {
@@ -1145,11 +1123,24 @@ static void dx_tmpfile(fuse_req_t req, fuse_ino_t parent, mode_t mode, struct fu
 		return;
 	}
 	fill_entry(d, &a, &e);
-	e.entry_timeout = 0; /* no name to cache */
+	if (!name)
+		e.entry_timeout = 0; /* no name to cache */
 	open_file_info(d, fi);
+	/* not delivered: drop the kernel's reference (frees a tmpfile) */
 	if (fuse_reply_create(req, &e, fi))
-		daxfs_iput(d->fs, a.ino, 1); /* freed: nobody else knows it */
+		daxfs_iput(d->fs, a.ino, 1);
 	op_done(d, DXS_CREATE, t0, 0);
+}
+
+static void dx_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	create_open(req, parent, name, mode, fi);
+}
+
+static void dx_tmpfile(fuse_req_t req, fuse_ino_t parent, mode_t mode, struct fuse_file_info *fi)
+{
+	create_open(req, parent, NULL, mode, fi);
 }
 
 static void dx_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
@@ -1279,23 +1270,16 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 		fprintf(f, "  \"bytes_read\": %llu,\n  \"bytes_written\": %llu,\n  ",
 			(unsigned long long)rd, (unsigned long long)wr);
 		daxfs_fuse_stats_print_ops(&d->stats, f, 1);
-		fprintf(f,
-			",\n  \"space\": {\"block_size\": %llu, \"total_blocks\": %llu, "
-			"\"free_blocks\": %llu, \"free_huge\": %llu, \"total_inodes\": %llu, "
-			"\"free_inodes\": %llu},\n",
-			(unsigned long long)sfs.block_size, (unsigned long long)sfs.total_blocks,
-			(unsigned long long)sfs.free_blocks, (unsigned long long)sfs.free_huge,
-			(unsigned long long)sfs.total_inodes, (unsigned long long)sfs.free_inodes);
-		fprintf(f,
-			"  \"core\": {\"tx_commits\": %llu, \"tx_bytes\": %llu, \"alloc_calls\": "
-			"%llu, "
-			"\"alloc_huge\": %llu, \"alloc_blocks\": %llu, \"freed_blocks\": %llu, "
-			"\"deferred_blocks\": %llu}",
-			(unsigned long long)cs.tx_commits, (unsigned long long)cs.tx_bytes,
-			(unsigned long long)cs.alloc_calls, (unsigned long long)cs.alloc_huge,
-			(unsigned long long)cs.alloc_blocks, (unsigned long long)cs.freed_blocks,
-			(unsigned long long)cs.deferred_blocks);
-		fprintf(f, ",\n");
+		fprintf(f, ",\n  \"space\": {");
+		PMD_JSON_U64S(f, {"block_size", sfs.block_size}, {"total_blocks", sfs.total_blocks},
+			      {"free_blocks", sfs.free_blocks}, {"free_huge", sfs.free_huge},
+			      {"total_inodes", sfs.total_inodes}, {"free_inodes", sfs.free_inodes});
+		fprintf(f, "},\n  \"core\": {");
+		PMD_JSON_U64S(f, {"tx_commits", cs.tx_commits}, {"tx_bytes", cs.tx_bytes},
+			      {"alloc_calls", cs.alloc_calls}, {"alloc_huge", cs.alloc_huge},
+			      {"alloc_blocks", cs.alloc_blocks}, {"freed_blocks", cs.freed_blocks},
+			      {"deferred_blocks", cs.deferred_blocks});
+		fprintf(f, "},\n");
 		daxfs_mmap_server_print(d->mmap, f, 1);
 		fprintf(f, ",\n");
 		daxfs_memfail_print(d, f, 1);

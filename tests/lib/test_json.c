@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_json - pmd_json_str() escapes what JSON needs escaped, keeps valid
- * UTF-8 as it is and turns other bytes into \u00XX; pmd_vm_largest_hole()
+ * UTF-8 as it is and turns other bytes into \u00XX; pmd_json_u64s() prints
+ * counters as members, the full 64-bit range; pmd_vm_largest_hole()
  * finds a free range that a mapping of that size fits in; pmd_size_hint()
  * writes sizes as a user types them
  * and pmd_round_hint() rounds suggestions down.
@@ -24,6 +25,23 @@ static void check_json(const char *in, const char *want)
 	fclose(f);
 	if (strcmp(buf, want)) {
 		fprintf(stderr, "pmd_json_str: got %s, want %s\n", buf, want);
+		exit(1);
+	}
+}
+
+/* the counters a, b, c as pmd_json_u64s() prints them, wrapped in braces */
+static void check_u64s(uint64_t a, uint64_t b, uint64_t c, const char *want)
+{
+	char buf[256] = "";
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	CHECK(f != NULL);
+	fputc('{', f);
+	PMD_JSON_U64S(f, {"a", a}, {"bb", b}, {"c_d", c});
+	fputc('}', f);
+	fclose(f);
+	if (strcmp(buf, want)) {
+		fprintf(stderr, "pmd_json_u64s: got %s, want %s\n", buf, want);
 		exit(1);
 	}
 }
@@ -55,6 +73,21 @@ int main(void)
 	check_json("\xc0\xaf", "\"\\u00c0\\u00af\"");
 	check_json("\xed\xa0\x80", "\"\\u00ed\\u00a0\\u0080\"");
 	check_json("\xe2\x82", "\"\\u00e2\\u0082\"");
+
+	check_u64s(0, 1, 42, "{\"a\": 0, \"bb\": 1, \"c_d\": 42}");
+	check_u64s(UINT64_MAX, 1ull << 32, 7,
+		   "{\"a\": 18446744073709551615, \"bb\": 4294967296, \"c_d\": 7}");
+	{
+		char buf[16] = "";
+		FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+		CHECK(f != NULL);
+		fputc('{', f);
+		pmd_json_u64s(f, NULL, 0); /* nothing to print: nothing printed */
+		fputc('}', f);
+		fclose(f);
+		CHECK(!strcmp(buf, "{}"));
+	}
 
 	check_hint(85 * TiB, "85T");
 	check_hint(1026 * MiB, "1026M");
