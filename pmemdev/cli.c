@@ -732,6 +732,61 @@ static int parse_uint_opt(const char *name, const char *arg, unsigned min, unsig
 	return 0;
 }
 
+/*
+ * parse_list - the comma-separated values of option --@name in @arg (which
+ * it cuts up), each given to @item(value, i, @out) for the i-th of at most
+ * @max. Returns how many there are, or 0 after a usage message: an empty
+ * list, too many values, or a value @item refused (it says why and returns
+ * nonzero).
+ */
+static unsigned parse_list(const char *name, char *arg, unsigned max,
+			   int (*item)(const char *value, unsigned i, void *out), void *out)
+{
+	unsigned n = 0;
+
+	for (char *save = NULL, *tok = strtok_r(arg, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (n == max) {
+			usage_error("too many --%s values (at most %u)", name, max);
+			return 0;
+		}
+		if (item(tok, n++, out))
+			return 0;
+	}
+	if (!n)
+		usage_error("empty --%s", name);
+	return n;
+}
+
+/* parse_target/parse_mode - one value of --target/--mode, for parse_list() */
+static int parse_target(const char *value, unsigned i, void *out)
+{
+	if (bench_target_parse(value, &((enum bench_target *)out)[i]))
+		return usage_error("%s", pmd_errmsg());
+	return 0;
+}
+
+static int parse_mode(const char *value, unsigned i, void *out)
+{
+	if (desc_mode_parse(value, &((enum desc_mode *)out)[i]))
+		return usage_error("unknown mode '%s' (expected one of " DESC_MODE_NAMES ")",
+				   value);
+	return 0;
+}
+
+/*
+ * check_sectors - @v, the value of option --@name, must be whole logical
+ * blocks. Returns 0, or EXIT_USAGE after saying so.
+ */
+static int check_sectors(const char *name, uint64_t v)
+{
+	if (!is_aligned(v, SECTOR_SIZE))
+		return usage_error("--%s %" PRIu64 " is not a multiple of the logical block "
+				   "size (512 bytes)",
+				   name, v);
+	return 0;
+}
+
 static int cmd_bench(int argc, char **argv)
 {
 	static const struct option opts[] = {{"target", required_argument, NULL, 't'},
@@ -769,31 +824,14 @@ static int cmd_bench(int argc, char **argv)
 	while ((c = cmd_getopt(argc, argv, ":h", opts)) != -1) {
 		switch (c) {
 		case 't':
-			nr_targets = 0;
-			for (char *save = NULL, *tok = strtok_r(optarg, ",", &save); tok;
-			     tok = strtok_r(NULL, ",", &save)) {
-				if (nr_targets == 3)
-					return usage_error("too many targets");
-				if (bench_target_parse(tok, &targets[nr_targets]))
-					return usage_error("%s", pmd_errmsg());
-				nr_targets++;
-			}
+			nr_targets = parse_list("target", optarg, 3, parse_target, targets);
 			if (!nr_targets)
-				return usage_error("empty --target");
+				return EXIT_USAGE;
 			break;
 		case 'm':
-			nr_modes = 0;
-			for (char *save = NULL, *tok = strtok_r(optarg, ",", &save); tok;
-			     tok = strtok_r(NULL, ",", &save)) {
-				if (nr_modes == DESC_NR_MODES ||
-				    desc_mode_parse(tok, &modes[nr_modes]))
-					return usage_error(
-						"unknown mode '%s' (expected one of " DESC_MODE_NAMES ")",
-						tok);
-				nr_modes++;
-			}
+			nr_modes = parse_list("mode", optarg, DESC_NR_MODES, parse_mode, modes);
 			if (!nr_modes)
-				return usage_error("empty --mode");
+				return EXIT_USAGE;
 			break;
 		case 'R':
 			if (parse_uint_opt("repeat", optarg, 1, 1000, &repeat))
@@ -853,14 +891,8 @@ static int cmd_bench(int argc, char **argv)
 	if (optind + 1 != argc)
 		return usage_error("give exactly one PATH");
 	o.path = argv[optind];
-	if (!is_aligned(o.bs, SECTOR_SIZE))
-		return usage_error("--bs %" PRIu64 " is not a multiple of the logical block size "
-				   "(512 bytes)",
-				   o.bs);
-	if (o.size && !is_aligned(o.size, SECTOR_SIZE))
-		return usage_error("--size %" PRIu64 " is not a multiple of the logical block "
-				   "size (512 bytes)",
-				   o.size);
+	if (check_sectors("bs", o.bs) || (o.size && check_sectors("size", o.size)))
+		return EXIT_USAGE;
 	if (o.size && o.size < o.bs) {
 		char b1[32], b2[32];
 

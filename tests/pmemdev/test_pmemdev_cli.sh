@@ -130,7 +130,11 @@ expect_ok "$pm" bench "$r" --target memcpy --rw write --bs 2M --time 0.2 --json
 expect_err 2 'unknown mode' -- "$pm" bench "$r" --mode paged
 expect_err 2 'unknown target' -- "$pm" bench "$r" --target nvme
 expect_err 2 'unknown rw' -- "$pm" bench "$r" --rw sideways
+expect_err 2 'empty --mode' -- "$pm" bench "$r" --mode ,
+expect_err 2 'too many --target values \(at most 3\)' -- "$pm" bench "$r" \
+	--target pmem,null,memcpy,pmem
 expect_err 2 'logical block size' -- "$pm" bench "$r" --bs 1000
+expect_err 2 '--size 5000 is not a multiple of the logical block' -- "$pm" bench "$r" --size 5000
 expect_err 2 'multiple of 4 KiB' -- "$pm" bench "$r" --mode page --bs 512
 expect_err 2 'invalid --iodepth' -- "$pm" bench "$r" --iodepth 0
 expect_err 1 'beyond the end' -- "$pm" bench "$r" --size 128M --time 0.1
