@@ -25,6 +25,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: daxfs-debug [-c] [-F] [-s SEED] [-n BYTES] REGION COMMAND [ARGS]\n"
+		"       daxfs-debug -h|--help | -V|--version\n"
 		"commands (KIND ID: sb, backup, jheader take no ID; see daxfs-debug(8)):\n"
 		"  list [KIND] [INO]            every structure: kind id offset length owner\n"
 		"  print KIND [ID]              the fields of one structure\n"
@@ -39,7 +40,8 @@ static void usage(FILE *f)
 		"  -c  recompute the checksum covering the change (damage only in meaning)\n"
 		"  -F  read commands: do not take the region lock (a mounted filesystem)\n"
 		"  -s SEED   seed of rand (default 1)\n"
-		"  -n BYTES  bytes rand overwrites (default: all of them)\n");
+		"  -n BYTES  bytes rand overwrites (default: all of them)\n"
+		"  -h, --help  this help; -V, --version  the version\n");
 }
 
 struct opts {
@@ -402,13 +404,18 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		CLI_VERSION_OPTION,
+		{NULL, 0, NULL, 0},
+	};
 	struct ctx c = {.o = {.seed = 1}};
 	const char *path, *cmd;
 	char *end;
 	int opt, err, k;
 	unsigned flags;
 
-	while ((opt = getopt(argc, argv, "+cFs:n:h")) != -1) {
+	while ((opt = getopt_long(argc, argv, "+cFs:n:hV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			c.o.reseal = true;
@@ -425,6 +432,8 @@ int main(int argc, char **argv)
 				return DEBUG_USAGE;
 			}
 			break;
+		case 'V':
+			return cli_version("daxfs-debug");
 		default:
 			return cli_help(usage, opt, DEBUG_USAGE);
 		}

@@ -19,7 +19,7 @@ quiet() {
 	return 0
 }
 
-for cmd in mkfs.daxfs fsck.daxfs daxfs-mapcheck daxfs; do
+for cmd in mkfs.daxfs fsck.daxfs daxfs-mapcheck daxfs daxfs-debug; do
 	for v in --version -V; do
 		quiet $B/daxfs/$cmd $v
 		grep -q "^$cmd $ver\b" $T.out || { cat $T.out; fail "$cmd $v: not '$cmd $ver'"; }
@@ -46,5 +46,9 @@ done
 quiet $B/daxfs/daxfs-mapcheck --help
 for o in --plain --private --write --json --length --version; do
 	grep -q -- "$o\b" $T.out || { cat $T.out; fail "daxfs-mapcheck --help omits $o"; }
+done
+quiet $B/daxfs/daxfs-debug --help
+for o in -c -F -s -n --help --version; do
+	grep -q -- "$o\b" $T.out || { cat $T.out; fail "daxfs-debug --help omits $o"; }
 done
 echo PASS
