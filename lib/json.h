@@ -34,9 +34,9 @@ struct pmd_json_u64 {
 void pmd_json_u64s(FILE *f, const struct pmd_json_u64 *m, size_t n);
 
 /* PMD_JSON_U64S(f, {"a", x}, {"b", y}, ...) - pmd_json_u64s() of a list */
-#define PMD_JSON_U64S(f, ...)                                                \
-	pmd_json_u64s(f, (const struct pmd_json_u64[]){__VA_ARGS__},            \
-		      sizeof((const struct pmd_json_u64[]){__VA_ARGS__}) /          \
+#define PMD_JSON_U64S(f, ...)                                              \
+	pmd_json_u64s(f, (const struct pmd_json_u64[]){__VA_ARGS__},       \
+		      sizeof((const struct pmd_json_u64[]){__VA_ARGS__}) / \
 			      sizeof(struct pmd_json_u64))
 
 #endif

@@ -89,8 +89,8 @@ void daxfs_dp_print_blk_stats(struct blk_dev *dev, FILE *f, int json)
 	blk_dev_get_stats(dev, &st);
 	if (json) {
 		fprintf(f, "  \"blk\": {");
-		PMD_JSON_U64S(f, {"reads", st.ios[BLK_STAT_READ]}, {"writes", st.ios[BLK_STAT_WRITE]},
-			      {"other", st.ios[BLK_STAT_OTHER]},
+		PMD_JSON_U64S(f, {"reads", st.ios[BLK_STAT_READ]},
+			      {"writes", st.ios[BLK_STAT_WRITE]}, {"other", st.ios[BLK_STAT_OTHER]},
 			      {"read_bytes", st.bytes[BLK_STAT_READ]},
 			      {"write_bytes", st.bytes[BLK_STAT_WRITE]}, {"errors", st.errors},
 			      {"requests", st.requests}, {"merges", st.merges},

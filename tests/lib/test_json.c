@@ -52,8 +52,8 @@ static void check_hint(uint64_t bytes, const char *want)
 
 	pmd_size_hint(bytes, buf, sizeof(buf));
 	if (strcmp(buf, want)) {
-		fprintf(stderr, "pmd_size_hint(%llu): got %s, want %s\n",
-			(unsigned long long)bytes, buf, want);
+		fprintf(stderr, "pmd_size_hint(%llu): got %s, want %s\n", (unsigned long long)bytes,
+			buf, want);
 		exit(1);
 	}
 }
@@ -65,7 +65,8 @@ int main(void)
 	check_json("a\"b\\c", "\"a\\\"b\\\\c\"");
 	check_json("tab\there\nnl", "\"tab\\u0009here\\u000anl\"");
 	check_json("del\x7f", "\"del\\u007f\"");
-	check_json("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+	check_json("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+		   "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
 	/* not UTF-8: a lone continuation byte, a Latin-1 byte, an overlong '/',
 	 * a surrogate, a sequence cut off by the end */
 	check_json("\x80", "\"\\u0080\"");
