@@ -17,7 +17,8 @@ r=$(nbd_region r 16M)
 head -c 16M /dev/urandom >"$r"
 sum0=$(sha256sum <"$r")
 
-# refused PATTERN [k=v...] - nbdkit must exit nonzero at start, saying PATTERN on one line
+# refused PATTERN [k=v...] - nbdkit must exit at start with status 1 (the
+# man page's EXIT STATUS), saying PATTERN on one line
 refused()
 {
 	local pat=$1 rc
@@ -25,7 +26,7 @@ refused()
 	# shellcheck disable=SC2046
 	env $(nbdkit_env) timeout 60 nbdkit -f -U "$T/refused.sock" "$PLUGIN" "$@" >"$T/out" 2>&1
 	rc=$?
-	[ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "nbdkit $* started (exit $rc)"
+	[ $rc -eq 1 ] || fail "nbdkit $*: exit $rc, expected 1 (124: it started)"
 	grep -qE -- "$pat" "$T/out" || fail "nbdkit $*: message lacks /$pat/: $(cat "$T/out")"
 	[ "$(grep -c . "$T/out")" -eq 1 ] || fail "nbdkit $*: not one line: $(cat "$T/out")"
 	[ ! -S "$T/refused.sock" ] || fail "nbdkit $* left a socket"

@@ -8,13 +8,14 @@
 . "$(dirname "$0")/lib.sh" "$@"
 dx_mkfs 64M
 
-# refuse WHAT PATTERN cmd... - cmd must fail and print PATTERN on stderr
+# refuse WHAT PATTERN cmd... - cmd must fail with the exit status daxfs(1)
+# gives a refused mount, 1 (or $want, when set), and print PATTERN on stderr
 refuse() {
 	local what=$1 pat=$2 rc
 	shift 2
 	"$@" >"$T/out" 2>&1
 	rc=$?
-	[ $rc -ne 0 ] || fail "$what: exit 0"
+	[ $rc -eq "${want:-1}" ] || fail "$what: exit $rc, expected ${want:-1}"
 	grep -qi -- "$pat" "$T/out" || fail "$what: message lacks '$pat': $(cat "$T/out")"
 	[ -s "$T/out" ] || fail "$what: no message"
 }
@@ -38,6 +39,14 @@ refuse "bad cache_pages" "cache_pages=3" "$DAXFS" -o cache_pages=3 "$REGION" "$M
 refuse "unknown option" "no_such_option" "$DAXFS" -o no_such_option "$REGION" "$MNT"
 refuse "missing mount point argument" "MOUNTPOINT" "$DAXFS" "$REGION"
 refuse "extra argument" "unexpected argument" "$DAXFS" "$REGION" "$MNT" extra
+# daxfs stat and daxfs badblocks (daxfs(1) EXIT STATUS): 1 when the path is
+# not a mounted daxfs, 2 on a usage error
+refuse "stat of a plain directory" "not a mounted daxfs" "$DAXFS" stat "$T"
+refuse "badblocks of a plain directory" "not a mounted daxfs" "$DAXFS" badblocks "$T" list
+want=2 refuse "stat without MOUNTPOINT" "usage" "$DAXFS" stat
+want=2 refuse "stat with an extra argument" "unexpected argument" "$DAXFS" stat "$MNT" x
+want=2 refuse "badblocks without an action" "usage" "$DAXFS" badblocks "$MNT"
+want=2 refuse "badblocks with a bad action" "unknown action" "$DAXFS" badblocks "$MNT" frob
 not_mounted "$MNT"
 expect_eq "$(sha256sum < "$REGION")" "$sum0" "region changed by refused mounts"
 

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # test_version_help.sh - every command a user runs takes --version (and -V)
 # and --help (and -h): exit 0, the version or the usage on stdout, nothing
-# on stderr; the usage names every documented option (issue 14 item 2).
+# on stderr; the usage names every documented option (issue 14 item 2);
+# each of them, and every other program page in docs/man, has an EXIT
+# STATUS section (item 12; the statuses are asserted by each command's tests).
 # Usage: test_version_help.sh BUILD_DIR SOURCE_DIR
 set -u
 . "$(dirname "$0")/toollib.sh" "$1" verhelp
@@ -50,5 +52,12 @@ done
 quiet $B/daxfs/daxfs-debug --help
 for o in -c -F -s -n --help --version; do
 	grep -q -- "$o\b" $T.out || { cat $T.out; fail "daxfs-debug --help omits $o"; }
+done
+# a man page for every command above, and an EXIT STATUS in every program's page
+for cmd in mkfs.daxfs fsck.daxfs daxfs-mapcheck daxfs daxfs-debug pmemdev; do
+	ls "$2"/docs/man/$cmd.[18] >/dev/null 2>&1 || fail "no man page for $cmd in docs/man"
+done
+for m in "$2"/docs/man/*.[18]; do
+	grep -q '^\.SH EXIT STATUS' "$m" || fail "$(basename "$m") has no EXIT STATUS section"
 done
 echo PASS
