@@ -627,6 +627,16 @@ struct daxfs_owner_ops {
  */
 void daxfs_set_owner_ops(struct daxfs *fs, const struct daxfs_owner_ops *ops);
 
+struct pfn_range;
+
+/*
+ * daxfs_owner_ops_desc - owner functions over the frame descriptors of @r,
+ * the filesystem's region registered in the pfn space (lib/pfn.h) from its
+ * first byte (lib/desc_owner.h: page->mapping/index and the like). Returns
+ * 0, or -EOPNOTSUPP in pfn mode (no descriptor: keep the core's map).
+ */
+int daxfs_owner_ops_desc(struct pfn_range *r, struct daxfs_owner_ops *out);
+
 /* daxfs_owner_map_bytes - memory of the core's reverse map (0 with owner ops). */
 uint64_t daxfs_owner_map_bytes(struct daxfs *fs);
 

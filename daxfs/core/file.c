@@ -362,7 +362,7 @@ static int alloc_range(struct daxfs *fs, struct dxi *i, uint64_t lblk, uint64_t 
 		err = ext_insert(i, pos, r.len, r.pblk);
 		if (err)
 			break;
-		owner_note(fs, r.pblk, r.len, i->ino, pos);
+		owner_note_alloc(fs, i, pos, r.len, r.pblk);
 		added += (int64_t)r.len;
 		pos += r.len;
 	}

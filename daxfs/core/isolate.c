@@ -370,7 +370,7 @@ static int move_window(struct daxfs *fs, struct dxi *i, const struct wrun *runs,
 				   PMR_MEM_NODRAIN | PMR_MEM_NONTEMPORAL);
 			err = ext_insert(i, w->lblk, w->n, to);
 			if (!err)
-				owner_note(fs, to, w->n, i->ino, w->lblk);
+				owner_note_alloc(fs, i, w->lblk, w->n, to);
 			added += (int64_t)w->n;
 			continue;
 		}
@@ -379,7 +379,7 @@ static int move_window(struct daxfs *fs, struct dxi *i, const struct wrun *runs,
 		cost->moved_bytes += blk_to_off(w->n);
 		err = remap(i, w->lblk, w->n, to);
 		if (!err) {
-			owner_note(fs, to, w->n, i->ino, w->lblk);
+			owner_note_alloc(fs, i, w->lblk, w->n, to);
 			inode_release_blocks(fs, i, w->pblk, w->n);
 		}
 	}

@@ -31,7 +31,9 @@
 #include <string.h>
 
 #include "core.h"
+#include "desc_owner.h"
 #include "errmsg.h"
+#include "pfn.h"
 #include "pfn_rmap.h"
 
 /* The core's map keeps inode numbers as owners (never 0: no inode 0). */
@@ -52,6 +54,30 @@ void owner_note(struct daxfs *fs, uint64_t pblk, uint64_t len, uint64_t ino, uin
 	if (pfn_rmap_add(fs->rmap, pblk, len, ino_owner(ino), blk_to_off(lblk)) == -EEXIST &&
 	    !pfn_rmap_remove(fs->rmap, pblk, len))
 		pfn_rmap_add(fs->rmap, pblk, len, ino_owner(ino), blk_to_off(lblk));
+}
+
+void owner_note_alloc(struct daxfs *fs, struct dxi *i, uint64_t lblk, uint64_t len, uint64_t pblk)
+{
+	size_t k = ext_find(i, lblk);
+
+	/*
+	 * An ondemand area or a memdesc folio (2 MiB) holds an owner only when
+	 * it is told of all its frames at once; a file that grows a chunk in
+	 * pieces would leave it "shared". So the descriptors hear of the whole
+	 * of the file's extent over each chunk the new blocks touch.
+	 */
+	if (fs->owner_ops.set && k < i->next && i->ext[k].lblk <= lblk) {
+		const struct dx_ext *e = &i->ext[k];
+		uint64_t s = pblk - pblk % CHUNK_BLKS, end = pblk + len;
+
+		end += (CHUNK_BLKS - end % CHUNK_BLKS) % CHUNK_BLKS;
+		s = s > e->pblk ? s : e->pblk;
+		end = end < e->pblk + e->len ? end : e->pblk + e->len;
+		lblk = e->lblk + (s - e->pblk);
+		pblk = s;
+		len = end - s;
+	}
+	owner_note(fs, pblk, len, i->ino, lblk);
 }
 
 void owner_forget(struct daxfs *fs, uint64_t pblk, uint64_t len)
@@ -271,5 +297,34 @@ int daxfs_ino_path(struct daxfs *fs, uint64_t ino, char *buf, size_t size)
 	if (end == size - 1) /* the root itself */
 		buf[--end] = '/';
 	memmove(buf, buf + end, size - end);
+	return 0;
+}
+
+/*
+ * Owners in frame descriptors: ctx is the region's first pfn; an owner is
+ * its inode number + 1 (DESC_OWNER_MIXED is 1, and root, inode 1, owns no
+ * data anyway).
+ */
+static void desc_set(void *ctx, uint64_t pblk, uint64_t nblks, uint64_t ino, uint64_t off)
+{
+	desc_owner_set((pfn_t)(uintptr_t)ctx + pblk, nblks, ino ? (void *)(uintptr_t)(ino + 1) : NULL,
+		       off);
+}
+
+static int desc_find(void *ctx, uint64_t pblk, uint64_t *ino, uint64_t *off)
+{
+	void *owner;
+
+	if (desc_owner_find((pfn_t)(uintptr_t)ctx + pblk, &owner, off))
+		return -ENOENT;
+	*ino = (uint64_t)(uintptr_t)owner - 1;
+	return 0;
+}
+
+int daxfs_owner_ops_desc(struct pfn_range *r, struct daxfs_owner_ops *out)
+{
+	if (pfn_range_mode(r) == DESC_PFN)
+		return -EOPNOTSUPP;
+	*out = (struct daxfs_owner_ops){desc_set, desc_find, (void *)(uintptr_t)pfn_range_base(r)};
 	return 0;
 }

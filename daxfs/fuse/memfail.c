@@ -11,7 +11,6 @@
 
 #include "badblocks.h"
 #include "daxfs.h"
-#include "desc_owner.h"
 #include "fuse_daemon.h"
 #include "json.h"
 #include "memfail.h"
@@ -193,38 +192,20 @@ void daxfs_memfail_print(struct daxfs_daemon *d, FILE *f, int json)
 
 /* ---- owners in the region's frame descriptors ---- */
 
-/* ctx: the region's first pfn. Owners are inode numbers + 1 (DESC_OWNER_MIXED is 1). */
-static void desc_set(void *ctx, uint64_t pblk, uint64_t nblks, uint64_t ino, uint64_t off)
-{
-	desc_owner_set((pfn_t)(uintptr_t)ctx + pblk, nblks, ino ? (void *)(uintptr_t)(ino + 1) : NULL,
-		       off);
-}
-
-static int desc_find(void *ctx, uint64_t pblk, uint64_t *ino, uint64_t *off)
-{
-	void *owner;
-	int err = desc_owner_find((pfn_t)(uintptr_t)ctx + pblk, &owner, off);
-
-	if (err)
-		return -ENOENT;
-	*ino = (uint64_t)(uintptr_t)owner - 1;
-	return 0;
-}
-
 void daxfs_dp_owner_attach(struct daxfs *fs, struct pmemdev *pd)
 {
 	struct pfn_range *r = pmemdev_pfn_range(pd);
+	struct daxfs_owner_ops ops;
 
-	if (!r || pfn_range_mode(r) == DESC_PFN)
-		return;
-	daxfs_set_owner_ops(fs, &(struct daxfs_owner_ops){
-					desc_set, desc_find, (void *)(uintptr_t)pfn_range_base(r)});
+	if (r && !daxfs_owner_ops_desc(r, &ops))
+		daxfs_set_owner_ops(fs, &ops);
 }
 
 void daxfs_dp_owner_detach(struct daxfs *fs, struct pmemdev *pd)
 {
 	struct pfn_range *r = pd ? pmemdev_pfn_range(pd) : NULL;
+	struct daxfs_owner_ops ops;
 
-	if (r && pfn_range_mode(r) != DESC_PFN)
+	if (r && !daxfs_owner_ops_desc(r, &ops))
 		daxfs_set_owner_ops(fs, NULL);
 }
