@@ -145,9 +145,22 @@ dx_mount() {
 	dx_mount_at "$REGION" "$MNT" "$@"
 }
 
-# dx_wait_released REGION - until the daemon on REGION has exited.
+# dx_wait_released REGION - until the daemon on REGION has exited. An
+# ASan daemon on a loaded machine can take many seconds to exit (the leak
+# check); if it still holds the region after 60 s, say what it is doing.
 dx_wait_released() {
-	flock -w 30 "$1" true || fail "daemon on $1 did not exit"
+	local p t f
+	flock -w 60 "$1" true && return 0
+	for f in $(find /proc/[0-9]*/fd -lname "$(readlink -f "$1")" 2>/dev/null); do
+		p=${f#/proc/}
+		p=${p%%/*}
+		echo "holder $p: $(tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null)" >&2
+		for t in /proc/"$p"/task/*; do
+			echo "  thread ${t##*/}: $(awk '/^State/ {print $2, $3}' "$t"/status 2>/dev/null)" \
+				"wchan $(cat "$t"/wchan 2>/dev/null) $(cat "$t"/comm 2>/dev/null)" >&2
+		done
+	done
+	fail "daemon on $1 did not exit within 60 s of the unmount"
 }
 
 # dx_umount [MNT [REGION]] - unmount and wait until the daemon has finished.
