@@ -71,8 +71,13 @@ static int extent_pfn(const char *addr, enum desc_mode mode, pfn_t *pfn)
 	return 0;
 }
 
-/* hold - take (@d = 1) or drop (@d = -1) a mapping's hold on the descriptors. */
-static void desc_hold(const char *addr, enum desc_mode mode, int d)
+/*
+ * each_count - call @fn on every reference count (and its mapcount, or
+ * NULL) that users of the 2 MiB at @addr take in @mode: each struct page in
+ * page mode, the folio head, the ondemand area, each memdesc object.
+ */
+static void each_count(const char *addr, enum desc_mode mode,
+		       void (*fn)(atomic_int *ref, atomic_int *map, void *arg), void *arg)
 {
 	pfn_t pfn;
 
@@ -84,22 +89,19 @@ static void desc_hold(const char *addr, enum desc_mode mode, int d)
 		for (unsigned i = 0; i < FRAMES_PER_HUGE; i++) {
 			struct page *p = pfn_to_page(pfn + i);
 
-			atomic_fetch_add_explicit(&p->mapcount, d, memory_order_relaxed);
-			atomic_fetch_add_explicit(&p->refcount, d, memory_order_relaxed);
+			fn(&p->refcount, &p->mapcount, arg);
 		}
 		break;
 	case DESC_FOLIO: {
 		struct page *h = compound_head(pfn_to_page(pfn));
 
-		atomic_fetch_add_explicit(&h->mapcount, d, memory_order_relaxed);
-		atomic_fetch_add_explicit(&h->refcount, d, memory_order_relaxed);
+		fn(&h->refcount, &h->mapcount, arg);
 		break;
 	}
 	case DESC_ONDEMAND: {
 		struct od_area *a = pfn_to_od_area(pfn);
 
-		atomic_fetch_add_explicit(&a->mapcount, d, memory_order_relaxed);
-		atomic_fetch_add_explicit(&a->h.refcount, d, memory_order_relaxed);
+		fn(&a->h.refcount, &a->mapcount, arg);
 		break;
 	}
 	case DESC_MEMDESC:
@@ -108,16 +110,31 @@ static void desc_hold(const char *addr, enum desc_mode mode, int d)
 
 			if (!o || !o->nr_frames)
 				break;
-			if (memdesc_type(memdescs[p]) == MD_FOLIO)
-				atomic_fetch_add_explicit(&((struct md_folio *)o)->mapcount, d,
-							  memory_order_relaxed);
-			atomic_fetch_add_explicit(&o->refcount, d, memory_order_relaxed);
+			fn(&o->refcount,
+			   memdesc_type(memdescs[p]) == MD_FOLIO ? &((struct md_folio *)o)->mapcount
+								 : NULL,
+			   arg);
 			p = o->pfn + o->nr_frames;
 		}
 		break;
 	default:
 		break;
 	}
+}
+
+static void count_add(atomic_int *ref, atomic_int *map, void *arg)
+{
+	int d = *(const int *)arg;
+
+	if (map)
+		atomic_fetch_add_explicit(map, d, memory_order_relaxed);
+	atomic_fetch_add_explicit(ref, d, memory_order_relaxed);
+}
+
+/* desc_hold - take (@d = 1) or drop (@d = -1) a mapping's hold on the descriptors. */
+static void desc_hold(const char *addr, enum desc_mode mode, int d)
+{
+	each_count(addr, mode, count_add, &d);
 }
 
 /* Counts read by mig_extra_refs(): the mover's work per check. */
@@ -126,42 +143,21 @@ static unsigned checks_per_extent(enum desc_mode mode)
 	return mode == DESC_PAGE ? FRAMES_PER_HUGE : 1;
 }
 
+static void count_extra(atomic_int *ref, atomic_int *map, void *arg)
+{
+	(void)map;
+	*(uint64_t *)arg += (uint64_t)(atomic_load(ref) - 1); /* 1: the base reference */
+}
+
 uint64_t mig_extra_refs(const char *addr, enum desc_mode mode)
 {
 	uint64_t extra = 0;
 	pfn_t pfn;
 
-	if (mode == DESC_PFN || addr_to_pfn(addr, &pfn, NULL))
-		return 0;
-	switch (mode) {
-	case DESC_PAGE:
-		for (unsigned i = 0; i < FRAMES_PER_HUGE; i++)
-			extra += (uint64_t)(atomic_load(&pfn_to_page(pfn + i)->refcount) - 1);
-		break;
-	case DESC_FOLIO:
-		extra = (uint64_t)(atomic_load(&compound_head(pfn_to_page(pfn))->refcount) - 1);
-		break;
-	case DESC_ONDEMAND: {
-		struct od_area *a = pfn_to_od_area(pfn);
-
-		/* whole-area bios hold the area; 4 KiB ones a transient page of it */
-		extra = (uint64_t)(atomic_load(&a->h.refcount) - 1) +
-			(uint64_t)atomic_load(&a->split_pages);
-		break;
-	}
-	case DESC_MEMDESC:
-		for (pfn_t p = pfn; p < pfn + FRAMES_PER_HUGE;) {
-			struct md_obj *o = pfn_to_md_obj(p);
-
-			if (!o || !o->nr_frames)
-				break;
-			extra += (uint64_t)(atomic_load(&o->refcount) - 1);
-			p = o->pfn + o->nr_frames;
-		}
-		break;
-	default:
-		break;
-	}
+	each_count(addr, mode, count_extra, &extra);
+	/* a 4 KiB ondemand bio holds a transient page of the area, not the area */
+	if (mode == DESC_ONDEMAND && !addr_to_pfn(addr, &pfn, NULL))
+		extra += (uint64_t)atomic_load(&pfn_to_od_area(pfn)->split_pages);
 	return extra;
 }
 
