@@ -66,14 +66,18 @@ static inline int mt_run(const char *fmt, ...)
 	return WEXITSTATUS(st);
 }
 
-/* Wait until the daemon let go of the region (it holds an exclusive flock). */
+/*
+ * Wait until the daemon let go of the region (it holds an exclusive flock):
+ * up to 60 s, as tests/daxfs/fuse/lib.sh waits (an ASan daemon on a loaded
+ * machine once took over 20 s to exit).
+ */
 static void mt_wait_region_free(struct mt *t)
 {
 	int fd = open(t->region, O_RDONLY | O_CLOEXEC), i;
 
 	if (fd < 0)
 		return;
-	for (i = 0; i < 400; i++) {
+	for (i = 0; i < 1200; i++) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
 			flock(fd, LOCK_UN);
 			break;
