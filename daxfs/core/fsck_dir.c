@@ -125,6 +125,10 @@ static int walk_leaf(struct dwalk *w, uint64_t blk, const uint8_t *b, uint64_t l
 		damage(w, "leaf %llu: heap start out of range", blk);
 	if (le16_to_cpu(n->frag) > BLK_SIZE)
 		damage(w, "leaf %llu: free byte count out of range", blk);
+	/* as the core: live entries plus frag's dead bytes fit in the heap */
+	unsigned bytes = le16_to_cpu(n->frag);
+	bool overlap = false;
+
 	for (unsigned i = 0; i < ns; i++) {
 		unsigned so = slot_at(b, i);
 		const struct daxfs_dentry *e = entry_at(c, w->ino, b, so, HDR + 2 * ns);
@@ -135,6 +139,11 @@ static int walk_leaf(struct dwalk *w, uint64_t blk, const uint8_t *b, uint64_t l
 			w->bad_entries++;
 			damage(w, "leaf %llu: bad entry", blk);
 			continue;
+		}
+		bytes += DAXFS_DENTRY_SIZE(e->namelen);
+		if (!overlap && heap <= BLK_SIZE && bytes > BLK_SIZE - heap) {
+			overlap = true;
+			damage(w, "leaf %llu: more entry and free bytes than its heap holds", blk);
 		}
 		/* a sound entry below the heap start is kept; the leaf is not */
 		if (so < heap)

@@ -8,7 +8,8 @@
  *    "fsck -y" and a clean "fsck -n" a walk still failed: a map held in the
  *    inode with a chain link set (seeds 855, 1075, 1403); an index key that
  *    puts a leaf's entries out of its range (986); a leaf heap start above
- *    its first entry (1131); an extent at file block 0xffffffff, whose end
+ *    its first entry (1131); a free byte count that no longer leaves the
+ *    heap room for the entries (the core's overlap check); an extent at file block 0xffffffff, whose end
  *    wrapped to 0 in fsck's arithmetic (1024);
  *  - an unknown read-only compatible feature bit in the primary superblock
  *    only: "fsck -y" copied it into the backup and then could not open the
@@ -91,6 +92,17 @@ int main(void)
 		  get_field(t.base, "dnode", id, "heap_start") + 8, true);
 	FT_EXPECT(&t, DAXFS_FSCK_CHECK, DAXFS_FSCK_UNCORRECTED);
 	FT_SAID(&t, "below the heap start", true);
+	converge(&t, 0);
+	ft_same_tree(&t);
+
+	/* a leaf's free byte count raised so that its entries no longer fit
+	 * in the heap: the core refuses the leaf, so fsck must too */
+	ft_fresh(&t);
+	ft_nth(&t, "dnode", small, 1, id, sizeof(id));
+	ft_damage(&t, "dnode", id, "frag", FT_SET,
+		  4096 - get_field(t.base, "dnode", id, "heap_start"), true);
+	FT_EXPECT(&t, DAXFS_FSCK_CHECK, DAXFS_FSCK_UNCORRECTED);
+	FT_SAID(&t, "more entry and free bytes than its heap holds", true);
 	converge(&t, 0);
 	ft_same_tree(&t);
 
