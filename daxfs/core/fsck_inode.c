@@ -392,6 +392,7 @@ struct mapwalk {
 	uint64_t before;     /* ... and of the one kept before it */
 	size_t last_claim;   /* claim of the last extent kept, SIZE_MAX: none */
 	unsigned dropped, first_bad;
+	uint64_t overlapped; /* blocks of extents left out for overlapping */
 	const char *why;
 };
 
@@ -436,6 +437,10 @@ static int map_extent(struct mapwalk *m, const struct daxfs_dextent *e, uint32_t
 	}
 	if (why) {
 		map_drop(m, k, why);
+		/* a lengthened extent before it may be the damage: its blocks
+		 * still count when the map is weighed against the inode */
+		if (l < m->last)
+			m->overlapped += le32_to_cpu(e->len);
 		return 0;
 	}
 	m->before = m->last;
@@ -445,8 +450,12 @@ static int map_extent(struct mapwalk *m, const struct daxfs_dextent *e, uint32_t
 			 l);
 }
 
-/* claims of a file's extent map; bad extents are left out (a rewrite follows) */
-static int claim_file(struct ck *c, uint64_t ino, const struct daxfs_dinode *di, bool *rewrite)
+/*
+ * claims of a file's extent map; bad extents are left out (a rewrite
+ * follows). *@overlapped: blocks of extents left out for overlapping.
+ */
+static int claim_file(struct ck *c, uint64_t ino, const struct daxfs_dinode *di, bool *rewrite,
+		      uint64_t *overlapped)
 {
 	struct daxfs *fs = c->fs;
 	uint32_t n = le32_to_cpu(di->file.nextents), k = 0;
@@ -516,6 +525,7 @@ static int claim_file(struct ck *c, uint64_t ino, const struct daxfs_dinode *di,
 		}
 		blk = le64_to_cpu(eb->next);
 	}
+	*overlapped = m.overlapped;
 	if (m.dropped) {
 		problem(c, "inode", ino, false, "inode %llu: %u bad extents (extent %u: %s)",
 			(unsigned long long)ino, m.dropped, m.first_bad, m.why);
@@ -546,15 +556,18 @@ static void beyond_repair(struct ck *c, uint64_t ino, const char *why)
 }
 
 /*
- * demote_odd_map - the claims of file @ino (from @first on) add up to
+ * demote_odd_map - the claims of file @ino (from @first on), with the
+ * @overlapped blocks of extents left out for overlapping, add up to
  * another count than the block count its inode records: a length or block
  * number in its map is likely what was damaged (a flipped bit in an
- * extent's length makes it run over its neighbours' blocks), so its data
- * loses a block it shares with a file whose map and count agree.
+ * extent's length makes it run over its neighbours' blocks, and over the
+ * extents after it, which are left out), so its data loses a block it
+ * shares with a file whose map and count agree.
  */
-static void demote_odd_map(struct ck *c, uint64_t ino, const struct daxfs_dinode *di, size_t first)
+static void demote_odd_map(struct ck *c, const struct daxfs_dinode *di, size_t first,
+			   uint64_t overlapped)
 {
-	uint64_t sum = 0;
+	uint64_t sum = overlapped;
 
 	for (size_t k = first; k < c->nclaims; k++)
 		sum += c->claims[k].len;
@@ -573,6 +586,7 @@ static int pass1_inode(struct ck *c, uint64_t ino)
 	struct ijudge j;
 	bool rewrite = false;
 	size_t first_claim;
+	uint64_t overlapped = 0;
 	int err = 0;
 
 	if (!di->mode) {
@@ -605,7 +619,7 @@ static int pass1_inode(struct ck *c, uint64_t ino)
 	switch (j.type) {
 	case S_IFREG:
 		c->files++;
-		err = claim_file(c, ino, di, &rewrite);
+		err = claim_file(c, ino, di, &rewrite, &overlapped);
 		if (rewrite)
 			c->iflags[ino - 1] |= IF_REWRITE;
 		break;
@@ -642,7 +656,7 @@ static int pass1_inode(struct ck *c, uint64_t ino)
 			err = xattr_walk(fs, ino, false, xattr_blk_cb, &x);
 	}
 	if (!err && j.type == S_IFREG)
-		demote_odd_map(c, ino, di, first_claim);
+		demote_odd_map(c, di, first_claim, overlapped);
 	if (!err) {
 		check_user_flags(c, ino, di);
 		check_epochs(c, ino, di);

@@ -17,7 +17,8 @@
  *    without writing anything;
  *  - a flipped bit in an extent's length that runs it over the next files'
  *    blocks: the damaged file won the shared blocks and an undamaged
- *    neighbour lost its data (230, 1452);
+ *    neighbour lost its data (230, 1452); a length grown over the file's
+ *    own next extents, whose blocks then went uncounted (1962, 2077);
  *  - a size of 2 TiB on a small file: the walk read terabytes of holes
  *    (1110; the walk now skips holes, so this ends at once).
  * Each: "fsck -n" reports, "fsck -y" repairs, "fsck -n" is then clean, the
@@ -138,6 +139,16 @@ int main(void)
 	ft_fresh(&t);
 	ft_damage(&t, "extent", id, "len", FT_FLIP, 5, true);
 	converge(&t, f);
+
+	/* a one-block extent of /frag grown to 3: it runs over /frag2's block
+	 * between them and over its own next two extents, which are left out;
+	 * their blocks still count, so /frag is the odd map and /frag2 keeps
+	 * its block (seeds 1962, 2077) */
+	ft_fresh(&t);
+	ft_nth(&t, "extent", frag, 10, id, sizeof(id));
+	CHECK_EQ(get_field(t.base, "extent", id, "len"), 1);
+	ft_damage(&t, "extent", id, "len", FT_SET, 3, true);
+	converge(&t, frag);
 
 	/* a size of 2 TiB: a sparse file, which is no damage; the walk ends */
 	snprintf(path, sizeof(path), "%llu", (unsigned long long)f);
