@@ -277,8 +277,8 @@ int mig_rw(struct mig_file *f, bool write, uint64_t off, void *buf, uint32_t len
 	if (waited_ns)
 		*waited_ns = 0;
 	if (i >= f->nr || !len || into + len > HUGE_SIZE)
-		return pmd_err(-EINVAL, "%u bytes at %llu are not inside one extent of the file", len,
-			       (unsigned long long)off);
+		return pmd_err(-EINVAL, "%u bytes at %llu are not inside one extent of the file",
+			       len, (unsigned long long)off);
 	e = &f->ext[i];
 	for (;;) {
 		char *a;
@@ -301,7 +301,7 @@ int mig_rw(struct mig_file *f, bool write, uint64_t off, void *buf, uint32_t len
 			atomic_fetch_sub(&e->pins, 1);
 		wait_move(f, e, waited_ns);
 	}
-	bio_for_each_segment(seg, bio, it) {
+	bio_for_each_segment (seg, bio, it) {
 		if (write)
 			memcpy(seg.addr, b, seg.len);
 		else

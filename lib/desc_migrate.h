@@ -80,12 +80,12 @@ bool mig_map_valid(struct mig_file *f, unsigned i);
 void mig_unmap(struct mig_file *f, unsigned i);
 
 struct mig_stats {
-	uint64_t moves;		 /* extents moved */
-	uint64_t wait_holders_ns;	 /* the mover's wait for holders to let go */
-	uint64_t copy_ns;	 /* copying the data */
-	uint64_t owner_ns;	 /* moving the owner record to the new frames */
-	uint64_t lease_breaks;	 /* moves that found the extent mapped */
-	uint64_t holder_checks;	 /* descriptor reference counts (or pins) read */
+	uint64_t moves;		  /* extents moved */
+	uint64_t wait_holders_ns; /* the mover's wait for holders to let go */
+	uint64_t copy_ns;	  /* copying the data */
+	uint64_t owner_ns;	  /* moving the owner record to the new frames */
+	uint64_t lease_breaks;	  /* moves that found the extent mapped */
+	uint64_t holder_checks;	  /* descriptor reference counts (or pins) read */
 };
 
 /*

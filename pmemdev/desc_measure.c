@@ -189,8 +189,7 @@ static int migrate_measure(const struct opts *o, enum desc_mode mode)
 {
 	unsigned nr = (unsigned)(o->migrate / HUGE_SIZE);
 	size_t len = 2 * o->migrate + HUGE_SIZE;
-	char *raw = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *raw = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct mig_users u = {.nr = nr, .maxstall = 1u << 22};
 	struct mig_stats st = {0};
 	struct pfn_rmap *rm = NULL;
@@ -409,13 +408,16 @@ int main(int argc, char **argv)
 			return usage();
 		if (!strcmp(argv[i], "--size")) {
 			if (parse_size(v, &o.size) || !o.size || !is_aligned(o.size, HUGE_SIZE)) {
-				fprintf(stderr, "desc-measure: --size %s: a multiple of 2 MiB\n", v);
+				fprintf(stderr, "desc-measure: --size %s: a multiple of 2 MiB\n",
+					v);
 				return 2;
 			}
 		} else if (!strcmp(argv[i], "--migrate")) {
 			if (parse_size(v, &o.migrate) || !is_aligned(o.migrate, HUGE_SIZE)) {
-				fprintf(stderr, "desc-measure: --migrate %s: a multiple of 2 MiB "
-						"(0: do not measure migration)\n", v);
+				fprintf(stderr,
+					"desc-measure: --migrate %s: a multiple of 2 MiB "
+					"(0: do not measure migration)\n",
+					v);
 				return 2;
 			}
 		} else if (!strcmp(argv[i], "--qd")) {
@@ -429,8 +431,10 @@ int main(int argc, char **argv)
 				enum desc_mode m;
 
 				if (desc_mode_parse(t, &m)) {
-					fprintf(stderr, "desc-measure: unknown mode '%s' (expected "
-							"one of " DESC_MODE_NAMES ")\n", t);
+					fprintf(stderr,
+						"desc-measure: unknown mode '%s' (expected "
+						"one of " DESC_MODE_NAMES ")\n",
+						t);
 					free(s);
 					return 2;
 				}

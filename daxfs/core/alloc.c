@@ -182,7 +182,7 @@ void alloc_release(struct daxfs *fs, uint64_t pblk, uint64_t len)
 {
 	fs->stats.freed_blocks += len;
 	owner_forget(fs, pblk, len); /* the blocks have no owner any more */
-	vmap_clear(fs, pblk, len); /* reused as anything from now on */
+	vmap_clear(fs, pblk, len);   /* reused as anything from now on */
 	while (len) {
 		uint64_t c = pblk / CHUNK_BLKS;
 		uint64_t n = CHUNK_BLKS - pblk % CHUNK_BLKS;
@@ -445,8 +445,9 @@ void ext_walk_raw(struct daxfs *fs, uint64_t min_size, ext_raw_fn fn, void *ctx)
 			continue;
 		n = le32_to_cpu(di->file.nextents);
 		for (; k < n && k < DAXFS_INLINE_EXTENTS; k++)
-			fn(fs, ino, le32_to_cpu(di->file.ext[k].lblk), le32_to_cpu(di->file.ext[k].len),
-			   le64_to_cpu(di->file.ext[k].pblk), ctx);
+			fn(fs, ino, le32_to_cpu(di->file.ext[k].lblk),
+			   le32_to_cpu(di->file.ext[k].len), le64_to_cpu(di->file.ext[k].pblk),
+			   ctx);
 		blk = le64_to_cpu(di->file.ext_next);
 		while (k < n && blk >= fs->data_blk && blk < fs->total_blocks &&
 		       hops++ <= n / DAXFS_EXTBLK_MAX) {
@@ -457,8 +458,8 @@ void ext_walk_raw(struct daxfs *fs, uint64_t min_size, ext_raw_fn fn, void *ctx)
 				break;
 			for (uint32_t j = 0;
 			     j < le32_to_cpu(eb->count) && j < DAXFS_EXTBLK_MAX && k < n; j++, k++)
-				fn(fs, ino, le32_to_cpu(eb->ext[j].lblk), le32_to_cpu(eb->ext[j].len),
-				   le64_to_cpu(eb->ext[j].pblk), ctx);
+				fn(fs, ino, le32_to_cpu(eb->ext[j].lblk),
+				   le32_to_cpu(eb->ext[j].len), le64_to_cpu(eb->ext[j].pblk), ctx);
 			blk = le64_to_cpu(eb->next);
 		}
 	}

@@ -300,8 +300,7 @@ void owner_destroy(struct daxfs *fs);
 /* file blocks from @lblk of @ino now stand at [@pblk, +@len) */
 void owner_note(struct daxfs *fs, uint64_t pblk, uint64_t len, uint64_t ino, uint64_t lblk);
 /* owner_note() for blocks just mapped into @i by ext_insert() */
-void owner_note_alloc(struct daxfs *fs, struct dxi *i, uint64_t lblk, uint64_t len,
-		      uint64_t pblk);
+void owner_note_alloc(struct daxfs *fs, struct dxi *i, uint64_t lblk, uint64_t len, uint64_t pblk);
 /* [@pblk, +@len) has no owner any more (released) */
 void owner_forget(struct daxfs *fs, uint64_t pblk, uint64_t len);
 

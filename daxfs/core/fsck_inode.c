@@ -387,10 +387,10 @@ struct mapwalk {
 	struct ck *c;
 	uint64_t ino;
 	enum claim_prio prio;
-	uint64_t eof;	     /* file blocks under the size */
-	uint64_t last;	     /* end of the last extent kept */
-	uint64_t before;     /* ... and of the one kept before it */
-	size_t last_claim;   /* claim of the last extent kept, SIZE_MAX: none */
+	uint64_t eof;	   /* file blocks under the size */
+	uint64_t last;	   /* end of the last extent kept */
+	uint64_t before;   /* ... and of the one kept before it */
+	size_t last_claim; /* claim of the last extent kept, SIZE_MAX: none */
 	unsigned dropped, first_bad;
 	uint64_t overlapped; /* blocks of extents left out for overlapping */
 	const char *why;
@@ -695,7 +695,8 @@ static void grant(struct ck *c)
 		struct claim *cl = &c->claims[k];
 		uint64_t b;
 
-		if (cl->lost || (c->state[cl->ino - 1] != IS_OK && c->state[cl->ino - 1] != IS_ROOTX))
+		if (cl->lost ||
+		    (c->state[cl->ino - 1] != IS_OK && c->state[cl->ino - 1] != IS_ROOTX))
 			continue; /* lost: left out by claim_file() already */
 		for (b = cl->blk; b < cl->blk + cl->len && !claim_test(c, b); b++)
 			;

@@ -307,8 +307,8 @@ int daxfs_ino_path(struct daxfs *fs, uint64_t ino, char *buf, size_t size)
  */
 static void desc_set(void *ctx, uint64_t pblk, uint64_t nblks, uint64_t ino, uint64_t off)
 {
-	desc_owner_set((pfn_t)(uintptr_t)ctx + pblk, nblks, ino ? (void *)(uintptr_t)(ino + 1) : NULL,
-		       off);
+	desc_owner_set((pfn_t)(uintptr_t)ctx + pblk, nblks,
+		       ino ? (void *)(uintptr_t)(ino + 1) : NULL, off);
 }
 
 static int desc_find(void *ctx, uint64_t pblk, uint64_t *ino, uint64_t *off)

@@ -24,7 +24,7 @@ void super_seal(struct daxfs_dsuper *sb)
 
 static le32 *feat_word(struct daxfs_dsuper *sb, enum dx_feat w)
 {
-	return w == FEAT_COMPAT ? &sb->feat_compat
+	return w == FEAT_COMPAT	    ? &sb->feat_compat
 	       : w == FEAT_INCOMPAT ? &sb->feat_incompat
 				    : &sb->feat_ro_compat;
 }
@@ -116,8 +116,9 @@ int super_check(const struct daxfs_dsuper *sb, uint64_t region_size, bool quiet)
 
 		if (xn != (ic + DAXFS_IEXT_PER_BLOCK - 1) / DAXFS_IEXT_PER_BLOCK ||
 		    !(fixed || in_data))
-			return pmd_err(-EINVAL, "superblock: inode extension table at %llu+%llu "
-						"inconsistent",
+			return pmd_err(-EINVAL,
+				       "superblock: inode extension table at %llu+%llu "
+				       "inconsistent",
 				       (unsigned long long)xb, (unsigned long long)xn);
 	} else if (db != bb + bn || xb || xn) {
 		return pmd_err(-EINVAL,
@@ -592,7 +593,8 @@ int daxfs_remount(struct daxfs *fs, bool rdonly)
 	if (!fs->region_rw)
 		return pmd_err(-EROFS, "daxfs: the region was opened read-only (no write "
 				       "permission on it): unmount and mount read-write");
-	uint32_t ro_feat = le32_to_cpu(((const struct daxfs_dsuper *)dx_ptr(fs, 0))->feat_ro_compat);
+	uint32_t ro_feat =
+		le32_to_cpu(((const struct daxfs_dsuper *)dx_ptr(fs, 0))->feat_ro_compat);
 
 	if (ro_feat & ~DAXFS_FEAT_RO_COMPAT_SUPP)
 		return pmd_err(-EROFS,
@@ -605,8 +607,7 @@ int daxfs_remount(struct daxfs *fs, bool rdonly)
 			return err;
 	}
 	if (mprotect(fs->base, pmr_size(fs->r), PROT_READ | PROT_WRITE)) {
-		err = pmd_err(-errno, "daxfs: cannot map the region writable: %s",
-			      strerror(errno));
+		err = pmd_err(-errno, "daxfs: cannot map the region writable: %s", strerror(errno));
 		goto out_relock;
 	}
 	err = jnl_replay(fs, true);

@@ -77,8 +77,8 @@ static int bb_change(struct daxfs_daemon *d, const struct fuse_ctx *ctx,
 	return err;
 }
 
-void daxfs_bb_ioctl(struct daxfs_daemon *d, fuse_req_t req, const void *in_buf,
-		    size_t in_bufsz, size_t out_bufsz)
+void daxfs_bb_ioctl(struct daxfs_daemon *d, fuse_req_t req, const void *in_buf, size_t in_bufsz,
+		    size_t out_bufsz)
 {
 	struct daxfs_ioc_badblocks *m;
 	int err = 0;
@@ -249,11 +249,14 @@ int daxfs_poison_main(int argc, char **argv)
 
 	for (int k = 2; k < argc; k++) {
 		if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) {
-			printf(POISON_USAGE
-			       "Marks the 4 KiB frames FRAME.. (region byte offset / 4096) of the region\n"
-			       "mounted on MOUNTPOINT as failed (emulated poison: reads of them fail\n"
-			       "with EIO), or --clear makes them good again, and names the file and\n"
-			       "bytes the first frame holds. The daemon logs every frame's owner.\n");
+			printf(POISON_USAGE "Marks the 4 KiB frames FRAME.. (region byte offset / "
+					    "4096) of the region\n"
+					    "mounted on MOUNTPOINT as failed (emulated poison: "
+					    "reads of them fail\n"
+					    "with EIO), or --clear makes them good again, and "
+					    "names the file and\n"
+					    "bytes the first frame holds. The daemon logs every "
+					    "frame's owner.\n");
 			return 0;
 		}
 		if (!strcmp(argv[k], "--clear"))
@@ -268,13 +271,16 @@ int daxfs_poison_main(int argc, char **argv)
 		return 2;
 	}
 	if (parse_u64(arg[1], &frame) || frame > UINT64_MAX / 8) {
-		fprintf(stderr, "daxfs poison: invalid FRAME '%s' (a frame number, from 0)\n" POISON_USAGE,
+		fprintf(stderr,
+			"daxfs poison: invalid FRAME '%s' (a frame number, from 0)\n" POISON_USAGE,
 			arg[1]);
 		return 2;
 	}
 	if (n == 3 && (parse_u64(arg[2], &count) || !count || count > UINT64_MAX / 8)) {
-		fprintf(stderr, "daxfs poison: invalid COUNT '%s' (a positive number of frames)\n"
-				POISON_USAGE, arg[2]);
+		fprintf(stderr,
+			"daxfs poison: invalid COUNT '%s' (a positive number of "
+			"frames)\n" POISON_USAGE,
+			arg[2]);
 		return 2;
 	}
 	fd = open_mount("poison", arg[0]);

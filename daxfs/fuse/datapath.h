@@ -201,8 +201,7 @@ struct pmemdev;
  * descriptor mode that holds an owner the core keeps the owners of blocks
  * in the region's descriptors from now on. Returns 0 or -errno with pmd_err.
  */
-int daxfs_dp_pmemdev_new(struct daxfs *fs, const struct daxfs_dp_config *cfg,
-			 struct pmemdev **out);
+int daxfs_dp_pmemdev_new(struct daxfs *fs, const struct daxfs_dp_config *cfg, struct pmemdev **out);
 
 /*
  * daxfs_dp_pmemdev_delete - free what daxfs_dp_pmemdev_new() made (the core

@@ -55,8 +55,7 @@ static pthread_rwlock_t *ino_lock(struct daxfs_dp *dp, uint64_t ino)
 	return &dp->locks[(ino * UINT64_C(0x9e3779b97f4a7c15)) >> 58];
 }
 
-int daxfs_dp_pmemdev_new(struct daxfs *fs, const struct daxfs_dp_config *dcfg,
-			 struct pmemdev **out)
+int daxfs_dp_pmemdev_new(struct daxfs *fs, const struct daxfs_dp_config *dcfg, struct pmemdev **out)
 {
 	struct pmemdev_config cfg;
 

@@ -563,7 +563,8 @@ static int run_daemon(int argc, char **argv)
 	if (c.datapath)
 		err = daxfs_dp_parse(c.datapath, &d.dp_cfg.kind);
 	if (!err && c.mode && desc_mode_parse(c.mode, &d.dp_cfg.mode))
-		err = pmd_err(-EINVAL, "bad option mode=%s: expected one of " DESC_MODE_NAMES, c.mode);
+		err = pmd_err(-EINVAL, "bad option mode=%s: expected one of " DESC_MODE_NAMES,
+			      c.mode);
 	if (!err && c.threads)
 		err = parse_uint("threads", c.threads, 1, 1024, &threads);
 	if (!err && c.cache_pages) {

@@ -70,10 +70,10 @@ struct daxfs_daemon {
 	struct daxfs *fs;
 	const char *region_path;
 	const char *mountpoint;
-	bool read_only;		       /* changed by remount, under remount_lock */
-	pthread_mutex_t remount_lock;  /* one remount at a time */
-	_Atomic int atime;	       /* enum daxfs_atime: -o noatime|relatime|strictatime */
-	atomic_bool nodiratime;	       /* -o nodiratime */
+	bool read_only;		      /* changed by remount, under remount_lock */
+	pthread_mutex_t remount_lock; /* one remount at a time */
+	_Atomic int atime;	      /* enum daxfs_atime: -o noatime|relatime|strictatime */
+	atomic_bool nodiratime;	      /* -o nodiratime */
 	struct daxfs_dp_config dp_cfg;
 	const struct daxfs_dp_ops *dp_ops;
 	struct daxfs_dp *dp;

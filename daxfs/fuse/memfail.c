@@ -47,8 +47,9 @@ void daxfs_memfail_describe(struct daxfs *fs, uint64_t frame, char *buf, size_t 
 	int n;
 
 	mf_lookup(fs, frame, &m);
-	n = snprintf(buf, size, "frame %" PRIu64 " (region bytes %" PRIu64 "..%" PRIu64 "): ",
-		     frame, frame * DAXFS_BLOCK_SIZE, (frame + 1) * DAXFS_BLOCK_SIZE - 1);
+	n = snprintf(buf, size,
+		     "frame %" PRIu64 " (region bytes %" PRIu64 "..%" PRIu64 "): ", frame,
+		     frame * DAXFS_BLOCK_SIZE, (frame + 1) * DAXFS_BLOCK_SIZE - 1);
 	if (n < 0 || (size_t)n >= size)
 		return;
 	if (m.o.kind != DAXFS_OWNER_FILE)
@@ -77,8 +78,8 @@ void daxfs_memfail_report(struct daxfs_daemon *d, uint64_t sector, uint64_t coun
 			daxfs_fuse_log(d, line);
 			break;
 		}
-		int n = snprintf(line, sizeof(line), "daxfs: memory failure%s: ",
-				 cleared ? " cleared" : "");
+		int n = snprintf(line, sizeof(line),
+				 "daxfs: memory failure%s: ", cleared ? " cleared" : "");
 
 		daxfs_memfail_describe(d->fs, f, line + n, sizeof(line) - (size_t)n);
 		daxfs_fuse_log(d, line);
@@ -134,7 +135,8 @@ void daxfs_memfail_report_all(struct daxfs_daemon *d)
 		daxfs_fuse_log(d, line);
 	}
 	if (c.total > c.nr) {
-		snprintf(line, sizeof(line), "daxfs: memory failure: %" PRIu64 " more frames not listed",
+		snprintf(line, sizeof(line),
+			 "daxfs: memory failure: %" PRIu64 " more frames not listed",
 			 c.total - c.nr);
 		daxfs_fuse_log(d, line);
 	}
@@ -157,7 +159,9 @@ void daxfs_memfail_print(struct daxfs_daemon *d, FILE *f, int json)
 			fprintf(f, "%s{\"frame\": %" PRIu64 ", \"kind\": \"%s\"", k ? ", " : "",
 				c.frame[k], kind_name(m.o.kind));
 			if (m.o.kind == DAXFS_OWNER_FILE) {
-				fprintf(f, ", \"ino\": %" PRIu64 ", \"offset\": %" PRIu64 ", \"path\": ",
+				fprintf(f,
+					", \"ino\": %" PRIu64 ", \"offset\": %" PRIu64
+					", \"path\": ",
 					m.o.ino, m.o.off);
 				if (m.path[0])
 					pmd_json_str(f, m.path);
@@ -170,7 +174,8 @@ void daxfs_memfail_print(struct daxfs_daemon *d, FILE *f, int json)
 		return;
 	}
 	if (map)
-		fprintf(f, "owners:        reverse map of the filesystem, %" PRIu64 " bytes\n", map);
+		fprintf(f, "owners:        reverse map of the filesystem, %" PRIu64 " bytes\n",
+			map);
 	else
 		fprintf(f, "owners:        in the frame descriptors (mode %s)\n",
 			desc_mode_name(d->dp_cfg.mode));

@@ -454,8 +454,8 @@ static size_t pin_rows(struct daxfs_mmap_server *s, struct pin_row **out)
 			v = nv;
 			cap = nc;
 		}
-		v[n++] = (struct pin_row){c->peer_pid, c->ino, c->file_off, c->len, c->nr_chunks,
-					  c->writable};
+		v[n++] = (struct pin_row){c->peer_pid, c->ino,	     c->file_off,
+					  c->len,      c->nr_chunks, c->writable};
 	}
 	pthread_mutex_unlock(&s->lock);
 	*out = v;
@@ -491,10 +491,11 @@ void daxfs_mmap_server_print(struct daxfs_mmap_server *s, FILE *f, int json)
 			s->disabled_why ? "false" : "true", s->chunked ? "true" : "false",
 			(unsigned long long)st.grants, (unsigned long long)st.refusals,
 			(unsigned long long)st.kernel, (unsigned long long)st.chunks,
-			(unsigned long long)is.excluded_chunks, (unsigned long long)is.waiting_chunks,
-			(unsigned long long)is.excluded_free, (unsigned long long)is.reclaimed,
-			(unsigned long long)is.moved_bytes, (unsigned long long)is.zeroed_bytes,
-			(unsigned long long)ri.resized_chunks, (unsigned long long)ri.detached_chunks,
+			(unsigned long long)is.excluded_chunks,
+			(unsigned long long)is.waiting_chunks, (unsigned long long)is.excluded_free,
+			(unsigned long long)is.reclaimed, (unsigned long long)is.moved_bytes,
+			(unsigned long long)is.zeroed_bytes, (unsigned long long)ri.resized_chunks,
+			(unsigned long long)ri.detached_chunks,
 			(unsigned long long)s->scan_unreadable);
 		for (size_t k = 0; k < n; k++)
 			fprintf(f,
@@ -525,10 +526,10 @@ void daxfs_mmap_server_print(struct daxfs_mmap_server *s, FILE *f, int json)
 		(unsigned long long)st.refusals, (unsigned long long)st.chunks);
 	fprintf(f, "pins:          %zu\n", n);
 	for (size_t k = 0; k < n; k++)
-		fprintf(f, "  pid %d inode %llu bytes %llu+%llu %s, %llu chunks\n", (int)pins[k].pid,
-			(unsigned long long)pins[k].ino, (unsigned long long)pins[k].off,
-			(unsigned long long)pins[k].len, pins[k].writable ? "rw" : "ro",
-			(unsigned long long)pins[k].chunks);
+		fprintf(f, "  pid %d inode %llu bytes %llu+%llu %s, %llu chunks\n",
+			(int)pins[k].pid, (unsigned long long)pins[k].ino,
+			(unsigned long long)pins[k].off, (unsigned long long)pins[k].len,
+			pins[k].writable ? "rw" : "ro", (unsigned long long)pins[k].chunks);
 	fprintf(f,
 		"kept chunks:   %llu kept for mapped files (%llu empty, waiting for their "
 		"holders to go), %llu free blocks in them; %llu given back\n",
@@ -540,7 +541,8 @@ void daxfs_mmap_server_print(struct daxfs_mmap_server *s, FILE *f, int json)
 		fprintf(f,
 			"resized chunks: %llu put back to size (a holder of a descriptor shrank "
 			"them: their lost bytes read as zeros), %llu detached until reclaimed\n",
-			(unsigned long long)ri.resized_chunks, (unsigned long long)ri.detached_chunks);
+			(unsigned long long)ri.resized_chunks,
+			(unsigned long long)ri.detached_chunks);
 	if (s->scan_unreadable)
 		fprintf(f,
 			"note:          %llu processes' mappings could not be read at start: "
@@ -602,8 +604,7 @@ void daxfs_mmap_server_set_inval(struct daxfs_mmap_server *s, void (*fn)(void *a
 	s->inval_arg = arg;
 }
 
-void daxfs_mmap_server_set_badblocks(struct daxfs_mmap_server *s,
-				     const struct daxfs_badblocks *bad)
+void daxfs_mmap_server_set_badblocks(struct daxfs_mmap_server *s, const struct daxfs_badblocks *bad)
 {
 	if (s)
 		s->bad = bad;

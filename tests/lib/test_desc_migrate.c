@@ -17,7 +17,7 @@
 #include "pfn_rmap.h"
 #include "test_blk_ramdisk.h"
 
-#define NEXT 8u				     /* extents in the file */
+#define NEXT 8u				      /* extents in the file */
 #define BLKS_PER_EXT (HUGE_SIZE / FRAME_SIZE) /* 512 */
 #define NBLK (NEXT * BLKS_PER_EXT)
 #define ROUNDS 3
@@ -126,15 +126,16 @@ static void *checker(void *arg)
 }
 
 /* The owner of extent @e's frames at @addr is the file (or nobody). */
-static void expect_owner(enum desc_mode mode, struct pfn_rmap *rm, const char *addr,
-			 void *owner, unsigned e)
+static void expect_owner(enum desc_mode mode, struct pfn_rmap *rm, const char *addr, void *owner,
+			 unsigned e)
 {
 	pfn_t pfn;
 	void *o = NULL;
 	uint64_t idx = 0;
 
 	CHECK_OK(addr_to_pfn(addr + 5 * FRAME_SIZE, &pfn, NULL));
-	int err = mode == DESC_PFN ? pfn_rmap_find(rm, pfn, &o, &idx) : desc_owner_find(pfn, &o, &idx);
+	int err = mode == DESC_PFN ? pfn_rmap_find(rm, pfn, &o, &idx)
+				   : desc_owner_find(pfn, &o, &idx);
 
 	if (!owner) {
 		CHECK_EQ(err, -ENOENT);
@@ -209,7 +210,7 @@ static void test_mode(enum desc_mode mode)
 
 	/* bad requests */
 	CHECK_EQ(mig_move(c->f, 0, spare[0] + FRAME_SIZE, &st), -EINVAL); /* unaligned */
-	CHECK_EQ(mig_move(c->f, 0, raw + len - HUGE_SIZE, &st), -EINVAL);  /* not registered */
+	CHECK_EQ(mig_move(c->f, 0, raw + len - HUGE_SIZE, &st), -EINVAL); /* not registered */
 	CHECK_EQ(mig_move(c->f, NEXT, spare[0], &st), -EINVAL);
 	CHECK_EQ(mig_move(c->f, 1, ext[1], &st), -EINVAL);
 	buf = aligned_alloc(FRAME_SIZE, 2 * FRAME_SIZE);
