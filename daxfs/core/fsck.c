@@ -226,6 +226,9 @@ static void ck_free(struct ck *c)
 	for (size_t k = 0; k < c->nsalv; k++)
 		free(c->salv[k].blocks);
 	free(c->salv);
+	free(c->multi);
+	free(c->dups);
+	free(c->held);
 	free(c->probs);
 	free(c->hits);
 }
@@ -664,8 +667,10 @@ static int report(FILE *f, const struct daxfs_fsck_opts *o, const char *path, co
 		fprintf(f, "], \"notes\": [");
 		json_list(f, c, true);
 		fprintf(f, "]");
-		if (c)
+		if (c) {
 			bad_report(f, o, c);
+			dup_report(f, o, c);
+		}
 		if (fs) {
 			fprintf(f, ", \"errors\": ");
 			daxfs_errinfo_print(&u->errs, f, "", true);
@@ -834,6 +839,7 @@ int daxfs_fsck(const char *path, const struct daxfs_fsck_opts *o)
 		if (err)
 			break;
 		take_problems(&log, &c);
+		dup_take(&log, &c);
 		clean = !count_damage(&c, false) &&
 			(o->mode == DAXFS_FSCK_CHECK ||
 			 !((const struct daxfs_dsuper *)dx_ptr(u.fs, 0))->orphan_head);

@@ -48,7 +48,7 @@ static void bad_note(struct ck *c, uint64_t ino, const char *what, uint64_t lblk
 }
 
 /* a path of @ino from the entries of round @c ("/a/b"), "" when it has none */
-static void ino_path(const struct ck *c, uint64_t ino, char *buf, size_t len)
+void ino_path(const struct ck *c, uint64_t ino, char *buf, size_t len)
 {
 	char tmp[4096];
 	size_t at = sizeof(tmp) - 1;

@@ -42,7 +42,7 @@ bool claim_test(const struct ck *c, uint64_t blk)
 	return c->claimed[blk / 8] & (1U << (blk % 8));
 }
 
-static void claim_set(struct ck *c, uint64_t blk)
+void claim_set(struct ck *c, uint64_t blk)
 {
 	c->claimed[blk / 8] |= (uint8_t)(1U << (blk % 8));
 }
@@ -75,8 +75,13 @@ int add_claim(struct ck *c, uint64_t ino, uint64_t blk, uint64_t len, enum claim
 		c->claims = n;
 		c->claims_cap = cap;
 	}
-	c->claims[c->nclaims++] =
-		(struct claim){blk, len, ino, lblk, idx, (uint8_t)prio, (uint8_t)what, false};
+	c->claims[c->nclaims++] = (struct claim){.blk = blk,
+						 .len = len,
+						 .ino = ino,
+						 .lblk = lblk,
+						 .idx = idx,
+						 .prio = (uint8_t)prio,
+						 .what = (uint8_t)what};
 	return 0;
 }
 
@@ -687,30 +692,52 @@ static const char *what_name(uint8_t w)
 	return w < 5 ? names[w] : "?";
 }
 
-static void grant(struct ck *c)
+void claim_lose(struct ck *c, struct claim *cl, uint64_t b)
 {
+	cl->lost = true;
+	problem(c, cl->what == CW_DIR ? "directory" : "inode", cl->ino, false,
+		"block %llu is in use twice: inode %llu's %s loses it", (unsigned long long)b,
+		(unsigned long long)cl->ino, what_name(cl->what));
+}
+
+/*
+ * grant - the claims in order of trust, each granted its blocks if none is
+ * taken yet. A data claim that meets blocks taken by data claims as trusted
+ * shares them (fsck_dup.c: it gets copies); any other conflict is lost.
+ */
+static int grant(struct ck *c)
+{
+	int multi, err;
+
 	if (c->nclaims)
 		qsort(c->claims, c->nclaims, sizeof(*c->claims), claim_cmp);
+	multi = dup_mark(c);
+	if (multi < 0)
+		return multi;
 	for (size_t k = 0; k < c->nclaims; k++) {
 		struct claim *cl = &c->claims[k];
 		uint64_t b;
 
-		if (cl->lost ||
-		    (c->state[cl->ino - 1] != IS_OK && c->state[cl->ino - 1] != IS_ROOTX))
+		if (!claim_live(c, cl))
 			continue; /* lost: left out by claim_file() already */
 		for (b = cl->blk; b < cl->blk + cl->len && !claim_test(c, b); b++)
 			;
 		if (b < cl->blk + cl->len) {
-			cl->lost = true;
-			problem(c, cl->what == CW_DIR ? "directory" : "inode", cl->ino, false,
-				"block %llu is in use twice: inode %llu's %s loses it",
-				(unsigned long long)b, (unsigned long long)cl->ino,
-				what_name(cl->what));
+			err = cl->what == CW_DATA ? dup_grant(c, k) : 0;
+			if (err < 0)
+				return err;
+			if (!err)
+				claim_lose(c, cl, b);
 			continue;
 		}
 		for (b = cl->blk; b < cl->blk + cl->len; b++)
 			claim_set(c, b);
+		if (multi && (err = dup_granted(c, k)))
+			return err;
 	}
+	if (c->ndups)
+		dup_report_found(c);
+	return 0;
 }
 
 /* ---- consequences and repairs ---- */
@@ -743,6 +770,8 @@ static void tally(struct ck *c)
 
 		if (c->state[x] != IS_OK)
 			continue;
+		if (cl->dup)
+			c->iflags[x] |= IF_REWRITE; /* the shared runs get copies */
 		if (cl->lost) {
 			switch (cl->what) {
 			case CW_DATA:
@@ -905,7 +934,9 @@ int pass1(struct ck *c)
 		if (err)
 			return err;
 	}
-	grant(c);
+	err = grant(c);
+	if (err)
+		return err;
 	tally(c);
 	for (uint64_t ino = 1; ino <= fs->inode_count; ino++) {
 		if (c->state[ino - 1] == IS_BAD && c->itype[ino - 1] == S_IFLNK &&
@@ -924,10 +955,12 @@ int pass1(struct ck *c)
 
 /*
  * rewrite_extents - give @ino the extent map of its granted data claims
- * (fresh extent blocks; the old chain blocks it won are freed). Needs a
- * right bitmap: runs after pass 3.
+ * (fresh extent blocks; the old chain blocks it won are freed), the runs it
+ * shares with other files copied to new blocks, or with @nospace its
+ * sharing claims dropped. *@dups: it has sharing claims. Needs a right
+ * bitmap: runs after pass 3.
  */
-static int rewrite_extents(struct ck *c, uint64_t ino)
+static int rewrite_extents(struct ck *c, uint64_t ino, bool nospace, bool *dups)
 {
 	struct daxfs *fs = c->fs;
 	struct dxi *i = dxi_get(fs, ino);
@@ -950,14 +983,24 @@ static int rewrite_extents(struct ck *c, uint64_t ino)
 			tx_free(fs, cl->blk, 1);
 			continue;
 		}
+		*dups |= cl->dup;
+		if (cl->dup && nospace) {
+			dup_drop(c, cl);
+			continue;
+		}
 		blocks += cl->len;
 		if (cl->what != CW_DATA)
 			continue;
-		err = ext_reserve(i, n + 1);
+		/* data claims of one inode sort by extent index: file order */
+		if (cl->dup) {
+			err = dup_map(c, i, cl, &n);
+		} else {
+			err = ext_reserve(i, n + 1);
+			if (!err)
+				i->ext[n++] = (struct dx_ext){cl->lblk, cl->len, cl->blk};
+		}
 		if (err)
 			goto out_abort;
-		/* data claims of one inode sort by extent index: file order */
-		i->ext[n++] = (struct dx_ext){cl->lblk, cl->len, cl->blk};
 		end = cl->lblk + cl->len;
 	}
 	i->next = n;
@@ -988,16 +1031,28 @@ void pass1_rebuild(struct ck *c)
 	struct daxfs *fs = c->fs;
 
 	for (uint64_t ino = 1; ino <= fs->inode_count; ino++) {
+		bool dups = false, copied = true;
+		const char *what = NULL;
+		char buf[160];
+		int err;
+
 		if (c->state[ino - 1] != IS_OK || !(c->iflags[ino - 1] & IF_REWRITE) ||
 		    !ck_fix(c, FIX_UNSAFE))
 			continue;
-		int err = rewrite_extents(c, ino);
-
+		err = rewrite_extents(c, ino, false, &dups);
+		if (err == -ENOSPC && dups) {
+			/* no room for the copies: the rule without them */
+			copied = false;
+			err = rewrite_extents(c, ino, true, &dups);
+		}
+		if (!err && dups)
+			what = dup_done(c, ino, copied, buf, sizeof(buf));
 		if (err)
 			problem(c, "inode", ino, false, "inode %llu: extent map rewrite failed: %s",
 				(unsigned long long)ino, pmd_strerror(err));
 		else
-			resolve(c, "inode", ino, "extent map rewritten with the sound extents");
+			resolve(c, "inode", ino,
+				what ? what : "extent map rewritten with the sound extents");
 	}
 	rebuild_dirs(c);
 }

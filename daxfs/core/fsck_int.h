@@ -59,6 +59,37 @@ struct claim {
 	uint32_t idx;  /* extent index for CW_DATA, chain position for CW_EXTBLK */
 	uint8_t prio, what;
 	bool lost; /* another inode won (some of) the blocks */
+	bool dup;  /* shares blocks with claims as trusted that won them: the
+		    * shared runs (c->dups[dup0 .. dup0 + ndup)) get copies */
+	uint32_t ndup;
+	size_t dup0;
+};
+
+/*
+ * A run of blocks that a data claim shares with an equally trusted data
+ * claim that was granted them first (pass 1B): the loser's extent gets a
+ * copy of the run in the rewrite (pass 1D), so both files keep their bytes.
+ */
+enum dup_state {
+	DUP_FOUND,  /* not copied (yet, or -n, or -p) */
+	DUP_COPIED, /* copied to @copy (in @copy_runs runs) */
+	DUP_HOLE,   /* no space for the copy: the run became a hole (the old rule) */
+};
+
+struct dup {
+	uint64_t ino, lblk; /* the loser and its file block of the run */
+	uint64_t blk, len;  /* the shared run */
+	uint64_t owner;	    /* the inode that keeps it */
+	uint64_t copy;	    /* first block of the copy, 0: none */
+	uint32_t copy_runs;
+	uint8_t state;
+	char path[256], owner_path[256]; /* names of the two, "" if none found */
+};
+
+/* A run of multiply-claimed blocks granted to claim @claim. */
+struct claim_run {
+	uint64_t blk, len;
+	size_t claim;
 };
 
 /* Blocks on bad sectors: file data (lblk set) or metadata. */
@@ -124,6 +155,12 @@ struct ck {
 	size_t nedges, edges_cap;
 	struct dir_salvage *salv;
 	size_t nsalv, salv_cap;
+	/* pass 1B: multiply-claimed blocks */
+	uint8_t *multi;	  /* bit per block: claimed by two claims or more */
+	struct dup *dups; /* the shared runs, by loser in claim order */
+	size_t ndups, dups_cap;
+	struct claim_run *held; /* granted runs of multiply-claimed blocks */
+	size_t nheld, held_cap;
 	/* stats */
 	uint64_t files, dirs, symlinks, others, data_blocks, huge_blocks;
 	uint64_t leaked, unmarked;
@@ -132,6 +169,14 @@ struct ck {
 	struct badhit *hits;
 	size_t nhits, hits_cap;
 };
+
+/* claim_live - @cl may be granted: not left out, its inode kept */
+static inline bool claim_live(const struct ck *c, const struct claim *cl)
+{
+	uint8_t s = c->state[cl->ino - 1];
+
+	return !cl->lost && (s == IS_OK || s == IS_ROOTX);
+}
 
 /* fsck.c */
 void problem(struct ck *c, const char *structure, uint64_t id, bool fixed, const char *fmt, ...)
@@ -160,6 +205,9 @@ int pass1(struct ck *c);
 /* after pass 3: the repairs that allocate (extent maps, directories, root) */
 void pass1_rebuild(struct ck *c);
 bool claim_test(const struct ck *c, uint64_t blk);
+void claim_set(struct ck *c, uint64_t blk);
+/* claim_lose - @cl (in grant order) loses block @blk to a claim granted before */
+void claim_lose(struct ck *c, struct claim *cl, uint64_t blk);
 bool range_ok(struct daxfs *fs, uint64_t blk, uint64_t n);
 int add_claim(struct ck *c, uint64_t ino, uint64_t blk, uint64_t len, enum claim_prio prio,
 	      enum claim_what what, uint32_t idx, uint64_t lblk);
@@ -185,6 +233,42 @@ int pass2(struct ck *c);
 void bad_collect(struct ck *log, const struct ck *c, const struct daxfs_badblocks *bad);
 /* bad_report - the runs as text lines, or the JSON "bad_sectors" member */
 void bad_report(FILE *f, const struct daxfs_fsck_opts *o, const struct ck *c);
+
+/* fsck_dup.c: blocks claimed by more than one file (e2fsck's passes 1B-1D) */
+/* dup_mark - before the grant: note the blocks that two claims or more name.
+ * Returns whether there are any, or -ENOMEM. */
+int dup_mark(struct ck *c);
+/* dup_granted - claim @k was granted: remember which of its blocks others
+ * name too (for dup_grant). Returns 0 or -ENOMEM. */
+int dup_granted(struct ck *c, size_t k);
+/*
+ * dup_grant - data claim @k meets blocks already granted. When every such
+ * block went to a data claim as trusted as it (a tie no rule decides), it
+ * is granted its other blocks and the shared runs are recorded for a copy
+ * (true); otherwise it loses as before (false). -ENOMEM on no memory.
+ */
+int dup_grant(struct ck *c, size_t k);
+/* dup_report_found - after the grant: the report lines of the shared runs */
+void dup_report_found(struct ck *c);
+/*
+ * dup_map - in @ino's extent map rewrite (a running transaction): the
+ * extents of data claim @cl into i->ext from *@n on, each shared run
+ * copied to new blocks. Returns 0 or -ENOSPC/-ENOMEM (abort then).
+ */
+int dup_map(struct ck *c, struct dxi *i, const struct claim *cl, size_t *n);
+/* dup_drop - the fallback when there is no space for the copies: frees
+ * the blocks of @cl that no other claim names (in the running transaction) */
+void dup_drop(struct ck *c, const struct claim *cl);
+/* dup_done - the result for @ino's runs after its rewrite: the text for
+ * resolve(), or NULL if it has none */
+const char *dup_done(struct ck *c, uint64_t ino, bool copied, char *buf, size_t len);
+/* dup_take - move the runs of round @from to @to (the report's log) */
+void dup_take(struct ck *to, struct ck *from);
+/* dup_report - the JSON "multiply_claimed" member */
+void dup_report(FILE *f, const struct daxfs_fsck_opts *o, const struct ck *c);
+
+/* fsck_bad.c: a path of @ino from the entries of round @c, "" if none */
+void ino_path(const struct ck *c, uint64_t ino, char *buf, size_t len);
 
 /* fsck_bitmap.c: pass 3 */
 void pass3(struct ck *c, bool quiet);
