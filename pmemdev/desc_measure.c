@@ -208,7 +208,7 @@ static int migrate_measure(const struct opts *o, enum desc_mode mode)
 	memset(mem, 0x11, 2 * o->migrate);
 	err = pfn_range_register(mem, 2 * o->migrate, PFN_KIND_PMEM, mode, &r);
 	if (!err && mode == DESC_PFN)
-		err = pfn_rmap_new(pfn_range_base(r), pfn_range_frames(r), &rm);
+		err = pfn_rmap_new(pfn_range_base(r), pfn_range_frames(r), 0, &rm);
 	for (unsigned i = 0; i < nr; i++)
 		ext[i] = mem + (uint64_t)i * HUGE_SIZE;
 	if (!err)
@@ -296,7 +296,8 @@ static int measure(const struct opts *o, char *mem, enum desc_mode mode)
 
 	/* The write path: an owner for every 2 MiB extent. */
 	if (mode == DESC_PFN) {
-		err = pfn_rmap_new(base, frames, &rm);
+		/* the owners below are numbers up to this, as a filesystem's inodes */
+		err = pfn_rmap_new(base, frames, 0x1000 + frames / FRAMES_PER_HUGE * 16, &rm);
 		if (err)
 			goto out_fail;
 	}

@@ -7,10 +7,19 @@
  *   - by default (pfn descriptor mode: nothing is kept per frame) in a
  *     reverse map of the core's own, lib/pfn_rmap.h over the region's
  *     blocks: per 2 MiB chunk, a sorted array of {first block, blocks,
- *     inode, file offset}. It is built from every file's extents at open
- *     and kept current where blocks change hands: the allocator's
- *     ext_insert() callers record the new owner (owner_note), and blocks
- *     released at commit (alloc_release) lose theirs (owner_forget);
+ *     inode, file offset}. The owner is the inode number itself and the
+ *     map is told the largest (inode_count), so an extent packs in 8
+ *     bytes: the inode number in its bit width, the file offset in 4 KiB
+ *     units in the 45 - width bits left (an inode count below 2^17
+ *     leaves offsets up to 1 TiB, below 2^25 up to 4 GiB). An extent
+ *     beyond that (a larger offset in a filesystem with many inodes) is
+ *     kept by the map as a wide extent (its own 16-byte record), never
+ *     refused: it costs more, and a file that large has one extent per
+ *     2 MiB chunk, not many. It is built from every file's
+ *     extents at open and kept current where blocks change hands: the
+ *     allocator's ext_insert() callers record the new owner (owner_note),
+ *     and blocks released at commit (alloc_release) lose theirs
+ *     (owner_forget);
  *   - or by the descriptors of the region's frames, when a front end that
  *     registered the region in a descriptor mode installs its functions
  *     (daxfs_set_owner_ops): the same calls then write the descriptors and
@@ -36,7 +45,10 @@
 #include "pfn.h"
 #include "pfn_rmap.h"
 
-/* The core's map keeps inode numbers as owners (never 0: no inode 0). */
+/*
+ * The core's map keeps inode numbers as owners (never 0: no inode 0): a
+ * number, not a pointer, is what lets pfn_rmap pack an extent narrow.
+ */
 static void *ino_owner(uint64_t ino)
 {
 	return (void *)(uintptr_t)ino;
@@ -103,11 +115,17 @@ static void owner_rebuild(struct daxfs *fs)
 	ext_walk_raw(fs, 0, owner_ext, NULL);
 }
 
+/* owner_map_new - a fresh map (none without memory: lookups scan the files then) */
+static void owner_map_new(struct daxfs *fs)
+{
+	/* owners are inode numbers, 1..inode_count: they pack narrow */
+	if (pfn_rmap_new(0, fs->total_blocks, fs->inode_count, &fs->rmap))
+		fs->rmap = NULL;
+}
+
 void owner_init(struct daxfs *fs)
 {
-	/* no memory for the map is no error: lookups scan the files */
-	if (pfn_rmap_new(0, fs->total_blocks, &fs->rmap))
-		fs->rmap = NULL;
+	owner_map_new(fs);
 	owner_rebuild(fs);
 }
 
@@ -125,8 +143,7 @@ void daxfs_set_owner_ops(struct daxfs *fs, const struct daxfs_owner_ops *ops)
 		pfn_rmap_delete(&fs->rmap);
 	} else {
 		memset(&fs->owner_ops, 0, sizeof(fs->owner_ops));
-		if (pfn_rmap_new(0, fs->total_blocks, &fs->rmap))
-			fs->rmap = NULL;
+		owner_map_new(fs);
 	}
 	owner_rebuild(fs);
 	dx_unlock(fs);

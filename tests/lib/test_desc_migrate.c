@@ -198,7 +198,7 @@ static void test_mode(enum desc_mode mode)
 	mem = (char *)align_up((uintptr_t)raw, HUGE_SIZE);
 	CHECK_OK(pfn_range_register(mem, 2 * NEXT * HUGE_SIZE, PFN_KIND_PMEM, mode, &r));
 	if (mode == DESC_PFN)
-		CHECK_OK(pfn_rmap_new(pfn_range_base(r), pfn_range_frames(r), &rm));
+		CHECK_OK(pfn_rmap_new(pfn_range_base(r), pfn_range_frames(r), 0, &rm));
 	for (unsigned i = 0; i < NEXT; i++) {
 		ext[i] = mem + (uint64_t)i * HUGE_SIZE;
 		spare[i] = mem + (uint64_t)(NEXT + i) * HUGE_SIZE;
