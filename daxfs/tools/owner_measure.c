@@ -18,9 +18,11 @@
  * One JSON line per mode and run: write_seconds (the writes, with the
  * record kept), written_bytes, lookup_ns (per frame), lookups, scans
  * (lookups the record could not answer), map_bytes (the core's map),
- * descriptor_bytes (the mode's descriptors of the region). Then, unless
- * --json, a table of medians over the runs, with the write time relative
- * to "none".
+ * memmap_bytes (what page mode's memmap of the region is: 64 B per 4 KiB,
+ * the yardstick of the map's 1/64 target), descriptor_bytes (the mode's
+ * descriptors of the region). Then, unless --json, a table of medians over
+ * the runs, with the write time relative to "none" and the map's bytes
+ * relative to the memmap.
  *
  * Usage: owner-measure [--size SIZE] [--lookups N] [--repeat N]
  *                      [--mode LIST] [--dir DIR] [--json]
@@ -36,6 +38,7 @@
 
 #include "daxfs.h"
 #include "errmsg.h"
+#include "memmap.h"
 #include "pfn.h"
 #include "region.h"
 #include "units.h"
@@ -195,13 +198,17 @@ static int one_run(const struct opts *o, unsigned mode, const char *buf, struct 
 		struct daxfs_owner ow;
 		const struct blk *b;
 
-		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17; /* xorshift, fixed seed */
+		/* xorshift, fixed seed */
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
 		b = &s.b[seed % s.n];
 		err = daxfs_owner_of(fs, b->pblk * DAXFS_BLOCK_SIZE, &ow);
 		if (err)
 			goto out_ops;
 		if (ow.kind != DAXFS_OWNER_FILE || ow.ino != b->ino || ow.off != b->off) {
-			fprintf(stderr, "owner-measure: %s: block %llu named %llu/%llu, not %llu/%llu\n",
+			fprintf(stderr,
+				"owner-measure: %s: block %llu named %llu/%llu, not %llu/%llu\n",
 				mode_name(mode), (unsigned long long)b->pblk,
 				(unsigned long long)ow.ino, (unsigned long long)ow.off,
 				(unsigned long long)b->ino, (unsigned long long)b->off);
@@ -266,14 +273,16 @@ static int parse_modes(char *list, bool *mode)
 
 int main(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"size", required_argument, NULL, 's'}, {"lookups", required_argument, NULL, 'l'},
-		{"repeat", required_argument, NULL, 'r'}, {"mode", required_argument, NULL, 'm'},
-		{"dir", required_argument, NULL, 'd'},	  {"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0}};
+	static const struct option lo[] = {{"size", required_argument, NULL, 's'},
+					   {"lookups", required_argument, NULL, 'l'},
+					   {"repeat", required_argument, NULL, 'r'},
+					   {"mode", required_argument, NULL, 'm'},
+					   {"dir", required_argument, NULL, 'd'},
+					   {"json", no_argument, NULL, 'j'},
+					   {NULL, 0, NULL, 0}};
 	struct opts o = {.size = 1 * GiB, .lookups = 100000, .repeat = 3, .dir = "/dev/shm"};
 	static struct result res[NMODES][MAX_RUNS];
-	uint64_t v;
+	uint64_t v, memmap;
 	char *buf;
 	int c;
 
@@ -309,6 +318,7 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage("no operands");
+	memmap = o.size / FRAME_SIZE * MEMMAP_BYTES_PER_FRAME;
 	buf = malloc(MiB);
 	if (!buf)
 		return fail("buffer", -ENOMEM);
@@ -324,13 +334,16 @@ int main(int argc, char **argv)
 				free(buf);
 				return 1;
 			}
-			printf("{\"mode\": \"%s\", \"run\": %u, \"size\": %llu, \"write_seconds\": %.6f, "
+			printf("{\"mode\": \"%s\", \"run\": %u, \"size\": %llu, \"write_seconds\": "
+			       "%.6f, "
 			       "\"written_bytes\": %llu, \"lookup_ns\": %.1f, \"lookups\": %llu, "
-			       "\"scans\": %llu, \"map_bytes\": %llu, \"descriptor_bytes\": %llu}\n",
+			       "\"scans\": %llu, \"map_bytes\": %llu, \"memmap_bytes\": %llu, "
+			       "\"descriptor_bytes\": %llu}\n",
 			       mode_name(m), run, (unsigned long long)o.size, x->write_s,
 			       (unsigned long long)x->written, x->lookup_ns,
 			       (unsigned long long)x->lookups, (unsigned long long)x->scans,
-			       (unsigned long long)x->map_bytes, (unsigned long long)x->desc_bytes);
+			       (unsigned long long)x->map_bytes, (unsigned long long)memmap,
+			       (unsigned long long)x->desc_bytes);
 			fflush(stdout);
 		}
 	}
@@ -338,14 +351,15 @@ int main(int argc, char **argv)
 	if (o.json)
 		return 0;
 	double base = 0, w[MAX_RUNS], l[MAX_RUNS];
+	char frac[32];
 
 	if (o.mode[0]) {
 		for (unsigned run = 0; run < o.repeat; run++)
 			w[run] = res[0][run].write_s;
 		base = median(w, o.repeat);
 	}
-	printf("\n%-9s %12s %9s %12s %10s %14s %16s\n", "mode", "write (s)", "vs none",
-	       "lookup (ns)", "scans", "map bytes", "descriptor bytes");
+	printf("\n%-9s %12s %9s %12s %10s %14s %11s %16s\n", "mode", "write (s)", "vs none",
+	       "lookup (ns)", "scans", "map bytes", "map/memmap", "descriptor bytes");
 	for (unsigned m = 0; m < NMODES; m++) {
 		char ratio[32] = "-";
 		double wm;
@@ -359,9 +373,10 @@ int main(int argc, char **argv)
 		wm = median(w, o.repeat);
 		if (base > 0)
 			snprintf(ratio, sizeof(ratio), "%.3f", wm / base);
-		printf("%-9s %12.4f %9s %12.1f %10llu %14llu %16llu\n", mode_name(m), wm, ratio,
-		       median(l, o.repeat), (unsigned long long)res[m][0].scans,
-		       (unsigned long long)res[m][0].map_bytes,
+		snprintf(frac, sizeof(frac), "%.5f", (double)res[m][0].map_bytes / (double)memmap);
+		printf("%-9s %12.4f %9s %12.1f %10llu %14llu %11s %16llu\n", mode_name(m), wm,
+		       ratio, median(l, o.repeat), (unsigned long long)res[m][0].scans,
+		       (unsigned long long)res[m][0].map_bytes, res[m][0].map_bytes ? frac : "-",
 		       (unsigned long long)res[m][0].desc_bytes);
 	}
 	return 0;
