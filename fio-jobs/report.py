@@ -18,6 +18,7 @@ import subprocess
 import sys
 
 GIB = 1 << 30
+MODES = ("pfn", "folio", "page", "ondemand", "memdesc")  # the descriptor modes, pfn first
 
 
 def load_run(path):
@@ -96,11 +97,22 @@ def ratio(a, b):
 
 
 def by_mode(m, meta):
-    """(job, pfn, folio, page) medians of each job of the section that ran in pfn mode."""
+    """(job, {mode: medians}) of each job of the section that ran in pfn mode, with
+    every mode that ran it."""
     for job in meta["jobs"].split():
-        p, fo, pg = (m.get(f"{mode}-{job}") for mode in ("pfn", "folio", "page"))
-        if p:
-            yield job, p, fo, pg
+        ran = {mode: m[f"{mode}-{job}"] for mode in MODES if m.get(f"{mode}-{job}")}
+        if "pfn" in ran:
+            yield job, ran
+
+
+def modes_run(m, meta):
+    """The modes, pfn first, that ran any job of the section."""
+    return [mode for mode in MODES if any(f"{mode}-{job}" in m for job in meta["jobs"].split())]
+
+
+def vs_pfn(x, key, mode):
+    """x[mode][key] / x["pfn"][key], or None when the mode did not run."""
+    return ratio(x[mode][key], x["pfn"][key]) if mode in x else None
 
 
 def verdict(value, target, higher=True):
@@ -218,16 +230,16 @@ def main():
     img = None
     if section == "blk":
         md.append("## Ratios against pfn mode\n")
-        md.append("| workload | folio/pfn MiB/s | page/pfn MiB/s | folio/pfn CPU per GiB | "
-                  "page/pfn CPU per GiB |")
-        md.append("|---|---:|---:|---:|---:|")
+        others = modes_run(m, meta)[1:]
+        md.append("| workload | " + " | ".join(f"{o}/pfn MiB/s" for o in others) + " | " +
+                  " | ".join(f"{o}/pfn CPU per GiB" for o in others) + " |")
+        md.append("|---|" + "---:|" * (2 * len(others)))
         rows = []
-        for job, p, fo, pg in by_mode(m, meta):
-            md.append(f"| {job} | {fmt(ratio(fo['bw_mib'], p['bw_mib']), 2)} | "
-                      f"{fmt(ratio(pg['bw_mib'], p['bw_mib']), 2)} | "
-                      f"{fmt(ratio(fo['cpu_s_per_gib'], p['cpu_s_per_gib']), 2)} | "
-                      f"{fmt(ratio(pg['cpu_s_per_gib'], p['cpu_s_per_gib']), 2)} |")
-            rows.append((job, {"pfn": p["bw_mib"], "folio": fo["bw_mib"], "page": pg["bw_mib"]}))
+        for job, x in by_mode(m, meta):
+            md.append(f"| {job} | " +
+                      " | ".join(fmt(vs_pfn(x, "bw_mib", o), 2) for o in others) + " | " +
+                      " | ".join(fmt(vs_pfn(x, "cpu_s_per_gib", o), 2) for o in others) + " |")
+            rows.append((job, {mode: x[mode]["bw_mib"] for mode in x}))
         md.append("")
         for job in ("seq-write", "seq-read"):
             p, pg = m.get(f"pfn-{job}"), m.get(f"page-{job}")
@@ -239,25 +251,26 @@ def main():
                 targets.append((f"2 MiB {job}: CPU per GiB page/pfn well above 1 (>= 1.5)",
                                 fmt(r, 2), verdict(r, 1.5)))
         img = plot(out_dir, section, "pmemdev engine bandwidth by descriptor mode", "MiB/s",
-                   rows, ["pfn", "folio", "page"])
+                   rows, modes_run(m, meta))
     elif section == "null":
         md.append("## Descriptor cost alone (target=null), ratios against pfn\n")
-        md.append("| workload | folio/pfn CPU per GiB | page/pfn CPU per GiB | page/pfn IOPS |")
-        md.append("|---|---:|---:|---:|")
+        others = modes_run(m, meta)[1:]
+        md.append("| workload | " + " | ".join(f"{o}/pfn CPU per GiB" for o in others) + " | " +
+                  " | ".join(f"{o}/pfn IOPS" for o in others) + " |")
+        md.append("|---|" + "---:|" * (2 * len(others)))
         rows = []
-        for job, p, fo, pg in by_mode(m, meta):
-            rc = ratio(pg["cpu_s_per_gib"], p["cpu_s_per_gib"])
-            md.append(f"| {job} | {fmt(ratio(fo['cpu_s_per_gib'], p['cpu_s_per_gib']), 2)} | "
-                      f"{fmt(rc, 2)} | {fmt(ratio(pg['iops_k'], p['iops_k']), 2)} |")
-            rows.append((job, {"pfn": cpu_ms(p["cpu_s_per_gib"]),
-                               "folio": cpu_ms(fo["cpu_s_per_gib"]),
-                               "page": cpu_ms(pg["cpu_s_per_gib"])}))
-            if "seq" in job:
+        for job, x in by_mode(m, meta):
+            rc = vs_pfn(x, "cpu_s_per_gib", "page")
+            md.append(f"| {job} | " +
+                      " | ".join(fmt(vs_pfn(x, "cpu_s_per_gib", o), 2) for o in others) + " | " +
+                      " | ".join(fmt(vs_pfn(x, "iops_k", o), 2) for o in others) + " |")
+            rows.append((job, {mode: cpu_ms(x[mode]["cpu_s_per_gib"]) for mode in x}))
+            if "seq" in job and rc is not None:
                 targets.append((f"{job} (2 MiB): CPU per GiB page/pfn >= 5", fmt(rc, 2),
                                 verdict(rc, 5.0)))
         md.append("")
         img = plot(out_dir, section, "target=null: CPU ms per GiB (lower is better)",
-                   "CPU ms / GiB (log scale)", rows, ["pfn", "folio", "page"], log=True)
+                   "CPU ms / GiB (log scale)", rows, modes_run(m, meta), log=True)
     elif section == "peers":
         md.append("## pmemdev (mode=pfn) against fio's own engines on the same file\n")
         md.append("| workload | ours/libpmem MiB/s | ours/mmap MiB/s | ours/libpmem CPU per GiB |")
@@ -305,7 +318,7 @@ def main():
         md.append("| mode | workload | 1 job MiB/s | 2 jobs MiB/s | 2/1 |")
         md.append("|---|---|---:|---:|---:|")
         rows = []
-        for mode in ("pfn", "folio", "page"):
+        for mode in MODES:
             for job in meta["jobs"].split():
                 one, two = m.get(f"{mode}-{job}-j1"), m.get(f"{mode}-{job}-j2")
                 if not one or not two:
