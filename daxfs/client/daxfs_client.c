@@ -469,6 +469,15 @@ DAXFS_EXPORT int daxfs_mmap(int fd, uint64_t off, size_t len, int prot, unsigned
 		return err;
 	if ((prot & PROT_WRITE) && (info.flags & DAXFS_INFO_RDONLY_FS))
 		return seterr(-EACCES, "writable mapping on a read-only daxfs mount");
+	/*
+	 * hugetlbfs and devdax map whole pages: the daemon's pieces end on a
+	 * page boundary, so the mapping does too (as mmap(2) of such a file
+	 * rounds the length up).
+	 */
+	if (info.map_align > PAGE_4K && len > SIZE_MAX - info.map_align)
+		return seterr(-EINVAL, "length %zu is too large", len);
+	if (info.map_align > PAGE_4K)
+		len = (len + info.map_align - 1) & ~(size_t)(info.map_align - 1);
 	err = connect_daemon(&info, &conn_fd, &conn_id);
 	if (err)
 		return err;
