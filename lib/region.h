@@ -307,6 +307,26 @@ int pmr_guard(struct pmr_region *r);
 /* pmr_unguard - end pmr_guard() of @r (nothing if it was not guarded). */
 void pmr_unguard(struct pmr_region *r);
 
+/*
+ * pmr_guard_touch - load one byte of each backing page of region bytes
+ * [@off, +@len) that lies in a chunk given out (pmr_chunk_give; skipped
+ * at once when none is), so that a page a holder took away is put back or
+ * its chunk detached by the guard now, in this thread. Call it before the
+ * kernel reads the range on this process's behalf (a reply written to a
+ * device straight from region memory): the kernel's own access to a lost
+ * page fails with EFAULT and raises no signal, so the guard would never
+ * hear of it. Nothing when @r is not guarded.
+ */
+void pmr_guard_touch(struct pmr_region *r, uint64_t off, uint64_t len);
+
+/*
+ * pmr_chunk_detached - chunk @idx is detached (pmr_guard): this process
+ * reads and writes anonymous memory there, not the chunk file, until the
+ * chunk is reclaimed. A descriptor of the chunk file would show another
+ * process bytes this process does not see: do not hand one out.
+ */
+bool pmr_chunk_detached(const struct pmr_region *r, uint64_t idx);
+
 /* Names for printing. */
 const char *pmr_backend_name(enum pmr_backend b);
 const char *pmr_granularity_name(enum pmr_granularity g);

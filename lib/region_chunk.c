@@ -372,17 +372,40 @@ static int open_chunk(struct pmr_region *r, const struct stat *dst, uint64_t idx
 	return fd;
 }
 
-/* map_chunk - map @fd as chunk @idx of the region's range. */
+/*
+ * map_chunk - map @fd as chunk @idx of the region's range.
+ *
+ * A shared hugetlbfs mapping is made MAP_NORESERVE: the chunks' pages were
+ * allocated when the region was created, so a reservation adds nothing
+ * for them; it would only be needed for a page that a holder of the
+ * chunk's descriptor punched out, and when the pool has none left the
+ * mapping would fail, the region would not open again (every user locked
+ * out by one holder) and a reclaim's MAP_FIXED would leave a hole in our
+ * range. Without it such a page faults when touched, where the guard
+ * (region_guard.c) puts a page back or detaches the chunk. A private
+ * mapping (fsck -n) keeps its reservations: its copy-on-write pages are
+ * then certain, or the open fails with a reason.
+ */
 static int map_chunk(struct pmr_region *r, uint64_t idx, int fd)
 {
 	int prot = PROT_READ |
 		   ((r->flags & PMR_F_RDONLY) && !(r->flags & PMR_F_PRIVATE) ? 0 : PROT_WRITE);
+	int flags = r->map_flags | MAP_FIXED;
 	char *at = (char *)r->addr + idx * PMR_CHUNK_SIZE;
-	void *p = mmap(at, PMR_CHUNK_SIZE, prot, r->map_flags | MAP_FIXED, fd, 0);
+	void *p;
 
+	if (r->backend == PMR_BACKEND_HUGETLBFS && !(r->flags & PMR_F_PRIVATE))
+		flags |= MAP_NORESERVE;
+	p = mmap(at, PMR_CHUNK_SIZE, prot, flags, fd, 0);
 	if (p == MAP_FAILED) {
 		int err = -errno;
 
+		if (err == -ENOMEM && r->backend == PMR_BACKEND_HUGETLBFS)
+			return pmd_err(err,
+				       "cannot map chunk %" PRIu64 " of %s: not enough free huge "
+				       "pages (a private mapping reserves one per chunk; see "
+				       "/proc/sys/vm/nr_hugepages)",
+				       idx, r->path);
 		if (err == -ENOMEM)
 			return pmd_err(err,
 				       "cannot map chunk %" PRIu64 " of %s: out of memory or of "

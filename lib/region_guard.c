@@ -38,6 +38,8 @@
 
 #define GUARD_SLOTS 16 /* regions guarded at once in a process */
 #define MAX_REPAIRS 4  /* faults repaired per chunk before it is detached */
+/* in guard.faults[idx]: the chunk is detached (the rest counts faults) */
+#define DETACHED (1U << 31)
 
 static struct pmr_region *_Atomic slots[GUARD_SLOTS];
 static struct sigaction old_action;
@@ -87,6 +89,8 @@ static int detach(struct pmr_region *r, uint64_t idx)
 	if (mmap(at, PMR_CHUNK_SIZE, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
 		return -errno;
+	if (r->guard.faults)
+		atomic_fetch_or(&r->guard.faults[idx], DETACHED);
 	atomic_fetch_add(&r->guard.detached, 1);
 	return 0;
 }
@@ -105,7 +109,7 @@ static int repair(struct pmr_region *r, uint64_t off)
 	int fd, ret;
 
 	if (r->guard.faults)
-		tries = atomic_fetch_add(&r->guard.faults[idx], 1);
+		tries = atomic_fetch_add(&r->guard.faults[idx], 1) & ~DETACHED;
 	if (tries >= MAX_REPAIRS)
 		return exposed ? detach(r, idx) : -EIO;
 	if (r->chunked) {
@@ -227,4 +231,37 @@ void pmr_guard_reset(struct pmr_region *r, uint64_t idx)
 {
 	if (r->guard.faults && idx < r->nchunks)
 		atomic_store(&r->guard.faults[idx], 0);
+}
+
+bool pmr_chunk_detached(const struct pmr_region *r, uint64_t idx)
+{
+	return r->guard.faults && idx < r->nchunks &&
+	       (atomic_load(&r->guard.faults[idx]) & DETACHED);
+}
+
+/*
+ * pmr_guard_touch - see region.h. One load per backing page of the range
+ * in chunks given out; a page that is there costs a load, a page a holder
+ * took raises SIGBUS here, on this thread, where on_sigbus() repairs or
+ * detaches the chunk before the load is made again.
+ */
+void pmr_guard_touch(struct pmr_region *r, uint64_t off, uint64_t len)
+{
+	uint64_t step = r->page_size ? r->page_size : 4096, end;
+	const volatile char *base = r->addr;
+
+	if (!r->guard.faults || !r->exposed || !len || off >= r->size ||
+	    !__atomic_load_n(&r->nexposed, __ATOMIC_RELAXED))
+		return;
+	end = len > r->size - off ? r->size : off + len;
+	for (uint64_t c = off / PMR_CHUNK_SIZE; c * PMR_CHUNK_SIZE < end; c++) {
+		uint64_t s = c * PMR_CHUNK_SIZE > off ? c * PMR_CHUNK_SIZE : off;
+		uint64_t e = (c + 1) * PMR_CHUNK_SIZE < end ? (c + 1) * PMR_CHUNK_SIZE : end;
+
+		/* cleared only once no file data is left in the chunk */
+		if (!__atomic_load_n(&r->exposed[c], __ATOMIC_RELAXED))
+			continue;
+		for (uint64_t a = s & ~(step - 1); a < e; a += step)
+			(void)base[a];
+	}
 }

@@ -31,10 +31,11 @@
 
 struct daxfs_dp {
 	struct daxfs *fs;
-	char *base;	 /* region mapping */
-	void *zeroes;	 /* max_io_bytes of zeroes for holes */
-	uint32_t max_io; /* bytes */
-	struct pmemdev_bb *bb;	   /* the daemon's badblocks list, or NULL */
+	struct pmr_region *r;
+	char *base;		    /* region mapping */
+	void *zeroes;		    /* max_io_bytes of zeroes for holes */
+	uint32_t max_io;	    /* bytes */
+	struct pmemdev_bb *bb;	    /* the daemon's badblocks list, or NULL */
 	struct daxfs_badblocks bad; /* @bb as byte ranges */
 };
 
@@ -45,7 +46,8 @@ static int dax_init(struct daxfs *fs, const struct daxfs_dp_config *cfg, struct 
 	if (!dp)
 		return -ENOMEM;
 	dp->fs = fs;
-	dp->base = pmr_addr(daxfs_region(fs));
+	dp->r = daxfs_region(fs);
+	dp->base = pmr_addr(dp->r);
 	dp->max_io = cfg->max_io_bytes;
 	dp->bb = cfg->bb;
 	if (dp->bb)
@@ -108,6 +110,14 @@ static int dax_read_run(void *ctx, uint64_t pos, uint64_t len, uint64_t region_o
 	if (region_off != DAXFS_HOLE && has_bad(c->dp) &&
 	    c->dp->bad.check(c->dp->bad.ctx, region_off, len))
 		return -EIO;
+	/*
+	 * The kernel copies the reply out of region memory: a page a holder
+	 * of a chunk descriptor took away would fail it with EFAULT (EIO to
+	 * the reader) and the guard would never know. Touch such pages here
+	 * first, where the guard puts them back or detaches the chunk.
+	 */
+	if (region_off != DAXFS_HOLE)
+		pmr_guard_touch(c->dp->r, region_off, len);
 
 	bv_append(c->t->bv, c->t->nr_bufs, mem, len);
 	return 0;

@@ -461,6 +461,21 @@ static int isolate_range(struct daxfs_mmap_server *s, uint64_t ino, uint64_t off
 	return err;
 }
 
+/*
+ * any_detached - a chunk of the grant is detached (region_guard.c): the
+ * daemon's bytes there are not the chunk file's, so a descriptor of it
+ * would show the new mapping other bytes than read(2) and write(2) see.
+ */
+static bool any_detached(struct daxfs_mmap_server *s, const struct grant *g)
+{
+	struct pmr_region *r = daxfs_region(s->fs);
+
+	for (size_t k = 0; k < g->nr_chunks; k++)
+		if (pmr_chunk_detached(r, g->chunks[k]))
+			return true;
+	return false;
+}
+
 /* prepare - everything up to the reply: pin, isolate, extents */
 static int prepare(struct daxfs_mmap_server *s, fuse_req_t req, uint64_t ino, struct mconn *c,
 		   struct grant *g)
@@ -506,6 +521,14 @@ static int prepare(struct daxfs_mmap_server *s, fuse_req_t req, uint64_t ino, st
 		err = isolate_range(s, ino, m->file_off, valid_end, g);
 		if (err || g->kernel)
 			return err;
+		if (any_detached(s, g)) {
+			snprintf(m->msg, sizeof(m->msg),
+				 "a chunk of the file lost its pages to the holder of its "
+				 "descriptor and is detached until reclaimed: mapped through the "
+				 "page cache");
+			g->kernel = true;
+			return 0;
+		}
 		if (s->map_align > FRAME_SIZE)
 			return build_windows(s, ino, m->file_off, valid_end, &g->e, m->msg,
 					     sizeof(m->msg));

@@ -539,8 +539,9 @@ void daxfs_mmap_server_print(struct daxfs_mmap_server *s, FILE *f, int json)
 		(unsigned long long)is.moved_bytes, (unsigned long long)is.zeroed_bytes);
 	if (ri.resized_chunks || ri.detached_chunks)
 		fprintf(f,
-			"resized chunks: %llu put back to size (a holder of a descriptor shrank "
-			"them: their lost bytes read as zeros), %llu detached until reclaimed\n",
+			"resized chunks: %llu put back (a holder of a descriptor shrank them or "
+			"took their pages: the lost bytes read as zeros), %llu detached until "
+			"reclaimed\n",
 			(unsigned long long)ri.resized_chunks,
 			(unsigned long long)ri.detached_chunks);
 	if (s->scan_unreadable)

@@ -3,8 +3,8 @@
  * mmtest.h - real daxfs mounts for the DAX mmap tests.
  *
  * mt_setup() makes a region (on $PMD_TEST_DIR or /dev/shm, or on a huge
- * tmpfs it mounts itself), runs mkfs.daxfs and mounts it with the daxfs
- * daemon; the region is chunked (the layout on which DAX mmap isolates
+ * tmpfs or a hugetlbfs it mounts itself), runs mkfs.daxfs and mounts it
+ * with the daxfs daemon; the region is chunked (the layout on which DAX mmap isolates
  * files), or one file with mt_setup_layout(..., false); mt_umount()/mt_mount() cycle the mount; mt_fsck() runs
  * fsck.daxfs -n. Everything is undone at exit. The binaries come from the
  * build (DAXFS_BIN, MKFS_BIN, FSCK_BIN are set by CMake).
@@ -35,6 +35,8 @@
 enum mt_backing {
 	MT_TMPFS,      /* 4 KiB pages */
 	MT_HUGE_TMPFS, /* tmpfs huge=always, mounted by the test */
+	MT_HUGETLBFS,  /* hugetlbfs pagesize=2M, mounted by the test; the pages
+			  must be free in the pool (hugepool.h) */
 };
 
 struct mt {
@@ -145,15 +147,22 @@ static void mt_setup_layout(struct mt *t, enum mt_backing b, uint64_t size_mib, 
 	atexit(mt_cleanup);
 	snprintf(t->mnt, sizeof(t->mnt), "%s/mnt", t->dir);
 	CHECK(mkdir(t->mnt, 0755) == 0);
-	if (b == MT_HUGE_TMPFS) {
+	if (b == MT_HUGE_TMPFS || b == MT_HUGETLBFS) {
 		char opts[64];
 
 		snprintf(t->hugedir, sizeof(t->hugedir), "%s/huge", t->dir);
 		CHECK(mkdir(t->hugedir, 0755) == 0);
-		snprintf(opts, sizeof(opts), "huge=always,size=%lluM",
-			 (unsigned long long)size_mib + 8);
-		NEED(mount("daxfs-mmap-test", t->hugedir, "tmpfs", 0, opts) == 0,
-		     "cannot mount a huge tmpfs: %s (needs root)", strerror(errno));
+		if (b == MT_HUGETLBFS) {
+			NEED(mount("daxfs-mmap-test", t->hugedir, "hugetlbfs", 0, "pagesize=2M") ==
+				     0,
+			     "cannot mount hugetlbfs: %s (needs root and 2 MiB huge pages)",
+			     strerror(errno));
+		} else {
+			snprintf(opts, sizeof(opts), "huge=always,size=%lluM",
+				 (unsigned long long)size_mib + 8);
+			NEED(mount("daxfs-mmap-test", t->hugedir, "tmpfs", 0, opts) == 0,
+			     "cannot mount a huge tmpfs: %s (needs root)", strerror(errno));
+		}
 		t->huge_mounted = true;
 		snprintf(t->region, sizeof(t->region), "%s/region", t->hugedir);
 	} else {
