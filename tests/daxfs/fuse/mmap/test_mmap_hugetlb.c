@@ -31,6 +31,7 @@
 
 #include "hugepool.h"
 #include "libdaxfs.h"
+#include "mmholder.h"
 #include "mmuser.h"
 
 #define MIB (1024 * 1024)
@@ -139,45 +140,6 @@ static void attack_done(const struct report *rep)
 	CHECK_EQ(st.st_size, 0);
 }
 
-static void fill(const char *name, size_t size, int c, mode_t mode)
-{
-	close(mt_make_file(&t, name, size, c, O_RDONLY));
-	CHECK(chmod(mt_path(&t, name), mode) == 0);
-}
-
-/* @name holds @size bytes of @c */
-static void check_contents(const char *name, size_t size, int c)
-{
-	static uint8_t buf[OTHER_SIZE];
-	int fd = open(mt_path(&t, name), O_RDONLY);
-
-	CHECK(fd >= 0);
-	CHECK(size <= sizeof(buf));
-	CHECK(pread(fd, buf, size, 0) == (ssize_t)size);
-	for (size_t i = 0; i < size; i++)
-		if (buf[i] != c) {
-			fprintf(stderr, "FAIL: %s byte %zu is %#x, not %#x\n", name, i, buf[i], c);
-			exit(1);
-		}
-	close(fd);
-}
-
-/* an answer through the mount: success, or EIO for the damaged file */
-static bool ok_or_eio(const char *what, long rc, long want)
-{
-	if (rc == want) {
-		printf("%-40s done\n", what);
-		return true;
-	}
-	if (rc < 0 && errno == EIO) {
-		printf("%-40s EIO\n", what);
-		return false;
-	}
-	fprintf(stderr, "FAIL: %s returned %ld (%s): the daemon must answer\n", what, rc,
-		rc < 0 ? strerror(errno) : "short");
-	exit(1);
-}
-
 /* the user's file: each byte its own ('v', or what root wrote) or zero */
 static void read_victim(const char *what)
 {
@@ -186,7 +148,7 @@ static void read_victim(const char *what)
 	long zeros = 0;
 
 	CHECK(fd >= 0);
-	if (ok_or_eio(what, pread(fd, buf, VICTIM_SIZE, 0), VICTIM_SIZE)) {
+	if (mh_ok_or_eio(what, pread(fd, buf, VICTIM_SIZE, 0), VICTIM_SIZE)) {
 		for (long i = 0; i < VICTIM_SIZE; i++) {
 			if (buf[i] != 'v' && buf[i] != 'w' && buf[i] != 0) {
 				fprintf(stderr,
@@ -257,7 +219,7 @@ static void write_victim(void)
 	for (off_t off = 0; off < VICTIM_SIZE; off += 2 * MIB) {
 		snprintf(what, sizeof(what), "write at %lld MiB of the user's file",
 			 (long long)(off / MIB));
-		if (ok_or_eio(what, pwrite(fd, w, sizeof(w), off), WRITE_LEN)) {
+		if (mh_ok_or_eio(what, pwrite(fd, w, sizeof(w), off), WRITE_LEN)) {
 			CHECK(pread(fd, r, sizeof(r), off) == WRITE_LEN);
 			CHECK(!memcmp(r, w, sizeof(r)));
 		}
@@ -265,24 +227,13 @@ static void write_victim(void)
 	close(fd);
 }
 
-/* `daxfs stat` of the mount matches the extended regular expression @re */
-static void check_stat(const char *re, const char *what)
-{
-	if (mt_run("'%s' stat '%s' | grep -Eq '%s'", DAXFS_BIN, t.mnt, re) != 0) {
-		mt_run("'%s' stat '%s' >&2", DAXFS_BIN, t.mnt);
-		fprintf(stderr, "FAIL: daxfs stat does not show %s\n", what);
-		exit(1);
-	}
-	printf("%-40s shown\n", what);
-}
-
 static void others_intact(void)
 {
 	struct statvfs sv;
 
 	CHECK(statvfs(t.mnt, &sv) == 0);
-	check_contents("other", OTHER_SIZE, 'o');
-	check_contents("new", OTHER_SIZE, 'n');
+	mh_check_contents(&t, "other", OTHER_SIZE, 'o');
+	mh_check_contents(&t, "new", OTHER_SIZE, 'n');
 	printf("%-40s done\n", "root's files intact");
 }
 
@@ -300,8 +251,8 @@ int main(int argc, char **argv)
 	mt_umount(&t);
 	snprintf(t.opts, sizeof(t.opts), "-o allow_other,datapath=%s", argv[1]);
 	mt_mount(&t);
-	fill("other", OTHER_SIZE, 'o', 0600);
-	fill("victim", VICTIM_SIZE, 'v', 0600);
+	mh_fill(&t, "other", OTHER_SIZE, 'o', 0600);
+	mh_fill(&t, "victim", VICTIM_SIZE, 'v', 0600);
 	CHECK(chown(mt_path(&t, "victim"), mu_uid, mu_gid) == 0);
 
 	pid = mt_spawn(user_child, NULL, &go, &done);
@@ -319,11 +270,11 @@ int main(int argc, char **argv)
 
 	alarm(HANG_SECONDS);
 	read_victim("read of the user's file");
-	check_stat("^resized chunks: .*, [1-9][0-9]* detached", "the chunks without a page");
+	mh_check_stat(&t, "^resized chunks: .*, [1-9][0-9]* detached", "the chunks without a page");
 	map_victim();
 	write_victim();
 	read_victim("read after the writes");
-	fill("new", OTHER_SIZE, 'n', 0644);
+	mh_fill(&t, "new", OTHER_SIZE, 'n', 0644);
 	others_intact();
 
 	/* the user goes; the region is mounted again with the pool still used up */
@@ -342,7 +293,7 @@ int main(int argc, char **argv)
 	printf("%-40s done\n", "mount, pool used up");
 	others_intact();
 	read_victim("read of the user's file after the mount");
-	check_stat("^resized chunks: .*, [1-9][0-9]* detached", "the chunks without a page");
+	mh_check_stat(&t, "^resized chunks: .*, [1-9][0-9]* detached", "the chunks without a page");
 
 	/* the pool back: everything as it should be */
 	hp_release();

@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 
 #include "libdaxfs.h"
+#include "mmholder.h"
 #include "mmuser.h"
 
 #define REGION_MIB 64
@@ -108,45 +109,6 @@ static int truncate_chunks(const struct report *rep)
 	return n;
 }
 
-static void fill(const char *name, size_t size, int c, mode_t mode)
-{
-	close(mt_make_file(&t, name, size, c, O_RDONLY));
-	CHECK(chmod(mt_path(&t, name), mode) == 0);
-}
-
-/* @name holds @size bytes of @c */
-static void check_contents(const char *name, size_t size, int c)
-{
-	static uint8_t buf[OTHER_SIZE];
-	int fd = open(mt_path(&t, name), O_RDONLY);
-
-	CHECK(fd >= 0);
-	CHECK(size <= sizeof(buf));
-	CHECK(pread(fd, buf, size, 0) == (ssize_t)size);
-	for (size_t i = 0; i < size; i++)
-		if (buf[i] != c) {
-			fprintf(stderr, "FAIL: %s byte %zu is %#x, not %#x\n", name, i, buf[i], c);
-			exit(1);
-		}
-	close(fd);
-}
-
-/* an answer through the mount: success, or EIO for the damaged file */
-static void expect_ok_or_eio(const char *what, long rc, long want)
-{
-	if (rc == want) {
-		printf("%-34s done\n", what);
-		return;
-	}
-	if (rc < 0 && errno == EIO) {
-		printf("%-34s EIO\n", what);
-		return;
-	}
-	fprintf(stderr, "FAIL: %s returned %ld (%s): the daemon must answer\n", what, rc,
-		rc < 0 ? strerror(errno) : "short");
-	exit(1);
-}
-
 /* root works on the file whose chunks were truncated */
 static void use_victim(void)
 {
@@ -156,7 +118,7 @@ static void use_victim(void)
 
 	CHECK(fd >= 0);
 	rc = pread(fd, buf, VICTIM_SIZE, 0);
-	expect_ok_or_eio("read of the truncated file", rc, VICTIM_SIZE);
+	mh_ok_or_eio("read of the truncated file", rc, VICTIM_SIZE);
 	for (long i = 0; rc == VICTIM_SIZE && i < VICTIM_SIZE; i++)
 		if (buf[i] != 'v' && buf[i] != 0) {
 			fprintf(stderr, "FAIL: victim byte %ld is %#x (not its own or zero)\n", i,
@@ -165,24 +127,14 @@ static void use_victim(void)
 		}
 	memset(w, 'w', sizeof(w));
 	rc = pwrite(fd, w, sizeof(w), WRITE_OFF);
-	expect_ok_or_eio("write into the truncated file", rc, WRITE_LEN);
+	mh_ok_or_eio("write into the truncated file", rc, WRITE_LEN);
 	if (rc == WRITE_LEN) {
 		CHECK(pread(fd, buf, WRITE_LEN, WRITE_OFF) == WRITE_LEN);
 		CHECK(!memcmp(buf, w, WRITE_LEN));
 	}
 	rc = ftruncate(fd, WRITE_OFF + 100);
-	expect_ok_or_eio("truncate of the truncated file", rc, 0);
+	mh_ok_or_eio("truncate of the truncated file", rc, 0);
 	close(fd);
-}
-
-/* `daxfs stat` of the mount matches the extended regular expression @re */
-static void check_stat(const char *re, const char *what)
-{
-	if (mt_run("'%s' stat '%s' | grep -Eq '%s'", DAXFS_BIN, t.mnt, re) != 0) {
-		mt_run("'%s' stat '%s' >&2", DAXFS_BIN, t.mnt);
-		fprintf(stderr, "FAIL: daxfs stat does not show %s\n", what);
-		exit(1);
-	}
 }
 
 /* everything else works */
@@ -191,10 +143,10 @@ static void use_the_rest(void)
 	struct statvfs sv;
 
 	CHECK(statvfs(t.mnt, &sv) == 0);
-	check_contents("other", OTHER_SIZE, 'o');
-	fill("new", OTHER_SIZE, 'n', 0644);
-	check_contents("new", OTHER_SIZE, 'n');
-	check_stat("^resized chunks: *[1-9]", "the chunks put back");
+	mh_check_contents(&t, "other", OTHER_SIZE, 'o');
+	mh_fill(&t, "new", OTHER_SIZE, 'n', 0644);
+	mh_check_contents(&t, "new", OTHER_SIZE, 'n');
+	mh_check_stat(&t, "^resized chunks: *[1-9]", "the chunks put back");
 	printf("%-34s done\n", "the rest of the filesystem");
 }
 
@@ -224,8 +176,9 @@ static void truncate_again(int go, int done, int rounds)
 	}
 	close(fd);
 	if (b == 't')
-		check_stat("^resized chunks: .*, [1-9][0-9]* detached", "the chunk detached");
-	check_contents("other", OTHER_SIZE, 'o');
+		mh_check_stat(&t, "^resized chunks: .*, [1-9][0-9]* detached",
+			      "the chunk detached");
+	mh_check_contents(&t, "other", OTHER_SIZE, 'o');
 	printf("%-34s done\n", "truncated again and again");
 }
 
@@ -241,8 +194,8 @@ int main(int argc, char **argv)
 	mt_umount(&t);
 	snprintf(t.opts, sizeof(t.opts), "-o allow_other,datapath=%s", argv[1]);
 	mt_mount(&t);
-	fill("other", OTHER_SIZE, 'o', 0600);
-	fill("victim", VICTIM_SIZE, 'v', 0600);
+	mh_fill(&t, "other", OTHER_SIZE, 'o', 0600);
+	mh_fill(&t, "victim", VICTIM_SIZE, 'v', 0600);
 	CHECK(chown(mt_path(&t, "victim"), mu_uid, mu_gid) == 0);
 
 	pid = mt_spawn(user_child, NULL, &go, &done);
@@ -254,11 +207,11 @@ int main(int argc, char **argv)
 	{
 		char re[160];
 
-		check_stat("^dax mmap: +isolating", "that DAX mappings isolate");
-		check_stat("^pins: +1$", "one pin");
+		mh_check_stat(&t, "^dax mmap: +isolating", "that DAX mappings isolate");
+		mh_check_stat(&t, "^pins: +1$", "one pin");
 		snprintf(re, sizeof(re), "^  pid %d inode [0-9]+ bytes 0\\+[0-9]+ rw, %d chunks$",
 			 (int)pid, rep.given);
-		check_stat(re, "the user's pin");
+		mh_check_stat(&t, re, "the user's pin");
 	}
 	if (rep.truncated < rep.given) {
 		int n = truncate_chunks(&rep);
@@ -283,8 +236,8 @@ int main(int argc, char **argv)
 		mt_run("'%s' -n '%s' >&2", FSCK_BIN, t.region);
 	CHECK_EQ(mt_fsck(&t), 0);
 	mt_mount(&t);
-	check_contents("other", OTHER_SIZE, 'o');
-	check_contents("new", OTHER_SIZE, 'n');
+	mh_check_contents(&t, "other", OTHER_SIZE, 'o');
+	mh_check_contents(&t, "new", OTHER_SIZE, 'n');
 	mt_umount(&t);
 	printf("ok\n");
 	return 0;
