@@ -30,9 +30,7 @@
 #include <sys/mman.h>
 
 #include "hugepool.h"
-#include "libdaxfs.h"
 #include "mmholder.h"
-#include "mmuser.h"
 
 #define MIB (1024 * 1024)
 #define REGION_MIB 32
@@ -57,26 +55,10 @@ struct report {
 static void user_child(void *arg, int go, int out)
 {
 	struct report rep = {0};
-	void *p = NULL;
 	char b;
-	int fd;
 
 	(void)arg;
-	mu_become();
-	fd = open(mt_path(&t, "victim"), O_RDWR);
-	CHECK(fd >= 0);
-	mu_keeping = true;
-	if (daxfs_mmap(fd, 0, VICTIM_SIZE, PROT_READ | PROT_WRITE, 0, &p)) {
-		fprintf(stderr, "user: daxfs_mmap: %s\n", daxfs_errmsg());
-		_exit(3);
-	}
-	mu_keeping = false;
-	for (int k = 0; k < mu_nkept && k < 64; k++) {
-		struct stat st;
-
-		CHECK(fstat(mu_kept[k], &st) == 0);
-		rep.ino[rep.given++] = st.st_ino;
-	}
+	rep.given = mh_hold(&t, "victim", VICTIM_SIZE, rep.ino, 64);
 	if (rep.given >= 2) {
 		rep.punched = !fallocate(mu_kept[0], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
 					 2 * MIB);
@@ -243,17 +225,9 @@ int main(int argc, char **argv)
 	int go, done, st;
 	pid_t pid;
 
-	CHECK(argc == 2 && (!strcmp(argv[1], "dax") || !strcmp(argv[1], "bio")));
 	/* the region, and as many again for fsck -n's private mapping */
 	hp_setup(2 * NCHUNKS + 2);
-	mu_make_user("pmdhtl");
-	mt_setup(&t, MT_HUGETLBFS, REGION_MIB);
-	mt_umount(&t);
-	snprintf(t.opts, sizeof(t.opts), "-o allow_other,datapath=%s", argv[1]);
-	mt_mount(&t);
-	mh_fill(&t, "other", OTHER_SIZE, 'o', 0600);
-	mh_fill(&t, "victim", VICTIM_SIZE, 'v', 0600);
-	CHECK(chown(mt_path(&t, "victim"), mu_uid, mu_gid) == 0);
+	mh_setup(&t, argc, argv, MT_HUGETLBFS, REGION_MIB, "pmdhtl", VICTIM_SIZE, OTHER_SIZE);
 
 	pid = mt_spawn(user_child, NULL, &go, &done);
 	CHECK(read(done, &rep, sizeof(rep)) == sizeof(rep));
