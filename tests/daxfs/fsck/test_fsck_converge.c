@@ -331,13 +331,56 @@ static void case_share_crash(struct ft *t)
 	pop_free(&before);
 }
 
+/*
+ * the fuzzer's cases as it found them (small profile): seed 1798 flipped
+ * bit 68 of inode 89's first extent (bit 4 of its block number: 16 blocks
+ * further, the data of a later file of /small), seed 3103 bit 0 of the
+ * block number of /frag's extent 11 (the neighbouring block, /frag2's);
+ * checksums recomputed. The damaged file keeps the block (it comes first)
+ * and the other one gets a copy: every undamaged file reads as before.
+ */
+static void case_seed_1798(struct ft *t)
+{
+	const struct pop_entry *e = NULL;
+
+	for (size_t k = 0; k < t->m.n && !e; k++)
+		if (t->m.e[k].ino == 89)
+			e = &t->m.e[k];
+	CHECK(e && !strncmp(e->path, "/small/", 7) && S_ISREG(e->mode));
+	ft_fresh(t);
+	ft_damage(t, "extent", "89.0", "pblk", FT_FLIP, 4, true);
+	FT_EXPECT(t, DAXFS_FSCK_CHECK, DAXFS_FSCK_UNCORRECTED);
+	FT_SAID(t, "multiply-claimed block", true);
+	FT_SAID(t, "shared with inode 89 (", true);
+	converge(t, 89);
+}
+
+static void case_seed_3103(struct ft *t)
+{
+	uint64_t f1 = ft_ino(t, "/frag"), f2 = ft_ino(t, "/frag2");
+	char id[64], want[96];
+
+	snprintf(id, sizeof(id), "%llu.11", (unsigned long long)f1);
+	ft_fresh(t);
+	ft_damage(t, "extent", id, "pblk", FT_FLIP, 0, true);
+	FT_EXPECT(t, DAXFS_FSCK_CHECK, DAXFS_FSCK_UNCORRECTED);
+	snprintf(want, sizeof(want), "ERROR: inode %llu (/frag2): 1 multiply-claimed block",
+		 (unsigned long long)f2);
+	FT_SAID(t, want, true);
+	snprintf(want, sizeof(want), "shared with inode %llu (/frag), which keeps it",
+		 (unsigned long long)f1);
+	FT_SAID(t, want, true);
+	converge(t, f1);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct ft *t);
 } share_cases[] = {
 	{"share_two", case_share_two},	   {"share_several", case_share_several},
 	{"share_span", case_share_span},   {"share_nospace", case_share_nospace},
-	{"share_crash", case_share_crash},
+	{"share_crash", case_share_crash}, {"seed_1798", case_seed_1798},
+	{"seed_3103", case_seed_3103},
 };
 
 #define NSHARE (sizeof(share_cases) / sizeof(share_cases[0]))
