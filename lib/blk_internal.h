@@ -30,6 +30,14 @@
  * runs (so whoever sees the completion sees the statistics settled, see
  * blk.h), "retired" after end_io has returned (the last access to the
  * device on the bio's behalf: what blk_dev_drain() waits for).
+ *
+ * A bio of the direct path (blk.c: a read or write of one bvec, one
+ * request, completed on the submitting thread) is counted with four
+ * stores instead of nine: its bytes and "submitted" when it is accepted,
+ * "direct_done[op]" (release) before its end_io and "retired" after. A
+ * direct completion stands for one io of its direction, one completion,
+ * one request, one bvec and one bio in bucket 0 of the bvecs histogram:
+ * readers (blk_stats.c) add it to those counters.
  */
 #define BLK_STAT_SLOTS 64
 
@@ -44,6 +52,8 @@ struct blk_stats_shard {
 	_Atomic uint64_t submitted; /* bios accepted */
 	_Atomic uint64_t completed; /* bios about to run end_io (release) */
 	_Atomic uint64_t retired;   /* bios whose end_io returned (release) */
+	/* Direct-path bios about to run end_io, per op (READ, WRITE) (release). */
+	_Atomic uint64_t direct_done[2];
 	_Atomic uint64_t lat_sum_ns;
 	_Atomic uint64_t lat_hist[BLK_LAT_BUCKETS];
 	_Atomic uint64_t seg_hist[BLK_SEG_BUCKETS];
@@ -57,8 +67,15 @@ struct blk_shard_ref {
 
 struct blk_dev {
 	char *name;
-	uint64_t capacity;	  /* sectors */
-	uint64_t lat_mask;	  /* time a bio when (its thread's bio count & lat_mask) == 0 */
+	uint64_t capacity; /* sectors */
+	uint64_t lat_mask; /* time a bio when (its thread's bio count & lat_mask) == 0 */
+	/*
+	 * Direct path (blk.c): bits of bi_opf that send a bio to the general
+	 * path, indexed by bit 0 of bi_opf (even ops: all but BIO_NOMERGE,
+	 * so only READ passes; odd: all but WRITE, NOMERGE and, if the driver
+	 * does it, FUA). A queue with workers has no direct path: all bits.
+	 */
+	unsigned direct_reject[2];
 	struct blk_limits limits; /* max_segments filled in (never 0) */
 	uint64_t max_bytes;	  /* limits.max_bytes, or UINT64_MAX for none */
 	uint64_t lbs_mask;	  /* limits.logical_block_size - 1 */
@@ -154,6 +171,9 @@ static inline uint64_t blk_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+_Static_assert(BLK_STAT_READ == (int)BIO_OP_READ && BLK_STAT_WRITE == (int)BIO_OP_WRITE,
+	       "a read or write op is its own statistics direction (direct_done[op])");
+
 static inline enum blk_stat_dir blk_stat_dir_of(enum bio_op op)
 {
 	if (op == BIO_OP_READ)
@@ -208,6 +228,15 @@ static inline void blk_stat_inc_release(struct blk_shard_ref ref, _Atomic uint64
 		atomic_fetch_add_explicit(c, 1, memory_order_release);
 }
 
+/* blk_stats_lat - count the latency of a bio timed at @start_ns, ending at @now_ns (0: now). */
+static inline void blk_stats_lat(struct blk_shard_ref ref, uint64_t start_ns, uint64_t now_ns)
+{
+	uint64_t lat = (now_ns ? now_ns : blk_now_ns()) - start_ns;
+
+	blk_stat_add(ref, &ref.sh->lat_hist[blk_log2_bucket(lat, BLK_LAT_BUCKETS)], 1);
+	blk_stat_add(ref, &ref.sh->lat_sum_ns, lat);
+}
+
 /*
  * blk_stats_done - count a submitted bio's completion: ios, errors, if it
  * was timed its latency up to @now_ns (0: read the clock now), and one bio
@@ -218,16 +247,12 @@ static inline void blk_stat_inc_release(struct blk_shard_ref ref, _Atomic uint64
 static inline void blk_stats_done(struct blk_shard_ref ref, const struct bio *bio, uint64_t now_ns)
 {
 	struct blk_stats_shard *s = ref.sh;
-	uint64_t lat;
 
 	blk_stat_add(ref, &s->ios[blk_stat_dir_of(bio_op(bio))], 1);
 	if (bio->bi_status)
 		blk_stat_add(ref, &s->errors, 1);
-	if (bio->bi_start_ns) {
-		lat = (now_ns ? now_ns : blk_now_ns()) - bio->bi_start_ns;
-		blk_stat_add(ref, &s->lat_hist[blk_log2_bucket(lat, BLK_LAT_BUCKETS)], 1);
-		blk_stat_add(ref, &s->lat_sum_ns, lat);
-	}
+	if (bio->bi_start_ns)
+		blk_stats_lat(ref, bio->bi_start_ns, now_ns);
 	/* Release: the counts above are seen by whoever sees this one. */
 	blk_stat_inc_release(ref, &s->completed);
 }

@@ -5,13 +5,15 @@
  * Hot path: plain relaxed loads and stores to this thread's own shard (see
  * blk_internal.h), no locked RMW. Bytes, bvecs and the bvecs-per-bio
  * histogram are counted when the queue accepts a bio (the iterator is
- * still whole then); ios, errors and latency when it completes. Every
+ * still whole then); ios, errors and latency when it completes (a bio of
+ * the direct path counts its ios, request and bvec with its completion,
+ * see blk_internal.h). Every
  * accepted bio completes, so after blk_dev_drain() the two sides agree.
  * A snapshot taken while I/O runs is a set of counters read one by one,
  * not an atomic picture.
  */
 #include <pthread.h>
-#include <stddef.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "blk_internal.h"
@@ -70,35 +72,45 @@ static uint64_t get(const _Atomic uint64_t *c)
 	return atomic_load_explicit((_Atomic uint64_t *)c, memory_order_relaxed);
 }
 
+static uint64_t get_acquire(const _Atomic uint64_t *c)
+{
+	return atomic_load_explicit((_Atomic uint64_t *)c, memory_order_acquire);
+}
+
 /*
- * Submitted minus @done (completed or retired): the ends are summed first,
+ * Submitted minus the bios at one end: completed (general and direct
+ * completions, @retired false) or retired. The ends are summed first,
  * with acquire loads that pair with the release that counts each end, so
  * every submission whose end was seen is seen too; the difference is then
  * never below the true count of bios submitted before the call and not yet
  * at that end, and is 0 only when those all are.
  */
-static uint64_t blk_stats_outstanding(const struct blk_dev *dev, size_t done_off)
+static uint64_t blk_stats_outstanding(const struct blk_dev *dev, bool retired)
 {
 	uint64_t done = 0, sub = 0;
 
+	for (unsigned i = 0; i <= BLK_STAT_SLOTS; i++) {
+		const struct blk_stats_shard *s = &dev->shards[i];
+
+		if (retired)
+			done += get_acquire(&s->retired);
+		else
+			done += get_acquire(&s->completed) + get_acquire(&s->direct_done[0]) +
+				get_acquire(&s->direct_done[1]);
+	}
 	for (unsigned i = 0; i <= BLK_STAT_SLOTS; i++)
-		done += atomic_load_explicit(
-			(_Atomic uint64_t *)((char *)&dev->shards[i] + done_off),
-			memory_order_acquire);
-	for (unsigned i = 0; i <= BLK_STAT_SLOTS; i++)
-		sub += atomic_load_explicit((_Atomic uint64_t *)&dev->shards[i].submitted,
-					    memory_order_acquire);
+		sub += get_acquire(&dev->shards[i].submitted);
 	return sub - done;
 }
 
 uint64_t blk_stats_inflight(const struct blk_dev *dev)
 {
-	return blk_stats_outstanding(dev, offsetof(struct blk_stats_shard, completed));
+	return blk_stats_outstanding(dev, false);
 }
 
 uint64_t blk_stats_unretired(const struct blk_dev *dev)
 {
-	return blk_stats_outstanding(dev, offsetof(struct blk_stats_shard, retired));
+	return blk_stats_outstanding(dev, true);
 }
 
 /* The sums of the shards, without the reset base. */
@@ -107,20 +119,26 @@ static void blk_stats_sum(const struct blk_dev *dev, struct blk_stats *st)
 	memset(st, 0, sizeof(*st));
 	for (unsigned k = 0; k <= BLK_STAT_SLOTS; k++) {
 		const struct blk_stats_shard *s = &dev->shards[k];
+		/* Each direct completion: an io, a request, a bio of one bvec. */
+		uint64_t dr = get(&s->direct_done[BIO_OP_READ]);
+		uint64_t dw = get(&s->direct_done[BIO_OP_WRITE]);
 
 		for (int d = 0; d < BLK_STAT_NR_DIRS; d++) {
 			st->ios[d] += get(&s->ios[d]);
 			st->bytes[d] += get(&s->bytes[d]);
 		}
+		st->ios[BLK_STAT_READ] += dr;
+		st->ios[BLK_STAT_WRITE] += dw;
 		st->errors += get(&s->errors);
-		st->requests += get(&s->requests);
+		st->requests += get(&s->requests) + dr + dw;
 		st->merges += get(&s->merges);
 		st->splits += get(&s->splits);
-		st->bvecs += get(&s->bvecs);
+		st->bvecs += get(&s->bvecs) + dr + dw;
 		for (int i = 0; i < BLK_LAT_BUCKETS; i++)
 			st->lat_hist[i] += get(&s->lat_hist[i]);
 		for (int i = 0; i < BLK_SEG_BUCKETS; i++)
 			st->seg_hist[i] += get(&s->seg_hist[i]);
+		st->seg_hist[0] += dr + dw;
 		st->lat_sum_ns += get(&s->lat_sum_ns);
 	}
 }
