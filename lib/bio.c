@@ -491,11 +491,8 @@ int bio_add_range(struct bio *bio, const void *addr, uint64_t len, enum desc_mod
 	if (mode == DESC_PFN && bio->bi_desc == BIO_DESC_PFN && !bio->bi_vcnt && bio->bi_max_vecs &&
 	    len && len <= BIO_MAX_BYTES - bio->bi_iter.bi_size &&
 	    !pfn_lookup_addr(addr, &pfn, &avail, &rmode) && len <= avail) {
-		bio_append(bio, (struct bio_vec){
-					.bv_pfn = pfn,
-					.bv_len = (uint32_t)len,
-					.bv_offset = (uint32_t)((uintptr_t)addr & (FRAME_SIZE - 1)),
-				});
+		bio_add_pfn_nocheck(bio, pfn, (uint32_t)len,
+				    (uint32_t)((uintptr_t)addr & (FRAME_SIZE - 1)));
 		return 0;
 	}
 	return bio_add_range_slow(bio, addr, len, mode);

@@ -116,7 +116,7 @@ struct bio {
 	uint16_t bi_max_vecs; /* capacity of bi_io_vec */
 	uint16_t bi_flags;    /* BIO_F_*: owned by the block layer, not the caller */
 	struct bio_vec *bi_io_vec;
-	bio_end_io_t *bi_end_io; /* called exactly once after a successful submit */
+	bio_end_io_t *bi_end_io; /* called exactly once after a successful submit, or NULL */
 	void *bi_private;
 	struct bio *bi_parent;	 /* set on split children */
 	atomic_int bi_remaining; /* completions outstanding (self + children) */
@@ -200,6 +200,24 @@ void bio_put(struct bio *bio);
  * wrong, or the extent is not registered (never a partial add).
  */
 uint32_t bio_add_pfn(struct bio *bio, pfn_t pfn, uint32_t len, uint32_t offset);
+
+/*
+ * bio_add_pfn_nocheck - append the bvec {@pfn, @len, @offset} to a PFN bio
+ * without bio_add_pfn()'s checks and lookups, for a caller that knows them
+ * true: the bio is BIO_DESC_PFN and has a free bvec, @len > 0 and bi_size
+ * + @len fits in 32 bits, @offset < 4 KiB, and [@pfn + @offset, + @len)
+ * lies in one registered range (memory the caller registered itself, such
+ * as its I/O buffers, whose first frame it kept). Never merges with the
+ * previous bvec. The kernel's __bio_add_page() plays the same part.
+ */
+static inline void bio_add_pfn_nocheck(struct bio *bio, pfn_t pfn, uint32_t len, uint32_t offset)
+{
+	assert(bio->bi_desc == BIO_DESC_PFN && bio->bi_vcnt < bio->bi_max_vecs && len &&
+	       offset < FRAME_SIZE && len <= UINT32_MAX - bio->bi_iter.bi_size);
+	bio->bi_io_vec[bio->bi_vcnt++] =
+		(struct bio_vec){.bv_pfn = pfn, .bv_len = len, .bv_offset = offset};
+	bio->bi_iter.bi_size += len;
+}
 
 /*
  * bio_add_page - append @len bytes of one page (@offset + @len <= 4 KiB).

@@ -4,7 +4,8 @@
  * buffer takes 1 (pfn) / 1 (folio) / 512 (page) bvecs; page references are
  * taken and dropped; wrong descriptors and unregistered memory are
  * rejected; -ENOSPC leaves the bio unchanged; adjacent pfn extents merge;
- * segments iterate over exactly the described bytes.
+ * segments iterate over exactly the described bytes; a bvec computed by
+ * the caller (bio_add_pfn_nocheck) is the one bio_add_range() finds.
  */
 #include "test_blk_ramdisk.h"
 
@@ -231,6 +232,38 @@ int main(void)
 			pfn_range_unregister(&r1);
 		}
 		munmap(two, 4 * MiB);
+	}
+
+	/*
+	 * bio_add_pfn_nocheck(): the bvec a caller computes from a range's
+	 * first frame is the one bio_add_range() looks up, and it is appended
+	 * (never merged) after what the bio holds.
+	 */
+	{
+		char *buf = map_huge(2 * MiB);
+		struct pfn_range *rb = reg(buf, 2 * MiB, DESC_PFN);
+		uint64_t off = 5 * FRAME_SIZE + 512;
+		struct bio *b2;
+
+		bio = new_bio(BIO_OP_WRITE, buf + off, 8 * KiB, DESC_PFN, 0);
+		CHECK_OK(bio_alloc(2, BIO_OP_WRITE, BIO_DESC_PFN, &b2));
+		bio_add_pfn_nocheck(b2, pfn_range_base(rb) + bytes_to_frames(off), 8 * KiB,
+				    (uint32_t)(off & (FRAME_SIZE - 1)));
+		CHECK_EQ(b2->bi_vcnt, 1);
+		CHECK_EQ(b2->bi_iter.bi_size, 8 * KiB);
+		CHECK(memcmp(&b2->bi_io_vec[0], &bio->bi_io_vec[0], sizeof(struct bio_vec)) == 0);
+		check_bio_covers(b2, buf + off, 8 * KiB);
+		/* Continuing memory is a second bvec, not a merge. */
+		bio_add_pfn_nocheck(b2, pfn_range_base(rb) + bytes_to_frames(off + 8 * KiB),
+				    FRAME_SIZE, (uint32_t)(off & (FRAME_SIZE - 1)));
+		CHECK_EQ(b2->bi_vcnt, 2);
+		CHECK_EQ(b2->bi_iter.bi_size, 12 * KiB);
+		CHECK_EQ(bio_segments(b2), 2);
+		check_bio_covers(b2, buf + off, 12 * KiB);
+		bio_put(b2);
+		bio_put(bio);
+		pfn_range_unregister(&rb);
+		munmap(buf, 2 * MiB);
 	}
 
 	/* bio_alloc limits. */
