@@ -9,6 +9,10 @@
  *   once, with bi_status set, on the submitting thread (sync queues, or
  *   under a plug at blk_finish_plug()) or on a queue worker thread (async;
  *   with run_when_idle also on the submitter when all workers sleep).
+ *   On a synchronous queue (nr_workers 0) and with no plug on the calling
+ *   thread, the bio has completed when blk_submit_bio() returns 0: end_io
+ *   has run and returned inside the call. bi_end_io may be NULL; such a
+ *   caller reads bi_status after the return (the fio engine does).
  *
  * Completion and statistics: a bio's completion is counted (ios, bytes,
  * errors, latency, and one bio less in flight) before its end_io runs. A
