@@ -96,6 +96,7 @@ struct pmemdev_fio_data {
 	struct blk_dev *bdev;
 	enum desc_mode mode;
 	bool async;
+	bool sync_inline; /* completion=sync, no workers: done when the submit returns */
 	bool fua;
 	unsigned nr_workers;
 	unsigned max_vecs; /* bvecs per bio, sized for the job's largest block */
@@ -105,6 +106,11 @@ struct pmemdev_fio_data {
 	size_t buf_map_bytes; /* bytes mapped */
 	struct pfn_range *buf_range;
 	uint64_t buf_desc_bytes; /* descriptor bytes of the buffer range */
+	pfn_t buf_pfn;		 /* first frame of the buffers */
+	bool buf_pfn_bvecs;	 /* pfn mode: bvecs of the buffers are computed, not looked up */
+
+	unsigned write_opf;   /* a write's bi_opf: BIO_OP_WRITE, with BIO_FUA if fua=1 */
+	bio_end_io_t *end_io; /* async: pmemdev_fio_end_io_async; sync: none (blk.h) */
 
 	/*
 	 * Async completions. end_io (on a worker, or inline) pushes its io_u on
@@ -129,12 +135,13 @@ struct pmemdev_fio_data {
 	struct blk_plug plug;
 };
 
+static void pmemdev_fio_end_io_async(struct bio *bio);
+
 /* Per-io_u state (io_u->engine_data): the bio, reused for every I/O. */
 struct pmemdev_fio_iou {
 	struct io_u *io_u;
 	struct pmemdev_fio_data *data;
 	struct pmemdev_fio_iou *next; /* on done_list or the backlog */
-	bool done;		      /* sync path: end_io ran */
 	struct bio *bio;	      /* caller-owned: bio_init() once, bio_reset() per I/O */
 };
 
@@ -384,7 +391,9 @@ static int pmemdev_fio_init(struct thread_data *td)
 	d->mode = (enum desc_mode)o->mode;
 	d->async = o->completion == PMEMDEV_FIO_ASYNC;
 	d->fua = o->fua;
+	d->write_opf = BIO_OP_WRITE | (d->fua ? BIO_FUA : 0);
 	d->nr_workers = o->workers ? o->workers : (d->async ? 1 : 0);
+	d->sync_inline = !d->async && !d->nr_workers;
 
 	max_bs = td_max_bs(td);
 	/* Worst case: one bvec per 4 KiB plus one for a misaligned start. */
@@ -400,6 +409,7 @@ static int pmemdev_fio_init(struct thread_data *td)
 	d->events = calloc(d->events_cap, sizeof(*d->events));
 	d->backlog_tail = &d->backlog;
 	d->plug_bursts = d->async && o->plug;
+	d->end_io = d->async ? pmemdev_fio_end_io_async : NULL;
 	if (!d->events) {
 		log_err(PFX "out of memory\n");
 		goto out_free;
@@ -536,6 +546,8 @@ static int pmemdev_fio_iomem_alloc(struct thread_data *td, size_t total_mem)
 	d->buf_map = buf;
 	d->buf_map_bytes = len;
 	d->buf_desc_bytes = pfn_range_descriptor_bytes(d->buf_range);
+	d->buf_pfn = pfn_range_base(d->buf_range);
+	d->buf_pfn_bvecs = d->mode == DESC_PFN;
 	td->orig_buffer = buf;
 	return 0;
 }
@@ -546,6 +558,7 @@ static void pmemdev_fio_iomem_free(struct thread_data *td)
 
 	if (!d || !d->buf_map)
 		return;
+	d->buf_pfn_bvecs = false;
 	pfn_range_unregister(&d->buf_range);
 	munmap(d->buf_map, d->buf_map_bytes);
 	d->buf_map = NULL;
@@ -598,15 +611,6 @@ static void pmemdev_fio_finish(struct io_u *io_u, struct bio *bio)
 	}
 }
 
-/* end_io for synchronous devices: runs on the submitting thread. */
-static void pmemdev_fio_end_io_sync(struct bio *bio)
-{
-	struct pmemdev_fio_iou *iou = bio->bi_private;
-
-	pmemdev_fio_finish(iou->io_u, bio);
-	iou->done = true;
-}
-
 /* end_io for completion=async: on a device worker (or inline); hand to getevents. */
 static void pmemdev_fio_end_io_async(struct bio *bio)
 {
@@ -629,6 +633,21 @@ static void pmemdev_fio_end_io_async(struct bio *bio)
 	}
 }
 
+/* pmemdev_fio_bio_start - @iou's bio, reset for an I/O of @opf at @sector. */
+static inline struct bio *pmemdev_fio_bio_start(struct pmemdev_fio_data *d,
+						struct pmemdev_fio_iou *iou, unsigned opf,
+						uint64_t sector)
+{
+	struct bio *bio = iou->bio;
+
+	/* The array, capacity and descriptor were set once, in ->io_u_init. */
+	bio_reset(bio, opf);
+	bio->bi_private = iou;
+	bio->bi_end_io = d->end_io;
+	bio->bi_iter.bi_sector = sector;
+	return bio;
+}
+
 /*
  * pmemdev_fio_prep_bio - (re)build @iou's bio for @io_u. Returns 0 or -errno
  * with a message.
@@ -636,7 +655,7 @@ static void pmemdev_fio_end_io_async(struct bio *bio)
 static int pmemdev_fio_prep_bio(struct pmemdev_fio_data *d, struct pmemdev_fio_iou *iou,
 				struct io_u *io_u)
 {
-	struct bio *bio = iou->bio;
+	struct bio *bio;
 	unsigned opf;
 	int err;
 
@@ -645,7 +664,7 @@ static int pmemdev_fio_prep_bio(struct pmemdev_fio_data *d, struct pmemdev_fio_i
 		opf = BIO_OP_READ;
 		break;
 	case DDIR_WRITE:
-		opf = BIO_OP_WRITE | (d->fua ? BIO_FUA : 0);
+		opf = d->write_opf;
 		break;
 	case DDIR_TRIM:
 		opf = BIO_OP_DISCARD;
@@ -659,17 +678,13 @@ static int pmemdev_fio_prep_bio(struct pmemdev_fio_data *d, struct pmemdev_fio_i
 		return pmd_err(-EINVAL, "unsupported data direction %d", (int)io_u->ddir);
 	}
 
-	/* The array, capacity and descriptor were set once, in ->io_u_init. */
-	bio_reset(bio, opf);
-	bio->bi_private = iou;
-	bio->bi_end_io = d->async ? pmemdev_fio_end_io_async : pmemdev_fio_end_io_sync;
-
-	if (opf == BIO_OP_FLUSH)
-		return 0;
-	if (io_u->offset & (SECTOR_SIZE - 1))
+	if (opf != BIO_OP_FLUSH && (io_u->offset & (SECTOR_SIZE - 1)))
 		return pmd_err(-EINVAL, "offset %llu is not a multiple of %" PRIu64 " bytes",
 			       io_u->offset, SECTOR_SIZE);
-	bio->bi_iter.bi_sector = off_to_sector(io_u->offset);
+	bio = pmemdev_fio_bio_start(d, iou, opf,
+				    opf == BIO_OP_FLUSH ? 0 : off_to_sector(io_u->offset));
+	if (opf == BIO_OP_FLUSH)
+		return 0;
 	if (opf == BIO_OP_DISCARD) {
 		bio->bi_iter.bi_size = (uint32_t)io_u->xfer_buflen;
 		return 0;
@@ -682,6 +697,31 @@ static int pmemdev_fio_prep_bio(struct pmemdev_fio_data *d, struct pmemdev_fio_i
 	return 0;
 }
 
+/*
+ * pmemdev_fio_prep_fast - pmemdev_fio_prep_bio() for the common io_u: a
+ * read or write at a whole sector of memory in fio's own I/O buffers, in
+ * pfn mode. The engine registered those buffers (->iomem_alloc) and kept
+ * their first frame, so the bvec is computed, not looked up. Returns false,
+ * the bio untouched, for any other io_u.
+ */
+static inline bool pmemdev_fio_prep_fast(struct pmemdev_fio_data *d, struct pmemdev_fio_iou *iou,
+					 struct io_u *io_u)
+{
+	uintptr_t rel = (uintptr_t)io_u->xfer_buf - (uintptr_t)d->buf_map;
+	unsigned long long len = io_u->xfer_buflen;
+	struct bio *bio;
+
+	/* len - 1 wraps for 0; len <= the largest block, so 32 bits (->init). */
+	if ((unsigned)io_u->ddir > DDIR_WRITE || !d->buf_pfn_bvecs || rel >= d->buf_map_bytes ||
+	    len - 1 >= d->buf_map_bytes - rel || (io_u->offset & (SECTOR_SIZE - 1)))
+		return false;
+	bio = pmemdev_fio_bio_start(d, iou, io_u->ddir == DDIR_READ ? BIO_OP_READ : d->write_opf,
+				    off_to_sector(io_u->offset));
+	bio_add_pfn_nocheck(bio, d->buf_pfn + bytes_to_frames(rel), (uint32_t)len,
+			    (uint32_t)(rel & (FRAME_SIZE - 1)));
+	return true;
+}
+
 /* ->queue: turn @io_u into a bio and submit it. */
 static enum fio_q_status pmemdev_fio_queue(struct thread_data *td, struct io_u *io_u)
 {
@@ -691,13 +731,26 @@ static enum fio_q_status pmemdev_fio_queue(struct thread_data *td, struct io_u *
 
 	fio_ro_check(td, io_u);
 
-	err = pmemdev_fio_prep_bio(d, iou, io_u);
-	if (err) {
-		log_err(PFX "%s\n", pmd_strerror(err));
-		goto out_error;
+	if (!pmemdev_fio_prep_fast(d, iou, io_u)) {
+		err = pmemdev_fio_prep_bio(d, iou, io_u);
+		if (err) {
+			log_err(PFX "%s\n", pmd_strerror(err));
+			goto out_error;
+		}
 	}
 
-	if (!d->async && d->nr_workers) {
+	if (d->sync_inline) {
+		/*
+		 * A synchronous queue and no plug: the bio completes inside
+		 * blk_submit_bio() (blk.h), without an end_io.
+		 */
+		err = blk_submit_bio(d->bdev, iou->bio);
+		if (err)
+			goto out_release;
+		pmemdev_fio_finish(io_u, iou->bio);
+		return FIO_Q_COMPLETED;
+	}
+	if (!d->async) {
 		/* Synchronous completion on a device with workers: wait here. */
 		iou->bio->bi_end_io = NULL;
 		iou->bio->bi_private = NULL;
@@ -708,7 +761,6 @@ static enum fio_q_status pmemdev_fio_queue(struct thread_data *td, struct io_u *
 		return FIO_Q_COMPLETED;
 	}
 
-	iou->done = false;
 	if (d->plug_bursts && !d->plugged) {
 		/* Held until fio reaps (->getevents): see pmemdev_fio_unplug(). */
 		blk_start_plug(&d->plug);
@@ -717,11 +769,7 @@ static enum fio_q_status pmemdev_fio_queue(struct thread_data *td, struct io_u *
 	err = blk_submit_bio(d->bdev, iou->bio);
 	if (err)
 		goto out_release;
-	if (d->async)
-		return FIO_Q_QUEUED;
-	/* Sync queue: end_io ran on this thread before blk_submit_bio returned. */
-	assert(iou->done);
-	return FIO_Q_COMPLETED;
+	return FIO_Q_QUEUED;
 
 out_release:
 	bio_release_pages(iou->bio);
@@ -877,21 +925,22 @@ static int pmemdev_fio_close_file(struct thread_data *td, struct fio_file *f)
 static struct fio_option pmemdev_fio_options[] = {
 	PMEMDEV_FIO_OPT("region", "pmemdev region", FIO_OPT_STR_STORE, region,
 			"Region file or /dev/dax device (default: the job's filename)"),
-	PMEMDEV_FIO_OPT("mode", "pmemdev descriptor mode", FIO_OPT_STR, mode,
-			"How memory is described to the block layer", .def = "pfn",
-			.posval =
-				{
-					PMEMDEV_FIO_VAL("pfn", DESC_PFN,
-							"extents of pfns: 1 bvec per 2 MiB"),
-					PMEMDEV_FIO_VAL("folio", DESC_FOLIO,
-							"struct page memmap, 2 MiB folios"),
-					PMEMDEV_FIO_VAL("page", DESC_PAGE,
-							"struct page memmap, 1 bvec per 4 KiB"),
-					PMEMDEV_FIO_VAL("ondemand", DESC_ONDEMAND,
-							"64 B per 2 MiB, transient 4 KiB pages"),
-					PMEMDEV_FIO_VAL("memdesc", DESC_MEMDESC,
-							"8 B per 4 KiB + objects, 1 bvec per folio"),
-				}),
+	PMEMDEV_FIO_OPT(
+		"mode", "pmemdev descriptor mode", FIO_OPT_STR, mode,
+		"How memory is described to the block layer", .def = "pfn",
+		.posval =
+			{
+				PMEMDEV_FIO_VAL("pfn", DESC_PFN,
+						"extents of pfns: 1 bvec per 2 MiB"),
+				PMEMDEV_FIO_VAL("folio", DESC_FOLIO,
+						"struct page memmap, 2 MiB folios"),
+				PMEMDEV_FIO_VAL("page", DESC_PAGE,
+						"struct page memmap, 1 bvec per 4 KiB"),
+				PMEMDEV_FIO_VAL("ondemand", DESC_ONDEMAND,
+						"64 B per 2 MiB, transient 4 KiB pages"),
+				PMEMDEV_FIO_VAL("memdesc", DESC_MEMDESC,
+						"8 B per 4 KiB + objects, 1 bvec per folio"),
+			}),
 	PMEMDEV_FIO_OPT("target", "pmemdev target", FIO_OPT_STR, target, "Where requests go",
 			.def = "pmem",
 			.posval =
