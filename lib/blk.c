@@ -675,10 +675,12 @@ static inline bool blk_direct_ok(const struct blk_dev *dev, const struct bio *bi
 	/* Also an owned stats slot: the counters below are then plain stores. */
 	if (t->plug || t->stat_slot - 1 >= BLK_STAT_SLOTS)
 		return false;
-	if (bio->bi_vcnt != 1 || bio->bi_parent || (it->bi_idx | it->bi_bvec_done) ||
-	    bio->bi_io_vec[0].bv_len != size || !size)
+	/* One bvec, whole: split children own none (bi_vcnt 0), so none is one. */
+	if (bio->bi_vcnt != 1 || (it->bi_idx | it->bi_bvec_done) ||
+	    bio->bi_io_vec[0].bv_len != size)
 		return false;
-	if ((unsigned)bio->bi_desc >= BIO_NR_DESCS || size > dev->max_bytes ||
+	/* size - 1 >= max_bytes: empty, or over the limit. */
+	if ((unsigned)bio->bi_desc >= BIO_NR_DESCS || (uint64_t)size - 1 >= dev->max_bytes ||
 	    ((size | sector_to_off(sector)) & dev->lbs_mask) || sector > dev->capacity ||
 	    bio_sectors(bio) > dev->capacity - sector)
 		return false;
@@ -692,38 +694,60 @@ static inline bool blk_direct_ok(const struct blk_dev *dev, const struct bio *bi
 }
 
 /*
- * Run a bio blk_direct_ok() accepted: count it, hand the driver a request
- * on the stack, and complete it right here (it has no split children and
+ * Run a bio blk_direct_ok() accepted: count it, hand the driver its one
+ * segment (queue_seg) or a request on the stack, and complete it right here (it has no split children and
  * no parent, so the completion is bio_endio()'s last-part case unrolled).
  * Counted in four stores to the thread's own shard (see blk_internal.h):
  * bytes and submitted now, direct_done[op] before end_io, retired after.
  */
-static int blk_submit_direct(struct blk_dev *dev, struct bio *bio, struct blk_tls *t)
+/* A direct-path bio for a driver without queue_seg: a request of one bio. */
+static int __attribute__((noinline))
+blk_direct_rq(struct blk_dev *dev, struct bio *bio, unsigned op, unsigned flags)
 {
-	/* An owned slot (blk_direct_ok): the compiler drops the shared-shard branches. */
-	struct blk_shard_ref ref = {.sh = &dev->shards[t->stat_slot - 1], .owned = true};
-	struct blk_stats_shard *s = ref.sh;
-	unsigned op = bio->bi_opf & 1; /* BIO_OP_READ or BIO_OP_WRITE (blk_direct_ok) */
 	struct blk_rq rq = {
 		.op = (enum bio_op)op,
-		.flags = bio->bi_opf & BIO_FUA,
+		.flags = flags,
 		.sector = bio->bi_iter.bi_sector,
 		.bytes = bio->bi_iter.bi_size,
 		.bio = bio,
 		.nr_bios = 1,
 	};
-	bool timed;
-	uint64_t start = 0;
+
+	return dev->ops.queue_rq(dev->driver_data, &rq);
+}
+
+static int blk_submit_direct(struct blk_dev *dev, struct bio *bio, struct blk_tls *t)
+{
+	/* An owned slot (blk_direct_ok): the compiler drops the shared-shard branches. */
+	struct blk_shard_ref ref = {.sh = &dev->shards[t->stat_slot - 1], .owned = true};
+	struct blk_stats_shard *s = ref.sh;
+	/* Read the bio before the counters are stored to: they might alias it. */
+	unsigned op = bio->bi_opf & 1; /* BIO_OP_READ or BIO_OP_WRITE (blk_direct_ok) */
+	unsigned flags = bio->bi_opf & BIO_FUA;
+	uint64_t sector = bio->bi_iter.bi_sector;
+	uint32_t size = bio->bi_iter.bi_size;
+	_Atomic uint64_t *done = &s->direct_done[op];
+	uint64_t start = 0; /* nonzero: timed */
 	int st;
 
 	/* Completed here, never by bio_endio(): no BIO_F_COUNTED, no bi_start_ns. */
 	bio->bi_bdev = dev;
 	bio->bi_next = NULL;
-	blk_stat_add(ref, &s->bytes[op], bio->bi_iter.bi_size);
-	timed = !(blk_stat_add(ref, &s->submitted, 1) & dev->lat_mask);
-	if (__builtin_expect(timed, 0))
+	blk_stat_add(ref, &s->bytes[op], size);
+	if (__builtin_expect(!(blk_stat_add(ref, &s->submitted, 1) & dev->lat_mask), 0)) {
 		start = blk_now_ns();
-	st = dev->ops.queue_rq(dev->driver_data, &rq);
+		start += !start;
+	}
+	if (dev->ops.queue_seg) {
+		/* Its one bvec, whole (blk_direct_ok). */
+		struct bio_seg seg = bvec_iter_seg(bio->bi_io_vec, bio->bi_desc,
+						   (struct bvec_iter){.bi_size = size});
+
+		st = dev->ops.queue_seg(dev->driver_data, (enum bio_op)op, flags, sector, seg.addr,
+					seg.len);
+	} else {
+		st = blk_direct_rq(dev, bio, op, flags);
+	}
 	if (__builtin_expect(st != 0, 0)) {
 		if (st > 0)
 			st = -EIO; /* a driver that forgot the sign */
@@ -732,10 +756,10 @@ static int blk_submit_direct(struct blk_dev *dev, struct bio *bio, struct blk_tl
 	}
 	if (__builtin_expect(bio->bi_status != 0, 0))
 		blk_stat_add(ref, &s->errors, 1);
-	if (__builtin_expect(timed, 0))
+	if (__builtin_expect(start != 0, 0))
 		blk_stats_lat(ref, start, 0);
 	/* Release: the counts above are seen by whoever sees this one. */
-	blk_stat_inc_release(ref, &s->direct_done[op]);
+	blk_stat_inc_release(ref, done);
 	if (bio->bi_end_io)
 		bio->bi_end_io(bio);
 	/* The bio may be gone now: only the shard is touched. */

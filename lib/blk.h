@@ -61,6 +61,18 @@ struct blk_dev_ops {
 	 */
 	int (*queue_rq)(void *driver_data, struct blk_rq *rq);
 
+	/*
+	 * Optional. A bio of the queue's direct path (one bvec, a READ or a
+	 * WRITE, on a synchronous queue with no plug), handed over as its one
+	 * segment: @len bytes of memory at @addr, device sector @sector,
+	 * @flags 0 or BIO_FUA (only if can_fua). Return 0 or -errno as
+	 * queue_rq does; the queue counts one request. Without it such a bio
+	 * goes to queue_rq as a request of one bio. (The kernel's rw_page
+	 * hook once did this for pmem and brd: no request for one page.)
+	 */
+	int (*queue_seg)(void *driver_data, enum bio_op op, unsigned flags, uint64_t sector,
+			 void *addr, uint32_t len);
+
 	/* Optional capability hooks: true if the op is supported. */
 	bool (*can_flush)(void *driver_data);
 	bool (*can_fua)(void *driver_data);

@@ -5,8 +5,9 @@
  * when only one split piece failed); a submit that fails synchronously
  * (misaligned, beyond the end, unsupported op, oversize on a no_split
  * queue, bad memory alignment, malformed bio) gets none and leaves the
- * device untouched. Also device creation checks, FUA emulation, and that
- * on a synchronous queue a bio has completed when the submit returns.
+ * device untouched. Also device creation checks, FUA emulation, that on
+ * a synchronous queue a bio has completed when the submit returns, and
+ * which bios a driver's queue_seg gets.
  */
 #include "test_blk_ramdisk.h"
 
@@ -291,6 +292,72 @@ static void test_sync_done_on_return(void)
 	munmap(mem, DISK);
 }
 
+/*
+ * A driver with queue_seg: a direct-path bio reaches it as one segment
+ * (data, FUA and errors intact, one request counted); anything else
+ * (split, plugged, a flush, emulated FUA) still reaches queue_rq.
+ */
+static void test_queue_seg(void)
+{
+	struct blk_limits lim = {.logical_block_size = 512, .max_bytes = 64 * KiB};
+	char *mem = map_huge(DISK);
+	struct pfn_range *r = reg(mem, DISK, DESC_PFN);
+	struct ramdisk rd;
+	struct blk_dev *dev;
+	struct blk_plug plug;
+	struct blk_stats st;
+	struct bio *b[2];
+
+	ramdisk_init(&rd, DISK);
+	rd.use_seg = true;
+	rd.fail = fail_bad;
+	dev = ramdisk_dev(&rd, &lim, 0);
+	memset(mem, 0x3c, 8 * KiB);
+	sync_done(dev, new_bio(BIO_OP_WRITE | BIO_FUA, mem, 8 * KiB, DESC_PFN, 16), 0);
+	CHECK(memcmp(rd.buf + 16 * 512, mem, 8 * KiB) == 0);
+	CHECK_EQ(atomic_load(&rd.seg_requests), 1);
+	CHECK_EQ(atomic_load(&rd.fua_requests), 1);
+	sync_done(dev, new_bio(BIO_OP_READ, mem + 8 * KiB, 8 * KiB, DESC_PFN, 16), 0);
+	CHECK(memcmp(mem + 8 * KiB, mem, 8 * KiB) == 0);
+	sync_done(dev, new_bio(BIO_OP_READ, mem, 4 * KiB, DESC_PFN, BAD_SECTOR), -EIO);
+	CHECK_EQ(atomic_load(&rd.seg_requests), 3);
+	/* Split, plugged, flush: queue_rq. */
+	sync_done(dev, new_bio(BIO_OP_WRITE, mem, 256 * KiB, DESC_PFN, 0), 0);
+	blk_start_plug(&plug);
+	for (int i = 0; i < 2; i++) {
+		b[i] = new_bio(BIO_OP_WRITE, mem, 4 * KiB, DESC_PFN, 1024 + i * 8);
+		CHECK_OK(blk_submit_bio(dev, b[i]));
+	}
+	blk_finish_plug(&plug);
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ(b[i]->bi_status, 0);
+		bio_put(b[i]);
+	}
+	b[0] = new_bio(BIO_OP_FLUSH, NULL, 0, DESC_PFN, 0);
+	CHECK_EQ(blk_submit_bio_wait(dev, b[0]), 0);
+	bio_put(b[0]);
+	CHECK_EQ(atomic_load(&rd.seg_requests), 3);
+	CHECK_EQ(atomic_load(&rd.limit_violations), 0);
+	blk_dev_get_stats(dev, &st);
+	/* 3 segments, 4 split pieces, 1 merged plug request, 1 flush. */
+	CHECK_EQ(st.requests, 3 + 4 + 1 + 1);
+	CHECK_EQ(st.requests, atomic_load(&rd.requests));
+	ramdisk_delete(&rd, &dev);
+
+	/* Without FUA in the driver, a FUA write is emulated through queue_rq. */
+	ramdisk_init(&rd, DISK);
+	rd.use_seg = true;
+	rd.can_fua = false;
+	dev = ramdisk_dev(&rd, NULL, 0);
+	sync_done(dev, new_bio(BIO_OP_WRITE | BIO_FUA, mem, 4 * KiB, DESC_PFN, 0), 0);
+	CHECK_EQ(atomic_load(&rd.seg_requests), 0);
+	CHECK_EQ(atomic_load(&rd.flushes), 1);
+	ramdisk_delete(&rd, &dev);
+
+	pfn_range_unregister(&r);
+	munmap(mem, DISK);
+}
+
 static void bad_config(struct blk_dev_config cfg, const char *what)
 {
 	struct blk_dev *dev = (struct blk_dev *)1;
@@ -322,6 +389,7 @@ int main(void)
 	test_contract(0);
 	test_contract(3);
 	test_sync_done_on_return();
+	test_queue_seg();
 
 	CHECK_OK(blk_dev_new(&good, &dev));
 	CHECK_EQ(blk_dev_capacity(dev), 2048);

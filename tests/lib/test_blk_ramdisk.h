@@ -25,10 +25,12 @@ struct ramdisk {
 	uint64_t bytes;
 	struct blk_limits limits; /* what the requests must respect */
 	bool can_flush, can_fua, can_discard, can_write_zeroes;
+	bool use_seg; /* offer queue_seg (set before ramdisk_dev) */
 	/* Optional: return nonzero to fail @rq with that status. */
 	int (*fail)(struct ramdisk *rd, const struct blk_rq *rq);
 	void *fail_data;
 	atomic_ulong requests, flushes, fua_requests, data_requests;
+	atomic_ulong seg_requests; /* of them through queue_seg */
 	atomic_ulong max_rq_bytes, max_rq_segs, max_rq_bios;
 	atomic_ulong limit_violations; /* requests over the limits, or inconsistent */
 };
@@ -97,6 +99,37 @@ static inline int ramdisk_queue_rq(void *data, struct blk_rq *rq)
 	return 0;
 }
 
+/* queue_seg: one segment of a direct-path bio, checked and counted as a request. */
+static inline int ramdisk_queue_seg(void *data, enum bio_op op, unsigned flags, uint64_t sector,
+				    void *addr, uint32_t len)
+{
+	struct ramdisk *rd = data;
+	struct blk_rq rq = {.op = op, .flags = flags, .sector = sector, .bytes = len, .nr_bios = 1};
+	uint64_t off = sector_to_off(sector);
+	int st;
+
+	atomic_fetch_add(&rd->requests, 1);
+	atomic_fetch_add(&rd->seg_requests, 1);
+	if ((op != BIO_OP_READ && op != BIO_OP_WRITE) || (flags & ~BIO_FUA) ||
+	    off + len > rd->bytes || (rd->limits.max_bytes && len > rd->limits.max_bytes)) {
+		atomic_fetch_add(&rd->limit_violations, 1);
+		return -EIO;
+	}
+	if (flags & BIO_FUA)
+		atomic_fetch_add(&rd->fua_requests, 1);
+	if (rd->fail && (st = rd->fail(rd, &rq)))
+		return st;
+	atomic_fetch_add(&rd->data_requests, 1);
+	if (op == BIO_OP_WRITE)
+		memcpy(rd->buf + off, addr, len);
+	else
+		memcpy(addr, rd->buf + off, len);
+	rd_max(&rd->max_rq_bytes, len);
+	rd_max(&rd->max_rq_segs, 1);
+	rd_max(&rd->max_rq_bios, 1);
+	return 0;
+}
+
 static inline bool rd_can_flush(void *d)
 {
 	return ((struct ramdisk *)d)->can_flush;
@@ -117,6 +150,16 @@ static inline bool rd_can_write_zeroes(void *d)
 static const struct blk_dev_ops ramdisk_ops = {
 	.size = sizeof(struct blk_dev_ops),
 	.queue_rq = ramdisk_queue_rq,
+	.can_flush = rd_can_flush,
+	.can_fua = rd_can_fua,
+	.can_discard = rd_can_discard,
+	.can_write_zeroes = rd_can_write_zeroes,
+};
+
+static const struct blk_dev_ops ramdisk_seg_ops = {
+	.size = sizeof(struct blk_dev_ops),
+	.queue_rq = ramdisk_queue_rq,
+	.queue_seg = ramdisk_queue_seg,
 	.can_flush = rd_can_flush,
 	.can_fua = rd_can_fua,
 	.can_discard = rd_can_discard,
@@ -147,7 +190,7 @@ static inline struct blk_dev *ramdisk_dev_config(struct ramdisk *rd,
 
 	cfg.name = "ramdisk";
 	cfg.capacity_sectors = rd->bytes / SECTOR_SIZE;
-	cfg.ops = &ramdisk_ops;
+	cfg.ops = rd->use_seg ? &ramdisk_seg_ops : &ramdisk_ops;
 	cfg.driver_data = rd;
 	if (!cfg.limits.logical_block_size)
 		cfg.limits.logical_block_size = 512;
