@@ -56,31 +56,29 @@ static int pmemdev_rw_bio(struct pmemdev *pd, struct bio *bio, enum bio_op op)
 }
 
 /*
- * The common request, done without the general loops: one bio whose memory
- * is one segment, a read or a write, no preflush, and no bad sector
- * anywhere (so nothing to fail and nothing to clear). Returns false if @rq
- * is not such a request; else carries it out (it cannot fail).
+ * One segment of memory, a read or a write: the request of the queue's
+ * direct path (queue_seg) and of most general ones. One copy (with its
+ * fence for FUA); the badblocks list costs one relaxed load when empty.
  */
-static bool pmemdev_rw_fast(struct pmemdev *pd, const struct blk_rq *rq)
+static int pmemdev_queue_seg(void *driver_data, enum bio_op op, unsigned flags, uint64_t sector,
+			     void *addr, uint32_t len)
 {
-	const struct bio *bio = rq->bio;
-	struct bio_seg seg;
-	char *dev;
+	struct pmemdev *pd = driver_data;
+	char *dev = pd->base + sector_to_off(sector);
 
-	if (rq->nr_bios != 1 || (rq->op != BIO_OP_READ && rq->op != BIO_OP_WRITE) ||
-	    (rq->flags & BIO_PREFLUSH) || !pmemdev_bb_empty(pd->bb))
-		return false;
-	seg = bvec_iter_seg(bio->bi_io_vec, bio->bi_desc, bio->bi_iter);
-	if (seg.len != rq->bytes)
-		return false;
-	dev = pd->base + sector_to_off(rq->sector);
-	if (rq->op == BIO_OP_READ) {
-		memcpy(seg.addr, dev, seg.len);
-		return true;
+	if (op == BIO_OP_READ) {
+		if (!pmemdev_bb_empty(pd->bb) &&
+		    pmemdev_bb_check(pd->bb, sector, off_to_sector(len)))
+			return -EIO;
+		memcpy(addr, dev, len);
+		return 0;
 	}
 	/* FUA: libpmem2's copy with its own fence, one call instead of two. */
-	pmr_memcpy(pd->region, dev, seg.addr, seg.len, (rq->flags & BIO_FUA) ? 0 : PMR_MEM_NODRAIN);
-	return true;
+	pmr_memcpy(pd->region, dev, addr, len, (flags & BIO_FUA) ? 0 : PMR_MEM_NODRAIN);
+	/* Whole sectors were rewritten: like the kernel driver, clear poison. */
+	if (!pmemdev_bb_empty(pd->bb))
+		pmemdev_bb_clear(pd->bb, sector, off_to_sector(len));
+	return 0;
 }
 
 static int pmemdev_zero(struct pmemdev *pd, const struct blk_rq *rq)
@@ -128,8 +126,16 @@ static int pmemdev_queue_rq(void *driver_data, struct blk_rq *rq)
 {
 	struct pmemdev *pd = driver_data;
 
-	if (__builtin_expect(pmemdev_rw_fast(pd, rq), 1))
-		return 0;
+	/* One bio whose memory is one segment, no preflush: one copy. */
+	if (rq->nr_bios == 1 && (rq->op == BIO_OP_READ || rq->op == BIO_OP_WRITE) &&
+	    !(rq->flags & BIO_PREFLUSH)) {
+		const struct bio *bio = rq->bio;
+		struct bio_seg seg = bvec_iter_seg(bio->bi_io_vec, bio->bi_desc, bio->bi_iter);
+
+		if (seg.len == rq->bytes)
+			return pmemdev_queue_seg(pd, rq->op, rq->flags, rq->sector, seg.addr,
+						 seg.len);
+	}
 	return pmemdev_queue_rq_general(pd, rq);
 }
 
@@ -162,17 +168,18 @@ static bool pmemdev_can(void *driver_data)
 	return true;
 }
 
-/* Both targets can do every op; they differ in what queue_rq does. */
-#define PMEMDEV_OPS(rq_fn)                                                                         \
-	{                                                                                          \
-		.size = sizeof(struct blk_dev_ops), .queue_rq = (rq_fn), .can_flush = pmemdev_can, \
-		.can_fua = pmemdev_can, .can_discard = pmemdev_can,                                \
-		.can_write_zeroes = pmemdev_can,                                                   \
+/* Both targets can do every op; they differ in what queue_rq (and queue_seg) do. */
+#define PMEMDEV_OPS(rq_fn, seg_fn)                                                              \
+	{                                                                                       \
+		.size = sizeof(struct blk_dev_ops), .queue_rq = (rq_fn), .queue_seg = (seg_fn), \
+		.can_flush = pmemdev_can, .can_fua = pmemdev_can, .can_discard = pmemdev_can,   \
+		.can_write_zeroes = pmemdev_can,                                                \
 	}
 
+/* The null target walks its requests' segments itself: no queue_seg. */
 static const struct blk_dev_ops pmemdev_ops[] = {
-	[PMEMDEV_TARGET_PMEM] = PMEMDEV_OPS(pmemdev_queue_rq),
-	[PMEMDEV_TARGET_NULL] = PMEMDEV_OPS(pmemdev_null_queue_rq),
+	[PMEMDEV_TARGET_PMEM] = PMEMDEV_OPS(pmemdev_queue_rq, pmemdev_queue_seg),
+	[PMEMDEV_TARGET_NULL] = PMEMDEV_OPS(pmemdev_null_queue_rq, NULL),
 };
 
 int pmemdev_new(const struct pmemdev_config *cfg, struct pmemdev **out)
