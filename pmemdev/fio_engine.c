@@ -597,7 +597,10 @@ static void pmemdev_fio_io_u_free(struct thread_data *td, struct io_u *io_u)
 	io_u->engine_data = NULL;
 }
 
-/* pmemdev_fio_finish - record the bio's outcome in its io_u. */
+/*
+ * pmemdev_fio_finish - record the bio's outcome in its io_u: only a failure,
+ * as fio's td_io_queue() sets error and resid to 0 before every ->queue.
+ */
 static void pmemdev_fio_finish(struct io_u *io_u, struct bio *bio)
 {
 	if (bio_desc_holds_refs(bio->bi_desc))
@@ -605,9 +608,6 @@ static void pmemdev_fio_finish(struct io_u *io_u, struct bio *bio)
 	if (bio->bi_status) {
 		io_u->error = -bio->bi_status;
 		io_u->resid = io_u->xfer_buflen;
-	} else {
-		io_u->error = 0;
-		io_u->resid = 0;
 	}
 }
 
