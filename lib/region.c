@@ -301,7 +301,8 @@ int pmr_check_size_page(const char *path, uint64_t size, uint64_t page_size)
 			       pmd_size_hint(size, a, sizeof(a)), path,
 			       format_size(PMR_MIN_SIZE, b, sizeof(b)));
 	if (!is_aligned(size, HUGE_SIZE))
-		return pmd_err(-EINVAL, "size %s of %s is not a multiple of 2 MiB (%s or %s would be)",
+		return pmd_err(-EINVAL,
+			       "size %s of %s is not a multiple of 2 MiB (%s or %s would be)",
 			       pmd_size_hint(size, a, sizeof(a)), path,
 			       pmd_size_hint(align_down(size, HUGE_SIZE), lo, sizeof(lo)),
 			       pmd_size_hint(align_up(size, HUGE_SIZE), hi, sizeof(hi)));
@@ -886,7 +887,8 @@ int pmr_open(const char *path, unsigned flags, struct pmr_region **out)
 		*out = r;
 		return 0;
 	}
-	r->fd = open(path, ((flags & (PMR_F_RDONLY | PMR_F_PRIVATE)) ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	r->fd = open(path,
+		     ((flags & (PMR_F_RDONLY | PMR_F_PRIVATE)) ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (r->fd < 0) {
 		ret = -errno;
 		if (ret == -ENOENT)

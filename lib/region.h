@@ -117,9 +117,9 @@ struct pmr_info {
 	enum pmr_granularity granularity;	 /* effective persist granularity */
 	enum pmr_granularity native_granularity; /* what libpmem2 reported unforced */
 	bool read_only;
-	bool chunked;		 /* a directory of chunk files */
-	uint64_t chunks;	 /* size / PMR_CHUNK_SIZE */
-	uint64_t exposed_chunks; /* chunks other processes may reach (see pmr_chunk_exposed) */
+	bool chunked;		  /* a directory of chunk files */
+	uint64_t chunks;	  /* size / PMR_CHUNK_SIZE */
+	uint64_t exposed_chunks;  /* chunks other processes may reach (see pmr_chunk_exposed) */
 	uint64_t resized_chunks;  /* found with another size (by a holder), put back (pmr_guard) */
 	uint64_t detached_chunks; /* replaced by anonymous memory until reclaimed (pmr_guard) */
 };

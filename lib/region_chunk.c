@@ -50,8 +50,8 @@
 #define MARKER "pmemdev-region."
 #define GIVEN "given."
 #define BOOT "boot."
-#define BOOT_ID_LEN 36U	   /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
-#define CREATE_STEP 128U   /* chunks per progress report */
+#define BOOT_ID_LEN 36U	    /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
+#define CREATE_STEP 128U    /* chunks per progress report */
 #define LEASE_SIGNAL SIGURG /* a lease break (our lease lasts microseconds) is ignored */
 
 /*
@@ -74,11 +74,11 @@ static void chunk_name(char *buf, size_t len, uint64_t idx)
 
 /* What one pass over the directory found. */
 struct dir_scan {
-	unsigned markers;	   /* entries named pmemdev-region.* */
-	char marker[256];	   /* the last of them */
+	unsigned markers;	    /* entries named pmemdev-region.* */
+	char marker[256];	    /* the last of them */
 	char boot[BOOT_ID_LEN + 1]; /* boot.<id>, "" if none */
 	unsigned boots;
-	uint64_t *given;	   /* chunk indexes of given.* entries */
+	uint64_t *given; /* chunk indexes of given.* entries */
 	size_t ngiven;
 };
 
@@ -353,8 +353,8 @@ static int open_chunk(struct pmr_region *r, const struct stat *dst, uint64_t idx
 		int wfd = (oflags & O_ACCMODE) == O_RDWR || !region_writable(r)
 				  ? fd
 				  : openat(r->fd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-		bool fixed = region_writable(r) && wfd >= 0 &&
-			     !ftruncate(wfd, (off_t)PMR_CHUNK_SIZE);
+		bool fixed =
+			region_writable(r) && wfd >= 0 && !ftruncate(wfd, (off_t)PMR_CHUNK_SIZE);
 
 		if (wfd >= 0 && wfd != fd)
 			close(wfd);
@@ -409,7 +409,8 @@ static int map_chunk(struct pmr_region *r, uint64_t idx, int fd)
 		if (err == -ENOMEM)
 			return pmd_err(err,
 				       "cannot map chunk %" PRIu64 " of %s: out of memory or of "
-				       "mappings (%" PRIu64 " chunks; see /proc/sys/vm/max_map_count)",
+				       "mappings (%" PRIu64
+				       " chunks; see /proc/sys/vm/max_map_count)",
 				       idx, r->path, r->nchunks);
 		return pmd_err(err, "cannot map chunk %" PRIu64 " of %s: %s", idx, r->path,
 			       strerror(-err));
@@ -592,10 +593,10 @@ int chunked_create(struct pmr_region *r, uint64_t size)
 		goto out_remove;
 	if (r->backend != PMR_BACKEND_HUGETLBFS && !(r->flags & PMR_F_SPARSE) &&
 	    !fstatfs(r->fd, &sfs) && (uint64_t)sfs.f_bavail * (uint64_t)sfs.f_bsize < size) {
-		err = pmd_err(-ENOSPC, "not enough space for %s of %s: %s free",
-			      format_size(size, a, sizeof(a)), r->path,
-			      format_size((uint64_t)sfs.f_bavail * (uint64_t)sfs.f_bsize, b,
-					  sizeof(b)));
+		err = pmd_err(
+			-ENOSPC, "not enough space for %s of %s: %s free",
+			format_size(size, a, sizeof(a)), r->path,
+			format_size((uint64_t)sfs.f_bavail * (uint64_t)sfs.f_bsize, b, sizeof(b)));
 		goto out_remove;
 	}
 	err = create_chunks(r, 1, r->nchunks);
@@ -672,8 +673,9 @@ int pmr_destroy(const char *path)
 	if (!err) {
 		remove_all(fd, path, n);
 		if (!access(path, F_OK))
-			err = pmd_err(-ENOTEMPTY, "%s holds files that are not the region's; "
-						  "they were left",
+			err = pmd_err(-ENOTEMPTY,
+				      "%s holds files that are not the region's; "
+				      "they were left",
 				      path);
 	}
 	close(fd);
@@ -858,8 +860,8 @@ static long held_by_others(const struct pmr_region *r, uint8_t *held)
 			if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &start, &stop, &off, &maj,
 				   &min, &ino) != 6)
 				continue;
-			if (ino != (unsigned long long)st.st_ino || makedev(maj, min) != st.st_dev ||
-			    stop <= start)
+			if (ino != (unsigned long long)st.st_ino ||
+			    makedev(maj, min) != st.st_dev || stop <= start)
 				continue;
 			for (uint64_t c = off / PMR_CHUNK_SIZE;
 			     c < r->nchunks && c * PMR_CHUNK_SIZE < off + (stop - start); c++)

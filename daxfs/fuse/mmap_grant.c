@@ -91,7 +91,8 @@ static bool may_open_region(struct daxfs_mmap_server *s, fuse_req_t req, bool wr
 		return false;
 	syscall(SYS_setfsgid, ctx->gid);
 	syscall(SYS_setfsuid, ctx->uid);
-	if (syscall(SYS_setfsuid, -1) == (long)ctx->uid && syscall(SYS_setfsgid, -1) == (long)ctx->gid)
+	if (syscall(SYS_setfsuid, -1) == (long)ctx->uid &&
+	    syscall(SYS_setfsgid, -1) == (long)ctx->gid)
 		ok = !syscall(SYS_faccessat2, AT_FDCWD, s->region_path, mode, AT_EACCESS);
 	syscall(SYS_setfsuid, fsuid);
 	syscall(SYS_setfsgid, fsgid);
@@ -233,8 +234,8 @@ static int build_windows(struct daxfs_mmap_server *s, uint64_t ino, uint64_t off
 				return err;
 			}
 			if (m.len == 0 || m.file_off + m.len <= pos) {
-				snprintf(msg, msglen, "block map made no progress at offset %" PRIu64,
-					 pos);
+				snprintf(msg, msglen,
+					 "block map made no progress at offset %" PRIu64, pos);
 				return -EIO;
 			}
 			if (m.region_off != DAXFS_HOLE)
@@ -323,7 +324,7 @@ static int send_chunk_grant(struct daxfs_mmap_server *s, struct mconn *c, bool w
 struct grant {
 	struct daxfs_ioc_map m;
 	bool write;
-	bool ro; /* fs_readonly() when the request came */
+	bool ro;     /* fs_readonly() when the request came */
 	bool kernel; /* answer DAXFS_MAP_KERNEL */
 	struct ext_vec e;
 	uint64_t *chunks;
@@ -356,7 +357,8 @@ static int check_request(struct daxfs_mmap_server *s, struct fuse_file_info *fi,
 		return -EROFS;
 	}
 	if (g->write && !(fi->fh & DAXFS_MMAP_FH_WRITE)) {
-		snprintf(m->msg, sizeof(m->msg), "writable mapping of a file not opened for writing");
+		snprintf(m->msg, sizeof(m->msg),
+			 "writable mapping of a file not opened for writing");
 		return -EACCES;
 	}
 	return 0;
@@ -439,8 +441,8 @@ static int pin_file(struct daxfs_mmap_server *s, fuse_req_t req, struct mconn *c
 static int isolate_range(struct daxfs_mmap_server *s, uint64_t ino, uint64_t off, uint64_t end,
 			 struct grant *g)
 {
-	unsigned flags = (g->ro ? 0 : DAXFS_ISO_ALLOC) |
-			 (s->map_align > FRAME_SIZE ? DAXFS_ISO_WHOLE : 0);
+	unsigned flags =
+		(g->ro ? 0 : DAXFS_ISO_ALLOC) | (s->map_align > FRAME_SIZE ? DAXFS_ISO_WHOLE : 0);
 	int err;
 
 	if (s->quiesce)
@@ -544,8 +546,7 @@ static int prepare(struct daxfs_mmap_server *s, fuse_req_t req, uint64_t ino, st
 		if (err)
 			return err;
 	}
-	return build_extents(s, ino, m->file_off, valid_end, !g->ro, &g->e, m->msg,
-			     sizeof(m->msg));
+	return build_extents(s, ino, m->file_off, valid_end, !g->ro, &g->e, m->msg, sizeof(m->msg));
 }
 
 void mmap_do_map(struct daxfs_mmap_server *s, fuse_req_t req, fuse_ino_t ino,

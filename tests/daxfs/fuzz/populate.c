@@ -23,10 +23,10 @@
 
 /* how much of everything: the full profile, or the small one for quick runs */
 struct profile {
-	int nsmall;	   /* files in /small (two leaves or more) */
-	size_t small_max;  /* their largest size, bytes */
-	size_t big;	   /* /big, bytes (over 2 MiB: mapped by a 2 MiB extent) */
-	int frag_extents;  /* one-block extents of /frag and /frag2 (> 261: two blocks) */
+	int nsmall;	  /* files in /small (two leaves or more) */
+	size_t small_max; /* their largest size, bytes */
+	size_t big;	  /* /big, bytes (over 2 MiB: mapped by a 2 MiB extent) */
+	int frag_extents; /* one-block extents of /frag and /frag2 (> 261: two blocks) */
 };
 
 static const struct profile full_profile = {300, 6200, BIG_SIZE, 300};
@@ -312,7 +312,8 @@ static uint32_t file_crc(struct daxfs *fs, uint64_t ino, uint64_t size, unsigned
 			end = size;
 		crc = daxfs_crc32c(crc, &off, sizeof(off));
 		while (off < end) {
-			size_t done, want = end - off < sizeof(buf) ? (size_t)(end - off) : sizeof(buf);
+			size_t done,
+				want = end - off < sizeof(buf) ? (size_t)(end - off) : sizeof(buf);
 
 			if (daxfs_read(fs, ino, off, want, buf, &done) || !done) {
 				(*errors)++;
