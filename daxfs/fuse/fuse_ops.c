@@ -121,21 +121,14 @@ static void fill_entry(const struct daxfs_daemon *d, const struct daxfs_attr *a,
 	attr_to_stat(a, &e->attr);
 }
 
-/* Reply with an entry and take the core reference that goes with it. */
-static int reply_entry(fuse_req_t req, struct daxfs_daemon *d, const struct daxfs_attr *a)
+/* send_entry - answer @req with @a, whose core reference the caller took. */
+static void send_entry(fuse_req_t req, struct daxfs_daemon *d, const struct daxfs_attr *a)
 {
 	struct fuse_entry_param e;
-	int err;
 
-	err = daxfs_iget(d->fs, a->ino);
-	if (err) {
-		fuse_reply_err(req, -err);
-		return err;
-	}
 	fill_entry(d, a, &e);
 	if (fuse_reply_entry(req, &e))
 		daxfs_iput(d->fs, a->ino, 1); /* the kernel never got it */
-	return 0;
 }
 
 static void reply_result(fuse_req_t req, int err)
@@ -143,12 +136,16 @@ static void reply_result(fuse_req_t req, int err)
 	fuse_reply_err(req, err < 0 ? -err : err);
 }
 
-/* Answer @req with @err (0 or -errno) and count it as operation @op. */
+/*
+ * Count @req as operation @op, then answer it with @err (0 or -errno).
+ * Counting comes first so that whoever saw the reply also sees the count
+ * in `daxfs stat` (the tests compare counts around their own requests).
+ */
 static void reply_done(fuse_req_t req, struct daxfs_daemon *d, enum daxfs_stat_op op, uint64_t t0,
 		       int err)
 {
-	reply_result(req, err);
 	op_done(d, op, t0, err);
+	reply_result(req, err);
 }
 
 /*
@@ -158,11 +155,13 @@ static void reply_done(fuse_req_t req, struct daxfs_daemon *d, enum daxfs_stat_o
 static void entry_done(fuse_req_t req, struct daxfs_daemon *d, enum daxfs_stat_op op, uint64_t t0,
 		       int err, const struct daxfs_attr *a)
 {
+	if (!err)
+		err = daxfs_iget(d->fs, a->ino);
+	op_done(d, op, t0, err);
 	if (err)
 		reply_result(req, err);
 	else
-		err = reply_entry(req, d, a);
-	op_done(d, op, t0, err);
+		send_entry(req, d, a);
 }
 
 /* A regular file's handle, by cache mode (see fuse_daemon.h). */
@@ -250,8 +249,8 @@ static void dx_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		e.ino = strcmp(name, DAXFS_STATS_NAME) ? DAXFS_FUSE_STATS_JSON_INO
 						       : DAXFS_FUSE_STATS_INO;
 		stats_attr(d, e.ino, &e.attr);
-		fuse_reply_entry(req, &e);
 		op_done(d, DXS_LOOKUP, t0, 0);
+		fuse_reply_entry(req, &e);
 		return;
 	}
 	err = daxfs_lookup(d->fs, parent, name, &a);
@@ -263,12 +262,16 @@ static void dx_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		/* a negative entry: the kernel remembers the name is absent */
 		memset(&e, 0, sizeof(e));
 		e.entry_timeout = d->negative_timeout;
+		op_done(d, DXS_LOOKUP, t0, 0);
 		fuse_reply_entry(req, &e);
-	} else if (err)
+		return;
+	}
+	if (err == -ENOENT) { /* an answer, not a failure of the daemon */
+		op_done(d, DXS_LOOKUP, t0, 0);
 		reply_result(req, err);
-	else
-		err = reply_entry(req, d, &a);
-	op_done(d, DXS_LOOKUP, t0, err == -ENOENT ? 0 : err);
+		return;
+	}
+	entry_done(req, d, DXS_LOOKUP, t0, err, &a);
 }
 
 static void forget_one(struct daxfs_daemon *d, fuse_ino_t ino, uint64_t nlookup)
