@@ -694,28 +694,26 @@ static inline bool blk_direct_ok(const struct blk_dev *dev, const struct bio *bi
 }
 
 /*
- * Run a bio blk_direct_ok() accepted: count it, hand the driver its one
- * segment (queue_seg) or a request on the stack, and complete it right here (it has no split children and
- * no parent, so the completion is bio_endio()'s last-part case unrolled).
- * Counted in four stores to the thread's own shard (see blk_internal.h):
- * bytes and submitted now, direct_done[op] before end_io, retired after.
+ * A direct-path bio for a driver without queue_seg: a request of one bio
+ * (the bio carries no PREFLUSH, blk_direct_ok, so blk_rq_init's flags are
+ * the ones blk_submit_direct passes to queue_seg).
  */
-/* A direct-path bio for a driver without queue_seg: a request of one bio. */
-static int __attribute__((noinline))
-blk_direct_rq(struct blk_dev *dev, struct bio *bio, unsigned op, unsigned flags)
+static int __attribute__((noinline)) blk_direct_rq(struct blk_dev *dev, struct bio *bio)
 {
-	struct blk_rq rq = {
-		.op = (enum bio_op)op,
-		.flags = flags,
-		.sector = bio->bi_iter.bi_sector,
-		.bytes = bio->bi_iter.bi_size,
-		.bio = bio,
-		.nr_bios = 1,
-	};
+	struct blk_rq rq;
 
+	blk_rq_init(&rq, bio);
 	return dev->ops.queue_rq(dev->driver_data, &rq);
 }
 
+/*
+ * Run a bio blk_direct_ok() accepted: count it, hand the driver its one
+ * segment (queue_seg) or a request on the stack, and complete it right
+ * here (it has no split children and no parent, so the completion is
+ * bio_endio()'s last-part case unrolled). Counted in four stores to the
+ * thread's own shard (see blk_internal.h): bytes and submitted now,
+ * direct_done[op] before end_io, retired after.
+ */
 static int blk_submit_direct(struct blk_dev *dev, struct bio *bio, struct blk_tls *t)
 {
 	/* An owned slot (blk_direct_ok): the compiler drops the shared-shard branches. */
@@ -746,7 +744,7 @@ static int blk_submit_direct(struct blk_dev *dev, struct bio *bio, struct blk_tl
 		st = dev->ops.queue_seg(dev->driver_data, (enum bio_op)op, flags, sector, seg.addr,
 					seg.len);
 	} else {
-		st = blk_direct_rq(dev, bio, op, flags);
+		st = blk_direct_rq(dev, bio);
 	}
 	if (__builtin_expect(st != 0, 0)) {
 		if (st > 0)
