@@ -57,6 +57,13 @@ refuse --workdir /nonexistent "is not a directory"
 
 fs=tmpfs
 [ -x "$build/daxfs/daxfs" ] && [ -x "$build/daxfs/mkfs.daxfs" ] && fs=tmpfs,daxfs-dax
+# The FUSE data peer, when the build has passthrough_hp (libfuse built from
+# source): the report must compare daxfs with it.
+peer=0
+if [ "$fs" != tmpfs ] && grep -qs '^PASSTHROUGH_HP=' "$build/libfuse.env"; then
+	fs+=,passthrough_hp-fuse
+	peer=1
+fi
 before=$(find /dev/shm -maxdepth 1 -name 'daxfs-bench.*' | wc -l)
 "$runner" --quick --runtime 1 --size 16M --files 200 --load-wait 0 --fs "$fs" --out "$tmp/out" "$build" \
 	>"$tmp/stdout" 2>"$tmp/stderr"
@@ -65,6 +72,12 @@ check "quick run on $fs exits 0 (got $rc: $(tail -n 3 "$tmp/stderr"))" '[ $rc -e
 check "report written" '[ -s "$tmp/out/daxfs.md" ]'
 check "report has a tmpfs median" \
 	'grep -Eq "^\| sequential read, 1 MiB, psync \| MiB/s \| [0-9,]+ " "$tmp/out/daxfs.md"'
+if [ $peer -eq 1 ]; then
+	check "report compares daxfs-dax with the FUSE data peer" \
+		'grep -q "^| workload | daxfs-dax / passthrough_hp-fuse" "$tmp/out/daxfs.md"'
+	check "report has a target against the FUSE data peer" \
+		'grep -q "^| seqread: best daxfs / passthrough_hp-fuse |" "$tmp/out/daxfs.md"'
+fi
 check "no mount left behind" '! findmnt -l | grep -q daxfs-bench'
 after=$(find /dev/shm -maxdepth 1 -name 'daxfs-bench.*' | wc -l)
 check "work directory removed" '[ "$after" -le "$before" ]'
