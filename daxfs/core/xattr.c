@@ -94,8 +94,9 @@ static int xbad(struct daxfs *fs, uint64_t ino, uint64_t blk, unsigned why, cons
 
 /*
  * xb_check - entry block @blk of @ino: blk_get() (range, magic, owner,
- * checksum), then every entry inside its bounds with known flags; outside
- * values need XATTR2 and a well-formed reference.
+ * checksum), then every entry inside its bounds with known flags and a
+ * name without NUL bytes; outside values need XATTR2 and a well-formed
+ * reference.
  */
 static int xb_check(struct daxfs *fs, uint64_t ino, uint64_t blk)
 {
@@ -120,6 +121,10 @@ static int xb_check(struct daxfs *fs, uint64_t ino, uint64_t blk)
 		vl = le16_to_cpu(e->vlen);
 		if (p + DAXFS_XENTRY_SIZE(e->namelen, vl) > end || (e->flags & ~DAXFS_XE_EXTERNAL))
 			return xbad(fs, ino, blk, DAXFS_WHY_FIELD, "bad entry");
+		/* a name is written without NUL bytes (check_xname); one inside
+		 * would split it in two for listxattr, neither to be found */
+		if (memchr(e->data, 0, e->namelen))
+			return xbad(fs, ino, blk, DAXFS_WHY_FIELD, "NUL byte in a name");
 		if (e->flags & DAXFS_XE_EXTERNAL) {
 			struct daxfs_xvalref ref;
 

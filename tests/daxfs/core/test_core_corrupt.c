@@ -783,6 +783,33 @@ static void case_xattr(void)
 	check_record(DAXFS_ERR_XATTR, ino_f);
 }
 
+/*
+ * a NUL byte inside an attribute name, checksum recomputed (the image
+ * fuzzer's seed 5862): listxattr gave "us" and "r.a" as two names that
+ * getxattr then could not find, and fsck took the block for sound
+ */
+static void case_xattr_name_nul(void)
+{
+	struct daxfs *fs;
+	uint8_t *p = map_img();
+	uint64_t blk = le64_to_cpu(inode_at(p, ino_f)->xattr_blk);
+	const struct daxfs_xentry *e;
+
+	current = "xattr name with a NUL";
+	CHECK(blk);
+	e = (const void *)(blk_at(p, blk) + sizeof(struct daxfs_xattrblk));
+	CHECK(e->namelen == 6 && !memcmp(e->data, "user.a", 6));
+	blk_at(p, blk)[sizeof(struct daxfs_xattrblk) + offsetof(struct daxfs_xentry, data) + 2] = 0;
+	reseal_blk(blk_at(p, blk));
+	unmap_img(p);
+	fs = open_mode(DAXFS_ERRORS_CONTINUE);
+	CHECK_OK(getattr(fs, ino_f));
+	EXPECT_EIO(getxattr(fs, ino_f));
+	EXPECT_EIO(listxattr(fs, ino_f));
+	CHECK_OK(daxfs_close(&fs));
+	check_record(DAXFS_ERR_XATTR, ino_f);
+}
+
 static void case_symlink(void)
 {
 	struct daxfs *fs;
@@ -1084,6 +1111,7 @@ int main(void)
 	case_dir_index();
 	case_dir_root_range();
 	case_xattr();
+	case_xattr_name_nul();
 	case_symlink();
 	case_root();
 	case_orphan();
