@@ -318,7 +318,7 @@ static unsigned by_name(struct tree *t)
 	if (!fs->iext_nblks)
 		return 0;
 	for (;;) {
-		unsigned round = 0;
+		unsigned round = 0, remade = 0;
 
 		for (uint64_t x = 2; x <= t->n; x++) {
 			char name[DAXFS_NAME_MAX + 1];
@@ -349,6 +349,7 @@ static unsigned by_name(struct tree *t)
 					continue;
 				}
 				recreate_dir(c, p);
+				remade++; /* its own recorded name is tried next round */
 			}
 			if (!is_dir(c, p) || !t->reached[p - 1])
 				continue;
@@ -379,7 +380,7 @@ static unsigned by_name(struct tree *t)
 			c->refs[x - 1]++;
 			round++;
 		}
-		if (!round || reach_all(t))
+		if ((!round && !remade) || reach_all(t))
 			break;
 		total += round;
 	}
