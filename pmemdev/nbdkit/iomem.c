@@ -24,6 +24,7 @@ struct iomem_entry {
 	struct iomem_entry *next;
 	uintptr_t start, end;
 	struct pfn_range *range;
+	pfn_t base;	   /* frame of start */
 	unsigned users;	   /* threads whose current buffer this is */
 	uint64_t last_use; /* iomem_tick when last taken */
 };
@@ -35,6 +36,7 @@ struct iomem_thread {
 	size_t bounce_map_len;
 	void *bounce; /* 2 MiB aligned, NBD_IOMEM_BOUNCE_BYTES */
 	struct pfn_range *bounce_range;
+	pfn_t bounce_base; /* frame of bounce */
 	struct bio *bio;
 	struct bio_vec *vecs; /* BIO_MAX_VECS */
 };
@@ -185,6 +187,7 @@ static struct iomem_entry *find_or_register(uintptr_t s, uintptr_t e)
 		free(n);
 		return NULL;
 	}
+	n->base = pfn_range_base(n->range);
 	n->start = s;
 	n->end = e;
 	n->users = 1;
@@ -196,7 +199,13 @@ static struct iomem_entry *find_or_register(uintptr_t s, uintptr_t e)
 	return n;
 }
 
-bool nbd_iomem_pin(const void *buf, size_t len)
+/* frame_of - the frame of @buf, inside @e. */
+static pfn_t frame_of(const struct iomem_entry *e, const void *buf)
+{
+	return e->base + bytes_to_frames((uintptr_t)buf - e->start);
+}
+
+bool nbd_iomem_pin(const void *buf, size_t len, pfn_t *frame)
 {
 	uintptr_t s = (uintptr_t)align_down((uintptr_t)buf, FRAME_SIZE);
 	uintptr_t e = (uintptr_t)align_up((uintptr_t)buf + len, FRAME_SIZE);
@@ -204,17 +213,22 @@ bool nbd_iomem_pin(const void *buf, size_t len)
 
 	if (!t || !len)
 		return false;
-	if (t->cur && t->cur->start <= s && e <= t->cur->end)
+	if (t->cur && t->cur->start <= s && e <= t->cur->end) {
+		*frame = frame_of(t->cur, buf);
 		return true;
+	}
 	pthread_mutex_lock(&iomem_lock);
 	if (t->cur)
 		t->cur->users--;
 	t->cur = find_or_register(s, e);
 	pthread_mutex_unlock(&iomem_lock);
-	return t->cur != NULL;
+	if (!t->cur)
+		return false;
+	*frame = frame_of(t->cur, buf);
+	return true;
 }
 
-void *nbd_iomem_bounce(int *err)
+void *nbd_iomem_bounce(pfn_t *frame, int *err)
 {
 	struct iomem_thread *t = thread_get();
 	size_t len = NBD_IOMEM_BOUNCE_BYTES + HUGE_SIZE;
@@ -225,8 +239,10 @@ void *nbd_iomem_bounce(int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
-	if (t->bounce)
+	if (t->bounce) {
+		*frame = t->bounce_base;
 		return t->bounce;
+	}
 	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (map == MAP_FAILED) {
 		*err = pmd_err(-ENOMEM, "cannot map a %u-byte bounce buffer",
@@ -249,6 +265,8 @@ void *nbd_iomem_bounce(int *err)
 	t->bounce_map = map;
 	t->bounce_map_len = len;
 	t->bounce = aligned;
+	t->bounce_base = pfn_range_base(t->bounce_range);
+	*frame = t->bounce_base;
 	return aligned;
 }
 

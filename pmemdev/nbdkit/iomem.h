@@ -37,6 +37,7 @@
 
 #include "bio.h"
 #include "desc.h"
+#include "pfn.h"
 
 /* Bytes of the per-thread bounce buffer (requests are bounced in pieces). */
 #define NBD_IOMEM_BOUNCE_BYTES (4u << 20)
@@ -56,16 +57,20 @@ void nbd_iomem_fini(void);
 /*
  * nbd_iomem_pin - make [@buf, @buf + @len) describable by bio_add_range()
  * in the device's mode until this thread's next call. Returns true if it
- * is, false if the caller must use the bounce buffer.
+ * is, false if the caller must use the bounce buffer. When it is, *@frame
+ * is the frame number of the 4 KiB frame holding @buf in its registration,
+ * whose frames are contiguous over the whole range: in a PFN device the
+ * caller may describe it with bio_add_pfn_nocheck() and skip the lookup.
  */
-bool nbd_iomem_pin(const void *buf, size_t len);
+bool nbd_iomem_pin(const void *buf, size_t len, pfn_t *frame);
 
 /*
  * nbd_iomem_bounce - this thread's bounce buffer (NBD_IOMEM_BOUNCE_BYTES,
- * registered in the device's mode), made on first use. NULL on failure
- * (-errno in *@err, pmd_errmsg() set).
+ * registered in the device's mode, 2 MiB aligned; *@frame its first frame
+ * number), made on first use. NULL on failure (-errno in *@err,
+ * pmd_errmsg() set).
  */
-void *nbd_iomem_bounce(int *err);
+void *nbd_iomem_bounce(pfn_t *frame, int *err);
 
 /*
  * nbd_iomem_bio - this thread's bio with room for BIO_MAX_VECS bvecs,

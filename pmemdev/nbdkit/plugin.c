@@ -62,7 +62,8 @@ static unsigned cfg_workers;
 static struct pmr_region *region;
 static struct pmemdev *dev;
 static struct blk_dev *bdev;
-static uint32_t lbs; /* logical block size, bytes */
+static struct nbd_io_dev io; /* bdev as nbd_io.h wants it */
+static uint32_t lbs;	     /* logical block size, bytes */
 
 static void pmemdev_nbd_unload(void)
 {
@@ -211,6 +212,7 @@ static int pmemdev_nbd_after_fork(void)
 	}
 	region_populate();
 	bdev = pmemdev_blk(dev);
+	io = (struct nbd_io_dev){.bdev = bdev, .mode = cfg_mode, .sync = cfg_workers == 0};
 	lbs = blk_dev_limits(bdev)->logical_block_size;
 	return 0;
 }
@@ -224,6 +226,7 @@ static void pmemdev_nbd_cleanup(void)
 		     bounced);
 	pmemdev_delete(&dev);
 	bdev = NULL;
+	io.bdev = NULL;
 	nbd_iomem_fini();
 	pmr_close(&region); /* and its lock */
 }
@@ -369,7 +372,7 @@ static int pmemdev_nbd_pread(void *handle, void *buf, uint32_t count, uint64_t o
 
 	if (check_aligned("read", count, offset))
 		return -1;
-	err = nbd_io_rw(bdev, cfg_mode, false, 0, buf, count, offset);
+	err = nbd_io_rw(&io, false, 0, buf, count, offset);
 	if (err)
 		return io_error("read", count, offset, err);
 	/* the null target moves no data: never hand out what the buffer held */
@@ -385,13 +388,13 @@ static int pmemdev_nbd_pwrite(void *handle, const void *buf, uint32_t count, uin
 
 	if (check_aligned("write", count, offset))
 		return -1;
-	err = nbd_io_rw(bdev, cfg_mode, true, fua_flag(flags), (void *)buf, count, offset);
+	err = nbd_io_rw(&io, true, fua_flag(flags), (void *)buf, count, offset);
 	return err ? io_error("write", count, offset, err) : 0;
 }
 
 static int pmemdev_nbd_flush(void *handle, uint32_t flags)
 {
-	int err = nbd_io_nodata(bdev, BIO_OP_FLUSH, 0, 0, 0);
+	int err = nbd_io_nodata(&io, BIO_OP_FLUSH, 0, 0, 0);
 
 	return err ? io_error("flush", 0, 0, err) : 0;
 }
@@ -402,7 +405,7 @@ static int pmemdev_nbd_trim(void *handle, uint32_t count, uint64_t offset, uint3
 
 	if (check_aligned("trim", count, offset))
 		return -1;
-	err = nbd_io_nodata(bdev, BIO_OP_DISCARD, fua_flag(flags), count, offset);
+	err = nbd_io_nodata(&io, BIO_OP_DISCARD, fua_flag(flags), count, offset);
 	return err ? io_error("trim", count, offset, err) : 0;
 }
 
@@ -413,7 +416,7 @@ static int pmemdev_nbd_zero(void *handle, uint32_t count, uint64_t offset, uint3
 	/* FAST_ZERO: accepted, WRITE_ZEROES is never slower than writing zeroes. */
 	if (check_aligned("zero", count, offset))
 		return -1;
-	err = nbd_io_nodata(bdev, BIO_OP_WRITE_ZEROES, fua_flag(flags), count, offset);
+	err = nbd_io_nodata(&io, BIO_OP_WRITE_ZEROES, fua_flag(flags), count, offset);
 	return err ? io_error("zero", count, offset, err) : 0;
 }
 
@@ -421,13 +424,15 @@ static struct nbdkit_plugin plugin = {
 	.name = "pmemdev",
 	.longname = "pmemdev: a pmem region through the pmemdev block driver",
 	.version = PMD_VERSION,
-	.description = "Serve a pmem region as bios in a descriptor mode (pfn, folio, page, ondemand, memdesc).",
+	.description = "Serve a pmem region as bios in a descriptor mode (pfn, folio, page, "
+		       "ondemand, memdesc).",
 	.magic_config_key = "region",
-	.config_help = "region=PATH        (required) the region: a file or /dev/dax device\n"
-		       "mode=pfn|folio|page|ondemand|memdesc descriptor mode of the bios (default pfn)\n"
-		       "target=pmem|null   driver target: copy to the region, or move nothing\n"
-		       "readonly=BOOL      serve read-only, with a shared lock (default false)\n"
-		       "workers=N          device completion threads (default 0: synchronous)",
+	.config_help =
+		"region=PATH        (required) the region: a file or /dev/dax device\n"
+		"mode=pfn|folio|page|ondemand|memdesc descriptor mode of the bios (default pfn)\n"
+		"target=pmem|null   driver target: copy to the region, or move nothing\n"
+		"readonly=BOOL      serve read-only, with a shared lock (default false)\n"
+		"workers=N          device completion threads (default 0: synchronous)",
 	.unload = pmemdev_nbd_unload,
 	.config = pmemdev_nbd_config,
 	.config_complete = pmemdev_nbd_config_complete,
