@@ -5,31 +5,47 @@
  * in a child process with a timeout on each step.
  *
  *   fuzz_images [-n CASES] [-s SEED] [-j JOBS] [-T SECONDS] [-t STEP_TIMEOUT] [-o DIR]
- *               [-S MIB] [-v]
+ *               [-S MIB] [-P N] [-L N] [-B] [-v]
  *   fuzz_images --replay IMAGE
  *
  * Case k uses seed SEED + k, so any case can be run again alone
  * (-n 1 -s SEED+k). -T stops after a time budget (the cases run are
- * reported); -j runs that many cases at once. A failing case's damaged image is kept in DIR (default: the
- * scratch directory), for --replay and the regression tests. Prints
- * one line per failure and a summary: cases, failures by kind, and how many
- * undamaged files (and names) are still there after fsck -y, with the
- * cases that lost one. Exit 0 when no case failed, 1 otherwise, 16 on
- * usage errors. --replay runs the steps on an image without a base to
+ * reported); -j runs that many cases at once. A failing case's damaged
+ * image is kept in DIR (default: the scratch directory), for --replay and
+ * the regression tests. Prints one line per failure and a summary: cases,
+ * failures by kind, and how many undamaged files (and names) are still
+ * there after fsck -y, with the cases that lost one; its last line
+ * ("totals: cases=... next=... crash=... ...") has the same numbers as
+ * key=value pairs for scripts. Exit 0 when no case failed, 1 otherwise, 16
+ * on usage errors. --replay runs the steps on an image without a base to
  * compare with (crashes, hangs, convergence). -S sizes the base images
  * (16 MiB, the full profile, by default; under 16 MiB the small one).
  * The core's own log lines about what it found corrupt go to /dev/null
  * unless -v. -B makes data changed after bitmap damage a failure too
- * (see V_BITMAP). -P N prints a progress line every N cases; SIGINT or SIGTERM
- * stops starting cases and ends with the summary of those run.
+ * (see V_BITMAP). -P N prints a progress line every N cases; SIGINT or
+ * SIGTERM stops starting cases and ends with the summary of those run.
+ *
+ * A case's child ends through exit(), where LeakSanitizer (in a sanitizer
+ * build) checks for leaks, a report failing the case; -L N does that only
+ * in the cases whose seed is a multiple of N (the others end with _exit()
+ * once their output is flushed), since the check costs more than the rest
+ * of a case under ASan. Default 1: every case.
+ *
+ * Images live in the scratch directory ($PMD_TEST_DIR, else /dev/shm);
+ * when run as root without $PMD_TEST_DIR, on a tmpfs with huge pages
+ * mounted for the run alone (see scratch_dir()).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,9 +69,20 @@ enum verdict {
 	V_COUNT
 };
 
+/* the same, as keys of the totals line (for scripts) */
+static const char *const verdict_keys[V_COUNT] = {
+	"ok", "crash", "sanitizer", "hang", "noconv", "data", "write", "fsckerr", "bitmap",
+};
+
 static const char *const verdict_names[V_COUNT] = {
-	"ok", "crash", "sanitizer report", "hang", "fsck -y does not converge",
-	"undamaged data changed", "write lost", "fsck failed",
+	"ok",
+	"crash",
+	"sanitizer report",
+	"hang",
+	"fsck -y does not converge",
+	"undamaged data changed",
+	"write lost",
+	"fsck failed",
 	"data changed, bitmap damaged",
 };
 
@@ -88,6 +115,8 @@ static double now_s(void)
 
 static bool quiet_child = true;
 static volatile sig_atomic_t stop_asked;
+/* the leak check at a child's exit runs in cases whose seed is a multiple of this */
+static unsigned long long leak_every = 1;
 
 /* SIGINT/SIGTERM: start no more cases, finish the running ones, summarise */
 static void on_stop(int sig)
@@ -96,9 +125,70 @@ static void on_stop(int sig)
 	stop_asked = 1;
 }
 
+/*
+ * scratch_dir - where the base and case images go: @dir, or when the run
+ * may mount (root) and $PMD_TEST_DIR does not name a place, a tmpfs mounted
+ * huge=always on a new directory under @dir (its name in @buf), in a
+ * mount namespace of this process's own: nobody else sees the mount, and it
+ * goes away with the run's last process. Each case maps its image four
+ * times (open, fsck -y, fsck -n, the walk after them); on a plain tmpfs
+ * each 4 KiB page of each mapping costs a page fault, on this one a 16 MiB
+ * image takes 8. The contents, and so every case, are the same either way.
+ */
+static const char *scratch_dir(const char *dir, char *buf, size_t len)
+{
+	const char *env = getenv("PMD_TEST_DIR");
+
+	if ((env && *env) || geteuid() != 0)
+		return dir;
+	snprintf(buf, len, "%s/pmd-fuzz-XXXXXX", dir);
+	if (!mkdtemp(buf))
+		return dir;
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("pmd-fuzz", buf, "tmpfs", 0, "huge=always,mode=0700")) {
+		rmdir(buf);
+		return dir;
+	}
+	return buf;
+}
+
+static void scratch_done(const char *scratch, const char *dir)
+{
+	if (scratch != dir && !umount2(scratch, MNT_DETACH))
+		rmdir(scratch);
+}
+
+/*
+ * case_image - make the file @path hold the @len bytes of @img: rewritten
+ * in place (not truncated first, so its pages stay allocated from case to
+ * case), zero blocks included. Returns 0 or -errno.
+ */
+static int case_image(const char *path, const uint8_t *img, uint64_t len)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	uint64_t off = 0;
+	struct stat st;
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || ((uint64_t)st.st_size != len && ftruncate(fd, (off_t)len)))
+		err = -errno;
+	while (!err && off < len) {
+		ssize_t n = pwrite(fd, img + off, len - off, (off_t)off);
+
+		if (n <= 0)
+			err = n < 0 ? -errno : -EIO;
+		else
+			off += (uint64_t)n;
+	}
+	close(fd);
+	return err;
+}
+
 /* start_child - fz_run in a child; returns its pid */
 static pid_t start_child(const char *path, const struct fz_base *b, const uint8_t *damaged,
-			 unsigned timeout, struct fz_result *r)
+			 unsigned timeout, bool leak_check, struct fz_result *r)
 {
 	pid_t pid;
 
@@ -113,7 +203,10 @@ static pid_t start_child(const char *path, const struct fz_base *b, const uint8_
 		if (quiet_child && !freopen("/dev/null", "w", stderr))
 			_exit(1);
 		fz_run(path, b, damaged, timeout, r);
-		exit(0); /* through atexit, so leak checkers look */
+		if (leak_check)
+			exit(0); /* through atexit, so leak checkers look */
+		fflush(NULL);
+		_exit(0);
 	}
 	return pid;
 }
@@ -144,7 +237,7 @@ static enum verdict verdict(int status, const struct fz_result *r)
 static enum verdict run_child(const char *path, const struct fz_base *b, const uint8_t *damaged,
 			      unsigned timeout, struct fz_result *r)
 {
-	pid_t pid = start_child(path, b, damaged, timeout, r);
+	pid_t pid = start_child(path, b, damaged, timeout, true, r);
 	int st;
 
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
@@ -154,8 +247,8 @@ static enum verdict run_child(const char *path, const struct fz_base *b, const u
 
 static int replay(const char *path, unsigned timeout)
 {
-	struct fz_result *r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
-				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct fz_result *r =
+		mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	enum verdict v;
 
 	CHECK(r != MAP_FAILED);
@@ -171,7 +264,7 @@ static int replay(const char *path, unsigned timeout)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: fuzz_images [-n CASES] [-s SEED] [-j JOBS] [-T SECONDS] "
-		   "[-t STEP_TIMEOUT] [-o DIR] [-S MIB] [-P N] [-B] [-v]\n"
+		   "[-t STEP_TIMEOUT] [-o DIR] [-S MIB] [-P N] [-L N] [-B] [-v]\n"
 		   "       fuzz_images --replay IMAGE\n");
 }
 
@@ -184,7 +277,8 @@ int main(int argc, char **argv)
 	};
 	unsigned long long cases = 2000, seed = 1, budget = 0, mib = 16, progress = 0, done = 0;
 	unsigned timeout = 30, counts[V_COUNT] = {0};
-	const char *dir = test_tmpdir(), *keep = NULL;
+	const char *dir = test_tmpdir(), *keep = NULL, *scratch;
+	char scratch_buf[400];
 	bool verbose = false;
 	static struct fz_base base[FZ_NVARIANTS];
 	uint64_t kept = 0, total = 0, names_kept = 0, names = 0, lossy = 0, unrecov = 0;
@@ -194,7 +288,7 @@ int main(int argc, char **argv)
 	unsigned long long k;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "n:s:T:t:o:S:j:P:Bvh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:s:T:t:o:S:j:P:L:Bvh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			cases = strtoull(optarg, NULL, 0);
@@ -217,6 +311,13 @@ int main(int argc, char **argv)
 		case 'P':
 			progress = strtoull(optarg, NULL, 0);
 			break;
+		case 'L':
+			leak_every = strtoull(optarg, NULL, 0);
+			if (!leak_every) {
+				fprintf(stderr, "fuzz_images: -L wants a number >= 1\n");
+				return 16;
+			}
+			break;
 		case 'j':
 			jobs = (unsigned)strtoul(optarg, NULL, 0);
 			if (!jobs || jobs > 64) {
@@ -227,7 +328,8 @@ int main(int argc, char **argv)
 		case 'S':
 			mib = strtoull(optarg, NULL, 0);
 			if (mib < 4 || mib % 2) {
-				fprintf(stderr, "fuzz_images: -S wants an even number of MiB >= 4\n");
+				fprintf(stderr,
+					"fuzz_images: -S wants an even number of MiB >= 4\n");
 				return 16;
 			}
 			break;
@@ -249,12 +351,14 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 16;
 	}
+	scratch = scratch_dir(dir, scratch_buf, sizeof(scratch_buf));
 	for (int v = 0; v < FZ_NVARIANTS; v++) {
-		int err = fz_base_build(&base[v], dir, (enum pop_end)v, mib << 20);
+		int err = fz_base_build(&base[v], scratch, (enum pop_end)v, mib << 20);
 
 		if (err) {
 			fprintf(stderr, "fuzz_images: cannot build base image %d: %s\n", v,
 				strerror(-err));
+			scratch_done(scratch, dir);
 			return 1;
 		}
 	}
@@ -275,7 +379,7 @@ int main(int argc, char **argv)
 	for (unsigned j = 0; j < jobs; j++) {
 		slots[j].damaged = malloc(base[0].inode_count + 1);
 		CHECK(slots[j].damaged);
-		snprintf(slots[j].path, sizeof(slots[j].path), "%s/pmd-fuzz-%d-case%u", dir,
+		snprintf(slots[j].path, sizeof(slots[j].path), "%s/pmd-fuzz-%d-case%u", scratch,
 			 (int)getpid(), j);
 	}
 	unsigned running = 0;
@@ -299,13 +403,15 @@ int main(int argc, char **argv)
 			sl->b = &base[sl->variant];
 			fz_mutate(sl->b, img[sl->variant], &src, &sl->d);
 			fz_damaged(sl->b, &sl->d, sl->damaged);
-			CHECK_OK(fz_write_image(sl->path, img[sl->variant], sl->b->size));
+			CHECK_OK(case_image(sl->path, img[sl->variant], sl->b->size));
 			for (unsigned x = 0; x < sl->d.nranges; x++)
 				memcpy(img[sl->variant] + sl->d.off[x], sl->b->img + sl->d.off[x],
 				       sl->d.len[x]);
-			sl->pid = start_child(sl->path, sl->b, sl->damaged, timeout, &results[j]);
+			sl->pid = start_child(sl->path, sl->b, sl->damaged, timeout,
+					      sl->seed % leak_every == 0, &results[j]);
 			running++;
-			more = k < cases && !(budget && now_s() - t0 > (double)budget) && !stop_asked;
+			more = k < cases && !(budget && now_s() - t0 > (double)budget) &&
+			       !stop_asked;
 		}
 		if (!running)
 			break;
@@ -336,7 +442,8 @@ int main(int argc, char **argv)
 
 			for (int x = 1; x < V_COUNT; x++)
 				bad += counts[x];
-			printf("progress: %llu cases in %.0f s, %u failed, names kept %llu of %llu\n",
+			printf("progress: %llu cases in %.0f s, %u failed, names kept %llu of "
+			       "%llu\n",
 			       done, now_s() - t0, bad, (unsigned long long)names_kept,
 			       (unsigned long long)names);
 			fflush(stdout);
@@ -372,7 +479,8 @@ int main(int argc, char **argv)
 			fz_mutate(sl->b, img[sl->variant], &src, &d);
 			CHECK_OK(fz_write_image(saved, img[sl->variant], sl->b->size));
 			for (unsigned x = 0; x < d.nranges; x++)
-				memcpy(img[sl->variant] + d.off[x], sl->b->img + d.off[x], d.len[x]);
+				memcpy(img[sl->variant] + d.off[x], sl->b->img + d.off[x],
+				       d.len[x]);
 		}
 		printf("%s seed %llu (base %d): %s: %s at step \"%s\"%s%s\n       image %s\n",
 		       v == V_BITMAP ? "KNOWN " : "FAIL  ", sl->seed, sl->variant, sl->d.what,
@@ -385,6 +493,7 @@ int main(int argc, char **argv)
 		free(slots[j].damaged);
 	}
 	free(slots);
+	scratch_done(scratch, dir);
 	for (int v = 0; v < FZ_NVARIANTS; v++)
 		free(img[v]);
 	printf("fuzz_images: %llu cases (seeds %llu..%llu) in %.0f s%s\n", k, seed, seed + k - 1,
@@ -394,10 +503,20 @@ int main(int argc, char **argv)
 	printf("  undamaged files kept after fsck -y: %llu of %llu (%.3f%%), names %llu of %llu "
 	       "(%.3f%%), %llu cases lost a name, %llu unrecoverable images\n",
 	       (unsigned long long)kept, (unsigned long long)total,
-	       total ? 100.0 * (double)kept / (double)total : 100.0,
-	       (unsigned long long)names_kept, (unsigned long long)names,
+	       total ? 100.0 * (double)kept / (double)total : 100.0, (unsigned long long)names_kept,
+	       (unsigned long long)names,
 	       names ? 100.0 * (double)names_kept / (double)names : 100.0,
 	       (unsigned long long)lossy, (unsigned long long)unrecov);
+	if (leak_every > 1)
+		printf("  leaks checked in the cases whose seed is a multiple of %llu (-L)\n",
+		       leak_every);
+	/* the same on one line of key=value, for scripts/fuzz-images-long */
+	printf("totals: cases=%llu next=%llu", k, seed + k);
+	for (int v = 1; v < V_COUNT; v++)
+		printf(" %s=%u", verdict_keys[v], counts[v]);
+	printf(" kept=%llu total=%llu names_kept=%llu names=%llu lossy=%llu unrecoverable=%llu\n",
+	       (unsigned long long)kept, (unsigned long long)total, (unsigned long long)names_kept,
+	       (unsigned long long)names, (unsigned long long)lossy, (unsigned long long)unrecov);
 	for (int v = 0; v < FZ_NVARIANTS; v++)
 		fz_base_free(&base[v]);
 	for (int v = 1; v < V_COUNT; v++)

@@ -421,22 +421,73 @@ out_free:
 	return err;
 }
 
+/* by path, then in walk order (the first of equal paths first) */
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct pop_entry *x = *(const struct pop_entry *const *)a;
+	const struct pop_entry *y = *(const struct pop_entry *const *)b;
+	int c = strcmp(x->path, y->path);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+/* index - sort the entry numbers of @m by path (m->order) */
+static int index_paths(struct pop_manifest *m)
+{
+	const struct pop_entry **p = malloc((m->n ? m->n : 1) * sizeof(*p));
+	size_t *order = realloc(m->order, (m->n ? m->n : 1) * sizeof(*order));
+
+	if (order)
+		m->order = order;
+	m->norder = 0;
+	if (!p || !order) {
+		free(p);
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < m->n; k++)
+		p[k] = &m->e[k];
+	qsort(p, m->n, sizeof(*p), cmp_entry);
+	for (size_t k = 0; k < m->n; k++)
+		order[k] = (size_t)(p[k] - m->e);
+	m->norder = m->n;
+	free(p);
+	return 0;
+}
+
 int pop_walk(struct daxfs *fs, struct pop_manifest *m,
 	     void (*visit)(void *ctx, const struct pop_entry *e), void *ctx)
 {
-	return walk_dir(fs, m, "/", DAXFS_ROOT_INO, 0, visit, ctx);
+	int err = walk_dir(fs, m, "/", DAXFS_ROOT_INO, 0, visit, ctx);
+
+	return err ? err : index_paths(m);
 }
 
 const struct pop_entry *pop_find(const struct pop_manifest *m, const char *path)
 {
-	for (size_t k = 0; k < m->n; k++)
-		if (!strcmp(m->e[k].path, path))
-			return &m->e[k];
+	size_t lo = 0, hi = m->norder;
+
+	if (m->norder != m->n || !m->order) {
+		for (size_t k = 0; k < m->n; k++)
+			if (!strcmp(m->e[k].path, path))
+				return &m->e[k];
+		return NULL;
+	}
+	while (lo < hi) { /* the first entry not below @path */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(m->e[m->order[mid]].path, path) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < m->norder && !strcmp(m->e[m->order[lo]].path, path))
+		return &m->e[m->order[lo]];
 	return NULL;
 }
 
 void pop_free(struct pop_manifest *m)
 {
 	free(m->e);
+	free(m->order);
 	memset(m, 0, sizeof(*m));
 }

@@ -55,6 +55,8 @@ struct pop_manifest {
 	struct pop_entry *e;
 	size_t n, cap;
 	unsigned errors; /* operations that failed during the walk */
+	size_t *order;	 /* entry numbers sorted by path, for pop_find */
+	size_t norder;	 /* entries in it (!= n: not current, not used) */
 };
 
 /*
@@ -62,12 +64,13 @@ struct pop_manifest {
  * from the root (a hard link once per name), in walk order. A failing
  * read, readdir, readlink or getxattr is counted in m->errors and the walk
  * goes on. If @visit is not NULL it is called for each entry after its
- * content was read. Returns 0 or -ENOMEM.
+ * content was read. At the end the entries are indexed by path for
+ * pop_find. Returns 0 or -ENOMEM.
  */
 int pop_walk(struct daxfs *fs, struct pop_manifest *m,
 	     void (*visit)(void *ctx, const struct pop_entry *e), void *ctx);
 
-/* pop_find - the entry of @path in @m, or NULL */
+/* pop_find - the entry of @path in @m (the first in walk order), or NULL */
 const struct pop_entry *pop_find(const struct pop_manifest *m, const char *path);
 
 void pop_free(struct pop_manifest *m);
