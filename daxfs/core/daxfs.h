@@ -534,6 +534,14 @@ int daxfs_extent_map(struct daxfs *fs, uint64_t ino, daxfs_extent_fn fn, void *c
 int daxfs_write_commit(struct daxfs *fs, uint64_t ino, uint64_t new_size);
 
 /*
+ * daxfs_file_size - the size in bytes of regular file @ino, for a data path
+ * that clamps a read to it: what daxfs_getattr() reports as size, without
+ * the rest of the attributes (one checked inode read). Returns 0, -EISDIR
+ * (a directory), -EINVAL (another type), -ENOENT, -EIO (a bad inode).
+ */
+int daxfs_file_size(struct daxfs *fs, uint64_t ino, uint64_t *size);
+
+/*
  * daxfs_pin/daxfs_unpin - a layout pin (DAX mmap, in-flight bio): while
  * @ino's pin count is nonzero, truncate/punch/unlink still remove blocks from
  * the file but never free or reuse them; the frees happen at the last unpin

@@ -1037,6 +1037,29 @@ int daxfs_write_commit(struct daxfs *fs, uint64_t ino, uint64_t new_size)
 	return err;
 }
 
+int daxfs_file_size(struct daxfs *fs, uint64_t ino, uint64_t *size)
+{
+	const struct daxfs_dinode *di;
+	uint32_t mode;
+	int err;
+
+	if (ino == DAXFS_ROOT_INO)
+		return -EISDIR; /* also when only the root's checksum is bad */
+	dx_lock(fs);
+	err = di_get(fs, ino, &di);
+	if (!err) {
+		mode = le32_to_cpu(di->mode);
+		if (S_ISDIR(mode))
+			err = -EISDIR;
+		else if (!S_ISREG(mode))
+			err = -EINVAL;
+		else
+			*size = le64_to_cpu(di->size);
+	}
+	dx_unlock(fs);
+	return err;
+}
+
 int daxfs_pin(struct daxfs *fs, uint64_t ino)
 {
 	const struct daxfs_dinode *di;

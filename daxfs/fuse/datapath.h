@@ -184,13 +184,6 @@ void daxfs_dp_bv_one(struct fuse_bufvec *bv, void *mem, size_t size);
 int daxfs_dp_write_src(struct fuse_bufvec *in, uint64_t tbuf_size, unsigned nr_bufs,
 		       const void **src, size_t *len);
 
-/*
- * daxfs_dp_file_size - size in bytes of regular file @ino, for the data
- * paths' reads and writes. Returns 0, -EISDIR for a directory, -EINVAL for
- * other non-regular files, or daxfs_getattr()'s error.
- */
-int daxfs_dp_file_size(struct daxfs *fs, uint64_t ino, uint64_t *size);
-
 struct blk_dev;
 struct pmemdev;
 

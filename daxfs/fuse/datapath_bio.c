@@ -226,7 +226,7 @@ static int bio_begin(struct daxfs_dp *dp, uint64_t ino, bool write, struct daxfs
 	err = daxfs_pin(dp->fs, ino);
 	if (err)
 		goto out_unlock;
-	err = daxfs_dp_file_size(dp->fs, ino, fsize);
+	err = daxfs_file_size(dp->fs, ino, fsize);
 	if (err)
 		goto out_unpin;
 	return 0;

@@ -140,7 +140,7 @@ static int dax_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size
 	err = daxfs_pin(dp->fs, ino);
 	if (err)
 		return err;
-	err = daxfs_dp_file_size(dp->fs, ino, &fsize);
+	err = daxfs_file_size(dp->fs, ino, &fsize);
 	if (err)
 		goto out_unpin;
 	end = off + size;

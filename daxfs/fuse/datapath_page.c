@@ -254,7 +254,7 @@ static int page_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t siz
 	if (err)
 		return err;
 	daxfs_dp_bv_one(t->bv, t->mem, 0);
-	err = daxfs_dp_file_size(dp->fs, ino, &fsize);
+	err = daxfs_file_size(dp->fs, ino, &fsize);
 	if (err)
 		return err;
 	end = off + size < fsize ? off + size : fsize;
@@ -277,7 +277,7 @@ static long page_write(struct daxfs_dp *dp, uint64_t ino, uint64_t off, struct f
 
 	if (!len)
 		return 0;
-	err = daxfs_dp_file_size(dp->fs, ino, &fsize);
+	err = daxfs_file_size(dp->fs, ino, &fsize);
 	if (err)
 		return err;
 	if (off + len > DAXFS_FILE_SIZE_MAX)

@@ -204,18 +204,3 @@ int daxfs_dp_write_src(struct fuse_bufvec *in, uint64_t tbuf_size, unsigned nr_b
 	*len = (size_t)n;
 	return 0;
 }
-
-int daxfs_dp_file_size(struct daxfs *fs, uint64_t ino, uint64_t *size)
-{
-	struct daxfs_attr a;
-	int err = daxfs_getattr(fs, ino, &a);
-
-	if (err)
-		return err;
-	if (S_ISDIR(a.mode))
-		return -EISDIR;
-	if (!S_ISREG(a.mode))
-		return -EINVAL;
-	*size = a.size;
-	return 0;
-}

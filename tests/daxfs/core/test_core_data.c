@@ -5,7 +5,7 @@
  * hole, zero range), SEEK_DATA/SEEK_HOLE, bmap with allocation, extent
  * maps, pins deferring frees, xattrs, and orphans: an unlinked file held by
  * a reference survives until the last iput, and one left by a "crash"
- * (no close) is freed at the next open.
+ * (no close) is freed at the next open; daxfs_file_size().
  */
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -92,6 +92,16 @@ int main(void)
 	CHECK_OK(daxfs_read(fs, f, 20000, 100, tmp, &done));
 	CHECK_EQ(done, 0);
 	CHECK_EQ(daxfs_read(fs, 1, 0, 10, tmp, &done), -EISDIR);
+
+	/* daxfs_file_size: the size getattr reports, regular files only */
+	CHECK_OK(daxfs_file_size(fs, f, &res));
+	CHECK_EQ(res, 10000);
+	CHECK_EQ(daxfs_file_size(fs, 1, &res), -EISDIR);
+	CHECK_OK(daxfs_mkdir(fs, 1, "sz.d", 0755, 0, 0, &a));
+	CHECK_EQ(daxfs_file_size(fs, a.ino, &res), -EISDIR);
+	CHECK_OK(daxfs_mknod(fs, 1, "sz.fifo", S_IFIFO | 0644, 0, 0, 0, &a));
+	CHECK_EQ(daxfs_file_size(fs, a.ino, &res), -EINVAL);
+	CHECK_EQ(daxfs_file_size(fs, 987654, &res), -ENOENT);
 
 	/* truncate down mid-block then up: the tail reads as zeros */
 	in.size = 5000;
