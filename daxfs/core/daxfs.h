@@ -550,6 +550,14 @@ int daxfs_file_size(struct daxfs *fs, uint64_t ino, uint64_t *size);
 int daxfs_pin(struct daxfs *fs, uint64_t ino);
 int daxfs_unpin(struct daxfs *fs, uint64_t ino);
 
+/*
+ * daxfs_pin_size - daxfs_file_size() and then daxfs_pin() of regular file
+ * @ino with one checked inode read: what a READ or WRITE of a data path
+ * starts with. The pin is taken only on success. Returns 0 or the errors of
+ * daxfs_file_size(), -ENOMEM.
+ */
+int daxfs_pin_size(struct daxfs *fs, uint64_t ino, uint64_t *size);
+
 /* ---------------------------------------------------------------------- */
 /* Emulated bad sectors */
 

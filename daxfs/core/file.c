@@ -1060,21 +1060,32 @@ int daxfs_file_size(struct daxfs *fs, uint64_t ino, uint64_t *size)
 	return err;
 }
 
-int daxfs_pin(struct daxfs *fs, uint64_t ino)
+/* pin_dxi - the pin of daxfs_pin() on checked inode @ino */
+static int pin_dxi(struct daxfs *fs, uint64_t ino)
 {
-	const struct daxfs_dinode *di;
-	struct dxi *i;
-	int err = di_get(fs, ino, &di);
+	struct dxi *i = dxi_get(fs, ino); /* the reference is held until the unpin */
 
-	if (err)
-		return err;
-	i = dxi_get(fs, ino); /* the reference is held until the unpin */
 	if (!i)
 		return -ENOMEM;
 	pthread_mutex_lock(&fs->icache_lock);
 	i->pins++;
 	pthread_mutex_unlock(&fs->icache_lock);
 	return 0;
+}
+
+int daxfs_pin(struct daxfs *fs, uint64_t ino)
+{
+	const struct daxfs_dinode *di;
+	int err = di_get(fs, ino, &di);
+
+	return err ? err : pin_dxi(fs, ino);
+}
+
+int daxfs_pin_size(struct daxfs *fs, uint64_t ino, uint64_t *size)
+{
+	int err = daxfs_file_size(fs, ino, size);
+
+	return err ? err : pin_dxi(fs, ino);
 }
 
 int daxfs_unpin(struct daxfs *fs, uint64_t ino)

@@ -223,16 +223,11 @@ static int bio_begin(struct daxfs_dp *dp, uint64_t ino, bool write, struct daxfs
 		pthread_rwlock_wrlock(ino_lock(dp, ino));
 	else
 		pthread_rwlock_rdlock(ino_lock(dp, ino));
-	err = daxfs_pin(dp->fs, ino);
+	err = daxfs_pin_size(dp->fs, ino, fsize);
 	if (err)
 		goto out_unlock;
-	err = daxfs_file_size(dp->fs, ino, fsize);
-	if (err)
-		goto out_unpin;
 	return 0;
 
-out_unpin:
-	daxfs_unpin(dp->fs, ino);
 out_unlock:
 	pthread_rwlock_unlock(ino_lock(dp, ino));
 	return err;

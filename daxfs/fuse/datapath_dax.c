@@ -137,12 +137,9 @@ static int dax_read(struct daxfs_dp *dp, uint64_t ino, uint64_t off, size_t size
 	c.t->bv->count = 0;
 	c.t->bv->idx = 0;
 	c.t->bv->off = 0;
-	err = daxfs_pin(dp->fs, ino);
+	err = daxfs_pin_size(dp->fs, ino, &fsize);
 	if (err)
 		return err;
-	err = daxfs_file_size(dp->fs, ino, &fsize);
-	if (err)
-		goto out_unpin;
 	end = off + size;
 	if (end > fsize)
 		end = fsize;
