@@ -5,7 +5,7 @@
  * hole, zero range), SEEK_DATA/SEEK_HOLE, bmap with allocation, extent
  * maps, pins deferring frees, xattrs, and orphans: an unlinked file held by
  * a reference survives until the last iput, and one left by a "crash"
- * (no close) is freed at the next open; daxfs_file_size().
+ * (no close) is freed at the next open; daxfs_file_size(), daxfs_pin_size().
  */
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -102,6 +102,16 @@ int main(void)
 	CHECK_OK(daxfs_mknod(fs, 1, "sz.fifo", S_IFIFO | 0644, 0, 0, 0, &a));
 	CHECK_EQ(daxfs_file_size(fs, a.ino, &res), -EINVAL);
 	CHECK_EQ(daxfs_file_size(fs, 987654, &res), -ENOENT);
+	/* daxfs_pin_size: the same answers, and a pin only on success */
+	res = 0;
+	CHECK_OK(daxfs_pin_size(fs, f, &res));
+	CHECK_EQ(res, 10000);
+	CHECK_OK(daxfs_unpin(fs, f));
+	CHECK_EQ(daxfs_unpin(fs, f), -ENOENT);
+	CHECK_EQ(daxfs_pin_size(fs, a.ino, &res), -EINVAL);
+	CHECK_EQ(daxfs_unpin(fs, a.ino), -ENOENT);
+	CHECK_EQ(daxfs_pin_size(fs, 1, &res), -EISDIR);
+	CHECK_EQ(daxfs_unpin(fs, 1), -ENOENT);
 
 	/* truncate down mid-block then up: the tail reads as zeros */
 	in.size = 5000;
