@@ -351,6 +351,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 16;
 	}
+	/* a stop asked while the bases are built still ends with a summary */
+	signal(SIGINT, on_stop);
+	signal(SIGTERM, on_stop);
 	scratch = scratch_dir(dir, scratch_buf, sizeof(scratch_buf));
 	for (int v = 0; v < FZ_NVARIANTS; v++) {
 		int err = fz_base_build(&base[v], scratch, (enum pop_end)v, mib << 20);
@@ -383,9 +386,6 @@ int main(int argc, char **argv)
 			 (int)getpid(), j);
 	}
 	unsigned running = 0;
-
-	signal(SIGINT, on_stop);
-	signal(SIGTERM, on_stop);
 
 	for (k = 0;;) {
 		bool more = k < cases && !(budget && now_s() - t0 > (double)budget) && !stop_asked;
