@@ -241,6 +241,7 @@ struct ijudge {
 	bool xattr_bad;	      /* xattr block to drop */
 	bool orphan_next_bad; /* orphan_next out of range */
 	bool size_bad;
+	bool root_not_dir; /* inode 1 holds a sound inode that is no directory */
 };
 
 /* an xattr walk: counts the blocks, or claims them (pass 1) */
@@ -358,6 +359,12 @@ static void judge(struct ck *c, uint64_t ino, const struct daxfs_dinode *di, str
 			j->anomalies++;
 		} else if (!valid_type(t)) {
 			j->type = 0;
+			return;
+		} else if (ino == DAXFS_ROOT_INO && t != S_IFDIR) {
+			/* a sound inode of another type in the root's slot (two
+			 * inode blocks swapped): nothing of it is the root's */
+			j->type = 0;
+			j->root_not_dir = true;
 			return;
 		} else {
 			j->anomalies += fits(fs, ino, di, t, &nontrivial) ? 1 : 0;
@@ -523,12 +530,27 @@ static int claim_file(struct ck *c, uint64_t ino, const struct daxfs_dinode *di,
 			*rewrite = true;
 			break;
 		}
+		if (cnt > n - k) {
+			/* the core refuses a block holding more than the inode's
+			 * count leaves (inode.c): the extents up to it are kept */
+			problem(c, "inode", ino, false,
+				"inode %llu: extent block %llu holds %u, more than the %u left",
+				(unsigned long long)ino, (unsigned long long)blk, cnt, n - k);
+			*rewrite = true;
+		}
 		for (uint32_t j = 0; j < cnt && k < n; j++, k++) {
 			err = map_extent(&m, &eb->ext[j], k);
 			if (err)
 				return err;
 		}
 		blk = le64_to_cpu(eb->next);
+		if (k == n && blk) {
+			/* and a chain that goes on past the count */
+			problem(c, "inode", ino, false,
+				"inode %llu: extent chain goes on past its %u extents (block %llu)",
+				(unsigned long long)ino, n, (unsigned long long)blk);
+			*rewrite = true;
+		}
 	}
 	*overlapped = m.overlapped;
 	if (m.dropped) {
@@ -607,7 +629,8 @@ static int pass1_inode(struct ck *c, uint64_t ino)
 		char why[80];
 
 		snprintf(why, sizeof(why), "%s%s", c->crc_bad[ino - 1] ? "checksum mismatch, " : "",
-			 j.type ? "too many fields wrong" : "no valid type");
+			 j.type ? "too many fields wrong"
+				: (j.root_not_dir ? "not a directory" : "no valid type"));
 		beyond_repair(c, ino, why);
 		return 0;
 	}
