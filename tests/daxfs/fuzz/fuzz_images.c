@@ -38,7 +38,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,34 +127,42 @@ static void on_stop(int sig)
 /*
  * scratch_dir - where the base and case images go: @dir, or when the run
  * may mount (root) and $PMD_TEST_DIR does not name a place, a tmpfs mounted
- * huge=always on a new directory under @dir (its name in @buf), in a
- * mount namespace of this process's own: nobody else sees the mount, and it
- * goes away with the run's last process. Each case maps its image four
- * times (open, fsck -y, fsck -n, the walk after them); on a plain tmpfs
- * each 4 KiB page of each mapping costs a page fault, on this one a 16 MiB
- * image takes 8. The contents, and so every case, are the same either way.
+ * huge=always that only this run can reach: it is mounted on a new
+ * directory under @dir, opened, and detached at once (umount2 MNT_DETACH),
+ * so it is in no mount table and goes away with the run's last process;
+ * its path is "/proc/self/fd/N" (in @buf), which the cases, forked with
+ * the descriptor, resolve too. Each case maps its image four times (open,
+ * fsck -y, fsck -n, the walk after them); on a plain tmpfs each 4 KiB page
+ * of each mapping costs a page fault, on this one a 16 MiB image takes 8.
+ * The contents, and so every case, are the same either way.
+ *
+ * Not a mount namespace of its own: a private copy of the mount table
+ * holds on to every FUSE mount that existed when it was made, so the
+ * daemons of tests running beside the fuzzer would not see their unmount
+ * until the run ended.
  */
 static const char *scratch_dir(const char *dir, char *buf, size_t len)
 {
 	const char *env = getenv("PMD_TEST_DIR");
+	char mnt[400];
+	int fd;
 
 	if ((env && *env) || geteuid() != 0)
 		return dir;
-	snprintf(buf, len, "%s/pmd-fuzz-XXXXXX", dir);
-	if (!mkdtemp(buf))
+	snprintf(mnt, sizeof(mnt), "%s/pmd-fuzz-XXXXXX", dir);
+	if (!mkdtemp(mnt))
 		return dir;
-	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-	    mount("pmd-fuzz", buf, "tmpfs", 0, "huge=always,mode=0700")) {
-		rmdir(buf);
+	if (mount("pmd-fuzz", mnt, "tmpfs", 0, "huge=always,mode=0700")) {
+		rmdir(mnt);
 		return dir;
 	}
+	fd = open(mnt, O_PATH | O_DIRECTORY);
+	umount2(mnt, MNT_DETACH);
+	rmdir(mnt);
+	if (fd < 0)
+		return dir;
+	snprintf(buf, len, "/proc/self/fd/%d", fd);
 	return buf;
-}
-
-static void scratch_done(const char *scratch, const char *dir)
-{
-	if (scratch != dir && !umount2(scratch, MNT_DETACH))
-		rmdir(scratch);
 }
 
 /*
@@ -361,7 +368,6 @@ int main(int argc, char **argv)
 		if (err) {
 			fprintf(stderr, "fuzz_images: cannot build base image %d: %s\n", v,
 				strerror(-err));
-			scratch_done(scratch, dir);
 			return 1;
 		}
 	}
@@ -493,7 +499,6 @@ int main(int argc, char **argv)
 		free(slots[j].damaged);
 	}
 	free(slots);
-	scratch_done(scratch, dir);
 	for (int v = 0; v < FZ_NVARIANTS; v++)
 		free(img[v]);
 	printf("fuzz_images: %llu cases (seeds %llu..%llu) in %.0f s%s\n", k, seed, seed + k - 1,
