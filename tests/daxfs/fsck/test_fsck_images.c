@@ -166,6 +166,30 @@ static void apply_line(struct ft *t, const char *line, uint64_t *ino)
 }
 
 /*
+ * seed_image - the fuzzer's case @seed (fuzz_images.c draws the same way):
+ * its base (returned), a damaged copy of the base's image (malloc'd, into
+ * *@img; NULL: not kept) and the damage in @d
+ */
+static const struct fz_base *seed_image(long long seed, uint8_t **img, struct fz_damage *d)
+{
+	const struct fz_base *b;
+	struct fz_src src;
+	uint8_t *copy;
+
+	fz_src_init(&src, NULL, 0, (uint64_t)seed);
+	b = base_of((int)fz_below(&src, FZ_NVARIANTS));
+	copy = malloc(b->size);
+	CHECK(copy);
+	memcpy(copy, b->img, b->size);
+	fz_mutate(b, copy, &src, d);
+	if (img)
+		*img = copy;
+	else
+		free(copy);
+	return b;
+}
+
+/*
  * make_image - the damaged image of @c into t->img, the base's manifest
  * into t->m, and the inodes the damage touched (0-terminated) into @dmg
  */
@@ -175,19 +199,12 @@ static void make_image(struct ft *t, const struct img_case *c, uint64_t *dmg, si
 	size_t n = 0;
 
 	if (c->seed >= 0) {
-		struct fz_src src;
 		struct fz_damage d;
 		uint8_t *img, *mark;
-		int variant;
 
-		fz_src_init(&src, NULL, 0, (uint64_t)c->seed);
-		variant = (int)fz_below(&src, FZ_NVARIANTS);
-		b = base_of(variant);
-		img = malloc(b->size);
+		b = seed_image(c->seed, &img, &d);
 		mark = calloc(b->inode_count + 1, 1);
-		CHECK(img && mark);
-		memcpy(img, b->img, b->size);
-		fz_mutate(b, img, &src, &d);
+		CHECK(mark);
 		if (c->what[0] && strcmp(c->what, d.what)) {
 			fprintf(stderr,
 				"%s: the fuzzer's seed %lld now does \"%s\", the case was "
@@ -309,21 +326,9 @@ static bool run_case(struct ft *t, const char *dir, bool update)
 /* record fuzzer case @seed as @dir/damage */
 static void record_seed(const char *dir, long long seed)
 {
-	struct fz_src src;
 	struct fz_damage d;
-	const struct fz_base *b;
-	uint8_t *img;
+	const struct fz_base *b = seed_image(seed, NULL, &d);
 	char path[800], text[600];
-	int variant;
-
-	fz_src_init(&src, NULL, 0, (uint64_t)seed);
-	variant = (int)fz_below(&src, FZ_NVARIANTS);
-	b = base_of(variant);
-	img = malloc(b->size);
-	CHECK(img);
-	memcpy(img, b->img, b->size);
-	fz_mutate(b, img, &src, &d);
-	free(img);
 	if (mkdir(dir, 0755) && errno != EEXIST) {
 		fprintf(stderr, "%s: %s\n", dir, strerror(errno));
 		exit(1);
@@ -331,7 +336,7 @@ static void record_seed(const char *dir, long long seed)
 	snprintf(text, sizeof(text),
 		 "# the image fuzzer's case %lld (fuzz_images -S 12 -n 1 -s %lld), base %s\n"
 		 "seed %lld\nwhat %s\n",
-		 seed, seed, end_names[variant], seed, d.what);
+		 seed, seed, end_names[b->end], seed, d.what);
 	snprintf(path, sizeof(path), "%s/damage", dir);
 	spew(path, text);
 	printf("%s: %s\n", path, d.what);
