@@ -37,6 +37,7 @@
  * the file they are kept for (alloc_aligned).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -142,6 +143,50 @@ void alloc_check_meta(struct daxfs *fs)
 			return;
 		}
 	}
+}
+
+/* what alloc_check_data() has seen: the inode being walked, and the first miss */
+struct datacheck {
+	uint64_t ino;
+	bool sound; /* its checksum holds: its extents are worth checking */
+	uint64_t bad_ino, bad_blk;
+};
+
+static void check_extent(struct daxfs *fs, uint64_t ino, uint64_t l, uint64_t len, uint64_t p,
+			 void *ctx)
+{
+	struct datacheck *c = ctx;
+
+	(void)l;
+	if (ino != c->ino) {
+		const struct daxfs_dinode *di =
+			dx_ptr(fs, blk_to_off(fs->itable_blk) + (ino - 1) * DAXFS_INODE_SIZE);
+
+		c->ino = ino;
+		c->sound = le32_to_cpu(di->crc) ==
+			   daxfs_csum(di, sizeof(*di), offsetof(struct daxfs_dinode, crc));
+	}
+	if (c->bad_blk || !c->sound || !dx_in_data(fs, p, len))
+		return;
+	for (uint64_t b = p; b < p + len; b++) {
+		if (!bitmap_test(fs, b)) {
+			c->bad_ino = ino;
+			c->bad_blk = b;
+			return;
+		}
+	}
+}
+
+void alloc_check_data(struct daxfs *fs)
+{
+	struct datacheck c = {0};
+
+	ext_walk_raw(fs, 0, check_extent, &c);
+	if (c.bad_blk)
+		dx_corrupt(fs, DAXFS_ERR_BITMAP, DAXFS_WHY_FIELD, c.bad_ino,
+			   fs->bitmap_blk + c.bad_blk / bits_per_blk(),
+			   "block %llu of inode %llu is marked free", (unsigned long long)c.bad_blk,
+			   (unsigned long long)c.bad_ino);
 }
 
 void alloc_destroy(struct daxfs *fs)

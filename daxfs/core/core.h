@@ -244,6 +244,15 @@ void alloc_recount(struct daxfs *fs);
 bool bitmap_test(struct daxfs *fs, uint64_t blk);
 /* report fixed metadata the bitmap calls free (it is never allocated) */
 void alloc_check_meta(struct daxfs *fs);
+/*
+ * alloc_check_data - at open: a block a sound file's extent holds must be
+ * used in the bitmap. The bitmap has no checksum and the allocator trusts
+ * it, so a cleared bit would give the block to the next write, over the
+ * file's data: the first such block is reported (dx_corrupt, which with
+ * the default errors=remount-ro stops writing until fsck.daxfs mends the
+ * bitmap).
+ */
+void alloc_check_data(struct daxfs *fs);
 
 /* inode.c */
 const struct daxfs_dinode *di_read(struct daxfs *fs, uint64_t ino);

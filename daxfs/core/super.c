@@ -388,6 +388,8 @@ int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out)
 	if (err)
 		goto out_free;
 	alloc_check_meta(fs);
+	if (!(flags & DAXFS_O_FSCK))
+		alloc_check_data(fs);
 	if (!fs->rdonly && !(flags & DAXFS_O_FSCK)) {
 		err = mount_rw(fs);
 		if (err)

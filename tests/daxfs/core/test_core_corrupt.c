@@ -928,6 +928,38 @@ static void case_bitmap(void)
 }
 
 /* a committed journal transaction with bad records refuses the open */
+/*
+ * the bits of a file's data blocks cleared in the bitmap (it has no
+ * checksum): the allocator would hand them to the next write, over the
+ * file's data (the image fuzzer's KNOWN class, seeds 5624, 200679,
+ * 201955). Now the open finds them, records the error, and with the
+ * default errors=remount-ro refuses changes, so the file keeps its data.
+ */
+static void case_bitmap_data(void)
+{
+	struct daxfs *fs;
+	uint8_t *p = map_img();
+	uint8_t *bm = blk_at(p, le64_to_cpu(sb_of(p)->bitmap_blk));
+	uint64_t b = le64_to_cpu(inode_at(p, ino_big)->file.ext[0].pblk);
+	char buf[4096], want[4096];
+	struct daxfs_attr a;
+	size_t done;
+
+	current = "bitmap calling a file's data free";
+	CHECK(b);
+	bm[b / 8] &= (uint8_t) ~(1U << (b % 8));
+	unmap_img(p);
+	fs = open_mode(DAXFS_ERRORS_RO);
+	memset(buf, 'n', sizeof(buf));
+	if (!daxfs_create(fs, 1, "new", 0644, 0, 0, &a))
+		daxfs_write(fs, a.ino, 0, sizeof(buf), buf, &done);
+	memset(want, 'b', sizeof(want));
+	CHECK_OK(daxfs_read(fs, ino_big, 0, sizeof(buf), buf, &done));
+	CHECK(done == sizeof(buf) && !memcmp(buf, want, sizeof(buf)));
+	CHECK_OK(daxfs_close(&fs));
+	check_record(DAXFS_ERR_BITMAP, ino_big);
+}
+
 static void case_journal(void)
 {
 	struct daxfs *fs;
@@ -1116,6 +1148,7 @@ int main(void)
 	case_root();
 	case_orphan();
 	case_bitmap();
+	case_bitmap_data();
 	case_journal();
 	case_remount_ro();
 	case_panic();

@@ -86,11 +86,13 @@ static const char *const verdict_names[V_COUNT] = {
 };
 
 /*
- * The core trusts the allocation bitmap (it has no checksum): a block in
- * use whose bit was cleared can be handed out by the writes a case makes
- * before fsck, and the new data lands over a file that was not damaged.
- * That is a real loss, but one of the core's, not of fsck's: it is counted
- * apart and listed ("KNOWN"), and fails the run only with -B.
+ * The allocation bitmap has no checksum: a block in use whose bit was
+ * cleared could be handed out by the writes a case makes before fsck, and
+ * the new data land over a file that was not damaged. The open now checks
+ * the data blocks of sound files against it (alloc_check_data), so what is
+ * left is a metadata block's bit. Such a loss is one of the core's, not of
+ * fsck's: it is counted apart and listed ("KNOWN"), and fails the run only
+ * with -B.
  */
 static bool bitmap_fails;
 
