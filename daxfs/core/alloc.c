@@ -37,7 +37,6 @@
  * the file they are kept for (alloc_aligned).
  */
 #include <errno.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -159,12 +158,8 @@ static void check_extent(struct daxfs *fs, uint64_t ino, uint64_t l, uint64_t le
 
 	(void)l;
 	if (ino != c->ino) {
-		const struct daxfs_dinode *di =
-			dx_ptr(fs, blk_to_off(fs->itable_blk) + (ino - 1) * DAXFS_INODE_SIZE);
-
 		c->ino = ino;
-		c->sound = le32_to_cpu(di->crc) ==
-			   daxfs_csum(di, sizeof(*di), offsetof(struct daxfs_dinode, crc));
+		c->sound = di_crc_ok(di_read(fs, ino));
 	}
 	if (c->bad_blk || !c->sound || !dx_in_data(fs, p, len))
 		return;

@@ -256,6 +256,8 @@ void alloc_check_data(struct daxfs *fs);
 
 /* inode.c */
 const struct daxfs_dinode *di_read(struct daxfs *fs, uint64_t ino);
+/* di_crc_ok - @di's checksum holds (verify.c; nothing recorded) */
+bool di_crc_ok(const struct daxfs_dinode *di);
 struct daxfs_dinode *di_write(struct daxfs *fs, uint64_t ino); /* in tx; crc at di_seal */
 void di_seal(struct daxfs_dinode *di);
 bool ino_valid(struct daxfs *fs, uint64_t ino);

@@ -366,7 +366,7 @@ static bool all_zero(const void *p, size_t len)
 	return true;
 }
 
-static bool di_crc_ok(const struct daxfs_dinode *di)
+bool di_crc_ok(const struct daxfs_dinode *di)
 {
 	return le32_to_cpu(di->crc) ==
 	       daxfs_csum(di, sizeof(*di), offsetof(struct daxfs_dinode, crc));
