@@ -29,17 +29,17 @@
 #include "region.h"
 
 #define XHDR sizeof(struct daxfs_xattrblk)
-#define XROOM (BLK_SIZE - XHDR)	 /* bytes of entries a block holds */
-#define XLONE_VMAX 3800		 /* largest value a lone block takes (version 1) */
-#define XINLINE_MAX 2048	 /* with an index, larger values go outside */
+#define XROOM (BLK_SIZE - XHDR) /* bytes of entries a block holds */
+#define XLONE_VMAX 3800		/* largest value a lone block takes (version 1) */
+#define XINLINE_MAX 2048	/* with an index, larger values go outside */
 #define XENTRY_MAX DAXFS_XENTRY_SIZE(DAXFS_XATTR_NAME_MAX, XLONE_VMAX)
 
 /* The blocks of one inode's attributes, checked, as loaded by xl_load(). */
 struct xlayout {
 	uint64_t ino;
-	uint64_t idx; /* index block, 0: a lone entry block (or none) */
-	uint32_t n;   /* entry blocks */
-	bool changed; /* the list changed: rewrite the index */
+	uint64_t idx;	 /* index block, 0: a lone entry block (or none) */
+	uint32_t n;	 /* entry blocks */
+	bool changed;	 /* the list changed: rewrite the index */
 	int64_t dblocks; /* change of the inode's block count */
 	uint64_t blk[DAXFS_XIDX_MAX];
 };
@@ -388,10 +388,9 @@ int xattr_walk(struct daxfs *fs, uint64_t ino, bool values, xattr_blk_fn fn, voi
 			for (size_t j = 0; !err && j < nb; j++) {
 				uint64_t b = le64_to_cpu(ref->blk[j]);
 
-				err = dx_in_data(fs, b, 1)
-					      ? fn(ctx, b, XATTR_BLK_VALUE)
-					      : xbad(fs, ino, b, DAXFS_WHY_RANGE,
-						     "value block out of range");
+				err = dx_in_data(fs, b, 1) ? fn(ctx, b, XATTR_BLK_VALUE)
+							   : xbad(fs, ino, b, DAXFS_WHY_RANGE,
+								  "value block out of range");
 			}
 		}
 	}
