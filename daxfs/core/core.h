@@ -195,7 +195,8 @@ int tx_commit(struct daxfs *fs);
 void tx_abort(struct daxfs *fs);
 size_t tx_journal_room(struct daxfs *fs);
 void tx_destroy(struct daxfs *fs);
-/* recovery: replay a committed transaction; returns 1 if replayed, 0, -errno */
+/* replay.c: recovery: replay a committed transaction whose records all land
+ * in place; returns 1 if found (and replayed unless @check_only), 0, -errno */
 int jnl_replay(struct daxfs *fs, bool check_only);
 
 /* alloc.c (under fs->lock, inside a transaction); policy in alloc.c's head */

@@ -12,9 +12,10 @@
  *      persist it: this is the commit point;
  *   5. copy the runs to their home locations, drain;
  *   6. mark the header EMPTY and persist it.
- * Recovery replays a COMMITTED header whose crcs match (idempotent). A torn
- * header fails its crc and means "nothing to replay" (the records were
- * drained before it, and step 6 only follows a complete apply).
+ * Recovery (replay.c) replays a COMMITTED header whose crcs match, once its
+ * records are checked for place (idempotent). A torn header fails its crc
+ * and means "nothing to replay" (the records were drained before it, and
+ * step 6 only follows a complete apply).
  * Nothing of a transaction reaches a home location before step 4, so a crash
  * anywhere leaves either the old or the new metadata.
  */
@@ -474,58 +475,4 @@ void tx_destroy(struct daxfs *fs)
 	free(tx->hash);
 	free(tx->frees);
 	memset(tx, 0, sizeof(*tx));
-}
-
-/*
- * jnl_replay - apply a committed transaction found in the journal.
- * Returns 1 if one was found (and, unless @check_only, replayed), 0 if the
- * journal is empty, -EINVAL if a record points outside the metadata.
- */
-int jnl_replay(struct daxfs *fs, bool check_only)
-{
-	struct daxfs_jheader h;
-	const uint8_t *jbase = dx_ptr(fs, jnl_off(fs) + BLK_SIZE);
-	uint64_t len, pos = 0;
-
-	memcpy(&h, dx_ptr(fs, jnl_off(fs)), sizeof(h));
-	fs->seq = le64_to_cpu(h.seq);
-	if (le64_to_cpu(h.magic) != DAXFS_JNL_MAGIC)
-		return 0;
-	if (le32_to_cpu(h.crc) != daxfs_csum(&h, sizeof(h), offsetof(struct daxfs_jheader, crc)))
-		return 0;
-	if (le32_to_cpu(h.state) != DAXFS_JNL_COMMITTED)
-		return 0;
-	len = le64_to_cpu(h.len);
-	if (len > jnl_cap(fs) || daxfs_crc32c(0, jbase, len) != le32_to_cpu(h.crc_records))
-		return pmd_err(-EINVAL, "journal: committed transaction %llu has bad records",
-			       (unsigned long long)le64_to_cpu(h.seq));
-	while (pos < len) {
-		struct daxfs_jrec rec;
-		uint64_t off;
-		uint32_t rlen;
-
-		memcpy(&rec, jbase + pos, sizeof(rec));
-		off = le64_to_cpu(rec.off);
-		rlen = le32_to_cpu(rec.len);
-		if (pos + sizeof(rec) + rlen > len || off > fs->size || rlen > fs->size - off ||
-		    (off < blk_to_off(fs->journal_blk + fs->journal_nblks) && off >= BLK_SIZE * 2))
-			return pmd_err(-EINVAL, "journal: record at %llu points outside metadata",
-				       (unsigned long long)pos);
-		if (!check_only) {
-			memcpy(dx_ptr(fs, off), jbase + pos + sizeof(rec), rlen);
-			pmr_flush(fs->r, dx_ptr(fs, off), rlen);
-		}
-		pos += sizeof(rec) + rlen;
-	}
-	if (!check_only) {
-		struct daxfs_jheader *jh = dx_ptr(fs, jnl_off(fs));
-
-		pmr_drain(fs->r);
-		h.state = cpu_to_le32(DAXFS_JNL_EMPTY);
-		h.crc = 0;
-		h.crc = cpu_to_le32(daxfs_csum(&h, sizeof(h), offsetof(struct daxfs_jheader, crc)));
-		memcpy(jh, &h, sizeof(h));
-		pmr_persist(fs->r, jh, sizeof(h));
-	}
-	return 1;
 }
