@@ -159,7 +159,7 @@ static void check_extent(struct daxfs *fs, uint64_t ino, uint64_t l, uint64_t le
 	(void)l;
 	if (ino != c->ino) {
 		c->ino = ino;
-		c->sound = di_crc_ok(di_read(fs, ino));
+		c->sound = di_crc_ok(fs, ino, di_read(fs, ino));
 	}
 	if (c->bad_blk || !c->sound || !dx_in_data(fs, p, len))
 		return;
@@ -172,11 +172,100 @@ static void check_extent(struct daxfs *fs, uint64_t ino, uint64_t l, uint64_t le
 	}
 }
 
+/* a sealed block of @magic owned by @ino at @blk, or NULL */
+static const void *owned_blk(struct daxfs *fs, uint64_t blk, uint32_t magic, uint64_t ino)
+{
+	const struct daxfs_blkhdr *h;
+
+	if (!dx_in_data(fs, blk, 1))
+		return NULL;
+	h = dx_ptr(fs, blk_to_off(blk));
+	return le32_to_cpu(h->magic) == magic && le64_to_cpu(h->ino) == ino ? h : NULL;
+}
+
+/* the nodes of directory @ino's tree, depth first, no more than it counts */
+static void dir_nodes_raw(struct daxfs *fs, uint64_t ino, const struct daxfs_dinode *di,
+			  ext_raw_fn fn, void *ctx)
+{
+	struct {
+		uint64_t blk;
+		unsigned next;
+	} st[32];
+	uint64_t max = le64_to_cpu(di->dir.nblocks), seen = 1;
+	unsigned d = 0;
+
+	st[0].blk = le64_to_cpu(di->dir.root);
+	st[0].next = 0;
+	if (!dx_in_data(fs, st[0].blk, 1))
+		return;
+	fn(fs, ino, 0, 1, st[0].blk, ctx);
+	for (;;) {
+		const struct daxfs_dnode *n = owned_blk(fs, st[d].blk, DAXFS_DIR_MAGIC, ino);
+		unsigned ns = n ? le16_to_cpu(n->nslots) : 0;
+
+		if (!n || !le16_to_cpu(n->level) || ns > DAXFS_DINDEX_MAX || st[d].next >= ns) {
+			if (!d--)
+				return;
+			continue;
+		}
+		const struct daxfs_dindex *x = (const void *)(n + 1);
+		uint64_t child = le64_to_cpu(x[st[d].next++].child);
+
+		if (!dx_in_data(fs, child, 1) || ++seen > max)
+			return; /* a bad tree: the reads that meet it say so */
+		fn(fs, ino, 0, 1, child, ctx);
+		if (le16_to_cpu(n->level) > 1 && d + 1 < 32) {
+			d++;
+			st[d].blk = child;
+			st[d].next = 0;
+		}
+	}
+}
+
+void meta_walk_raw(struct daxfs *fs, ext_raw_fn fn, void *ctx)
+{
+	for (uint64_t ino = 1; ino <= fs->inode_count; ino++) {
+		const struct daxfs_dinode *di;
+		const struct daxfs_xattridx *idx;
+		uint32_t mode;
+
+		if (!(fs->imap[(ino - 1) / 64] >> ((ino - 1) % 64) & 1)) {
+			if (!fs->imap[(ino - 1) / 64])
+				ino |= 63; /* skip a word of free inodes */
+			continue;
+		}
+		di = dx_ptr(fs, blk_to_off(fs->itable_blk) + (ino - 1) * DAXFS_INODE_SIZE);
+		mode = le32_to_cpu(di->mode);
+		if (S_ISREG(mode)) {
+			uint64_t blk = le64_to_cpu(di->file.ext_next);
+			uint64_t hops = le32_to_cpu(di->file.nextents) / DAXFS_EXTBLK_MAX + 1;
+			const struct daxfs_extblk *eb;
+
+			for (; hops-- && (eb = owned_blk(fs, blk, DAXFS_EXT_MAGIC, ino));
+			     blk = le64_to_cpu(eb->next))
+				fn(fs, ino, 0, 1, blk, ctx);
+		} else if (S_ISDIR(mode)) {
+			dir_nodes_raw(fs, ino, di, fn, ctx);
+		} else if (S_ISLNK(mode) && dx_in_data(fs, le64_to_cpu(di->symlink.blk), 1)) {
+			fn(fs, ino, 0, 1, le64_to_cpu(di->symlink.blk), ctx);
+		}
+		if (!dx_in_data(fs, le64_to_cpu(di->xattr_blk), 1))
+			continue;
+		fn(fs, ino, 0, 1, le64_to_cpu(di->xattr_blk), ctx);
+		idx = owned_blk(fs, le64_to_cpu(di->xattr_blk), DAXFS_XIDX_MAGIC, ino);
+		for (uint32_t k = 0; idx && k < le32_to_cpu(idx->nblks) && k < DAXFS_XIDX_MAX; k++)
+			if (dx_in_data(fs, le64_to_cpu(idx->blk[k]), 1))
+				fn(fs, ino, 0, 1, le64_to_cpu(idx->blk[k]), ctx);
+	}
+}
+
 void alloc_check_data(struct daxfs *fs)
 {
 	struct datacheck c = {0};
 
 	ext_walk_raw(fs, 0, check_extent, &c);
+	c.ino = 0;
+	meta_walk_raw(fs, check_extent, &c);
 	if (c.bad_blk)
 		dx_corrupt(fs, DAXFS_ERR_BITMAP, DAXFS_WHY_FIELD, c.bad_ino,
 			   fs->bitmap_blk + c.bad_blk / bits_per_blk(),

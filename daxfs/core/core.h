@@ -35,6 +35,8 @@ static inline uint64_t off_to_blk(uint64_t off)
 uint32_t daxfs_crc32c(uint32_t crc, const void *buf, size_t len);
 /* crc of @len bytes with the 4 bytes at @crc_off taken as zero */
 uint32_t daxfs_csum(const void *buf, size_t len, size_t crc_off);
+/* the same, continuing @crc (a crc32c of what comes before) */
+uint32_t daxfs_csum_from(uint32_t crc, const void *buf, size_t len, size_t crc_off);
 
 struct pfn_rmap;
 
@@ -100,6 +102,8 @@ struct daxfs {
 	uint64_t itable_blk, inode_count;
 	uint64_t bitmap_blk, bitmap_nblks;
 	uint64_t iext_blk, iext_nblks; /* 0 without the IEXT feature */
+	bool icsum;		       /* ICSUM: inode checksums seeded with the number */
+	uint64_t icsum_next;	       /* ICSUM being switched on: see format.h */
 	uint64_t data_blk;
 	uint64_t hash_seed;
 
@@ -234,6 +238,13 @@ void alloc_resv_rebuild(struct daxfs *fs);
 typedef void (*ext_raw_fn)(struct daxfs *fs, uint64_t ino, uint64_t lblk, uint64_t len,
 			   uint64_t pblk, void *ctx);
 void ext_walk_raw(struct daxfs *fs, uint64_t min_size, ext_raw_fn fn, void *ctx);
+/*
+ * meta_walk_raw - the same for the metadata blocks each inode owns (extent
+ * blocks, directory tree nodes, a symlink's target block, xattr blocks),
+ * one block per call (@lblk 0, @len 1); a block whose magic or owner is
+ * wrong ends the walk of that structure.
+ */
+void meta_walk_raw(struct daxfs *fs, ext_raw_fn fn, void *ctx);
 void alloc_release(struct daxfs *fs, uint64_t pblk, uint64_t len); /* after commit */
 /* exactly @want contiguous blocks, first fit (layout work, O(blocks)) */
 int alloc_run(struct daxfs *fs, uint64_t want, struct dx_range *out);
@@ -257,11 +268,21 @@ void alloc_check_data(struct daxfs *fs);
 
 /* inode.c */
 const struct daxfs_dinode *di_read(struct daxfs *fs, uint64_t ino);
-/* di_crc_ok - @di's checksum holds (verify.c; nothing recorded) */
-bool di_crc_ok(const struct daxfs_dinode *di);
+/*
+ * Inode checksums: with the ICSUM feature, inode @ino's crc32c starts from
+ * the crc32c of its number (le64), so a whole inode written into another
+ * slot fails its check. di_seeded() says which form inode @ino has in @fs
+ * (an upgrade switches the form on from inode 1 up, see format.h).
+ */
+bool di_seeded(const struct daxfs *fs, uint64_t ino);
+uint32_t di_csum(bool seeded, uint64_t ino, const struct daxfs_dinode *di);
+/* di_crc_ok - @di, inode @ino's contents, passes its checksum (verify.c) */
+bool di_crc_ok(const struct daxfs *fs, uint64_t ino, const struct daxfs_dinode *di);
 struct daxfs_dinode *di_write(struct daxfs *fs, uint64_t ino); /* in tx; crc at di_seal */
-void di_seal(struct daxfs_dinode *di);
+void di_seal(const struct daxfs *fs, uint64_t ino, struct daxfs_dinode *di);
 bool ino_valid(struct daxfs *fs, uint64_t ino);
+/* region byte offset of inode @ino's home copy */
+uint64_t di_off(struct daxfs *fs, uint64_t ino);
 int ino_alloc(struct daxfs *fs, uint64_t *ino);
 void ino_free_mark(struct daxfs *fs, uint64_t ino);
 int imap_init(struct daxfs *fs);
@@ -371,8 +392,11 @@ int iext_get(struct daxfs *fs, uint64_t ino, uint64_t *parent, char *name, size_
 /* iext_off - region byte offset of the entry of @ino (IEXT on) */
 uint64_t iext_off(struct daxfs *fs, uint64_t ino);
 
-/* upgrade.c: add the inode extension table to a consistent version 1 image */
+/* upgrade.c: add the inode extension table to a consistent version 1 image
+ * (version 2) */
 int iext_upgrade(struct daxfs *fs);
+/* upgrade.c: switch ICSUM on (version 3), resumable after a crash */
+int icsum_upgrade(struct daxfs *fs);
 
 /* super.c */
 enum dx_feat { FEAT_COMPAT, FEAT_INCOMPAT, FEAT_RO_COMPAT };
@@ -509,7 +533,7 @@ int vmap_init(struct daxfs *fs);
 void vmap_clear(struct daxfs *fs, uint64_t pblk, uint64_t len);
 
 /* tx_commit's guard: is the home copy of what a transaction rewrites sound? */
-bool home_inode_ok(const struct daxfs_dinode *di);
+bool home_inode_ok(bool seeded, uint64_t ino, const struct daxfs_dinode *di);
 bool home_blk_ok(const void *blk);
 
 #endif

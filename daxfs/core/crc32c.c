@@ -108,11 +108,16 @@ uint32_t daxfs_crc32c(uint32_t crc, const void *buf, size_t len)
 
 uint32_t daxfs_csum(const void *buf, size_t len, size_t crc_off)
 {
+	return daxfs_csum_from(0, buf, len, crc_off);
+}
+
+uint32_t daxfs_csum_from(uint32_t crc, const void *buf, size_t len, size_t crc_off)
+{
 	static const uint8_t zero[4];
 	const uint8_t *p = buf;
 	uint32_t reg;
 
-	reg = reg_update(~0U, p, crc_off);
+	reg = reg_update(~crc, p, crc_off);
 	reg = reg_update(reg, zero, 4);
 	return ~reg_update(reg, p + crc_off + 4, len - crc_off - 4);
 }

@@ -48,7 +48,7 @@ DAXFS_LE_CONV(64)
 #undef DAXFS_LE_CONV
 
 #define DAXFS_MAGIC UINT64_C(0x3153465841445844) /* "DXDAXFS1" */
-#define DAXFS_VERSION 2				 /* written by mkfs */
+#define DAXFS_VERSION 3				 /* written by mkfs */
 #define DAXFS_VERSION_MIN 1			 /* oldest version still opened */
 #define DAXFS_BLOCK_SHIFT 12
 
@@ -69,8 +69,10 @@ DAXFS_LE_CONV(64)
 #define DAXFS_FEAT_COMPAT_ERRREC (1U << 0)   /* the error record below is in use */
 #define DAXFS_FEAT_INCOMPAT_IEXT (1U << 0)   /* inode extension table (names for fsck) */
 #define DAXFS_FEAT_INCOMPAT_XATTR2 (1U << 1) /* xattr index blocks, values outside */
+#define DAXFS_FEAT_INCOMPAT_ICSUM (1U << 2)  /* inode checksums seeded with the number */
 #define DAXFS_FEAT_RO_COMPAT_EPOCH (1U << 0) /* inode timestamp epoch bytes */
-#define DAXFS_FEAT_INCOMPAT_SUPP (DAXFS_FEAT_INCOMPAT_IEXT | DAXFS_FEAT_INCOMPAT_XATTR2)
+#define DAXFS_FEAT_INCOMPAT_SUPP \
+	(DAXFS_FEAT_INCOMPAT_IEXT | DAXFS_FEAT_INCOMPAT_XATTR2 | DAXFS_FEAT_INCOMPAT_ICSUM)
 #define DAXFS_FEAT_RO_COMPAT_SUPP (DAXFS_FEAT_RO_COMPAT_EPOCH)
 
 /*
@@ -127,7 +129,12 @@ struct daxfs_dsuper {
 	/* 344..375: fsck */
 	le64 iext_blk;	 /* inode extension table (IEXT), 0 = none */
 	le64 iext_nblks; /* its blocks: inode_count / DAXFS_IEXT_PER_BLOCK, up */
-	uint8_t reserved_fsck[16];
+	/*
+	 * ICSUM being switched on by an upgrade: inodes from this number up
+	 * still have the unseeded checksum; 0 = every inode has the seeded one
+	 */
+	le64 icsum_next;
+	uint8_t reserved_fsck[8];
 	uint8_t reserved[512 - 376];
 };
 #define DAXFS_SUPER_SIZE 512

@@ -555,6 +555,15 @@ static void report_state(struct run *u)
 		note(c, "superblock", 0,
 		     "format version 1: no names are recorded for reconnecting files; "
 		     "fsck.daxfs --upgrade adds them");
+	if (!fs->icsum)
+		note(c, "superblock", 0,
+		     "inode checksums do not cover the inode number, so an inode written "
+		     "into another slot goes unseen; fsck.daxfs --upgrade adds it");
+	else if (fs->icsum_next)
+		note(c, "superblock", 0,
+		     "the upgrade of inode checksums stopped at inode %llu (inodes from "
+		     "there keep the old form); fsck.daxfs -y --upgrade finishes it",
+		     (unsigned long long)fs->icsum_next);
 	if (!u->primary_bad)
 		daxfs_errinfo_from_super(sb, &u->errs);
 	if (u->errs.count) {
@@ -869,6 +878,8 @@ int daxfs_fsck(const char *path, const struct daxfs_fsck_opts *o)
 		clear_errors(&u);
 	if (!err && o->upgrade && !(rc & DAXFS_FSCK_UNCORRECTED)) {
 		err = iext_upgrade(u.fs);
+		if (!err)
+			err = icsum_upgrade(u.fs);
 		if (err) {
 			snprintf(msg, sizeof(msg), "%s", pmd_strerror(err));
 			fatal = msg;
@@ -876,7 +887,8 @@ int daxfs_fsck(const char *path, const struct daxfs_fsck_opts *o)
 		} else {
 			note(&log, "superblock", 0,
 			     "format version %u, names recorded in the inode "
-			     "extension table at blocks %llu..%llu",
+			     "extension table at blocks %llu..%llu, inode checksums "
+			     "cover the inode number",
 			     DAXFS_VERSION, (unsigned long long)u.fs->iext_blk,
 			     (unsigned long long)(u.fs->iext_blk + u.fs->iext_nblks - 1));
 		}

@@ -622,7 +622,7 @@ static int pass1_inode(struct ck *c, uint64_t ino)
 			beyond_repair(c, ino, "free");
 		return 0;
 	}
-	c->crc_bad[ino - 1] = !di_crc_ok(di);
+	c->crc_bad[ino - 1] = !di_crc_ok(fs, ino, di);
 	judge(c, ino, di, &j);
 	if (!j.type || j.anomalies + c->crc_bad[ino - 1] > MAX_ANOMALIES) {
 		char why[80];

@@ -12,7 +12,7 @@
 #include "errmsg.h"
 #include "region.h"
 
-static uint64_t di_off(struct daxfs *fs, uint64_t ino)
+uint64_t di_off(struct daxfs *fs, uint64_t ino)
 {
 	return blk_to_off(fs->itable_blk) + (ino - 1) * DAXFS_INODE_SIZE;
 }
@@ -34,9 +34,22 @@ struct daxfs_dinode *di_write(struct daxfs *fs, uint64_t ino)
 	return tx_write(fs, di_off(fs, ino), DAXFS_INODE_SIZE);
 }
 
-void di_seal(struct daxfs_dinode *di)
+bool di_seeded(const struct daxfs *fs, uint64_t ino)
 {
-	di->crc = cpu_to_le32(daxfs_csum(di, sizeof(*di), offsetof(struct daxfs_dinode, crc)));
+	return fs->icsum && (!fs->icsum_next || ino < fs->icsum_next);
+}
+
+uint32_t di_csum(bool seeded, uint64_t ino, const struct daxfs_dinode *di)
+{
+	le64 n = cpu_to_le64(ino);
+
+	return daxfs_csum_from(seeded ? daxfs_crc32c(0, &n, sizeof(n)) : 0, di, sizeof(*di),
+			       offsetof(struct daxfs_dinode, crc));
+}
+
+void di_seal(const struct daxfs *fs, uint64_t ino, struct daxfs_dinode *di)
+{
+	di->crc = cpu_to_le32(di_csum(di_seeded(fs, ino), ino, di));
 }
 
 int64_t now_ns(void)
@@ -622,7 +635,7 @@ int orphan_add(struct daxfs *fs, uint64_t ino)
 		return 0;
 	di->orphan_next = rsb->orphan_head;
 	di->flags = cpu_to_le32(le32_to_cpu(di->flags) | DAXFS_IF_ORPHAN);
-	di_seal(di);
+	di_seal(fs, ino, di);
 	sb = super_write(fs);
 	sb->orphan_head = cpu_to_le64(ino);
 	super_seal(sb);
@@ -655,7 +668,7 @@ int orphan_remove(struct daxfs *fs, uint64_t ino)
 		struct daxfs_dinode *p = di_write(fs, prev);
 
 		p->orphan_next = cpu_to_le64(next);
-		di_seal(p);
+		di_seal(fs, prev, p);
 	} else {
 		struct daxfs_dsuper *sb = super_write(fs);
 
@@ -666,7 +679,7 @@ int orphan_remove(struct daxfs *fs, uint64_t ino)
 
 	di->orphan_next = 0;
 	di->flags = cpu_to_le32(le32_to_cpu(di->flags) & ~DAXFS_IF_ORPHAN);
-	di_seal(di);
+	di_seal(fs, ino, di);
 	return 0;
 }
 

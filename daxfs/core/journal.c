@@ -296,7 +296,8 @@ static int homes_ok(struct daxfs *fs)
 					(b->blk - fs->itable_blk) * DAXFS_INODES_PER_BLOCK + j + 1;
 
 				if (!((b->dirty >> (4 * j)) & 0xf) ||
-				    home_inode_ok((const void *)(home + j * DAXFS_INODE_SIZE)))
+				    home_inode_ok(di_seeded(fs, ino), ino,
+						  (const void *)(home + j * DAXFS_INODE_SIZE)))
 					continue;
 				return dx_corrupt(fs, DAXFS_ERR_INODE, DAXFS_WHY_CRC, ino, b->blk,
 						  "checksum mismatch before a change");
@@ -353,9 +354,13 @@ int tx_commit(struct daxfs *fs)
 		}
 		if (b->blk >= fs->itable_blk && b->blk < fs->bitmap_blk) {
 			for (unsigned j = 0; j < DAXFS_INODES_PER_BLOCK; j++) {
+				uint64_t ino =
+					(b->blk - fs->itable_blk) * DAXFS_INODES_PER_BLOCK + j + 1;
+
 				if (!((b->dirty >> (4 * j)) & 0xf))
 					continue;
-				di_seal((struct daxfs_dinode *)(b->data + j * DAXFS_INODE_SIZE));
+				di_seal(fs, ino,
+					(struct daxfs_dinode *)(b->data + j * DAXFS_INODE_SIZE));
 				b->dirty |= 1ULL << (4 * j);
 			}
 		}

@@ -210,7 +210,8 @@ int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts)
 	root.generation = cpu_to_le64(1);
 	root.atime = root.mtime = root.ctime = root.btime = cpu_to_le64((uint64_t)now);
 	root.parent = cpu_to_le64(DAXFS_ROOT_INO);
-	di_seal(&root);
+	/* version 3: inode checksums seeded with the inode number (ICSUM) */
+	root.crc = cpu_to_le32(di_csum(version >= 3, DAXFS_ROOT_INO, &root));
 	pmr_memcpy(r, base + blk_to_off(jb + jn), &root, sizeof(root), 0);
 
 	/* 4. superblock last: backup, then primary */
@@ -235,7 +236,8 @@ int daxfs_mkfs(struct pmr_region *r, const struct daxfs_mkfs_opts *opts)
 	sb.bitmap_nblks = cpu_to_le64(bn);
 	sb.data_blk = cpu_to_le64(db);
 	if (xn) {
-		sb.feat_incompat = cpu_to_le32(DAXFS_FEAT_INCOMPAT_IEXT);
+		sb.feat_incompat = cpu_to_le32(DAXFS_FEAT_INCOMPAT_IEXT |
+					       (version >= 3 ? DAXFS_FEAT_INCOMPAT_ICSUM : 0));
 		sb.iext_blk = cpu_to_le64(jb + jn + in + bn);
 		sb.iext_nblks = cpu_to_le64(xn);
 	}

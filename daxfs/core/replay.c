@@ -70,11 +70,23 @@ static enum area area_of(const struct daxfs *fs, uint64_t blk)
 	return AREA_NONE;
 }
 
+/* which inodes have the seeded checksum once the transaction is applied */
+struct icsum_after {
+	bool on;
+	uint64_t next;
+};
+
+static bool seeded_after(const struct icsum_after *ic, uint64_t ino)
+{
+	return ic->on && (!ic->next || ino < ic->next);
+}
+
 /*
  * block_sound - @b is block @blk as replay would leave it, @lines the
  * 64-byte lines the records wrote: is every structure they touched sound?
  */
-static bool block_sound(const struct daxfs *fs, uint64_t blk, const uint8_t *b, uint64_t lines)
+static bool block_sound(const struct daxfs *fs, const struct icsum_after *ic, uint64_t blk,
+			const uint8_t *b, uint64_t lines)
 {
 	const unsigned per_inode = DAXFS_INODE_SIZE / LINE_SIZE;
 
@@ -85,10 +97,14 @@ static bool block_sound(const struct daxfs *fs, uint64_t blk, const uint8_t *b, 
 		       le32_to_cpu(((const struct daxfs_dsuper *)b)->crc) ==
 			       daxfs_csum(b, DAXFS_SUPER_SIZE, offsetof(struct daxfs_dsuper, crc));
 	case AREA_ITABLE:
-		for (unsigned j = 0; j < DAXFS_INODES_PER_BLOCK; j++)
+		for (unsigned j = 0; j < DAXFS_INODES_PER_BLOCK; j++) {
+			uint64_t ino = (blk - fs->itable_blk) * DAXFS_INODES_PER_BLOCK + j + 1;
+
 			if (((lines >> (j * per_inode)) & ((1ULL << per_inode) - 1)) &&
-			    !home_inode_ok((const void *)(b + j * DAXFS_INODE_SIZE)))
+			    !home_inode_ok(seeded_after(ic, ino), ino,
+					   (const void *)(b + j * DAXFS_INODE_SIZE)))
 				return false;
+		}
 		return true;
 	case AREA_DATA:
 		return home_blk_ok(b);
@@ -143,6 +159,201 @@ static bool find_block(const struct landing *l, size_t count, uint64_t blk, size
 	return true;
 }
 
+/* what the checks of one transaction share */
+struct rctx {
+	struct daxfs *fs;
+	const uint8_t *jbase;
+	const struct landing *l; /* sorted by block */
+	size_t count;
+	uint8_t *scratch; /* 4 KiB, for view() */
+	struct icsum_after ic;
+};
+
+/* block @blk as replay would leave it; valid until the next view() */
+static const uint8_t *view(struct rctx *c, uint64_t blk)
+{
+	size_t n, end;
+
+	if (!find_block(c->l, c->count, blk, &n, &end))
+		return dx_ptr(c->fs, blk_to_off(blk));
+	compose(c->fs, c->jbase, c->l, n, end, c->scratch);
+	return c->scratch;
+}
+
+/* a sound sealed block of @magic at @blk, after replay (NULL if not) */
+static const uint8_t *view_sealed(struct rctx *c, uint64_t blk, uint32_t magic)
+{
+	const uint8_t *b;
+
+	if (!dx_in_data(c->fs, blk, 1))
+		return NULL;
+	b = view(c, blk);
+	if (!home_blk_ok(b) || le32_to_cpu(((const struct daxfs_blkhdr *)b)->magic) != magic)
+		return NULL;
+	return b;
+}
+
+/* the smallest key in directory node @b, or false if it holds none */
+static bool dnode_first_key(const uint8_t *b, uint64_t *key)
+{
+	const struct daxfs_dnode *n = (const void *)b;
+	unsigned ns = le16_to_cpu(n->nslots);
+
+	if (!ns)
+		return false;
+	if (le16_to_cpu(n->level)) {
+		if (ns > DAXFS_DINDEX_MAX)
+			return false;
+		*key = le64_to_cpu(((const struct daxfs_dindex *)(b + sizeof(*n)))->key);
+		return true;
+	}
+	le16 off0;
+	unsigned off;
+
+	if (sizeof(*n) + 2 * (size_t)ns > BLK_SIZE)
+		return false;
+	memcpy(&off0, b + sizeof(*n), sizeof(off0));
+	off = le16_to_cpu(off0);
+	if (off < sizeof(*n) + 2 * ns || off + sizeof(struct daxfs_dentry) > BLK_SIZE)
+		return false;
+	*key = le64_to_cpu(((const struct daxfs_dentry *)(b + off))->key);
+	return true;
+}
+
+/*
+ * dir_reaches - is node @blk (at @level, smallest key @key) where the tree
+ * of directory @di leads when searched for @key? 1 yes, 0 no, -1 cannot
+ * tell (a node on the way fails its checks: damage of its own).
+ */
+static int dir_reaches(struct rctx *c, const struct daxfs_dinode *di, uint64_t blk, unsigned level,
+		       uint64_t key)
+{
+	uint64_t cur = le64_to_cpu(di->dir.root);
+
+	for (unsigned depth = 0; depth < 64; depth++) {
+		const uint8_t *b = view_sealed(c, cur, DAXFS_DIR_MAGIC);
+		const struct daxfs_dnode *n = (const void *)b;
+		const struct daxfs_dindex *x;
+		unsigned ns, lv, i;
+
+		if (cur == blk)
+			return 1;
+		if (!b)
+			return -1;
+		lv = le16_to_cpu(n->level);
+		ns = le16_to_cpu(n->nslots);
+		if (lv <= level || !ns || ns > DAXFS_DINDEX_MAX)
+			return lv <= level ? 0 : -1;
+		x = (const void *)(b + sizeof(*n));
+		for (i = 1; i < ns && le64_to_cpu(x[i].key) <= key; i++)
+			;
+		cur = le64_to_cpu(x[i - 1].child);
+	}
+	return -1;
+}
+
+/* is block @blk on the extent chain of file @di? 1, 0, -1 cannot tell */
+static int chain_reaches(struct rctx *c, const struct daxfs_dinode *di, uint64_t blk)
+{
+	uint64_t cur = le64_to_cpu(di->file.ext_next);
+	uint64_t steps = le32_to_cpu(di->file.nextents);
+
+	if (steps > c->fs->total_blocks)
+		steps = c->fs->total_blocks;
+	for (uint64_t k = 0; cur && k <= steps; k++) {
+		const uint8_t *b;
+
+		if (cur == blk)
+			return 1;
+		b = view_sealed(c, cur, DAXFS_EXT_MAGIC);
+		if (!b)
+			return -1;
+		cur = le64_to_cpu(((const struct daxfs_extblk *)b)->next);
+	}
+	return cur ? -1 : 0;
+}
+
+/* is @blk one of the blocks the xattr index of @di lists? */
+static int xidx_lists(struct rctx *c, const struct daxfs_dinode *di, uint64_t blk)
+{
+	uint64_t x = le64_to_cpu(di->xattr_blk);
+	const uint8_t *b = view_sealed(c, x, DAXFS_XIDX_MAGIC);
+	const struct daxfs_xattridx *idx = (const void *)b;
+	uint32_t nb;
+
+	if (x == blk)
+		return 0; /* an entry block where the index should be */
+	if (!b)
+		return le64_to_cpu(di->xattr_blk) ? -1 : 0;
+	nb = le32_to_cpu(idx->nblks);
+	if (nb > DAXFS_XIDX_MAX)
+		return -1;
+	for (uint32_t k = 0; k < nb; k++)
+		if (le64_to_cpu(idx->blk[k]) == blk)
+			return 1;
+	return 0;
+}
+
+/* is data block @blk in use in the bitmap as replay would leave it? */
+static bool used_after(struct rctx *c, uint64_t blk)
+{
+	uint64_t bits = BLK_SIZE * 8;
+	const uint8_t *b = view(c, c->fs->bitmap_blk + blk / bits);
+
+	return b[blk % bits / 8] & (1U << (blk % 8));
+}
+
+/*
+ * reached - sealed block @blk, sound after replay (its bytes, copied, in
+ * @b), is where its owner's structures lead: a whole block moved by its
+ * record's offset lands where nothing leads (or on another file's data).
+ * A block free after replay is not judged (a transaction may write a block
+ * it then frees), nor one whose way from its owner is itself damaged.
+ */
+static bool reached(struct rctx *c, uint64_t blk, const uint8_t *b)
+{
+	const struct daxfs_blkhdr *h = (const void *)b;
+	uint32_t magic = le32_to_cpu(h->magic);
+	uint64_t ino = le64_to_cpu(h->ino);
+	struct daxfs_dinode di;
+	uint64_t key = 0;
+	unsigned level = 0;
+	int r;
+
+	if (!used_after(c, blk))
+		return true;
+	if (!ino_valid(c->fs, ino))
+		return false;
+	if (magic == DAXFS_DIR_MAGIC) {
+		level = le16_to_cpu(((const struct daxfs_dnode *)b)->level);
+		if (!dnode_first_key(b, &key))
+			return true; /* an empty node: nothing to search by */
+	}
+	memcpy(&di, view(c, off_to_blk(di_off(c->fs, ino))) + (di_off(c->fs, ino) & (BLK_SIZE - 1)),
+	       sizeof(di));
+	if (!home_inode_ok(seeded_after(&c->ic, ino), ino, &di))
+		return true; /* a bad owner: damage of its own */
+	if (!di.mode)
+		return false;
+	switch (magic) {
+	case DAXFS_DIR_MAGIC:
+		r = S_ISDIR(le32_to_cpu(di.mode)) ? dir_reaches(c, &di, blk, level, key) : 0;
+		break;
+	case DAXFS_EXT_MAGIC:
+		r = S_ISREG(le32_to_cpu(di.mode)) ? chain_reaches(c, &di, blk) : 0;
+		break;
+	case DAXFS_XIDX_MAGIC:
+		r = le64_to_cpu(di.xattr_blk) == blk;
+		break;
+	case DAXFS_XATTR_MAGIC:
+		r = le64_to_cpu(di.xattr_blk) == blk ? 1 : xidx_lists(c, &di, blk);
+		break;
+	default:
+		r = 0; /* no other sealed block exists */
+	}
+	return r != 0;
+}
+
 /*
  * owner_ok - inode @ino as replay would leave it (@di) points at blocks
  * whose header names their owner: a sound one naming another inode means
@@ -150,8 +361,7 @@ static bool find_block(const struct landing *l, size_t count, uint64_t blk, size
  * keeps its own checksum). A block that fails its checksum is not judged
  * here: that is damage of its own, for the read that meets it.
  */
-static bool owner_ok(struct daxfs *fs, const uint8_t *jbase, const struct landing *l, size_t count,
-		     uint64_t ino, const struct daxfs_dinode *di, uint8_t *buf)
+static bool owner_ok(struct rctx *c, uint64_t ino, const struct daxfs_dinode *di)
 {
 	uint32_t fmt = le32_to_cpu(di->mode) & S_IFMT;
 	uint64_t ptr[2] = {le64_to_cpu(di->xattr_blk), 0};
@@ -161,51 +371,54 @@ static bool owner_ok(struct daxfs *fs, const uint8_t *jbase, const struct landin
 	else if (fmt == S_IFREG)
 		ptr[1] = le64_to_cpu(di->file.ext_next);
 	for (unsigned k = 0; k < 2; k++) {
-		const struct daxfs_blkhdr *h = (const void *)buf;
-		size_t n, end;
+		const struct daxfs_blkhdr *h;
 
-		if (!dx_in_data(fs, ptr[k], 1))
+		if (!dx_in_data(c->fs, ptr[k], 1))
 			continue;
-		if (find_block(l, count, ptr[k], &n, &end))
-			compose(fs, jbase, l, n, end, buf);
-		else
-			memcpy(buf, dx_ptr(fs, blk_to_off(ptr[k])), BLK_SIZE);
-		if (home_blk_ok(buf) && le64_to_cpu(h->ino) != ino)
+		h = (const void *)view(c, ptr[k]);
+		if (home_blk_ok(h) && le64_to_cpu(h->ino) != ino)
 			return false;
 	}
 	return true;
 }
 
 /*
- * check_block - the records @l[n..end) of one block leave it sound, and
- * each inode they write owns the blocks it points at. @buf, @buf2: 4 KiB.
+ * check_block - the records @c->l[n..end) of one block leave it sound; an
+ * inode they write owns the blocks it points at; a sealed block they write
+ * is where its owner leads. @buf: 4 KiB.
  */
-static int check_block(struct daxfs *fs, const uint8_t *jbase, const struct landing *l,
-		       size_t count, size_t n, size_t end, uint8_t *buf, uint8_t *buf2)
+static int check_block(struct rctx *c, size_t n, size_t end, uint8_t *buf)
 {
 	const unsigned per_inode = DAXFS_INODE_SIZE / LINE_SIZE;
-	uint64_t blk = l[n].blk, lines = compose(fs, jbase, l, n, end, buf);
+	uint64_t blk = c->l[n].blk, lines = compose(c->fs, c->jbase, c->l, n, end, buf);
+	unsigned long long pos = c->l[n].pos;
 
-	if (!block_sound(fs, blk, buf, lines))
+	if (!block_sound(c->fs, &c->ic, blk, buf, lines))
 		return pmd_err(
 			-EINVAL,
 			"journal: record at %llu would leave block %llu failing its checksum "
 			"(a record's offset is wrong)",
-			(unsigned long long)l[n].pos, (unsigned long long)blk);
-	if (area_of(fs, blk) != AREA_ITABLE)
+			pos, (unsigned long long)blk);
+	if (area_of(c->fs, blk) == AREA_DATA && !reached(c, blk, buf))
+		return pmd_err(-EINVAL,
+			       "journal: record at %llu writes block %llu, which its owner inode "
+			       "%llu does not lead to (a record's offset is wrong)",
+			       pos, (unsigned long long)blk,
+			       (unsigned long long)le64_to_cpu(((struct daxfs_blkhdr *)buf)->ino));
+	if (area_of(c->fs, blk) != AREA_ITABLE)
 		return 0;
 	for (unsigned j = 0; j < DAXFS_INODES_PER_BLOCK; j++) {
 		const struct daxfs_dinode *di = (const void *)(buf + j * DAXFS_INODE_SIZE);
-		uint64_t ino = (blk - fs->itable_blk) * DAXFS_INODES_PER_BLOCK + j + 1;
+		uint64_t ino = (blk - c->fs->itable_blk) * DAXFS_INODES_PER_BLOCK + j + 1;
 
 		if (!((lines >> (j * per_inode)) & ((1ULL << per_inode) - 1)) || !di->mode)
 			continue;
-		if (!owner_ok(fs, jbase, l, count, ino, di, buf2))
+		if (!owner_ok(c, ino, di))
 			return pmd_err(
 				-EINVAL,
 				"journal: record at %llu writes into inode %llu an inode "
 				"whose blocks name another owner (a record's offset is wrong)",
-				(unsigned long long)l[n].pos, (unsigned long long)ino);
+				pos, (unsigned long long)ino);
 	}
 	return 0;
 }
@@ -257,10 +470,21 @@ static int check_landings(struct daxfs *fs, const uint8_t *jbase, uint64_t len)
 		pos += sizeof(rec) + rlen;
 	}
 	qsort(l, n, sizeof(*l), landing_cmp);
+
+	struct rctx c = {fs, jbase, l, n, buf + BLK_SIZE, {fs->icsum, fs->icsum_next}};
+	const struct daxfs_dsuper *sb = (const void *)view(&c, 0);
+
+	/* an upgrade's step changes the form of the inodes it rewrites */
+	if (le32_to_cpu(sb->crc) ==
+	    daxfs_csum(sb, DAXFS_SUPER_SIZE, offsetof(struct daxfs_dsuper, crc))) {
+		c.ic.on = le32_to_cpu(sb->feat_incompat) & DAXFS_FEAT_INCOMPAT_ICSUM;
+		c.ic.next = c.ic.on ? le64_to_cpu(sb->icsum_next) : 0;
+	}
+
 	for (size_t k = 0, end; k < n && !err; k = end) {
 		for (end = k + 1; end < n && l[end].blk == l[k].blk; end++)
 			;
-		err = check_block(fs, jbase, l, n, k, end, buf, buf + BLK_SIZE);
+		err = check_block(&c, k, end, buf);
 	}
 out:
 	free(l);

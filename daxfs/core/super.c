@@ -130,6 +130,9 @@ int super_check(const struct daxfs_dsuper *sb, uint64_t region_size, bool quiet)
 	if (le64_to_cpu(sb->orphan_head) > ic)
 		return pmd_err(-EINVAL, "superblock: orphan list head %llu out of range",
 			       (unsigned long long)le64_to_cpu(sb->orphan_head));
+	if ((incompat & DAXFS_FEAT_INCOMPAT_ICSUM) && le64_to_cpu(sb->icsum_next) > ic)
+		return pmd_err(-EINVAL, "superblock: icsum_next %llu out of range",
+			       (unsigned long long)le64_to_cpu(sb->icsum_next));
 	return 0;
 }
 
@@ -150,6 +153,8 @@ void super_load_geometry(struct daxfs *fs, const struct daxfs_dsuper *sb)
 	} else {
 		fs->iext_blk = fs->iext_nblks = 0;
 	}
+	fs->icsum = le32_to_cpu(sb->feat_incompat) & DAXFS_FEAT_INCOMPAT_ICSUM;
+	fs->icsum_next = fs->icsum ? le64_to_cpu(sb->icsum_next) : 0;
 	fs->hash_seed = le64_to_cpu(sb->hash_seed);
 }
 
@@ -374,6 +379,7 @@ int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out)
 				err = super_check(&sb, pmr_size(r), false);
 				if (err)
 					goto out_free;
+				super_load_geometry(fs, &sb); /* an upgrade's step */
 			}
 		}
 	}

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * upgrade.c - bring a version 1 image to version 2 by adding the inode
- * extension table (IEXT) in free space. Called by fsck.daxfs --upgrade on
- * a filesystem that has just been checked clean (see docs/format.md,
- * "Upgrading a version 1 image").
+ * upgrade.c - bring an older image to the current version: version 1 gets
+ * the inode extension table (IEXT) in free space (version 2), version 2
+ * gets inode checksums seeded with the inode number (ICSUM, version 3).
+ * Called by fsck.daxfs --upgrade on a filesystem that has just been checked
+ * clean (see docs/format.md, "Upgrading an older image").
  *
  * Crash safety: the table is written into blocks nothing refers to yet and
  * persisted; one transaction then marks them used and switches the
@@ -11,6 +12,12 @@
  * superblock is rewritten last. A crash before the commit leaves the
  * version 1 image as it was (the blocks were free); after it, fsck finds a
  * backup that disagrees with the primary and rewrites it.
+ *
+ * ICSUM: one transaction sets the feature with icsum_next = 1 (every inode
+ * still in the old form); each next one reseals a run of inodes from
+ * icsum_next in the new form and moves icsum_next past them (0 at the end).
+ * Every inode is in the form icsum_next says at each commit, so a crash
+ * anywhere leaves a consistent image, and --upgrade goes on from there.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -44,6 +51,18 @@ static int fill_cb(void *ctx, uint64_t key, const char *name, size_t len, uint64
 	memcpy(x->name, name, len);
 	x->crc = cpu_to_le32(iext_csum(ino, x));
 	return 0;
+}
+
+/* the backup superblock follows the primary after an upgrade */
+static void backup_follows(struct daxfs *fs)
+{
+	struct daxfs_dsuper bk;
+
+	memcpy(&bk, dx_ptr(fs, 0), sizeof(bk));
+	bk.state = cpu_to_le32(DAXFS_STATE_CLEAN);
+	bk.orphan_head = 0;
+	super_seal(&bk);
+	pmr_memcpy(fs->r, dx_ptr(fs, BLK_SIZE), &bk, sizeof(bk), 0);
 }
 
 int iext_upgrade(struct daxfs *fs)
@@ -82,7 +101,7 @@ int iext_upgrade(struct daxfs *fs)
 	/* not referenced until the commit: store it directly */
 	pmr_memcpy(fs->r, dx_ptr(fs, blk_to_off(r.pblk)), f.table, blk_to_off(n), 0);
 	sb = super_write(fs);
-	sb->version = cpu_to_le32(DAXFS_VERSION);
+	sb->version = cpu_to_le32(2);
 	sb->feat_incompat = cpu_to_le32(le32_to_cpu(sb->feat_incompat) | DAXFS_FEAT_INCOMPAT_IEXT);
 	sb->iext_blk = cpu_to_le64(r.pblk);
 	sb->iext_nblks = cpu_to_le64(n);
@@ -92,19 +111,75 @@ int iext_upgrade(struct daxfs *fs)
 		goto out_unlock;
 	fs->iext_blk = r.pblk;
 	fs->iext_nblks = n;
-	/* the backup follows the primary's new layout */
-	struct daxfs_dsuper bk;
-
-	memcpy(&bk, dx_ptr(fs, 0), sizeof(bk));
-	bk.state = cpu_to_le32(DAXFS_STATE_CLEAN);
-	bk.orphan_head = 0;
-	super_seal(&bk);
-	pmr_memcpy(fs->r, dx_ptr(fs, BLK_SIZE), &bk, sizeof(bk), 0);
+	backup_follows(fs); /* the primary's new layout */
 	goto out_unlock;
 out_abort:
 	tx_abort(fs);
 out_unlock:
 	dx_unlock(fs);
 	free(f.table);
+	return err;
+}
+
+/* inodes one step of the ICSUM upgrade reseals at most (64 KiB of records) */
+#define ICSUM_STEP 256
+
+/* one step: reseal inodes from fs->icsum_next, as many as fit a step */
+static int icsum_step(struct daxfs *fs)
+{
+	uint64_t first = fs->icsum_next, ino = first;
+	struct daxfs_dsuper *sb;
+	unsigned n = 0;
+	int err;
+
+	tx_begin(fs);
+	for (; ino <= fs->inode_count && n < ICSUM_STEP && tx_journal_room(fs) > 2 * BLK_SIZE;
+	     ino++) {
+		static const struct daxfs_dinode never_used;
+
+		if (memcmp(di_read(fs, ino), &never_used, sizeof(never_used))) {
+			di_write(fs, ino); /* sealed again at the commit */
+			n++;
+		}
+	}
+	sb = super_write(fs);
+	sb->icsum_next = cpu_to_le64(ino > fs->inode_count ? 0 : ino);
+	super_seal(sb);
+	/* the commit seals the step's inodes in the new form */
+	fs->icsum_next = ino > fs->inode_count ? 0 : ino;
+	err = tx_commit(fs);
+	if (err)
+		fs->icsum_next = first;
+	return err;
+}
+
+int icsum_upgrade(struct daxfs *fs)
+{
+	int err = 0;
+
+	dx_lock(fs);
+	if (!fs->icsum) {
+		struct daxfs_dsuper *sb;
+
+		tx_begin(fs);
+		super_feature_on(fs, FEAT_INCOMPAT, DAXFS_FEAT_INCOMPAT_ICSUM);
+		for (uint64_t blk = 0; blk < 2; blk++) { /* the primary and the backup */
+			sb = tx_write(fs, blk_to_off(blk), DAXFS_SUPER_SIZE);
+			sb->version = cpu_to_le32(DAXFS_VERSION);
+			sb->icsum_next = cpu_to_le64(1); /* every inode still unseeded */
+			super_seal(sb);
+		}
+		err = tx_commit(fs);
+		if (err)
+			goto out;
+		fs->icsum = true;
+		fs->icsum_next = 1;
+	}
+	while (fs->icsum_next && !err)
+		err = icsum_step(fs);
+	if (!err)
+		backup_follows(fs);
+out:
+	dx_unlock(fs);
 	return err;
 }

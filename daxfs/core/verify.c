@@ -366,15 +366,14 @@ static bool all_zero(const void *p, size_t len)
 	return true;
 }
 
-bool di_crc_ok(const struct daxfs_dinode *di)
+bool di_crc_ok(const struct daxfs *fs, uint64_t ino, const struct daxfs_dinode *di)
 {
-	return le32_to_cpu(di->crc) ==
-	       daxfs_csum(di, sizeof(*di), offsetof(struct daxfs_dinode, crc));
+	return le32_to_cpu(di->crc) == di_csum(di_seeded(fs, ino), ino, di);
 }
 
-bool home_inode_ok(const struct daxfs_dinode *di)
+bool home_inode_ok(bool seeded, uint64_t ino, const struct daxfs_dinode *di)
 {
-	return di_crc_ok(di) || all_zero(di, sizeof(*di));
+	return le32_to_cpu(di->crc) == di_csum(seeded, ino, di) || all_zero(di, sizeof(*di));
 }
 
 bool home_blk_ok(const void *blk)
@@ -466,7 +465,7 @@ int di_get(struct daxfs *fs, uint64_t ino, const struct daxfs_dinode **out)
 		return -ENOENT;
 	off = blk_to_off(fs->itable_blk) + (ino - 1) * DAXFS_INODE_SIZE;
 	di = shadow_or_home(fs, off, &shadow);
-	if (!shadow && !di_crc_ok(di)) {
+	if (!shadow && !di_crc_ok(fs, ino, di)) {
 		if (all_zero(di, sizeof(*di)))
 			return -ENOENT; /* never used since mkfs */
 		if (dx_lock_holder != fs) {
@@ -561,7 +560,7 @@ int di_get_tree(struct daxfs *fs, uint64_t ino, const struct daxfs_dinode **out)
 		return 0;
 	}
 	err = di_get(fs, ino, out);
-	if (err != -EIO || ino != DAXFS_ROOT_INO || di_crc_ok(di) ||
+	if (err != -EIO || ino != DAXFS_ROOT_INO || di_crc_ok(fs, ino, di) ||
 	    !S_ISDIR(le32_to_cpu(di->mode)) || di_fields(fs, di, &blk))
 		return err;
 	atomic_store(&fs->root_ro, true);

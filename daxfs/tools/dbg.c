@@ -827,8 +827,11 @@ int dbg_parse_value(const struct dbg_img *im, const struct dbg_field *f, uint64_
 static void seal_inode(const struct dbg_img *im, uint64_t ino, uint64_t *off, uint64_t *len)
 {
 	struct daxfs_dinode *di = (void *)inode_at(im, ino);
+	uint64_t next = le64_to_cpu(im->sb.icsum_next);
+	bool seeded = (le32_to_cpu(im->sb.feat_incompat) & DAXFS_FEAT_INCOMPAT_ICSUM) &&
+		      (!next || ino < next);
 
-	di->crc = cpu_to_le32(daxfs_csum(di, sizeof(*di), offsetof(struct daxfs_dinode, crc)));
+	di->crc = cpu_to_le32(di_csum(seeded, ino, di));
 	*off = (uint8_t *)di - im->base;
 	*len = sizeof(*di);
 }

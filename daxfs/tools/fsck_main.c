@@ -23,7 +23,7 @@ static void usage(FILE *f)
 		   "  -y             repair every problem found\n"
 		   "  -p             preen: repair only what cannot lose data; exit 4 if more\n"
 		   "                 is needed\n"
-		   "  --upgrade      with -y: then bring a version 1 image to version 2\n"
+		   "  --upgrade      with -y: then bring an older image to version 3\n"
 		   "  -f             accepted for e2fsck users: the check is always full\n"
 		   "  --json         the report as one JSON object on stdout\n"
 		   "  -v, --verbose  list every problem, not only the first ones\n"

@@ -133,9 +133,12 @@ static uint8_t *blk_at(uint8_t *p, uint64_t blk)
 	return p + blk_to_off(blk);
 }
 
-static void reseal_inode(struct daxfs_dinode *di)
+/* the checksum inode @ino of image @p should have (mkfs makes ICSUM images) */
+static void reseal_inode(uint8_t *p, uint64_t ino)
 {
-	di->crc = cpu_to_le32(daxfs_csum(di, sizeof(*di), offsetof(struct daxfs_dinode, crc)));
+	struct daxfs_dinode *di = inode_at(p, ino);
+
+	di->crc = cpu_to_le32(di_csum(true, ino, di));
 }
 
 static void reseal_blk(uint8_t *b)
@@ -454,8 +457,29 @@ static void move_extent(uint64_t ino, uint64_t pblk)
 	struct daxfs_dinode *di = inode_at(p, ino);
 
 	di->file.ext[0].pblk = cpu_to_le64(pblk);
-	reseal_inode(di);
+	reseal_inode(p, ino);
 	unmap_img(p);
+}
+
+/*
+ * a whole, sound inode written into another inode's slot (a misdirected
+ * write): its checksum names the inode it came from, so the slot's owner
+ * gets EIO instead of the other file's attributes and data
+ */
+static void case_inode_moved(void)
+{
+	struct daxfs *fs;
+	uint8_t *p = map_img();
+
+	current = "inode moved to another slot";
+	memcpy(inode_at(p, ino_f), inode_at(p, ino_big), DAXFS_INODE_SIZE);
+	unmap_img(p);
+	fs = open_mode(DAXFS_ERRORS_CONTINUE);
+	EXPECT_EIO(getattr(fs, ino_f));
+	EXPECT_EIO(read_all(fs, ino_f));
+	CHECK_OK(getattr(fs, ino_big));
+	CHECK_OK(daxfs_close(&fs));
+	check_record(DAXFS_ERR_INODE, ino_f);
 }
 
 static void case_extent_far(void)
@@ -540,7 +564,7 @@ static void case_extent_count(void)
 
 	current = "extent count";
 	di->file.nextents = cpu_to_le32(UINT32_MAX);
-	reseal_inode(di);
+	reseal_inode(p, ino_big);
 	unmap_img(p);
 	fs = open_mode(DAXFS_ERRORS_CONTINUE);
 	EXPECT_EIO(read_all(fs, ino_big));
@@ -745,7 +769,7 @@ static void case_dir_root_range(void)
 
 	current = "directory root block number";
 	di->dir.root = cpu_to_le64(le64_to_cpu(sb_of(p)->total_blocks) + 7);
-	reseal_inode(di);
+	reseal_inode(p, ino_d);
 	unmap_img(p);
 	fs = open_mode(DAXFS_ERRORS_CONTINUE);
 	EXPECT_EIO(getattr(fs, ino_d));
@@ -828,7 +852,7 @@ static void case_symlink(void)
 	current = "symlink block number";
 	p = map_img();
 	inode_at(p, ino_s)->symlink.blk = cpu_to_le64(le64_to_cpu(sb_of(p)->total_blocks) + 1);
-	reseal_inode(inode_at(p, ino_s));
+	reseal_inode(p, ino_s);
 	unmap_img(p);
 	fs = open_mode(DAXFS_ERRORS_CONTINUE);
 	EXPECT_EIO(getattr(fs, ino_s));
@@ -958,6 +982,43 @@ static void case_bitmap_data(void)
 	CHECK(done == sizeof(buf) && !memcmp(buf, want, sizeof(buf)));
 	CHECK_OK(daxfs_close(&fs));
 	check_record(DAXFS_ERR_BITMAP, ino_big);
+}
+
+/*
+ * the bitmap calls a metadata block free (an extent block, a directory
+ * leaf, a symlink's target, an xattr block): the open sees it and, with
+ * errors=remount-ro, no write may take the block over
+ */
+static void case_bitmap_meta(void)
+{
+	for (int k = 0; k < 4; k++) {
+		struct daxfs *fs;
+		uint8_t *p = map_img();
+		uint8_t *bm = blk_at(p, le64_to_cpu(sb_of(p)->bitmap_blk));
+		uint64_t owner = k == 0 ? ino_big : k == 1 ? ino_d : k == 2 ? ino_s : ino_f;
+		uint64_t b = k == 0   ? le64_to_cpu(inode_at(p, ino_big)->file.ext_next)
+			     : k == 1 ? first_leaf(p, ino_d)
+			     : k == 2 ? le64_to_cpu(inode_at(p, ino_s)->symlink.blk)
+				      : le64_to_cpu(inode_at(p, ino_f)->xattr_blk);
+		char buf[4096], target[64];
+		struct daxfs_attr a;
+		size_t done;
+
+		current = "bitmap calling a metadata block free";
+		CHECK(b);
+		bm[b / 8] &= (uint8_t) ~(1U << (b % 8));
+		unmap_img(p);
+		fs = open_mode(DAXFS_ERRORS_RO);
+		memset(buf, 'n', sizeof(buf));
+		if (!daxfs_create(fs, 1, "new", 0644, 0, 0, &a))
+			daxfs_write(fs, a.ino, 0, sizeof(buf), buf, &done);
+		CHECK_OK(read_all(fs, ino_big));
+		CHECK_EQ(list_all(fs, ino_d), DIR_NAMES + 2);
+		CHECK_OK(daxfs_readlink(fs, ino_s, target, sizeof(target), &done));
+		CHECK_OK(getxattr(fs, ino_f));
+		CHECK_OK(daxfs_close(&fs));
+		check_record(DAXFS_ERR_BITMAP, owner);
+	}
 }
 
 static void case_journal(void)
@@ -1130,6 +1191,7 @@ int main(void)
 	check_no_record();
 
 	case_inode_crc();
+	case_inode_moved();
 	case_extent_far();
 	case_extent_meta();
 	case_extblk();
@@ -1149,6 +1211,7 @@ int main(void)
 	case_orphan();
 	case_bitmap();
 	case_bitmap_data();
+	case_bitmap_meta();
 	case_journal();
 	case_remount_ro();
 	case_panic();

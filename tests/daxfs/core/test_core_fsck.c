@@ -220,7 +220,7 @@ int main(void)
 	struct daxfs_dinode *di = inode_at(base, victim);
 
 	di->nlink = cpu_to_le32(5);
-	di->crc = cpu_to_le32(daxfs_csum(di, 256, offsetof(struct daxfs_dinode, crc)));
+	di->crc = cpu_to_le32(di_csum(true, victim, di));
 	pmr_close(&r);
 	check_cycle("link count");
 	check_survivor(victim, data, 5000);

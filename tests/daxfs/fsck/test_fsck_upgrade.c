@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_fsck_upgrade - a version 1 image (no inode extension table) keeps
- * working and "fsck.daxfs -y --upgrade" brings it to version 2: the table
+ * working and "fsck.daxfs -y --upgrade" brings it to version 3: the table
  * is built in free space from the directories, the superblock and its
  * backup switch over, and from then on a lost directory block costs no
- * names. A crash between the switch and the backup rewrite leaves a
- * backup that fsck finds and rewrites. A filesystem without room for the
- * table is refused with a message and left at version 1; --upgrade
- * without -y is a usage error.
+ * names; every inode's checksum then covers its number (ICSUM). A crash
+ * between the switch and the backup rewrite leaves a backup that fsck
+ * finds and rewrites. A version 2 image with more inodes than one step of
+ * the checksum upgrade reseals, crashed in the middle of it (a step
+ * committed, not applied), opens with every file intact, fsck says where
+ * the upgrade stopped, and --upgrade finishes it. A filesystem without
+ * room for the table is refused with a message and left at version 1;
+ * --upgrade without -y is a usage error.
  */
+#include <sys/wait.h>
+
 #include "fsck_test.h"
 
 static uint32_t version_of(const char *path)
@@ -34,6 +40,56 @@ static int upgrade(struct ft *t)
 	return rc;
 }
 
+/*
+ * a version 2 image with 500 more files (more inodes than one step of
+ * the checksum upgrade reseals); the upgrade crashes at its second commit
+ * (the first step), after the commit point and before anything is applied
+ */
+static void icsum_crash(void)
+{
+	static struct ft t2;
+	struct daxfs *fs;
+	struct daxfs_attr a;
+	pid_t pid;
+	int st;
+
+	ft_init(&t2, "upgrade2", POP_CLEAN, 2);
+	ft_fresh(&t2);
+	CHECK_OK(daxfs_open(t2.img, 0, &fs));
+	for (unsigned k = 0; k < 500; k++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "f%u", k);
+		CHECK_OK(daxfs_create(fs, 1, name, 0644, 0, 0, &a));
+	}
+	CHECK_OK(daxfs_close(&fs));
+	pop_free(&t2.m); /* the tree to keep is this one */
+	ft_manifest(&t2, t2.img, &t2.m);
+	FT_EXPECT(&t2, DAXFS_FSCK_CHECK, 0);
+	FT_SAID(&t2, "inode checksums do not cover the inode number", true);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		daxfs_test_crash_at(2, 2);
+		upgrade(&t2);
+		_exit(1);
+	}
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == DAXFS_TEST_CRASH_EXIT);
+	/* the replay checks the step's inodes in their new form */
+	CHECK_OK(daxfs_open(t2.img, 0, &fs));
+	CHECK_OK(daxfs_lookup(fs, 1, "f499", &a));
+	CHECK_OK(daxfs_close(&fs));
+	ft_same_tree(&t2);
+	FT_EXPECT(&t2, DAXFS_FSCK_CHECK, 0);
+	FT_SAID(&t2, "the upgrade of inode checksums stopped at inode", true);
+	CHECK_EQ(upgrade(&t2), 0);
+	CHECK_EQ(version_of(t2.img), 3);
+	FT_EXPECT(&t2, DAXFS_FSCK_CHECK, 0);
+	FT_SAID(&t2, "inode checksums", false);
+	ft_same_tree(&t2);
+}
+
 int main(void)
 {
 	static struct ft t;
@@ -54,9 +110,11 @@ int main(void)
 	}
 	CHECK_EQ(upgrade(&t), 0);
 	FT_SAID(&t, "inode extension table", true);
-	CHECK_EQ(version_of(t.img), 2);
+	FT_SAID(&t, "inode checksums cover the inode number", true);
+	CHECK_EQ(version_of(t.img), 3);
 	FT_EXPECT(&t, DAXFS_FSCK_CHECK, 0);
 	FT_SAID(&t, "format version 1", false);
+	FT_SAID(&t, "inode checksums do not cover", false);
 	ft_same_tree(&t);
 	CHECK_EQ(upgrade(&t), 0); /* again: nothing to do */
 
@@ -83,6 +141,8 @@ int main(void)
 	FT_SAID(&t, "backup superblock", true);
 	FT_EXPECT(&t, DAXFS_FSCK_REPAIR, DAXFS_FSCK_CORRECTED);
 	FT_EXPECT(&t, DAXFS_FSCK_CHECK, 0);
+
+	icsum_crash();
 
 	/* no room: refused, still version 1 and clean */
 	{

@@ -35,8 +35,8 @@ with open(sys.argv[1], "r+b") as f:
     f.seek(8); f.write(struct.pack("<I", 7))
 PY
 sum=$(sha256sum <$T)
-expect 8 "version 7.*supports versions 1 to 2" $FSCK -n $T
-expect 8 "version 7.*supports versions 1 to 2" $FSCK -y $T
+expect 8 "version 7.*supports versions 1 to 3" $FSCK -n $T
+expect 8 "version 7.*supports versions 1 to 3" $FSCK -y $T
 [ "$(sha256sum <$T)" = "$sum" ] || fail "fsck modified a wrong-version image"
 $FSCK -n --json $T >$T.out
 python3 -m json.tool <$T.out >/dev/null || fail "--json error report is not valid JSON"
