@@ -959,17 +959,19 @@ static void case_bitmap(void)
  * 201955). Now the open finds them, records the error, and with the
  * default errors=remount-ro refuses changes, so the file keeps its data.
  */
-static void case_bitmap_data(void)
+/*
+ * free_and_write - clear the bitmap bit of block @b in image @p (mapped,
+ * unmapped here), open it with errors=remount-ro and try to create and
+ * write a file, which may take a free block
+ */
+static struct daxfs *free_and_write(uint8_t *p, uint64_t b)
 {
-	struct daxfs *fs;
-	uint8_t *p = map_img();
 	uint8_t *bm = blk_at(p, le64_to_cpu(sb_of(p)->bitmap_blk));
-	uint64_t b = le64_to_cpu(inode_at(p, ino_big)->file.ext[0].pblk);
-	char buf[4096], want[4096];
+	struct daxfs *fs;
 	struct daxfs_attr a;
+	char buf[4096];
 	size_t done;
 
-	current = "bitmap calling a file's data free";
 	CHECK(b);
 	bm[b / 8] &= (uint8_t) ~(1U << (b % 8));
 	unmap_img(p);
@@ -977,6 +979,18 @@ static void case_bitmap_data(void)
 	memset(buf, 'n', sizeof(buf));
 	if (!daxfs_create(fs, 1, "new", 0644, 0, 0, &a))
 		daxfs_write(fs, a.ino, 0, sizeof(buf), buf, &done);
+	return fs;
+}
+
+static void case_bitmap_data(void)
+{
+	struct daxfs *fs;
+	uint8_t *p = map_img();
+	char buf[4096], want[4096];
+	size_t done;
+
+	current = "bitmap calling a file's data free";
+	fs = free_and_write(p, le64_to_cpu(inode_at(p, ino_big)->file.ext[0].pblk));
 	memset(want, 'b', sizeof(want));
 	CHECK_OK(daxfs_read(fs, ino_big, 0, sizeof(buf), buf, &done));
 	CHECK(done == sizeof(buf) && !memcmp(buf, want, sizeof(buf)));
@@ -994,24 +1008,16 @@ static void case_bitmap_meta(void)
 	for (int k = 0; k < 4; k++) {
 		struct daxfs *fs;
 		uint8_t *p = map_img();
-		uint8_t *bm = blk_at(p, le64_to_cpu(sb_of(p)->bitmap_blk));
 		uint64_t owner = k == 0 ? ino_big : k == 1 ? ino_d : k == 2 ? ino_s : ino_f;
 		uint64_t b = k == 0   ? le64_to_cpu(inode_at(p, ino_big)->file.ext_next)
 			     : k == 1 ? first_leaf(p, ino_d)
 			     : k == 2 ? le64_to_cpu(inode_at(p, ino_s)->symlink.blk)
 				      : le64_to_cpu(inode_at(p, ino_f)->xattr_blk);
-		char buf[4096], target[64];
-		struct daxfs_attr a;
+		char target[64];
 		size_t done;
 
 		current = "bitmap calling a metadata block free";
-		CHECK(b);
-		bm[b / 8] &= (uint8_t) ~(1U << (b % 8));
-		unmap_img(p);
-		fs = open_mode(DAXFS_ERRORS_RO);
-		memset(buf, 'n', sizeof(buf));
-		if (!daxfs_create(fs, 1, "new", 0644, 0, 0, &a))
-			daxfs_write(fs, a.ino, 0, sizeof(buf), buf, &done);
+		fs = free_and_write(p, b);
 		CHECK_OK(read_all(fs, ino_big));
 		CHECK_EQ(list_all(fs, ino_d), DIR_NAMES + 2);
 		CHECK_OK(daxfs_readlink(fs, ino_s, target, sizeof(target), &done));
