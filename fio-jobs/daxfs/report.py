@@ -70,11 +70,8 @@ CACHED = "daxfs-dax-always"
 
 def best_paths(fs_list, tr):
     """The daxfs data paths on transport tr that count for "best daxfs
-    path": every data path, and on /dev/fuse also the cached dax mount."""
-    paths = [p + tr for p in DAXFS_PATHS if p + tr in fs_list]
-    if not tr and CACHED in fs_list:
-        paths.append(CACHED)
-    return paths
+    path": every data path and the cached dax mount."""
+    return [p + tr for p in DAXFS_PATHS + [CACHED] if p + tr in fs_list]
 
 
 def quiet_rounds(raw, runs, max_load):
@@ -357,7 +354,8 @@ def target_rows(fs_list, med, allv, w):
                 rows.append((f"{key}: best daxfs / {peer}", f">= {t:.1f}x", best, x,
                              x is not None and x >= t, rep_ratios(allv, best, peer, key)))
     for key, t in URING_TARGETS.items():
-        pairs = [(p + URING, p) for p in DAXFS_PATHS if p in fs_list and p + URING in fs_list]
+        pairs = [(p + URING, p) for p in DAXFS_PATHS + [CACHED]
+                 if p in fs_list and p + URING in fs_list]
         if not pairs:
             continue
         best = max(pairs, key=lambda pr: ratio(med[pr[0]][key], med[pr[1]][key]) or 0)
@@ -510,10 +508,11 @@ def main():
          "never reaches its daemon)",
          against(KPEER, "") + against(KPEER + URING, URING)),
         ("io_uring against /dev/fuse",
-         [(b + URING, b) for b in [PEER, KPEER] + DAXFS_PATHS
+         [(b + URING, b) for b in [PEER, KPEER] + DAXFS_PATHS + [CACHED]
           if b in fs_list and b + URING in fs_list]),
         ("cache=always against cache=never (daxfs-dax)",
-         [(CACHED, "daxfs-dax")] if CACHED in fs_list and "daxfs-dax" in fs_list else []),
+         [(CACHED + tr, "daxfs-dax" + tr) for tr in ("", URING)
+          if CACHED + tr in fs_list and "daxfs-dax" + tr in fs_list]),
         ("Against tmpfs",
          [(p, CEILING) for p in fs_list if p.startswith("daxfs-")]
          if CEILING in fs_list else []),
