@@ -942,11 +942,80 @@ static void repair_fields(struct ck *c, uint64_t ino)
 		resolve(c, "inode", ino, "repaired");
 }
 
+/*
+ * misplaced - with ICSUM an inode's checksum names its number, so an inode
+ * that fails its check in its own slot but passes it for the same place
+ * in another inode-table block (two blocks swapped, or a write that went
+ * to the wrong block) or for another place in its own block, is put back
+ * in that slot, unless the slot holds a
+ * sound inode of its own: two inodes in each other's slots are exchanged;
+ * one alone is moved, and a copy of a sound inode is dropped, leaving its
+ * slot never used (what was there is gone; the entries naming it are
+ * pass 2's).
+ */
+static void misplaced(struct ck *c)
+{
+	static const struct daxfs_dinode never_used;
+	struct daxfs *fs = c->fs;
+	uint64_t nblk = (fs->inode_count + DAXFS_INODES_PER_BLOCK - 1) / DAXFS_INODES_PER_BLOCK;
+
+	if (!fs->icsum)
+		return;
+	for (uint64_t ino = 1; ino <= fs->inode_count; ino++) {
+		struct daxfs_dinode here = *di_read(fs, ino), there;
+		uint64_t slot = (ino - 1) % DAXFS_INODES_PER_BLOCK + 1, t = 0;
+		char buf[64];
+		bool fixed, swap, copy;
+
+		if (!memcmp(&here, &never_used, sizeof(here)) || di_crc_ok(fs, ino, &here))
+			continue;
+		/* the same place in every block, then every place in this block */
+		for (uint64_t k = 0; k < nblk + DAXFS_INODES_PER_BLOCK && !t; k++) {
+			uint64_t cand = k < nblk ? k * DAXFS_INODES_PER_BLOCK + slot
+						 : ino - slot + 1 + (k - nblk);
+
+			if (cand != ino && cand <= fs->inode_count && di_seeded(fs, cand) &&
+			    le32_to_cpu(here.crc) == di_csum(true, cand, &here))
+				t = cand;
+		}
+		if (!t)
+			continue;
+		there = *di_read(fs, t);
+		copy = !memcmp(&there, &here, sizeof(here));
+		if (there.mode && di_crc_ok(fs, t, &there) && !copy)
+			continue; /* that slot's own inode is sound: leave both to pass 1 */
+		swap = !copy && memcmp(&there, &never_used, sizeof(there)) &&
+		       le32_to_cpu(there.crc) == di_csum(di_seeded(fs, ino), ino, &there);
+		fixed = ck_fix(c, FIX_UNSAFE);
+		problem(c, "inode", ino, fixed,
+			"inode %llu holds %s %llu (its checksum names it)%s",
+			(unsigned long long)ino, copy ? "a copy of inode" : "inode",
+			(unsigned long long)t,
+			ck_did(c, fixed,
+			       copy   ? "cleared"
+			       : swap ? "the two exchanged"
+				      : "moved there",
+			       buf, sizeof(buf)));
+		if (!fixed) {
+			c->unresolved++;
+			continue;
+		}
+		dx_lock(fs);
+		tx_begin(fs);
+		if (!copy)
+			memcpy(di_write(fs, t), &here, sizeof(here));
+		memcpy(di_write(fs, ino), swap ? &there : &never_used, sizeof(here));
+		tx_commit(fs);
+		dx_unlock(fs);
+	}
+}
+
 int pass1(struct ck *c)
 {
 	struct daxfs *fs = c->fs;
 	int err;
 
+	misplaced(c);
 	/* a table placed in the data area by an upgrade is metadata */
 	if (fs->iext_nblks && fs->iext_blk >= fs->data_blk)
 		for (uint64_t b = fs->iext_blk; b < fs->iext_blk + fs->iext_nblks; b++)

@@ -480,6 +480,24 @@ static void case_inode_moved(void)
 	CHECK_OK(getattr(fs, ino_big));
 	CHECK_OK(daxfs_close(&fs));
 	check_record(DAXFS_ERR_INODE, ino_f);
+	/* fsck drops the copy (f's own inode is gone) and keeps big whole */
+	{
+		char out[8192];
+		FILE *f = fmemopen(out, sizeof(out) - 1, "w");
+		struct daxfs_fsck_opts o = {.mode = DAXFS_FSCK_REPAIR, .out = f};
+
+		memset(out, 0, sizeof(out));
+		CHECK(f);
+		CHECK_EQ(daxfs_fsck(img, &o) & ~DAXFS_FSCK_CORRECTED, 0);
+		fclose(f);
+		CHECK(strstr(out, "holds a copy of inode"));
+		o = (struct daxfs_fsck_opts){.mode = DAXFS_FSCK_CHECK, .out = NULL};
+		CHECK_EQ(daxfs_fsck(img, &o), 0);
+	}
+	fs = open_mode(DAXFS_ERRORS_CONTINUE);
+	CHECK_EQ(getattr(fs, ino_f), -ENOENT);
+	CHECK_OK(read_all(fs, ino_big));
+	CHECK_OK(daxfs_close(&fs));
 }
 
 static void case_extent_far(void)
