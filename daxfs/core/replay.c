@@ -222,34 +222,38 @@ static bool dnode_first_key(const uint8_t *b, uint64_t *key)
 
 /*
  * dir_reaches - is node @blk (at @level, smallest key @key) where the tree
- * of directory @di leads when searched for @key? 1 yes, 0 no, -1 cannot
- * tell (a node on the way fails its checks: damage of its own).
+ * of directory @di leads at that level when searched for @key? 1 yes, 0
+ * no, -1 cannot tell (a node on the way fails its checks: damage of its
+ * own). The level of each node on the way comes from the tree's height.
  */
 static int dir_reaches(struct rctx *c, const struct daxfs_dinode *di, uint64_t blk, unsigned level,
 		       uint64_t key)
 {
 	uint64_t cur = le64_to_cpu(di->dir.root);
+	uint32_t height = le32_to_cpu(di->dir.height);
 
-	for (unsigned depth = 0; depth < 64; depth++) {
-		const uint8_t *b = view_sealed(c, cur, DAXFS_DIR_MAGIC);
-		const struct daxfs_dnode *n = (const void *)b;
+	if (!height || height > 64 || level >= height)
+		return height > 64 ? -1 : 0;
+	for (unsigned lv = height - 1;; lv--) {
+		const uint8_t *b;
+		const struct daxfs_dnode *n;
 		const struct daxfs_dindex *x;
-		unsigned ns, lv, i;
+		unsigned ns, i;
 
-		if (cur == blk)
-			return 1;
-		if (!b)
+		if (lv == level)
+			return cur == blk;
+		b = view_sealed(c, cur, DAXFS_DIR_MAGIC);
+		n = (const void *)b;
+		if (!b || le16_to_cpu(n->level) != lv)
 			return -1;
-		lv = le16_to_cpu(n->level);
 		ns = le16_to_cpu(n->nslots);
-		if (lv <= level || !ns || ns > DAXFS_DINDEX_MAX)
-			return lv <= level ? 0 : -1;
+		if (!ns || ns > DAXFS_DINDEX_MAX)
+			return -1;
 		x = (const void *)(b + sizeof(*n));
 		for (i = 1; i < ns && le64_to_cpu(x[i].key) <= key; i++)
 			;
 		cur = le64_to_cpu(x[i - 1].child);
 	}
-	return -1;
 }
 
 /* is block @blk on the extent chain of file @di? 1, 0, -1 cannot tell */
@@ -273,18 +277,18 @@ static int chain_reaches(struct rctx *c, const struct daxfs_dinode *di, uint64_t
 	return cur ? -1 : 0;
 }
 
-/* is @blk one of the blocks the xattr index of @di lists? */
+/* is @blk one of the blocks the xattr index of @di lists? 1, 0, -1 */
 static int xidx_lists(struct rctx *c, const struct daxfs_dinode *di, uint64_t blk)
 {
 	uint64_t x = le64_to_cpu(di->xattr_blk);
-	const uint8_t *b = view_sealed(c, x, DAXFS_XIDX_MAGIC);
-	const struct daxfs_xattridx *idx = (const void *)b;
+	const struct daxfs_xattridx *idx;
 	uint32_t nb;
 
-	if (x == blk)
-		return 0; /* an entry block where the index should be */
-	if (!b)
-		return le64_to_cpu(di->xattr_blk) ? -1 : 0;
+	if (!x || view_sealed(c, x, DAXFS_XATTR_MAGIC))
+		return 0; /* no index: @di's one entry block (if any) is another */
+	idx = (const void *)view_sealed(c, x, DAXFS_XIDX_MAGIC);
+	if (!idx)
+		return -1;
 	nb = le32_to_cpu(idx->nblks);
 	if (nb > DAXFS_XIDX_MAX)
 		return -1;
