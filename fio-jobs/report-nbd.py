@@ -154,6 +154,7 @@ def main():
              " page/pfn MiB/s | pfn/file CPU | page/pfn CPU |")
     L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     misses = []
+    page_below = []
     noisy_rows = []
     pairs = [("ours-pfn", "file", "mibs"), ("ours-page", "file", "mibs"),
              ("ours-pfn", "memory", "mibs"), ("ours-page", "ours-pfn", "mibs"),
@@ -164,17 +165,24 @@ def main():
             L.append("| %s | %d | %s |" % (w, c, " | ".join(x[1] for x in r)))
             if any(x[2] for x in r):
                 noisy_rows.append("%s x%d" % (w, c))
-            for name, x in (("pfn", r[0]), ("page", r[1])):
-                if not x[0] >= 1.0:
-                    misses.append("%s %s x%d (%s)" % (name, w, c, x[1]))
+            if not r[0][0] >= 1.0:
+                misses.append("%s x%d (%s)" % (w, c, r[0][1]))
+            if not r[1][0] >= 1.0:
+                page_below.append("%s x%d (%s)" % (w, c, r[1][1]))
     L.append("")
     L.append("## Target: ours >= 1.0x the file plugin on every workload")
+    L.append("")
+    L.append("The plugin as it is run, in its default mode (pfn); mode=page is the")
+    L.append("struct-page design it is compared with (the page/pfn columns).")
     L.append("")
     if misses:
         L.append("Missed (median ratio to the file plugin below 1.0; `~`: within the noise):"
                  " %s." % ", ".join(misses))
     else:
-        L.append("Met by both modes on every workload and connection count.")
+        L.append("Met on every workload and connection count.")
+    if page_below:
+        L.append("")
+        L.append("mode=page below the file plugin: %s." % ", ".join(page_below))
     if noisy_rows:
         L.append("")
         L.append("Rows with a ratio spread beyond +-%d %%: %s."
