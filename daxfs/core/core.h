@@ -406,6 +406,11 @@ int super_check(const struct daxfs_dsuper *sb, uint64_t region_size, bool quiet)
 void super_load_geometry(struct daxfs *fs, const struct daxfs_dsuper *sb);
 struct daxfs_dsuper *super_write(struct daxfs *fs); /* in tx */
 void super_seal(struct daxfs_dsuper *sb);
+/*
+ * super_write_backup - block 1 of @r from the sound @primary, as a backup
+ * holds it: clean, no orphans, no error record
+ */
+void super_write_backup(struct pmr_region *r, const struct daxfs_dsuper *primary);
 int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out);
 /* replay the journal with the backup's geometry to mend a torn primary
  * superblock; 0 if the primary is sound afterwards (see super.c) */

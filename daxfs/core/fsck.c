@@ -292,19 +292,6 @@ static bool backup_matches(const struct daxfs_dsuper *a, const struct daxfs_dsup
 	       a->iext_blk == b->iext_blk && a->iext_nblks == b->iext_nblks;
 }
 
-static void write_backup(struct run *u, const struct daxfs_dsuper *primary)
-{
-	struct daxfs_dsuper bk = *primary;
-
-	bk.state = cpu_to_le32(DAXFS_STATE_CLEAN);
-	bk.orphan_head = 0;
-	bk.feat_compat = cpu_to_le32(le32_to_cpu(bk.feat_compat) & ~DAXFS_FEAT_COMPAT_ERRREC);
-	memset((uint8_t *)&bk + offsetof(struct daxfs_dsuper, err_count), 0,
-	       offsetof(struct daxfs_dsuper, iext_blk) - offsetof(struct daxfs_dsuper, err_count));
-	super_seal(&bk);
-	pmr_memcpy(u->r, (uint8_t *)pmr_addr(u->r) + BLK_SIZE, &bk, sizeof(bk), 0);
-}
-
 /* the primary is sound: the backup must agree with it */
 static void check_backup(struct run *u, const struct daxfs_dsuper *sb)
 {
@@ -324,7 +311,7 @@ static void check_backup(struct run *u, const struct daxfs_dsuper *sb)
 	problem(c, "superblock", 1, fixed, "backup superblock: %s%s", why,
 		ck_did(c, fixed, "rewritten from the primary", buf, sizeof(buf)));
 	if (fixed)
-		write_backup(u, sb);
+		super_write_backup(u->r, sb);
 }
 
 /* the journal header: all zero (never used) or sound */

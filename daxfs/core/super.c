@@ -22,6 +22,19 @@ void super_seal(struct daxfs_dsuper *sb)
 	sb->crc = cpu_to_le32(daxfs_csum(sb, DAXFS_SUPER_SIZE, offsetof(struct daxfs_dsuper, crc)));
 }
 
+void super_write_backup(struct pmr_region *r, const struct daxfs_dsuper *primary)
+{
+	struct daxfs_dsuper bk = *primary;
+
+	bk.state = cpu_to_le32(DAXFS_STATE_CLEAN);
+	bk.orphan_head = 0;
+	bk.feat_compat = cpu_to_le32(le32_to_cpu(bk.feat_compat) & ~DAXFS_FEAT_COMPAT_ERRREC);
+	memset((uint8_t *)&bk + offsetof(struct daxfs_dsuper, err_count), 0,
+	       offsetof(struct daxfs_dsuper, iext_blk) - offsetof(struct daxfs_dsuper, err_count));
+	super_seal(&bk);
+	pmr_memcpy(r, (uint8_t *)pmr_addr(r) + BLK_SIZE, &bk, sizeof(bk), 0);
+}
+
 static le32 *feat_word(struct daxfs_dsuper *sb, enum dx_feat w)
 {
 	return w == FEAT_COMPAT	    ? &sb->feat_compat

@@ -53,18 +53,6 @@ static int fill_cb(void *ctx, uint64_t key, const char *name, size_t len, uint64
 	return 0;
 }
 
-/* the backup superblock follows the primary after an upgrade */
-static void backup_follows(struct daxfs *fs)
-{
-	struct daxfs_dsuper bk;
-
-	memcpy(&bk, dx_ptr(fs, 0), sizeof(bk));
-	bk.state = cpu_to_le32(DAXFS_STATE_CLEAN);
-	bk.orphan_head = 0;
-	super_seal(&bk);
-	pmr_memcpy(fs->r, dx_ptr(fs, BLK_SIZE), &bk, sizeof(bk), 0);
-}
-
 int iext_upgrade(struct daxfs *fs)
 {
 	uint64_t n = (fs->inode_count + DAXFS_IEXT_PER_BLOCK - 1) / DAXFS_IEXT_PER_BLOCK;
@@ -111,7 +99,7 @@ int iext_upgrade(struct daxfs *fs)
 		goto out_unlock;
 	fs->iext_blk = r.pblk;
 	fs->iext_nblks = n;
-	backup_follows(fs); /* the primary's new layout */
+	super_write_backup(fs->r, dx_ptr(fs, 0)); /* the primary's new layout */
 	goto out_unlock;
 out_abort:
 	tx_abort(fs);
@@ -178,7 +166,7 @@ int icsum_upgrade(struct daxfs *fs)
 	while (fs->icsum_next && !err)
 		err = icsum_step(fs);
 	if (!err)
-		backup_follows(fs);
+		super_write_backup(fs->r, dx_ptr(fs, 0));
 out:
 	dx_unlock(fs);
 	return err;
