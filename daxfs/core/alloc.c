@@ -222,50 +222,11 @@ static void dir_nodes_raw(struct daxfs *fs, uint64_t ino, const struct daxfs_din
 	}
 }
 
-void meta_walk_raw(struct daxfs *fs, ext_raw_fn fn, void *ctx)
-{
-	for (uint64_t ino = 1; ino <= fs->inode_count; ino++) {
-		const struct daxfs_dinode *di;
-		const struct daxfs_xattridx *idx;
-		uint32_t mode;
-
-		if (!(fs->imap[(ino - 1) / 64] >> ((ino - 1) % 64) & 1)) {
-			if (!fs->imap[(ino - 1) / 64])
-				ino |= 63; /* skip a word of free inodes */
-			continue;
-		}
-		di = dx_ptr(fs, blk_to_off(fs->itable_blk) + (ino - 1) * DAXFS_INODE_SIZE);
-		mode = le32_to_cpu(di->mode);
-		if (S_ISREG(mode)) {
-			uint64_t blk = le64_to_cpu(di->file.ext_next);
-			uint64_t hops = le32_to_cpu(di->file.nextents) / DAXFS_EXTBLK_MAX + 1;
-			const struct daxfs_extblk *eb;
-
-			for (; hops-- && (eb = owned_blk(fs, blk, DAXFS_EXT_MAGIC, ino));
-			     blk = le64_to_cpu(eb->next))
-				fn(fs, ino, 0, 1, blk, ctx);
-		} else if (S_ISDIR(mode)) {
-			dir_nodes_raw(fs, ino, di, fn, ctx);
-		} else if (S_ISLNK(mode) && dx_in_data(fs, le64_to_cpu(di->symlink.blk), 1)) {
-			fn(fs, ino, 0, 1, le64_to_cpu(di->symlink.blk), ctx);
-		}
-		if (!dx_in_data(fs, le64_to_cpu(di->xattr_blk), 1))
-			continue;
-		fn(fs, ino, 0, 1, le64_to_cpu(di->xattr_blk), ctx);
-		idx = owned_blk(fs, le64_to_cpu(di->xattr_blk), DAXFS_XIDX_MAGIC, ino);
-		for (uint32_t k = 0; idx && k < le32_to_cpu(idx->nblks) && k < DAXFS_XIDX_MAX; k++)
-			if (dx_in_data(fs, le64_to_cpu(idx->blk[k]), 1))
-				fn(fs, ino, 0, 1, le64_to_cpu(idx->blk[k]), ctx);
-	}
-}
-
 void alloc_check_data(struct daxfs *fs)
 {
 	struct datacheck c = {0};
 
-	ext_walk_raw(fs, 0, check_extent, &c);
-	c.ino = 0;
-	meta_walk_raw(fs, check_extent, &c);
+	inode_walk_raw(fs, 0, check_extent, check_extent, &c);
 	if (c.bad_blk)
 		dx_corrupt(fs, DAXFS_ERR_BITMAP, DAXFS_WHY_FIELD, c.bad_ino,
 			   fs->bitmap_blk + c.bad_blk / bits_per_blk(),
@@ -557,12 +518,36 @@ static void note_extent(struct daxfs *fs, uint64_t ino, uint64_t l, uint64_t len
 	}
 }
 
-void ext_walk_raw(struct daxfs *fs, uint64_t min_size, ext_raw_fn fn, void *ctx)
+/* the metadata blocks of inode @ino other than its extent blocks */
+static void other_meta_raw(struct daxfs *fs, uint64_t ino, const struct daxfs_dinode *di,
+			   ext_raw_fn fn, void *ctx)
+{
+	uint32_t mode = le32_to_cpu(di->mode);
+	uint64_t xb = le64_to_cpu(di->xattr_blk);
+	const struct daxfs_xattridx *idx;
+
+	if (S_ISDIR(mode))
+		dir_nodes_raw(fs, ino, di, fn, ctx);
+	else if (S_ISLNK(mode) && dx_in_data(fs, le64_to_cpu(di->symlink.blk), 1))
+		fn(fs, ino, 0, 1, le64_to_cpu(di->symlink.blk), ctx);
+	if (!dx_in_data(fs, xb, 1))
+		return;
+	fn(fs, ino, 0, 1, xb, ctx);
+	idx = owned_blk(fs, xb, DAXFS_XIDX_MAGIC, ino);
+	for (uint32_t k = 0; idx && k < le32_to_cpu(idx->nblks) && k < DAXFS_XIDX_MAX; k++)
+		if (dx_in_data(fs, le64_to_cpu(idx->blk[k]), 1))
+			fn(fs, ino, 0, 1, le64_to_cpu(idx->blk[k]), ctx);
+}
+
+void inode_walk_raw(struct daxfs *fs, uint64_t min_size, ext_raw_fn data_fn, ext_raw_fn meta_fn,
+		    void *ctx)
 {
 	for (uint64_t ino = 1; ino <= fs->inode_count; ino++) {
 		const struct daxfs_dinode *di;
+		const struct daxfs_extblk *eb;
 		uint32_t n, k = 0;
 		uint64_t blk, hops = 0;
+		bool data;
 
 		if (!(fs->imap[(ino - 1) / 64] >> ((ino - 1) % 64) & 1)) {
 			if (!fs->imap[(ino - 1) / 64])
@@ -570,25 +555,30 @@ void ext_walk_raw(struct daxfs *fs, uint64_t min_size, ext_raw_fn fn, void *ctx)
 			continue;
 		}
 		di = dx_ptr(fs, blk_to_off(fs->itable_blk) + (ino - 1) * DAXFS_INODE_SIZE);
-		if (!S_ISREG(le32_to_cpu(di->mode)) || le64_to_cpu(di->size) < min_size)
+		if (meta_fn)
+			other_meta_raw(fs, ino, di, meta_fn, ctx);
+		if (!S_ISREG(le32_to_cpu(di->mode)))
+			continue;
+		data = le64_to_cpu(di->size) >= min_size;
+		if (!data && !meta_fn)
 			continue;
 		n = le32_to_cpu(di->file.nextents);
-		for (; k < n && k < DAXFS_INLINE_EXTENTS; k++)
-			fn(fs, ino, le32_to_cpu(di->file.ext[k].lblk),
-			   le32_to_cpu(di->file.ext[k].len), le64_to_cpu(di->file.ext[k].pblk),
-			   ctx);
+		for (; data && k < n && k < DAXFS_INLINE_EXTENTS; k++)
+			data_fn(fs, ino, le32_to_cpu(di->file.ext[k].lblk),
+				le32_to_cpu(di->file.ext[k].len), le64_to_cpu(di->file.ext[k].pblk),
+				ctx);
+		k = n < DAXFS_INLINE_EXTENTS ? n : DAXFS_INLINE_EXTENTS;
 		blk = le64_to_cpu(di->file.ext_next);
-		while (k < n && blk >= fs->data_blk && blk < fs->total_blocks &&
-		       hops++ <= n / DAXFS_EXTBLK_MAX) {
-			const struct daxfs_extblk *eb = dx_ptr(fs, blk_to_off(blk));
-
-			if (le32_to_cpu(eb->h.magic) != DAXFS_EXT_MAGIC ||
-			    le64_to_cpu(eb->h.ino) != ino)
-				break;
+		while (k < n && hops++ <= n / DAXFS_EXTBLK_MAX &&
+		       (eb = owned_blk(fs, blk, DAXFS_EXT_MAGIC, ino))) {
+			if (meta_fn)
+				meta_fn(fs, ino, 0, 1, blk, ctx);
 			for (uint32_t j = 0;
 			     j < le32_to_cpu(eb->count) && j < DAXFS_EXTBLK_MAX && k < n; j++, k++)
-				fn(fs, ino, le32_to_cpu(eb->ext[j].lblk),
-				   le32_to_cpu(eb->ext[j].len), le64_to_cpu(eb->ext[j].pblk), ctx);
+				if (data)
+					data_fn(fs, ino, le32_to_cpu(eb->ext[j].lblk),
+						le32_to_cpu(eb->ext[j].len),
+						le64_to_cpu(eb->ext[j].pblk), ctx);
 			blk = le64_to_cpu(eb->next);
 		}
 	}
@@ -596,7 +586,7 @@ void ext_walk_raw(struct daxfs *fs, uint64_t min_size, ext_raw_fn fn, void *ctx)
 
 void alloc_resv_rebuild(struct daxfs *fs)
 {
-	ext_walk_raw(fs, HUGE_SIZE, note_extent, NULL);
+	inode_walk_raw(fs, HUGE_SIZE, note_extent, NULL, NULL);
 }
 
 /*

@@ -230,21 +230,19 @@ int alloc_aligned(struct daxfs *fs, uint64_t ino, uint64_t chunk, uint64_t goal,
  * number it reads beyond using it as a hint) */
 void alloc_resv_rebuild(struct daxfs *fs);
 /*
- * ext_walk_raw - at open (fs->lock held): call @fn for each extent of each
- * regular file of at least @min_size bytes, read straight from the inode
- * table and extent blocks. Trusts nothing it reads beyond following it as a
- * hint: @fn must check the numbers it is given.
+ * inode_walk_raw - at open (fs->lock held), in one pass over the used
+ * inodes: call @data_fn for each extent of each regular file of at least
+ * @min_size bytes, and (unless @meta_fn is NULL) @meta_fn for each
+ * metadata block each inode owns (extent blocks, directory tree nodes, a
+ * symlink's target block, xattr blocks; @lblk 0, @len 1), read straight
+ * from the inode table and the blocks. Trusts nothing it reads beyond
+ * following it as a hint (a block whose magic or owner is wrong ends the
+ * walk of that structure): the callbacks must check the numbers given.
  */
 typedef void (*ext_raw_fn)(struct daxfs *fs, uint64_t ino, uint64_t lblk, uint64_t len,
 			   uint64_t pblk, void *ctx);
-void ext_walk_raw(struct daxfs *fs, uint64_t min_size, ext_raw_fn fn, void *ctx);
-/*
- * meta_walk_raw - the same for the metadata blocks each inode owns (extent
- * blocks, directory tree nodes, a symlink's target block, xattr blocks),
- * one block per call (@lblk 0, @len 1); a block whose magic or owner is
- * wrong ends the walk of that structure.
- */
-void meta_walk_raw(struct daxfs *fs, ext_raw_fn fn, void *ctx);
+void inode_walk_raw(struct daxfs *fs, uint64_t min_size, ext_raw_fn data_fn, ext_raw_fn meta_fn,
+		    void *ctx);
 void alloc_release(struct daxfs *fs, uint64_t pblk, uint64_t len); /* after commit */
 /* exactly @want contiguous blocks, first fit (layout work, O(blocks)) */
 int alloc_run(struct daxfs *fs, uint64_t want, struct dx_range *out);

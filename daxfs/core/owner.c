@@ -100,7 +100,7 @@ void owner_forget(struct daxfs *fs, uint64_t pblk, uint64_t len)
 		pfn_rmap_remove(fs->rmap, pblk, len);
 }
 
-/* owner_ext - ext_walk_raw() callback: record extent @e of @ino */
+/* owner_ext - inode_walk_raw() callback: record extent @e of @ino */
 static void owner_ext(struct daxfs *fs, uint64_t ino, uint64_t lblk, uint64_t len, uint64_t pblk,
 		      void *ctx)
 {
@@ -112,7 +112,7 @@ static void owner_ext(struct daxfs *fs, uint64_t ino, uint64_t lblk, uint64_t le
 /* owner_rebuild - record every file's extents again (fs->lock held) */
 static void owner_rebuild(struct daxfs *fs)
 {
-	ext_walk_raw(fs, 0, owner_ext, NULL);
+	inode_walk_raw(fs, 0, owner_ext, NULL, NULL);
 }
 
 /* owner_map_new - a fresh map (none without memory: lookups scan the files then) */
