@@ -38,6 +38,28 @@ uint32_t daxfs_csum(const void *buf, size_t len, size_t crc_off);
 /* the same, continuing @crc (a crc32c of what comes before) */
 uint32_t daxfs_csum_from(uint32_t crc, const void *buf, size_t len, size_t crc_off);
 
+/*
+ * Which inodes have the checksum seeded with their number (ICSUM): none
+ * without the feature; with it those below @next, or all when @next is 0
+ * (struct daxfs_dsuper's icsum_next, during an upgrade).
+ */
+struct dx_icsum {
+	bool on;
+	uint64_t next;
+};
+
+static inline struct dx_icsum icsum_of(const struct daxfs_dsuper *sb)
+{
+	bool on = le32_to_cpu(sb->feat_incompat) & DAXFS_FEAT_INCOMPAT_ICSUM;
+
+	return (struct dx_icsum){on, on ? le64_to_cpu(sb->icsum_next) : 0};
+}
+
+static inline bool icsum_seeded(struct dx_icsum ic, uint64_t ino)
+{
+	return ic.on && (!ic.next || ino < ic.next);
+}
+
 struct pfn_rmap;
 
 /* In-memory extent */
@@ -102,8 +124,7 @@ struct daxfs {
 	uint64_t itable_blk, inode_count;
 	uint64_t bitmap_blk, bitmap_nblks;
 	uint64_t iext_blk, iext_nblks; /* 0 without the IEXT feature */
-	bool icsum;		       /* ICSUM: inode checksums seeded with the number */
-	uint64_t icsum_next;	       /* ICSUM being switched on: see format.h */
+	struct dx_icsum icsum;	       /* which inode checksums are seeded */
 	uint64_t data_blk;
 	uint64_t hash_seed;
 
@@ -537,6 +558,8 @@ void vmap_clear(struct daxfs *fs, uint64_t pblk, uint64_t len);
 
 /* tx_commit's guard: is the home copy of what a transaction rewrites sound? */
 bool home_inode_ok(bool seeded, uint64_t ino, const struct daxfs_dinode *di);
+/* all zero: never used since mkfs (verify.c) */
+bool di_never_used(const struct daxfs_dinode *di);
 bool home_blk_ok(const void *blk);
 
 #endif

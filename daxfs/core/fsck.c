@@ -542,15 +542,15 @@ static void report_state(struct run *u)
 		note(c, "superblock", 0,
 		     "format version 1: no names are recorded for reconnecting files; "
 		     "fsck.daxfs --upgrade adds them");
-	if (!fs->icsum)
+	if (!fs->icsum.on)
 		note(c, "superblock", 0,
 		     "inode checksums do not cover the inode number, so an inode written "
 		     "into another slot goes unseen; fsck.daxfs --upgrade adds it");
-	else if (fs->icsum_next)
+	else if (fs->icsum.next)
 		note(c, "superblock", 0,
 		     "the upgrade of inode checksums stopped at inode %llu (inodes from "
 		     "there keep the old form); fsck.daxfs -y --upgrade finishes it",
-		     (unsigned long long)fs->icsum_next);
+		     (unsigned long long)fs->icsum.next);
 	if (!u->primary_bad)
 		daxfs_errinfo_from_super(sb, &u->errs);
 	if (u->errs.count) {

@@ -955,11 +955,10 @@ static void repair_fields(struct ck *c, uint64_t ino)
  */
 static void misplaced(struct ck *c)
 {
-	static const struct daxfs_dinode never_used;
 	struct daxfs *fs = c->fs;
 	uint64_t nblk = (fs->inode_count + DAXFS_INODES_PER_BLOCK - 1) / DAXFS_INODES_PER_BLOCK;
 
-	if (!fs->icsum)
+	if (!fs->icsum.on)
 		return;
 	for (uint64_t ino = 1; ino <= fs->inode_count; ino++) {
 		struct daxfs_dinode here = *di_read(fs, ino), there;
@@ -967,7 +966,7 @@ static void misplaced(struct ck *c)
 		char buf[64];
 		bool fixed, swap, copy;
 
-		if (!memcmp(&here, &never_used, sizeof(here)) || di_crc_ok(fs, ino, &here))
+		if (di_never_used(&here) || di_crc_ok(fs, ino, &here))
 			continue;
 		/* the same place in every block, then every place in this block */
 		for (uint64_t k = 0; k < nblk + DAXFS_INODES_PER_BLOCK && !t; k++) {
@@ -984,7 +983,7 @@ static void misplaced(struct ck *c)
 		copy = !memcmp(&there, &here, sizeof(here));
 		if (there.mode && di_crc_ok(fs, t, &there) && !copy)
 			continue; /* that slot's own inode is sound: leave both to pass 1 */
-		swap = !copy && memcmp(&there, &never_used, sizeof(there)) &&
+		swap = !copy && !di_never_used(&there) &&
 		       le32_to_cpu(there.crc) == di_csum(di_seeded(fs, ino), ino, &there);
 		fixed = ck_fix(c, FIX_UNSAFE);
 		problem(c, "inode", ino, fixed,
@@ -1004,7 +1003,10 @@ static void misplaced(struct ck *c)
 		tx_begin(fs);
 		if (!copy)
 			memcpy(di_write(fs, t), &here, sizeof(here));
-		memcpy(di_write(fs, ino), swap ? &there : &never_used, sizeof(here));
+		if (swap)
+			memcpy(di_write(fs, ino), &there, sizeof(there));
+		else
+			memset(di_write(fs, ino), 0, sizeof(here));
 		tx_commit(fs);
 		dx_unlock(fs);
 	}

@@ -36,7 +36,7 @@ struct daxfs_dinode *di_write(struct daxfs *fs, uint64_t ino)
 
 bool di_seeded(const struct daxfs *fs, uint64_t ino)
 {
-	return fs->icsum && (!fs->icsum_next || ino < fs->icsum_next);
+	return icsum_seeded(fs->icsum, ino);
 }
 
 uint32_t di_csum(bool seeded, uint64_t ino, const struct daxfs_dinode *di)

@@ -70,23 +70,12 @@ static enum area area_of(const struct daxfs *fs, uint64_t blk)
 	return AREA_NONE;
 }
 
-/* which inodes have the seeded checksum once the transaction is applied */
-struct icsum_after {
-	bool on;
-	uint64_t next;
-};
-
-static bool seeded_after(const struct icsum_after *ic, uint64_t ino)
-{
-	return ic->on && (!ic->next || ino < ic->next);
-}
-
 /*
  * block_sound - @b is block @blk as replay would leave it, @lines the
  * 64-byte lines the records wrote: is every structure they touched sound?
  */
-static bool block_sound(const struct daxfs *fs, const struct icsum_after *ic, uint64_t blk,
-			const uint8_t *b, uint64_t lines)
+static bool block_sound(const struct daxfs *fs, struct dx_icsum ic, uint64_t blk, const uint8_t *b,
+			uint64_t lines)
 {
 	const unsigned per_inode = DAXFS_INODE_SIZE / LINE_SIZE;
 
@@ -101,7 +90,7 @@ static bool block_sound(const struct daxfs *fs, const struct icsum_after *ic, ui
 			uint64_t ino = (blk - fs->itable_blk) * DAXFS_INODES_PER_BLOCK + j + 1;
 
 			if (((lines >> (j * per_inode)) & ((1ULL << per_inode) - 1)) &&
-			    !home_inode_ok(seeded_after(ic, ino), ino,
+			    !home_inode_ok(icsum_seeded(ic, ino), ino,
 					   (const void *)(b + j * DAXFS_INODE_SIZE)))
 				return false;
 		}
@@ -165,8 +154,8 @@ struct rctx {
 	const uint8_t *jbase;
 	const struct landing *l; /* sorted by block */
 	size_t count;
-	uint8_t *scratch; /* 4 KiB, for view() */
-	struct icsum_after ic;
+	uint8_t *scratch;   /* 4 KiB, for view() */
+	struct dx_icsum ic; /* as the transaction leaves it */
 };
 
 /* block @blk as replay would leave it; valid until the next view() */
@@ -335,7 +324,7 @@ static bool reached(struct rctx *c, uint64_t blk, const uint8_t *b)
 	}
 	memcpy(&di, view(c, off_to_blk(di_off(c->fs, ino))) + (di_off(c->fs, ino) & (BLK_SIZE - 1)),
 	       sizeof(di));
-	if (!home_inode_ok(seeded_after(&c->ic, ino), ino, &di))
+	if (!home_inode_ok(icsum_seeded(c->ic, ino), ino, &di))
 		return true; /* a bad owner: damage of its own */
 	if (!di.mode)
 		return false;
@@ -397,7 +386,7 @@ static int check_block(struct rctx *c, size_t n, size_t end, uint8_t *buf)
 	uint64_t blk = c->l[n].blk, lines = compose(c->fs, c->jbase, c->l, n, end, buf);
 	unsigned long long pos = c->l[n].pos;
 
-	if (!block_sound(c->fs, &c->ic, blk, buf, lines))
+	if (!block_sound(c->fs, c->ic, blk, buf, lines))
 		return pmd_err(
 			-EINVAL,
 			"journal: record at %llu would leave block %llu failing its checksum "
@@ -475,14 +464,13 @@ static int check_landings(struct daxfs *fs, const uint8_t *jbase, uint64_t len)
 	}
 	qsort(l, n, sizeof(*l), landing_cmp);
 
-	struct rctx c = {fs, jbase, l, n, buf + BLK_SIZE, {fs->icsum, fs->icsum_next}};
+	struct rctx c = {fs, jbase, l, n, buf + BLK_SIZE, fs->icsum};
 	const struct daxfs_dsuper *sb = (const void *)view(&c, 0);
 
 	/* an upgrade's step changes the form of the inodes it rewrites */
 	if (le32_to_cpu(sb->crc) ==
 	    daxfs_csum(sb, DAXFS_SUPER_SIZE, offsetof(struct daxfs_dsuper, crc))) {
-		c.ic.on = le32_to_cpu(sb->feat_incompat) & DAXFS_FEAT_INCOMPAT_ICSUM;
-		c.ic.next = c.ic.on ? le64_to_cpu(sb->icsum_next) : 0;
+		c.ic = icsum_of(sb);
 	}
 
 	for (size_t k = 0, end; k < n && !err; k = end) {

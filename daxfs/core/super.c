@@ -166,8 +166,7 @@ void super_load_geometry(struct daxfs *fs, const struct daxfs_dsuper *sb)
 	} else {
 		fs->iext_blk = fs->iext_nblks = 0;
 	}
-	fs->icsum = le32_to_cpu(sb->feat_incompat) & DAXFS_FEAT_INCOMPAT_ICSUM;
-	fs->icsum_next = fs->icsum ? le64_to_cpu(sb->icsum_next) : 0;
+	fs->icsum = icsum_of(sb);
 	fs->hash_seed = le64_to_cpu(sb->hash_seed);
 }
 

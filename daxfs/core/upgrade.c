@@ -112,10 +112,10 @@ out_unlock:
 /* inodes one step of the ICSUM upgrade reseals at most (64 KiB of records) */
 #define ICSUM_STEP 256
 
-/* one step: reseal inodes from fs->icsum_next, as many as fit a step */
+/* one step: reseal inodes from fs->icsum.next, as many as fit a step */
 static int icsum_step(struct daxfs *fs)
 {
-	uint64_t first = fs->icsum_next, ino = first;
+	uint64_t first = fs->icsum.next, ino = first;
 	struct daxfs_dsuper *sb;
 	unsigned n = 0;
 	int err;
@@ -123,9 +123,7 @@ static int icsum_step(struct daxfs *fs)
 	tx_begin(fs);
 	for (; ino <= fs->inode_count && n < ICSUM_STEP && tx_journal_room(fs) > 2 * BLK_SIZE;
 	     ino++) {
-		static const struct daxfs_dinode never_used;
-
-		if (memcmp(di_read(fs, ino), &never_used, sizeof(never_used))) {
+		if (!di_never_used(di_read(fs, ino))) {
 			di_write(fs, ino); /* sealed again at the commit */
 			n++;
 		}
@@ -134,10 +132,10 @@ static int icsum_step(struct daxfs *fs)
 	sb->icsum_next = cpu_to_le64(ino > fs->inode_count ? 0 : ino);
 	super_seal(sb);
 	/* the commit seals the step's inodes in the new form */
-	fs->icsum_next = ino > fs->inode_count ? 0 : ino;
+	fs->icsum.next = ino > fs->inode_count ? 0 : ino;
 	err = tx_commit(fs);
 	if (err)
-		fs->icsum_next = first;
+		fs->icsum.next = first;
 	return err;
 }
 
@@ -146,7 +144,7 @@ int icsum_upgrade(struct daxfs *fs)
 	int err = 0;
 
 	dx_lock(fs);
-	if (!fs->icsum) {
+	if (!fs->icsum.on) {
 		struct daxfs_dsuper *sb;
 
 		tx_begin(fs);
@@ -160,10 +158,10 @@ int icsum_upgrade(struct daxfs *fs)
 		err = tx_commit(fs);
 		if (err)
 			goto out;
-		fs->icsum = true;
-		fs->icsum_next = 1;
+		fs->icsum.on = true;
+		fs->icsum.next = 1;
 	}
-	while (fs->icsum_next && !err)
+	while (fs->icsum.next && !err)
 		err = icsum_step(fs);
 	if (!err)
 		super_write_backup(fs->r, dx_ptr(fs, 0));

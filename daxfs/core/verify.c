@@ -371,6 +371,11 @@ bool di_crc_ok(const struct daxfs *fs, uint64_t ino, const struct daxfs_dinode *
 	return le32_to_cpu(di->crc) == di_csum(di_seeded(fs, ino), ino, di);
 }
 
+bool di_never_used(const struct daxfs_dinode *di)
+{
+	return all_zero(di, sizeof(*di));
+}
+
 bool home_inode_ok(bool seeded, uint64_t ino, const struct daxfs_dinode *di)
 {
 	return le32_to_cpu(di->crc) == di_csum(seeded, ino, di) || all_zero(di, sizeof(*di));

@@ -827,11 +827,7 @@ int dbg_parse_value(const struct dbg_img *im, const struct dbg_field *f, uint64_
 static void seal_inode(const struct dbg_img *im, uint64_t ino, uint64_t *off, uint64_t *len)
 {
 	struct daxfs_dinode *di = (void *)inode_at(im, ino);
-	uint64_t next = le64_to_cpu(im->sb.icsum_next);
-	bool seeded = (le32_to_cpu(im->sb.feat_incompat) & DAXFS_FEAT_INCOMPAT_ICSUM) &&
-		      (!next || ino < next);
-
-	di->crc = cpu_to_le32(di_csum(seeded, ino, di));
+	di->crc = cpu_to_le32(di_csum(icsum_seeded(icsum_of(&im->sb), ino), ino, di));
 	*off = (uint8_t *)di - im->base;
 	*len = sizeof(*di);
 }
