@@ -81,6 +81,11 @@ struct dxi {
 	unsigned refs;	  /* internal users + 1 while nlookup or pins or deferred */
 	uint64_t nlookup; /* daxfs_iget references */
 	unsigned pins;
+	unsigned opens; /* daxfs_open_ref() references (DAXFS_O_OPENREFS) */
+	/* DAXFS_O_OPENREFS: freed on media while lookups remained; the number
+	 * stays taken until the last daxfs_iput, @gattr answers daxfs_getattr */
+	bool ghost;
+	struct daxfs_attr *gattr;
 	pthread_rwlock_t rw;
 	bool ext_loaded;
 	struct dx_ext *ext;
@@ -330,6 +335,9 @@ void ext_unload(struct dxi *i);
 int orphan_add(struct daxfs *fs, uint64_t ino);
 int orphan_remove(struct daxfs *fs, uint64_t ino);
 int inode_evict(struct daxfs *fs, uint64_t ino); /* called without locks */
+void inode_freed(struct daxfs *fs, uint64_t ino, const struct daxfs_attr *a); /* fs->lock */
+int ghost_attr(struct daxfs *fs, uint64_t ino, struct daxfs_attr *out);
+bool kept_open(struct daxfs *fs, uint64_t ino, unsigned own);
 void maybe_evict(struct daxfs *fs, uint64_t ino);
 int orphans_recover(struct daxfs *fs);
 /* free blocks of @i past file block @from_lblk (or in [from, to)), batching

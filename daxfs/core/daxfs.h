@@ -63,6 +63,14 @@ struct daxfs;
 /* the errors mode from the open on (default DAXFS_ERRORS_RO; see below) */
 #define DAXFS_O_ERRORS_CONTINUE (1U << 3)
 #define DAXFS_O_ERRORS_PANIC (1U << 4)
+/*
+ * Opens are counted (daxfs_open_ref/daxfs_open_put) and iget references
+ * only name the inode, as FUSE's lookup counts do: an inode whose last link
+ * goes is freed as soon as nothing has it open or pinned, without waiting
+ * for the last daxfs_iput (see daxfs_iget). For a server that sees every
+ * open, such as the FUSE daemon.
+ */
+#define DAXFS_O_OPENREFS (1U << 5)
 
 /*
  * daxfs_open - open the filesystem in the region file (or /dev/dax) @path.
@@ -253,7 +261,8 @@ int daxfs_tmpfile(struct daxfs *fs, uint64_t dir, uint32_t mode, uint32_t uid, u
  * daxfs_unlink - remove the non-directory entry @name from @parent.
  * When the link count drops to 0 the inode is freed at once if nobody holds
  * an iget reference, else it goes on the on-media orphan list and is freed
- * by the last daxfs_iput() (or by recovery after a crash).
+ * by the last daxfs_iput() (or by recovery after a crash); with
+ * DAXFS_O_OPENREFS, by the last open reference or pin instead.
  * Returns 0, -ENOENT, -ENOTDIR, -EISDIR (it is a directory), -EROFS.
  */
 int daxfs_unlink(struct daxfs *fs, uint64_t parent, const char *name);
@@ -410,6 +419,13 @@ int daxfs_touch_atime(struct daxfs *fs, uint64_t ino, enum daxfs_atime policy);
  * daxfs_iget - take one in-memory reference on @ino (FUSE: each reply that
  * creates a lookup count). While referenced, an inode whose link count drops
  * to 0 stays allocated (on the orphan list). Returns 0 or -ENOENT.
+ *
+ * With DAXFS_O_OPENREFS a reference keeps the inode's number, not the
+ * inode: when the link count drops to 0 and no open reference or pin is
+ * left, the inode and its blocks are freed at once (in the unlink's own
+ * transaction when it has no blocks), and the number is not given to a new
+ * inode until the last daxfs_iput. Meanwhile daxfs_getattr answers with the
+ * attributes it had when freed (link count 0); anything else is -ENOENT.
  */
 int daxfs_iget(struct daxfs *fs, uint64_t ino);
 
@@ -418,6 +434,18 @@ int daxfs_iget(struct daxfs *fs, uint64_t ino);
  * frees an unlinked inode and its blocks (deferred while pinned). Never fails.
  */
 void daxfs_iput(struct daxfs *fs, uint64_t ino, uint64_t count);
+
+/*
+ * daxfs_open_ref - one open reference on in-use inode @ino (DAXFS_O_OPENREFS:
+ * FUSE OPEN and CREATE); an inode whose link count is 0 stays until the last
+ * open reference and pin are gone. Returns 0, -ENOENT (freed already: an
+ * open that raced the unlink), -ENOMEM.
+ */
+int daxfs_open_ref(struct daxfs *fs, uint64_t ino);
+
+/* daxfs_open_put - drop an open reference (FUSE RELEASE); the last one frees
+ * an unlinked inode nothing else keeps. Never fails. */
+void daxfs_open_put(struct daxfs *fs, uint64_t ino);
 
 /* ---------------------------------------------------------------------- */
 /* Data */

@@ -172,6 +172,13 @@ int imap_init(struct daxfs *fs)
 		else
 			fs->free_inodes++;
 	}
+	/* ghosts: free on media, but their numbers are still named */
+	pthread_mutex_lock(&fs->icache_lock);
+	for (size_t b = 0; b < ICACHE_BUCKETS; b++)
+		for (struct dxi *i = fs->icache[b]; i; i = i->hnext)
+			if (i->ghost && ino_valid(fs, i->ino))
+				fs->imap[(i->ino - 1) / 64] |= 1ULL << ((i->ino - 1) % 64);
+	pthread_mutex_unlock(&fs->icache_lock);
 	return 0;
 }
 
@@ -206,6 +213,13 @@ void ino_free_mark(struct daxfs *fs, uint64_t ino)
 {
 	fs->imap[(ino - 1) / 64] &= ~(1ULL << ((ino - 1) % 64));
 	fs->free_inodes++;
+}
+
+/* ghost_gone - a ghost's number may be used again: already counted free
+ * (statfs says what the media holds), its bit was kept set for it */
+static void ghost_gone(struct daxfs *fs, uint64_t ino)
+{
+	fs->imap[(ino - 1) / 64] &= ~(1ULL << ((ino - 1) % 64));
 }
 
 /* ---- in-memory inodes ---- */
@@ -261,26 +275,134 @@ static void dxi_free(struct dxi *i)
 	pthread_rwlock_destroy(&i->rw);
 	free(i->ext);
 	free(i->deferred);
+	free(i->gattr);
 	free(i);
 }
 
 /* dxi_put - drop a reference; the last one frees the in-memory inode and, if
- * the inode is unlinked, the inode itself. Call without fs->lock. */
+ * the inode is unlinked, the inode itself (a ghost's number is given back).
+ * Call without fs->lock. */
 void dxi_put(struct daxfs *fs, struct dxi *i)
 {
 	uint64_t ino = i->ino;
-	bool idle;
+	bool idle, ghost = false;
 
 	pthread_mutex_lock(&fs->icache_lock);
 	assert(i->refs > 0);
-	idle = --i->refs == 0 && !i->nlookup && !i->pins && !i->ndeferred;
+	idle = --i->refs == 0 && !i->nlookup && !i->pins && !i->ndeferred && !i->opens;
 	if (idle) {
+		ghost = i->ghost;
 		dxi_unhash(fs, i);
 		dxi_free(i);
 	}
 	pthread_mutex_unlock(&fs->icache_lock);
-	if (idle)
+	if (ghost) {
+		dx_lock(fs);
+		ghost_gone(fs, ino);
+		dx_unlock(fs);
+	} else if (idle) {
 		maybe_evict(fs, ino);
+	}
+}
+
+/*
+ * inode_freed - @ino was freed on media by the transaction just committed
+ * (under fs->lock); @a: its attributes then. Its number becomes free, or,
+ * while the kernel still names it (DAXFS_O_OPENREFS), a ghost's: taken until
+ * the last daxfs_iput, answering getattr with @a.
+ */
+void inode_freed(struct daxfs *fs, uint64_t ino, const struct daxfs_attr *a)
+{
+	struct dxi *i;
+	bool ghost = false;
+
+	pthread_mutex_lock(&fs->icache_lock);
+	i = dxi_find_locked(fs, ino);
+	if (i && i->nlookup) {
+		ghost = i->ghost = true;
+		if (!i->gattr)
+			i->gattr = malloc(sizeof(*i->gattr));
+		if (i->gattr) /* without it getattr says -ENOENT: still sound */
+			*i->gattr = *a;
+	}
+	pthread_mutex_unlock(&fs->icache_lock);
+	if (ghost)
+		fs->free_inodes++; /* free on media; ino_alloc skips its set bit */
+	else
+		ino_free_mark(fs, ino);
+}
+
+/* ghost_attr - the attributes a ghost @ino keeps for getattr: 0 or -ENOENT */
+int ghost_attr(struct daxfs *fs, uint64_t ino, struct daxfs_attr *out)
+{
+	struct dxi *i;
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&fs->icache_lock);
+	i = dxi_find_locked(fs, ino);
+	if (i && i->ghost && i->gattr) {
+		if (out)
+			*out = *i->gattr;
+		err = 0;
+	}
+	pthread_mutex_unlock(&fs->icache_lock);
+	return err;
+}
+
+/* kept_open - does anything keep unlinked @ino's blocks: an open reference,
+ * a pin, deferred frees, a user other than the caller's @own references, or
+ * (without DAXFS_O_OPENREFS) a lookup reference? */
+bool kept_open(struct daxfs *fs, uint64_t ino, unsigned own)
+{
+	struct dxi *i;
+	bool kept;
+
+	pthread_mutex_lock(&fs->icache_lock);
+	i = dxi_find_locked(fs, ino);
+	kept = i && (i->refs > own || i->pins || i->ndeferred || i->opens ||
+		     (i->nlookup && !(fs->flags & DAXFS_O_OPENREFS)));
+	pthread_mutex_unlock(&fs->icache_lock);
+	return kept;
+}
+
+int daxfs_open_ref(struct daxfs *fs, uint64_t ino)
+{
+	const struct daxfs_dinode *di;
+	struct dxi *i = dxi_get(fs, ino);
+	int err;
+
+	if (!i)
+		return -ENOMEM;
+	/* checked and counted under fs->lock: an unlink frees under it too */
+	dx_lock(fs);
+	err = di_get(fs, ino, &di);
+	if (!err) {
+		pthread_mutex_lock(&fs->icache_lock);
+		i->opens++;
+		pthread_mutex_unlock(&fs->icache_lock);
+	}
+	dx_unlock(fs);
+	dxi_put(fs, i);
+	return err;
+}
+
+void daxfs_open_put(struct daxfs *fs, uint64_t ino)
+{
+	struct dxi *i;
+
+	pthread_mutex_lock(&fs->icache_lock);
+	i = dxi_find_locked(fs, ino);
+	if (!i || !i->opens) {
+		pthread_mutex_unlock(&fs->icache_lock);
+		return;
+	}
+	bool last = --i->opens == 0;
+
+	i->refs++;
+	pthread_mutex_unlock(&fs->icache_lock);
+	dxi_put(fs, i);
+	if (last)
+		maybe_evict(fs, ino); /* the last open of an unlinked file */
 }
 
 int daxfs_iget(struct daxfs *fs, uint64_t ino)
@@ -714,11 +836,11 @@ int inode_evict(struct daxfs *fs, uint64_t ino)
 		goto out_unlock;
 	}
 	mode = le32_to_cpu(rd->mode);
-	pthread_mutex_lock(&fs->icache_lock);
-	bool busy = i->refs > 1 || i->nlookup || i->pins || i->ndeferred;
-	pthread_mutex_unlock(&fs->icache_lock);
-	if (le32_to_cpu(rd->nlink) || busy || dx_readonly(fs))
+	if (le32_to_cpu(rd->nlink) || kept_open(fs, ino, 1) || dx_readonly(fs))
 		goto out_unlock;
+	struct daxfs_attr attr;
+
+	di_to_attr(fs, ino, rd, &attr);
 	tx_begin(fs);
 	if (S_ISREG(mode)) {
 		err = file_free_range(fs, i, 0, UINT64_MAX);
@@ -750,7 +872,7 @@ int inode_evict(struct daxfs *fs, uint64_t ino)
 	di->generation = cpu_to_le64(gen);
 	err = tx_commit(fs);
 	if (!err)
-		ino_free_mark(fs, ino);
+		inode_freed(fs, ino, &attr);
 	ext_unload(i);
 	goto out_unlock;
 out_abort:

@@ -159,6 +159,8 @@ int daxfs_getattr(struct daxfs *fs, uint64_t ino, struct daxfs_attr *out)
 	dx_lock(fs);
 	err = attr_of(fs, ino, out);
 	dx_unlock(fs);
+	if (err == -ENOENT && (fs->flags & DAXFS_O_OPENREFS))
+		err = ghost_attr(fs, ino, out); /* freed while the kernel names it */
 	return err;
 }
 
@@ -415,9 +417,33 @@ int daxfs_make(struct daxfs *fs, uint64_t parent, const char *name, const struct
 			 NULL, out);
 }
 
-/* drop_link - one link of @ino goes away (in the running transaction);
- * returns true if the inode became an orphan */
-static bool drop_link(struct daxfs *fs, uint64_t ino)
+enum dropped {
+	DROP_LINKED, /* links remain */
+	DROP_ORPHAN, /* on the orphan list: maybe_evict() after the commit */
+	DROP_FREED,  /* freed by the transaction: inode_freed() at its commit */
+};
+
+/*
+ * free_now - may @ino (@di: its last link going) be freed in the running
+ * transaction itself? With DAXFS_O_OPENREFS, when nothing keeps it and the
+ * free is a few lines: not a directory, no data, extent or xattr blocks.
+ * Anything bigger goes through the orphan list, freed in transactions of
+ * its own that a crash may cut.
+ */
+static bool free_now(struct daxfs *fs, uint64_t ino, const struct daxfs_dinode *di)
+{
+	uint32_t mode = le32_to_cpu(di->mode);
+
+	if (!(fs->flags & DAXFS_O_OPENREFS) || S_ISDIR(mode) || di->xattr_blk)
+		return false;
+	if (S_ISREG(mode) && (di->file.nextents || di->file.ext_next))
+		return false;
+	return !kept_open(fs, ino, 0);
+}
+
+/* drop_link - one link of @ino goes away (in the running transaction); for
+ * DROP_FREED *@freed gets the attributes the inode had */
+static enum dropped drop_link(struct daxfs *fs, uint64_t ino, struct daxfs_attr *freed)
 {
 	const struct daxfs_dinode *di = di_read(fs, ino);
 	bool dir = S_ISDIR(le32_to_cpu(di->mode));
@@ -428,9 +454,19 @@ static bool drop_link(struct daxfs *fs, uint64_t ino)
 	w->nlink = cpu_to_le32(nl);
 	di_touch(fs, w, TOUCH_C);
 	if (nl)
-		return false;
+		return DROP_LINKED;
+	if (free_now(fs, ino, w)) {
+		uint64_t gen = le64_to_cpu(w->generation);
+
+		di_to_attr(fs, ino, w, freed);
+		if (S_ISLNK(le32_to_cpu(w->mode)) && w->symlink.blk)
+			tx_free(fs, le64_to_cpu(w->symlink.blk), 1);
+		memset(w, 0, sizeof(*w)); /* as inode_evict leaves a free inode */
+		w->generation = cpu_to_le64(gen);
+		return DROP_FREED;
+	}
 	orphan_add(fs, ino);
-	return true;
+	return DROP_ORPHAN;
 }
 
 static int do_remove(struct daxfs *fs, uint64_t parent, const char *name, bool rmdir)
@@ -438,7 +474,8 @@ static int do_remove(struct daxfs *fs, uint64_t parent, const char *name, bool r
 	size_t len;
 	uint64_t ino;
 	const struct daxfs_dinode *di;
-	bool orphan = false;
+	enum dropped dr = DROP_LINKED;
+	struct daxfs_attr fa;
 	int err;
 
 	if (rmdir && !strcmp(name, "."))
@@ -483,12 +520,18 @@ static int do_remove(struct daxfs *fs, uint64_t parent, const char *name, bool r
 		if (rmdir)
 			nlink_add(fs, parent, -1);
 		touch(fs, parent, true);
-		orphan = drop_link(fs, ino);
-		if (!orphan)
+		dr = drop_link(fs, ino, &fa);
+		if (dr == DROP_LINKED)
 			iext_forget(fs, ino, parent, name, len);
 	}
-	err = end_tx(fs, err, 0, NULL);
-	if (!err && orphan)
+	if (err)
+		tx_abort(fs);
+	else
+		err = tx_commit(fs);
+	if (!err && dr == DROP_FREED)
+		inode_freed(fs, ino, &fa);
+	dx_unlock(fs);
+	if (!err && dr == DROP_ORPHAN)
 		maybe_evict(fs, ino);
 	return err;
 out_unlock:
@@ -615,7 +658,9 @@ int daxfs_rename_wh(struct daxfs *fs, uint64_t parent, const char *name, uint64_
 {
 	size_t len, nlen;
 	uint64_t s, t = 0;
-	bool sdir, tdir = false, torphan = false;
+	bool sdir, tdir = false;
+	enum dropped tdrop = DROP_LINKED;
+	struct daxfs_attr tattr;
 	int err;
 
 	if (flags & ~(DAXFS_RENAME_NOREPLACE | DAXFS_RENAME_EXCHANGE | DAXFS_RENAME_WHITEOUT) ||
@@ -727,8 +772,8 @@ int daxfs_rename_wh(struct daxfs *fs, uint64_t parent, const char *name, uint64_
 			goto out_abort;
 		if (tdir)
 			nlink_add(fs, newparent, -1);
-		torphan = drop_link(fs, t);
-		if (!torphan)
+		tdrop = drop_link(fs, t, &tattr);
+		if (tdrop == DROP_LINKED)
 			iext_forget(fs, t, newparent, newname, nlen);
 	} else {
 		err = dir_insert(fs, newparent, newname, nlen, s, ino_dt(fs, s));
@@ -753,12 +798,14 @@ out_commit:
 	if (newparent != parent)
 		touch(fs, newparent, true);
 	err = tx_commit(fs);
+	if (!err && tdrop == DROP_FREED)
+		inode_freed(fs, t, &tattr);
 	goto out_unlock;
 out_abort:
 	tx_abort(fs);
 out_unlock:
 	dx_unlock(fs);
-	if (!err && torphan)
+	if (!err && tdrop == DROP_ORPHAN)
 		maybe_evict(fs, t);
 	return err;
 }

@@ -651,8 +651,10 @@ static int run_daemon(int argc, char **argv)
 	}
 
 	pmd_err_clear();
+	/* OPENREFS: the kernel's lookup counts do not keep an unlinked file;
+	 * its opens (counted at OPEN/CREATE and RELEASE) and DAX pins do */
 	err = daxfs_open(c.region,
-			 (c.ro ? DAXFS_O_RDONLY : 0) |
+			 DAXFS_O_OPENREFS | (c.ro ? DAXFS_O_RDONLY : 0) |
 				 (errors == DAXFS_ERRORS_CONTINUE ? DAXFS_O_ERRORS_CONTINUE
 				  : errors == DAXFS_ERRORS_PANIC  ? DAXFS_O_ERRORS_PANIC
 								  : 0),

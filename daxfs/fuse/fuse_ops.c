@@ -5,9 +5,14 @@
  *
  * Lifetime: every reply that gives the kernel a lookup count (lookup,
  * create, mknod, mkdir, symlink, link) takes one core reference with
- * daxfs_iget(); forget drops them with daxfs_iput(), so an unlinked file
- * stays readable while open and its space is freed at the last forget.
- * The kernel sends forget when it evicts the inode, after the last release.
+ * daxfs_iget(); forget drops them with daxfs_iput(). Those only keep the
+ * inode number (the core is opened with DAXFS_O_OPENREFS): OPEN and CREATE
+ * take an open reference that RELEASE drops, so an unlinked file stays
+ * readable while open and is freed by the unlink itself when nothing has
+ * it open (in the same transaction when it holds no blocks), else by the
+ * last release; the forget that follows only gives its number back. The
+ * kernel reaches an unlinked inode without opening it only for getattr
+ * (fstat of an O_PATH descriptor), answered from what it was when freed.
  *
  * Coherence: with cache=never (the default) files are opened with direct_io
  * and without keep_cache, so every read and write comes here; shared
@@ -604,12 +609,14 @@ static void dx_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		err = daxfs_fuse_open_allowed(d, ino, fi->flags);
 		if (!err && fi->kill_suidgid && (fi->flags & O_TRUNC))
 			err = kill_suidgid(d, ino);
+		if (!err)
+			err = daxfs_open_ref(d->fs, ino); /* until RELEASE */
 		open_file_info(d, fi);
 	}
 	if (err)
 		reply_result(req, err);
-	else
-		fuse_reply_open(req, fi);
+	else if (fuse_reply_open(req, fi) && !is_stats_ino(ino))
+		daxfs_open_put(d->fs, ino); /* not delivered: no RELEASE comes */
 	op_done(d, DXS_OPEN, t0, err);
 }
 
@@ -727,8 +734,11 @@ static void dx_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 			free(s);
 		}
 		pthread_mutex_unlock(&stats_snap_lock);
-	} else if (d->dp_ops->flush) {
-		err = d->dp_ops->flush(d->dp, ino, false);
+	} else {
+		if (d->dp_ops->flush)
+			err = d->dp_ops->flush(d->dp, ino, false);
+		/* after the writeback: the last close of an unlinked file frees it */
+		daxfs_open_put(d->fs, ino);
 	}
 	reply_done(req, d, DXS_RELEASE, t0, err);
 }
@@ -1120,7 +1130,12 @@ static void create_open(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 
 	err = daxfs_make(d->fs, parent, name, &n, &a);
 	if (!err)
+		err = daxfs_open_ref(d->fs, a.ino); /* first: it keeps a tmpfile */
+	if (!err) {
 		err = daxfs_iget(d->fs, a.ino);
+		if (err)
+			daxfs_open_put(d->fs, a.ino);
+	}
 	if (err) {
 		reply_done(req, d, DXS_CREATE, t0, err);
 		return;
@@ -1129,9 +1144,11 @@ static void create_open(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 	if (!name)
 		e.entry_timeout = 0; /* no name to cache */
 	open_file_info(d, fi);
-	/* not delivered: drop the kernel's reference (frees a tmpfile) */
-	if (fuse_reply_create(req, &e, fi))
+	/* not delivered: drop the kernel's references (frees a tmpfile) */
+	if (fuse_reply_create(req, &e, fi)) {
 		daxfs_iput(d->fs, a.ino, 1);
+		daxfs_open_put(d->fs, a.ino);
+	}
 	op_done(d, DXS_CREATE, t0, 0);
 }
 

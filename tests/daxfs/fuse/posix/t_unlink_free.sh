@@ -1,0 +1,74 @@
+#!/bin/bash
+# t_unlink_free.sh - an unlinked file nothing has open is freed by the
+# unlink itself, not at the kernel's FORGET later: an empty file costs one
+# journal transaction (before: two, the second at FORGET walking the orphan
+# list), the inode and block counts of statfs are back as soon as unlink(2)
+# returns. What the kernel can still reach keeps working as on ext4: fstat
+# of an O_PATH descriptor says link count 0, a shared mapping made before
+# the unlink (its descriptor closed) still reads and writes the file, whose
+# space comes back at munmap.
+. "$(dirname "$0")/../lib.sh" "$@"
+dx_mkfs 64M
+dx_mount
+
+commits() {
+	"$DAXFS" stat "$MNT" --json |
+		"$PY" -c 'import json, sys; print(json.load(sys.stdin)["core"]["tx_commits"])' ||
+		fail "daxfs stat --json"
+}
+
+mkdir "$MNT/d" || fail "mkdir"
+for i in $(seq 50); do
+	: > "$MNT/d/e$i" || fail "create e$i"
+done
+# the kernel knows the names (no LOOKUP), and their RELEASEs are served
+sleep 0.2
+before=$(commits)
+for i in $(seq 50); do
+	rm "$MNT/d/e$i" || fail "rm e$i"
+done
+sleep 0.5 # FORGETs, if any, are served by now
+expect_eq "$(commits)" "$((before + 50))" "journal commits for 50 unlinks of empty files"
+
+py '
+import mmap, time
+def st():
+    s = os.statvfs(m); return s.f_bfree, s.f_ffree
+free0 = st()
+# a file with data, unlinked while nothing has it open: freed at once
+with open(m + "/big", "wb") as f:
+    f.write(os.urandom(3 << 20))
+    f.flush(); os.fsync(f.fileno())
+assert st()[0] < free0[0] and st()[1] == free0[1] - 1, (st(), free0)
+os.unlink(m + "/big")
+assert st() == free0, ("not freed by the unlink", st(), free0)
+
+# fstat of an O_PATH descriptor of an unlinked file
+with open(m + "/p", "wb") as f:
+    f.write(b"12345")
+fd = os.open(m + "/p", os.O_PATH)
+os.unlink(m + "/p")
+s = os.fstat(fd)
+assert s.st_nlink == 0 and s.st_size == 5, (s.st_nlink, s.st_size)
+os.close(fd)
+assert st() == free0, (st(), free0)
+
+# a shared mapping outlives its descriptor and the name
+fd = os.open(m + "/mapped", os.O_RDWR | os.O_CREAT, 0o644)
+os.ftruncate(fd, 1 << 20)
+os.pwrite(fd, b"head", 0)
+mm = mmap.mmap(fd, 1 << 20)
+os.close(fd)
+os.unlink(m + "/mapped")
+assert mm[:4] == b"head"
+mm[4:8] = b"more"
+assert mm[:8] == b"headmore"
+assert st()[1] == free0[1] - 1, "freed while mapped"
+mm.close()
+for i in range(100):
+    if st() == free0: break
+    time.sleep(0.05)
+assert st() == free0, ("not freed after munmap", st(), free0)
+'
+dx_umount
+dx_fsck
