@@ -8,7 +8,11 @@ filecreate/filestat/filedelete engines, but fio's per-file bookkeeping caps
 them at about 2000 files/s even on tmpfs, far below what the filesystems
 do, so this small timed loop measures the metadata rates instead.
 
-  metaops.py [--files N] [--reps R] [--warmup N] [--appends N] NAME=DIR[:PID]...
+  metaops.py [--files N] [--reps R] [--warmup N] [--appends N] [--cpu C]
+             NAME=DIR[:PID]...
+
+With --cpu C the loop runs on CPU C only (run-daxfs puts the /dev/fuse
+daemons there too); the JSON records it and each daemon's allowed CPUs.
 
 Every filesystem NAME is mounted at DIR (PID: its daemon, for CPU time).
 First a warm-up per filesystem, untimed: N files created, stat'ed and
@@ -34,7 +38,7 @@ Prints one JSON object: {"reps": R, "files": N, "appends": A, "load":
 [1-minute load average at the start of each repetition], "fs": {NAME:
 {"create_per_s": [...R values], "create_app_cpu_us": [CPU microseconds
 per operation], "create_daemon_cpu_us": [...], ... the same for stat,
-unlink, append}}}.
+unlink, append}}, "cpu": C or null, "daemon_cpus": {NAME: "0-1" or null}}.
 Exit status 0 on success, 1 if a system call fails (the message names the
 call and the file), 2 on bad usage.
 """
@@ -63,6 +67,17 @@ def daemon_cpu(pid):
         fields = f.read().rsplit(")", 1)[1].split()
     # utime and stime are fields 14 and 15 of stat(5); fields[0] is field 3.
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def allowed_cpus(pid):
+    """The CPUs process pid may run on, as /proc lists them ("0-1"), or None."""
+    if pid is None:
+        return None
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Cpus_allowed_list:"):
+                return line.split(":", 1)[1].strip()
+    return None
 
 
 def load1():
@@ -134,6 +149,8 @@ def main():
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--warmup", type=int, default=2000)
     ap.add_argument("--appends", type=int, default=20000)
+    ap.add_argument("--cpu", type=int, default=None,
+                    help="run on this CPU only (the caller pins the daemons)")
     ap.add_argument("targets", nargs="+", metavar="NAME=DIR[:PID]")
     a = ap.parse_args()
     for what in ("files", "reps"):
@@ -152,7 +169,15 @@ def main():
         print("metaops.py: a NAME is given twice", file=sys.stderr)
         return 2
 
-    out = {"reps": a.reps, "files": a.files, "appends": a.appends, "load": [], "fs": {}}
+    if a.cpu is not None:
+        try:
+            os.sched_setaffinity(0, {a.cpu})
+        except (OSError, ValueError) as e:
+            print(f"metaops.py: --cpu {a.cpu}: {e}; give a CPU this process may use",
+                  file=sys.stderr)
+            return 2
+    out = {"reps": a.reps, "files": a.files, "appends": a.appends, "load": [], "fs": {},
+           "cpu": a.cpu, "daemon_cpus": {t.name: allowed_cpus(t.pid) for t in targets}}
     for t in targets:
         out["fs"][t.name] = {f"{p}_{k}": [] for p in PHASES
                              for k in ("per_s", "app_cpu_us", "daemon_cpu_us")}

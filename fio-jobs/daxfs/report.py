@@ -440,6 +440,12 @@ def main():
     w(f"- Metadata: all filesystems mounted at once, {a.meta_reps} repetitions of")
     w(f"  {a.files} files (create, stat, unlink) and {meta.get('appends', '?')} 4-byte appends")
     w("  each, filesystems visited in turn after a warm-up (fio-jobs/daxfs/metaops.py).")
+    if meta.get("cpu") is not None:
+        pinned = sorted(n for n, c in meta.get("daemon_cpus", {}).items()
+                        if c == str(meta["cpu"]))
+        w(f"  The loop ran on CPU {meta['cpu']}, and so did the daemons serving /dev/fuse"
+          f" ({', '.join(pinned) or 'none'});")
+        w("  the io_uring daemons kept their per-CPU queue threads.")
     w(f"- Load average (1, 5, 15 min) before / after: {a.load}. At the start of each")
     w("  round: " + ", ".join(f"{r}: {loads[r]:.2f}" for r in sorted(loads)) +
       f"; metadata repetitions: " + ", ".join(f"{x:.2f}" for x in meta.get("load", [])) + ".")

@@ -54,6 +54,7 @@ refuse --region-size 3M "not a multiple of 2 MiB"
 refuse --size 900M --region-size 1G "does not fit"
 refuse --bogus "unknown option '--bogus'"
 refuse --workdir /nonexistent "is not a directory"
+refuse --meta-cpu "$(nproc)" "--meta-cpu needs a CPU number below"
 
 fs=tmpfs
 [ -x "$build/daxfs/daxfs" ] && [ -x "$build/daxfs/mkfs.daxfs" ] && fs=tmpfs,daxfs-dax
@@ -78,6 +79,8 @@ if [ $peer -eq 1 ]; then
 	check "report has a target against the FUSE data peer" \
 		'grep -q "^| seqread: best daxfs / passthrough_hp-fuse |" "$tmp/out/daxfs.md"'
 fi
+check "report says where the metadata loop ran" \
+	'grep -q "The loop ran on CPU $(($(nproc) - 1))" "$tmp/out/daxfs.md"'
 check "no mount left behind" '! findmnt -l | grep -q daxfs-bench'
 after=$(find /dev/shm -maxdepth 1 -name 'daxfs-bench.*' | wc -l)
 check "work directory removed" '[ "$after" -le "$before" ]'
