@@ -61,6 +61,7 @@ struct cmdline {
 	char *cache_pages;
 	char *cache;
 	char *errors;
+	int writeback;
 	int io_uring;
 	int nonempty;
 	int ro;
@@ -150,6 +151,7 @@ static const struct fuse_opt daxfs_opt_spec[] = {
 	OPT("threads=%s", threads),
 	OPT("cache_pages=%s", cache_pages),
 	OPT("cache=%s", cache),
+	OPT("writeback", writeback),
 	OPT("errors=%s", errors),
 	FUSE_OPT_KEY("io_uring", KEY_IO_URING),
 	FUSE_OPT_KEY("nonempty", KEY_NONEMPTY),
@@ -272,6 +274,9 @@ static void usage(FILE *f)
 		"                         like 64M (default %d)\n"
 		"  -o cache=never|auto|always  what the kernel page cache may keep of file\n"
 		"                         data (default never; see daxfs(1))\n"
+		"  -o writeback           with cache=auto|always: writes wait in the kernel's\n"
+		"                         page cache and go out later (durable at fsync;\n"
+		"                         no DAX mmap; see daxfs(1))\n"
 		"  -o io_uring[,io_uring_q_depth=N]  take requests through FUSE over\n"
 		"                         io_uring (switched on in the kernel if needed)\n"
 		"  -o errors=remount-ro|continue|panic  after finding corrupt metadata:\n"
@@ -594,6 +599,11 @@ static int run_daemon(int argc, char **argv)
 				      "bad option cache=%s: expected never, auto or always",
 				      c.cache);
 	}
+	if (!err && c.writeback && d.cache == DAXFS_CACHE_NEVER)
+		err = pmd_err(-EINVAL, "-o writeback needs -o cache=auto or cache=always: "
+				       "with cache=never (the default) every write goes to the "
+				       "daemon at once");
+	d.writeback = c.writeback;
 	if (!err && c.errors)
 		err = daxfs_errors_parse(c.errors, &errors);
 	if (err) {
@@ -693,12 +703,14 @@ static int run_daemon(int argc, char **argv)
 	/* frames poisoned before the mount: name their owners now */
 	daxfs_memfail_report_all(&d);
 	daxfs_fuse_stats_init(&d.stats);
-	/* The page path's cache is not coherent with direct mappings. */
-	err = daxfs_mmap_server_new(d.fs,
-				    d.dp_cfg.kind == DAXFS_DP_PAGE
-					    ? "the page data path caches file data in DRAM"
-					    : NULL,
-				    &d.mmap);
+	/* The page path's cache, and the kernel's with writeback, hold data a
+	 * direct mapping of the region would not see. */
+	err = daxfs_mmap_server_new(
+		d.fs,
+		d.dp_cfg.kind == DAXFS_DP_PAGE ? "the page data path caches file data in DRAM"
+		: d.writeback ? "-o writeback keeps written data in the kernel's page cache"
+			      : NULL,
+		&d.mmap);
 	if (err) {
 		fprintf(stderr, "daxfs: DAX mmap server: %s\n", pmd_strerror(err));
 		goto out_dp;

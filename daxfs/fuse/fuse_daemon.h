@@ -36,6 +36,10 @@ struct daxfs_mmap_server;
  *           cost no request at all. Data that changes behind the kernel
  *           (a libdaxfs DAX mapping) is dropped from it when the mapping is
  *           granted and when it goes away.
+ * With -o writeback (auto or always) the kernel also keeps written data:
+ * write(2) returns once the data is in its page cache, and the kernel
+ * writes it back (WRITE requests) at close, fsync, msync and on its own
+ * within seconds, as for a local filesystem; DAX mmap is not offered then.
  */
 enum daxfs_cache_mode {
 	DAXFS_CACHE_NEVER,
@@ -91,6 +95,7 @@ struct daxfs_daemon {
 	double negative_timeout;
 	double attr_timeout;
 	enum daxfs_cache_mode cache;
+	bool writeback;		 /* -o writeback: FUSE_CAP_WRITEBACK_CACHE (cache=auto|always) */
 	bool uring_wanted;	 /* -o io_uring given and the kernel switch is on */
 	_Atomic bool uring;	 /* the last stats open came through io_uring */
 	struct fuse_session *se; /* for notifications to the kernel */

@@ -181,6 +181,21 @@ static void open_file_info(struct daxfs_daemon *d, struct fuse_file_info *fi)
 }
 
 /*
+ * append_only_direct - with -o writeback, a file opened for writing that is
+ * append-only (chattr +a) is opened direct_io: its writes must reach the
+ * daemon with the descriptor's flags, for the check that fcntl did not drop
+ * O_APPEND (daxfs_fuse_write_allowed); the kernel's writeback would hide
+ * them.
+ */
+static void append_only_direct(struct daxfs_daemon *d, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	uint32_t fl;
+
+	if (daxfs_getflags(d->fs, ino, &fl) == 0 && (fl & DAXFS_FL_APPEND))
+		fi->direct_io = 1;
+}
+
+/*
  * kill_suidgid - clear setuid/setgid of @ino as an unprivileged write does.
  * The reply to a WRITE or OPEN carries no attributes, so when a bit goes
  * the kernel is told to forget the mode it has cached.
@@ -234,6 +249,12 @@ static void dx_init(void *userdata, struct fuse_conn_info *conn)
 		fuse_set_feature_flag(conn, FUSE_CAP_AUTO_INVAL_DATA);
 	else
 		fuse_unset_feature_flag(conn, FUSE_CAP_AUTO_INVAL_DATA);
+	/* -o writeback: the kernel keeps written data and sizes of files it has
+	 * cached, and writes back later (fuse_daemon.h) */
+	if (d->writeback && !fuse_set_feature_flag(conn, FUSE_CAP_WRITEBACK_CACHE))
+		daxfs_fuse_log(d, "daxfs: warning: the kernel does not offer the FUSE "
+				  "writeback cache: -o writeback has no effect, every write "
+				  "goes to the daemon");
 	if (d->uring_wanted)
 		fuse_set_feature_flag(conn, FUSE_CAP_OVER_IO_URING);
 	d->no_opendir = (conn->capable_ext & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
@@ -371,6 +392,16 @@ static void dx_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	} else if (to_set & FUSE_SET_ATTR_ATIME) {
 		valid |= DAXFS_SET_ATIME;
 		in.atime = attr->st_atim;
+	}
+	/*
+	 * -o writeback: the kernel keeps mtime and ctime and sends "set to now"
+	 * as its own clock's time, so a touch looks like explicit times (which
+	 * chattr +a refuses). Its atime keeps the "now" flag: both come from a
+	 * touch (utimes with no times), so mtime is "now" too.
+	 */
+	if (d->writeback && (to_set & FUSE_SET_ATTR_ATIME_NOW) && (to_set & FUSE_SET_ATTR_MTIME)) {
+		to_set |= FUSE_SET_ATTR_MTIME_NOW;
+		to_set &= ~FUSE_SET_ATTR_CTIME;
 	}
 	if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
 		valid |= DAXFS_SET_MTIME_NOW;
@@ -612,6 +643,8 @@ static void dx_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (!err)
 			err = daxfs_open_ref(d->fs, ino); /* until RELEASE */
 		open_file_info(d, fi);
+		if (!err && d->writeback && (fi->flags & O_ACCMODE) != O_RDONLY)
+			append_only_direct(d, ino, fi);
 	}
 	if (err)
 		reply_result(req, err);
@@ -1189,7 +1222,11 @@ static void dx_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	uint64_t result = 0;
 	int err = 0;
 
-	if (is_stats_ino(ino) || (whence != SEEK_DATA && whence != SEEK_HOLE) || off < 0)
+	/* -o writeback: data may wait in the kernel's cache, unseen here; ENOSYS
+	 * leaves SEEK_DATA/SEEK_HOLE to the kernel (all data below the end) */
+	if (d->writeback)
+		err = -ENOSYS;
+	else if (is_stats_ino(ino) || (whence != SEEK_DATA && whence != SEEK_HOLE) || off < 0)
 		err = -EINVAL;
 	if (!err && d->dp_ops->flush)
 		err = d->dp_ops->flush(d->dp, ino, false);
@@ -1199,7 +1236,7 @@ static void dx_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		reply_result(req, err);
 	else
 		fuse_reply_lseek(req, (off_t)result);
-	op_done(d, DXS_LSEEK, t0, err == -ENXIO ? 0 : err);
+	op_done(d, DXS_LSEEK, t0, err == -ENXIO || err == -ENOSYS ? 0 : err);
 }
 
 static void dx_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
@@ -1284,8 +1321,8 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 			daxfs_dp_name(d->dp_cfg.kind), desc_mode_name(d->dp_cfg.mode));
 		fprintf(f, "  \"read_only\": %s,\n  \"uptime_ns\": %llu,\n",
 			d->read_only ? "true" : "false", (unsigned long long)up_ns);
-		fprintf(f, "  \"cache\": \"%s\",\n  \"transport\": \"%s\",\n",
-			daxfs_cache_mode_name(d->cache),
+		fprintf(f, "  \"cache\": \"%s\",\n  \"writeback\": %s,\n  \"transport\": \"%s\",\n",
+			daxfs_cache_mode_name(d->cache), d->writeback ? "true" : "false",
 			atomic_load(&d->uring) ? "io_uring" : "dev_fuse");
 		fprintf(f, "  \"bytes_read\": %llu,\n  \"bytes_written\": %llu,\n  ",
 			(unsigned long long)rd, (unsigned long long)wr);
@@ -1320,7 +1357,8 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 	fprintf(f, "datapath:      %s (descriptor mode %s)%s\n", daxfs_dp_name(d->dp_cfg.kind),
 		desc_mode_name(d->dp_cfg.mode), d->read_only ? ", read-only" : "");
 	fprintf(f, "uptime:        %.3f s\n", (double)up_ns / 1e9);
-	fprintf(f, "cache:         %s; transport %s\n", daxfs_cache_mode_name(d->cache),
+	fprintf(f, "cache:         %s%s; transport %s\n", daxfs_cache_mode_name(d->cache),
+		d->writeback ? ", writeback" : "",
 		atomic_load(&d->uring) ? "FUSE over io_uring" : "/dev/fuse");
 	fprintf(f, "bytes read:    %llu\n", (unsigned long long)rd);
 	fprintf(f, "bytes written: %llu\n", (unsigned long long)wr);

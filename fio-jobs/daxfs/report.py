@@ -66,12 +66,14 @@ KPEER = "passthrough_hp"
 CEILING = "tmpfs"
 URING = "-uring"
 CACHED = "daxfs-dax-always"
+# cache=always with -o writeback: the kernel keeps written data too.
+WRITEBACK = "daxfs-dax-wb"
 
 
 def best_paths(fs_list, tr):
     """The daxfs data paths on transport tr that count for "best daxfs
-    path": every data path and the cached dax mount."""
-    return [p + tr for p in DAXFS_PATHS + [CACHED] if p + tr in fs_list]
+    path": every data path and the cached dax mounts."""
+    return [p + tr for p in DAXFS_PATHS + [CACHED, WRITEBACK] if p + tr in fs_list]
 
 
 def quiet_rounds(raw, runs, max_load):
@@ -514,11 +516,11 @@ def main():
          "never reaches its daemon)",
          against(KPEER, "") + against(KPEER + URING, URING)),
         ("io_uring against /dev/fuse",
-         [(b + URING, b) for b in [PEER, KPEER] + DAXFS_PATHS + [CACHED]
+         [(b + URING, b) for b in [PEER, KPEER] + DAXFS_PATHS + [CACHED, WRITEBACK]
           if b in fs_list and b + URING in fs_list]),
-        ("cache=always against cache=never (daxfs-dax)",
-         [(CACHED + tr, "daxfs-dax" + tr) for tr in ("", URING)
-          if CACHED + tr in fs_list and "daxfs-dax" + tr in fs_list]),
+        ("cache=always (and with writeback) against cache=never (daxfs-dax)",
+         [(c + tr, "daxfs-dax" + tr) for c in (CACHED, WRITEBACK) for tr in ("", URING)
+          if c + tr in fs_list and "daxfs-dax" + tr in fs_list]),
         ("Against tmpfs",
          [(p, CEILING) for p in fs_list if p.startswith("daxfs-")]
          if CEILING in fs_list else []),

@@ -133,6 +133,11 @@ dx_dp_opts() {
 	*) echo "-o datapath=$DP" ;;
 	esac
 }
+# dx_writeback: is this run under -o writeback (the kernel keeps written
+# data, and the mtime and ctime of the files it caches)?
+dx_writeback() {
+	[[ " ${DAXFS_EXTRA_OPTS:-} " == *writeback* ]]
+}
 dx_mount_at() {
 	local region=$1 mnt=$2
 	shift 2

@@ -63,7 +63,8 @@ echo more >&5 || fail "write after the refused remount"
 exec 5>&-
 
 # a writable DAX mapping whose file is closed: only the daemon knows of it
-if [ "$DP" = dax ]; then
+# (no DAX mmap under -o writeback)
+if [ "$DP" = dax ] && ! dx_writeback; then
 	mkfifo "$T/go" "$T/done"
 	DAXFS_PRELOAD_DEBUG=1 with_shim "$PY" -c '
 import ctypes, os, sys
@@ -102,7 +103,9 @@ for k in $(seq 50); do
 	[ "$(stat -c %X "$MNT/new")" != 1000 ] && break
 	sleep 0.1
 done
-[ "$(stat -c %X "$MNT/new")" != 1000 ] || fail "strictatime after remount: atime not updated"
+# (a read the kernel serves from its cache, cache=always, updates no atime)
+dx_writeback || [ "$(stat -c %X "$MNT/new")" != 1000 ] ||
+	fail "strictatime after remount: atime not updated"
 expect_eq "$(daemon)" "$dev" "the daemon after the remounts"
 "$DAXFS" -o remount,ro "$REGION" "$T" 2>/dev/null && fail "remount of a directory that is no mount"
 
