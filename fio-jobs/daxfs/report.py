@@ -402,6 +402,8 @@ def main():
     ap.add_argument("--mount", action="append", default=[],
                     help="NAME=COMMAND: how NAME was mounted (repeatable)")
     ap.add_argument("--jobs", default="seqread randread randread-qd16 seqwrite")
+    ap.add_argument("--pin-cpu", default="none",
+                    help="CPU of the round-trip-bound work (run-daxfs --pin-cpu)")
     a = ap.parse_args()
 
     fs_list = a.fs.split()
@@ -439,6 +441,10 @@ def main():
     w(f"  libfuse {a.fuse_version}. Emulated pmem: the daxfs region is a file in /dev/shm.")
     w(f"- Data: one {a.size} file, {a.runtime} s per fio job after {a.ramp} s of warm-up.")
     w(f"  Region and tmpfs size {a.region_size}.")
+    if a.pin_cpu != "none":
+        w(f"  The 4 KiB psync random reads (one request at a time) ran on CPU {a.pin_cpu},")
+        w("  with the daemons serving /dev/fuse pinned there for the job; the other jobs")
+        w("  and daemons used every CPU.")
     w(f"- Metadata: all filesystems mounted at once, {a.meta_reps} repetitions of")
     w(f"  {a.files} files (create, stat, unlink) and {meta.get('appends', '?')} 4-byte appends")
     w("  each, filesystems visited in turn after a warm-up (fio-jobs/daxfs/metaops.py).")

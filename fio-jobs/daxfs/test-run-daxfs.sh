@@ -54,7 +54,7 @@ refuse --region-size 3M "not a multiple of 2 MiB"
 refuse --size 900M --region-size 1G "does not fit"
 refuse --bogus "unknown option '--bogus'"
 refuse --workdir /nonexistent "is not a directory"
-refuse --meta-cpu "$(nproc)" "--meta-cpu needs a CPU number below"
+refuse --pin-cpu "$(nproc)" "--pin-cpu needs a CPU number below"
 
 fs=tmpfs
 [ -x "$build/daxfs/daxfs" ] && [ -x "$build/daxfs/mkfs.daxfs" ] && fs=tmpfs,daxfs-dax
