@@ -32,6 +32,13 @@ static struct daxfs *open_refs(const char *path)
 	return fs;
 }
 
+/* close_clean - close (dropping leftover references) and fsck -n is clean */
+static void close_clean(struct daxfs **fs, const char *path)
+{
+	CHECK_OK(daxfs_close(fs));
+	core_fsck_clean(path);
+}
+
 static uint64_t commits(struct daxfs *fs)
 {
 	struct daxfs_stats st;
@@ -120,8 +127,7 @@ static void case_empty(const char *path)
 		CHECK_OK(daxfs_unlink(fs, DAXFS_ROOT_INO, name));
 	}
 	CHECK_EQ(fsstat(fs).free_inodes, s0.free_inodes);
-	CHECK_OK(daxfs_close(&fs));
-	core_fsck_clean(path);
+	close_clean(&fs, path);
 }
 
 /* a file with blocks, only looked up: freed by the unlink, through the list */
@@ -142,8 +148,21 @@ static void case_blocks(const char *path)
 	CHECK_EQ(a.size, 3 << 20);
 	CHECK_EQ(a.nlink, 0);
 	daxfs_iput(fs, ino, 1);
-	CHECK_OK(daxfs_close(&fs));
-	core_fsck_clean(path);
+	close_clean(&fs, path);
+}
+
+/* unlink_kept - unlink @name (@ino, 8 KiB written by make_file) while
+ * something keeps it: on the orphan list, still readable */
+static void unlink_kept(struct daxfs *fs, const char *name, uint64_t ino)
+{
+	char got[8192];
+	size_t n;
+
+	CHECK_OK(daxfs_unlink(fs, DAXFS_ROOT_INO, name));
+	CHECK_EQ(orphan_head(fs), ino);
+	CHECK_OK(daxfs_read(fs, ino, 0, sizeof(got), got, &n));
+	CHECK_EQ(n, sizeof(got));
+	CHECK_EQ(got[100], 0x5a);
 }
 
 /* open references and pins keep an unlinked file until the last goes */
@@ -152,17 +171,11 @@ static void case_open(const char *path)
 	struct daxfs *fs = open_refs(path);
 	struct daxfs_statfs s0 = fsstat(fs);
 	uint64_t ino = make_file(fs, "o", 8192), pino;
-	char got[8192];
-	size_t n;
 
 	CHECK_OK(daxfs_iget(fs, ino));
 	CHECK_OK(daxfs_open_ref(fs, ino));
 	CHECK_OK(daxfs_open_ref(fs, ino));
-	CHECK_OK(daxfs_unlink(fs, DAXFS_ROOT_INO, "o"));
-	CHECK_EQ(orphan_head(fs), ino);
-	CHECK_OK(daxfs_read(fs, ino, 0, sizeof(got), got, &n));
-	CHECK_EQ(n, sizeof(got));
-	CHECK_EQ(got[100], 0x5a);
+	unlink_kept(fs, "o", ino);
 	daxfs_open_put(fs, ino);
 	CHECK_EQ(orphan_head(fs), ino); /* one open left */
 	daxfs_open_put(fs, ino);
@@ -176,16 +189,12 @@ static void case_open(const char *path)
 	pino = make_file(fs, "p", 8192);
 	CHECK_OK(daxfs_iget(fs, pino));
 	CHECK_OK(daxfs_pin(fs, pino));
-	CHECK_OK(daxfs_unlink(fs, DAXFS_ROOT_INO, "p"));
-	CHECK_EQ(orphan_head(fs), pino);
-	CHECK_OK(daxfs_read(fs, pino, 0, sizeof(got), got, &n));
-	CHECK_EQ(n, sizeof(got));
+	unlink_kept(fs, "p", pino);
 	CHECK_OK(daxfs_unpin(fs, pino));
 	daxfs_iput(fs, pino, 1);
 	CHECK_EQ(orphan_head(fs), 0);
 	CHECK_EQ(fsstat(fs).free_blocks, s0.free_blocks);
-	CHECK_OK(daxfs_close(&fs));
-	core_fsck_clean(path);
+	close_clean(&fs, path);
 }
 
 /* rename over a looked-up empty file frees it in the rename's transaction;
@@ -229,8 +238,7 @@ static void case_default(const char *path)
 	daxfs_iput(fs, ino, 1);
 	CHECK_EQ(orphan_head(fs), 0);
 	CHECK_EQ(fsstat(fs).free_inodes, s0.free_inodes);
-	CHECK_OK(daxfs_close(&fs));
-	core_fsck_clean(path);
+	close_clean(&fs, path);
 }
 
 int main(void)
