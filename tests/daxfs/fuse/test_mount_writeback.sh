@@ -11,7 +11,9 @@
 # - DAX mmap is not offered (stat says why) and the shim falls back to a
 #   kernel mapping that sees write(2) at once;
 # - chattr +a still holds: a descriptor whose O_APPEND was dropped by
-#   fcntl cannot overwrite (such files are opened direct_io).
+#   fcntl cannot overwrite (such files are opened direct_io);
+# - on a full filesystem write(2) succeeds and fsync reports ENOSPC (the
+#   error of the writeback), and fsync'ed data of other files is intact.
 . "$(dirname "$0")/shared/lib.sh" "$@"
 dx_mkfs 64M
 
@@ -105,6 +107,30 @@ mm[200:205] = b"store"
 assert os.pread(fd, 5, 200) == b"store"
 mm.close()
 os.close(fd)
+PY
+
+# A full filesystem: write(2) lands in the kernel's cache and succeeds; the
+# ENOSPC of the writeback comes from fsync (as on NFS), and nothing else is
+# harmed: the synced file reads intact and fsck is clean after
+"$PY" - "$MNT" "$T/data" <<'PY' || fail "ENOSPC under writeback ($DP path)"
+import errno, os, sys
+m, data = sys.argv[1], open(sys.argv[2], "rb").read()
+fd = os.open(m + "/big", os.O_CREAT | os.O_WRONLY, 0o644)
+chunk = b"b" * (1 << 20)
+for _ in range(80):  # more than the 64 MiB filesystem holds
+    os.write(fd, chunk)
+err = None
+try:
+    os.fsync(fd)
+except OSError as e:
+    err = e.errno
+try:
+    os.close(fd)
+except OSError:
+    pass
+assert err == errno.ENOSPC, "fsync after filling the filesystem: %r" % err
+assert open(m + "/synced", "rb").read() == data, "synced file changed"
+os.unlink(m + "/big")
 PY
 
 # chattr +a: no overwrite through a descriptor that dropped O_APPEND
