@@ -396,12 +396,19 @@ static void dx_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	/*
 	 * -o writeback: the kernel keeps mtime and ctime and sends "set to now"
 	 * as its own clock's time, so a touch looks like explicit times (which
-	 * chattr +a refuses). Its atime keeps the "now" flag: both come from a
-	 * touch (utimes with no times), so mtime is "now" too.
+	 * chattr +a refuses). Its atime keeps the "now" flag: with it, an mtime
+	 * within a second of our clock is taken as "now" too (utimensat with an
+	 * explicit mtime and UTIME_NOW for atime keeps its mtime).
 	 */
-	if (d->writeback && (to_set & FUSE_SET_ATTR_ATIME_NOW) && (to_set & FUSE_SET_ATTR_MTIME)) {
-		to_set |= FUSE_SET_ATTR_MTIME_NOW;
-		to_set &= ~FUSE_SET_ATTR_CTIME;
+	if (d->writeback && (to_set & FUSE_SET_ATTR_ATIME_NOW) && (to_set & FUSE_SET_ATTR_MTIME) &&
+	    !(to_set & FUSE_SET_ATTR_MTIME_NOW)) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (llabs((long long)(now.tv_sec - attr->st_mtim.tv_sec)) <= 1) {
+			to_set |= FUSE_SET_ATTR_MTIME_NOW;
+			to_set &= ~FUSE_SET_ATTR_CTIME;
+		}
 	}
 	if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
 		valid |= DAXFS_SET_MTIME_NOW;

@@ -152,5 +152,22 @@ assert ok, "pwrite at 0 of an append-only file was not refused"
 assert open(sys.argv[1], "rb").read() == b"first\nsecond\n", open(sys.argv[1], "rb").read()
 PY
 chattr -a "$MNT/ao" || fail "chattr -a"
+
+# utimensat with UTIME_NOW for atime and an explicit mtime keeps that mtime
+# (a touch, both "now", reaches the daemon as atime "now" and the kernel's
+# clock for mtime: the daemon tells them apart by the clock)
+"$PY" - "$MNT/ao" <<'PY' || fail "utimensat(UTIME_NOW, explicit mtime)"
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+class ts(ctypes.Structure):
+    _fields_ = [("sec", ctypes.c_long), ("nsec", ctypes.c_long)]
+t = (ts * 2)(ts(0, (1 << 30) - 1), ts(978307200, 0))  # UTIME_NOW, 2001-01-01
+if libc.utimensat(-100, sys.argv[1].encode(), t, 0) != 0:
+    raise OSError(ctypes.get_errno(), "utimensat")
+assert int(os.stat(sys.argv[1]).st_mtime) == 978307200, os.stat(sys.argv[1]).st_mtime
+PY
+dx_umount
+dx_mount -o cache=always,writeback
+expect_eq "$(stat -c %Y "$MNT/ao")" 978307200 "explicit mtime after remount"
 dx_umount
 dx_fsck
