@@ -152,6 +152,18 @@ void di_to_attr(struct daxfs *fs, uint64_t ino, const struct daxfs_dinode *di, s
 
 /* ---- inode allocation map (DRAM) ---- */
 
+static void imap_set(struct daxfs *fs, uint64_t ino)
+{
+	fs->imap[(ino - 1) / 64] |= 1ULL << ((ino - 1) % 64);
+}
+
+/* imap_clear - @ino's number may be given out again (free_inodes is the
+ * caller's: a ghost was counted free when it was freed on media) */
+static void imap_clear(struct daxfs *fs, uint64_t ino)
+{
+	fs->imap[(ino - 1) / 64] &= ~(1ULL << ((ino - 1) % 64));
+}
+
 int imap_init(struct daxfs *fs)
 {
 	size_t words = (fs->inode_count + 63) / 64;
@@ -168,7 +180,7 @@ int imap_init(struct daxfs *fs)
 		const struct daxfs_dinode *di = dx_ptr(fs, di_off(fs, ino));
 
 		if (di->mode)
-			fs->imap[(ino - 1) / 64] |= 1ULL << ((ino - 1) % 64);
+			imap_set(fs, ino);
 		else
 			fs->free_inodes++;
 	}
@@ -177,7 +189,7 @@ int imap_init(struct daxfs *fs)
 	for (size_t b = 0; b < ICACHE_BUCKETS; b++)
 		for (struct dxi *i = fs->icache[b]; i; i = i->hnext)
 			if (i->ghost && ino_valid(fs, i->ino))
-				fs->imap[(i->ino - 1) / 64] |= 1ULL << ((i->ino - 1) % 64);
+				imap_set(fs, i->ino);
 	pthread_mutex_unlock(&fs->icache_lock);
 	return 0;
 }
@@ -211,15 +223,8 @@ int ino_alloc(struct daxfs *fs, uint64_t *ino)
 
 void ino_free_mark(struct daxfs *fs, uint64_t ino)
 {
-	fs->imap[(ino - 1) / 64] &= ~(1ULL << ((ino - 1) % 64));
+	imap_clear(fs, ino);
 	fs->free_inodes++;
-}
-
-/* ghost_gone - a ghost's number may be used again: already counted free
- * (statfs says what the media holds), its bit was kept set for it */
-static void ghost_gone(struct daxfs *fs, uint64_t ino)
-{
-	fs->imap[(ino - 1) / 64] &= ~(1ULL << ((ino - 1) % 64));
 }
 
 /* ---- in-memory inodes ---- */
@@ -296,9 +301,9 @@ void dxi_put(struct daxfs *fs, struct dxi *i)
 		dxi_free(i);
 	}
 	pthread_mutex_unlock(&fs->icache_lock);
-	if (ghost) {
+	if (ghost) { /* counted free already (statfs says what the media holds) */
 		dx_lock(fs);
-		ghost_gone(fs, ino);
+		imap_clear(fs, ino);
 		dx_unlock(fs);
 	} else if (idle) {
 		maybe_evict(fs, ino);
