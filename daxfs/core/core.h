@@ -82,6 +82,9 @@ struct dxi {
 	uint64_t nlookup; /* daxfs_iget references */
 	unsigned pins;
 	unsigned opens; /* daxfs_open_ref() references (DAXFS_O_OPENREFS) */
+	/* link count seen at 0 while open (a hint: the last open_put looks at
+	 * the inode only then, not at every close) */
+	bool maybe_orphan;
 	/* DAXFS_O_OPENREFS: freed on media while lookups remained; the number
 	 * stays taken until the last daxfs_iput, @gattr answers daxfs_getattr */
 	bool ghost;
@@ -338,6 +341,7 @@ int inode_evict(struct daxfs *fs, uint64_t ino); /* called without locks */
 void inode_freed(struct daxfs *fs, uint64_t ino, const struct daxfs_attr *a); /* fs->lock */
 int ghost_attr(struct daxfs *fs, uint64_t ino, struct daxfs_attr *out);
 bool kept_open(struct daxfs *fs, uint64_t ino, unsigned own);
+void hint_orphan(struct daxfs *fs, uint64_t ino);
 void maybe_evict(struct daxfs *fs, uint64_t ino);
 int orphans_recover(struct daxfs *fs);
 /* free blocks of @i past file block @from_lblk (or in [from, to)), batching

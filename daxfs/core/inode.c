@@ -370,6 +370,18 @@ bool kept_open(struct daxfs *fs, uint64_t ino, unsigned own)
 	return kept;
 }
 
+/* hint_orphan - @ino's last link went while it may be open (fs->lock) */
+void hint_orphan(struct daxfs *fs, uint64_t ino)
+{
+	struct dxi *i;
+
+	pthread_mutex_lock(&fs->icache_lock);
+	i = dxi_find_locked(fs, ino);
+	if (i)
+		i->maybe_orphan = true;
+	pthread_mutex_unlock(&fs->icache_lock);
+}
+
 int daxfs_open_ref(struct daxfs *fs, uint64_t ino)
 {
 	const struct daxfs_dinode *di;
@@ -384,6 +396,8 @@ int daxfs_open_ref(struct daxfs *fs, uint64_t ino)
 	if (!err) {
 		pthread_mutex_lock(&fs->icache_lock);
 		i->opens++;
+		if (!di->nlink) /* a tmpfile, or unlinked and named by a handle */
+			i->maybe_orphan = true;
 		pthread_mutex_unlock(&fs->icache_lock);
 	}
 	dx_unlock(fs);
@@ -401,7 +415,8 @@ void daxfs_open_put(struct daxfs *fs, uint64_t ino)
 		pthread_mutex_unlock(&fs->icache_lock);
 		return;
 	}
-	bool last = --i->opens == 0;
+	/* only a file whose last link went while open needs a look */
+	bool last = --i->opens == 0 && i->maybe_orphan;
 
 	i->refs++;
 	pthread_mutex_unlock(&fs->icache_lock);

@@ -466,6 +466,7 @@ static enum dropped drop_link(struct daxfs *fs, uint64_t ino, struct daxfs_attr 
 		return DROP_FREED;
 	}
 	orphan_add(fs, ino);
+	hint_orphan(fs, ino); /* its last close frees it */
 	return DROP_ORPHAN;
 }
 
