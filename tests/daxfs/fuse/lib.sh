@@ -133,6 +133,14 @@ dx_dp_opts() {
 	*) echo "-o datapath=$DP" ;;
 	esac
 }
+# dx_stat PYEXPR: PYEXPR evaluated on the daemon's statistics (`daxfs stat
+# --json` of $MNT) as d, e.g. dx_stat 'd["core"]["tx_commits"]'
+dx_stat() {
+	"$DAXFS" stat "$MNT" --json |
+		"$PY" -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1" ||
+		fail "daxfs stat --json: $1"
+}
+
 # dx_writeback: is this run under -o writeback (the kernel keeps written
 # data, and the mtime and ctime of the files it caches)?
 dx_writeback() {

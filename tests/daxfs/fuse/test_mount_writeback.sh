@@ -17,14 +17,6 @@
 . "$(dirname "$0")/shared/lib.sh" "$@"
 dx_mkfs 64M
 
-stat_json() {
-	"$DAXFS" stat "$MNT" --json || fail "daxfs stat --json"
-}
-field() { # field PYEXPR: evaluate on the stats JSON as d
-	stat_json | "$PY" -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1" ||
-		fail "stat field $1"
-}
-
 out=$("$DAXFS" $(dx_dp_opts) -o writeback "$REGION" "$MNT" 2>&1) &&
 	fail "-o writeback with cache=never was accepted"
 grep -q "writeback needs -o cache=auto or cache=always" <<<"$out" ||
@@ -32,15 +24,15 @@ grep -q "writeback needs -o cache=auto or cache=always" <<<"$out" ||
 mountpoint -q "$MNT" && fail "mounted despite -o writeback with cache=never"
 
 dx_mount -o cache=always,writeback
-expect_eq "$(field 'd["writeback"]')" True "stat: writeback"
-expect_eq "$(field 'd["mmap"]["offered"]')" False "stat: DAX mmap offered"
+expect_eq "$(dx_stat 'd["writeback"]')" True "stat: writeback"
+expect_eq "$(dx_stat 'd["mmap"]["offered"]')" False "stat: DAX mmap offered"
 why="writeback keeps written data"
 [ "$DP" = page ] && why="page data path caches" # its own reason comes first
 "$DAXFS" stat "$MNT" | grep -q "not offered (.*$why" ||
 	fail "daxfs stat does not say why DAX mmap is off: $("$DAXFS" stat "$MNT" | grep 'dax mmap')"
 
 # appends: cached, coherent through the mount, handed over at close
-w0=$(field 'd["ops"].get("write", {}).get("count", 0)')
+w0=$(dx_stat 'd["ops"].get("write", {}).get("count", 0)')
 MNT=$MNT DAXFS=$DAXFS "$PY" - <<'PY' || fail "appends ($DP path)"
 import json, os, subprocess
 m = os.environ["MNT"]
@@ -61,9 +53,9 @@ os.close(fd)
 assert os.pread(rd, len(want) + 10, 0) == want
 os.close(rd)
 PY
-w1=$(field 'd["ops"].get("write", {}).get("count", 0)')
+w1=$(dx_stat 'd["ops"].get("write", {}).get("count", 0)')
 [ $((w1 - w0)) -le 40 ] || fail "4000 appends took $((w1 - w0)) WRITE requests (the kernel should keep them)"
-bw=$(field 'd["bytes_written"]')
+bw=$(dx_stat 'd["bytes_written"]')
 [ "$bw" -ge 16000 ] || fail "after close the daemon got $bw bytes, want at least 16000"
 dx_umount
 dx_mount -o cache=always,writeback

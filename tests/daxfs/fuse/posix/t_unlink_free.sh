@@ -11,24 +11,18 @@
 dx_mkfs 64M
 dx_mount
 
-commits() {
-	"$DAXFS" stat "$MNT" --json |
-		"$PY" -c 'import json, sys; print(json.load(sys.stdin)["core"]["tx_commits"])' ||
-		fail "daxfs stat --json"
-}
-
 mkdir "$MNT/d" || fail "mkdir"
 for i in $(seq 50); do
 	: > "$MNT/d/e$i" || fail "create e$i"
 done
 # the kernel knows the names (no LOOKUP), and their RELEASEs are served
 sleep 0.2
-before=$(commits)
+before=$(dx_stat 'd["core"]["tx_commits"]')
 for i in $(seq 50); do
 	rm "$MNT/d/e$i" || fail "rm e$i"
 done
 sleep 0.5 # FORGETs, if any, are served by now
-expect_eq "$(commits)" "$((before + 50))" "journal commits for 50 unlinks of empty files"
+expect_eq "$(dx_stat 'd["core"]["tx_commits"]')" "$((before + 50))" "journal commits for 50 unlinks of empty files"
 
 py '
 import mmap, time
