@@ -641,8 +641,8 @@ int daxfs_rename(struct daxfs *fs, uint64_t parent, const char *name, uint64_t n
 }
 
 /* leave a whiteout (a 0/0 character device) at @dir/@name, in the tx */
-static int put_whiteout(struct daxfs *fs, uint64_t dir, const char *name, size_t len,
-			uint32_t uid, uint32_t gid)
+static int put_whiteout(struct daxfs *fs, uint64_t dir, const char *name, size_t len, uint32_t uid,
+			uint32_t gid)
 {
 	uint64_t w;
 	int err = new_inode(fs, S_IFCHR, uid, gid, 0, dir, &w);
