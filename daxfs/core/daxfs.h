@@ -437,11 +437,13 @@ void daxfs_iput(struct daxfs *fs, uint64_t ino, uint64_t count);
 
 /*
  * daxfs_open_ref - one open reference on in-use inode @ino (DAXFS_O_OPENREFS:
- * FUSE OPEN and CREATE); an inode whose link count is 0 stays until the last
- * open reference and pin are gone. Returns 0, -ENOENT (freed already: an
- * open that raced the unlink), -ENOMEM.
+ * FUSE OPEN and CREATE), and @lookups iget references with it (a CREATE
+ * gives the kernel both: one check of the inode, not two); an inode whose
+ * link count is 0 stays until the last open reference and pin are gone.
+ * Returns 0, -ENOENT (freed already: an open that raced the unlink),
+ * -ENOMEM; nothing is taken on failure.
  */
-int daxfs_open_ref(struct daxfs *fs, uint64_t ino);
+int daxfs_open_ref(struct daxfs *fs, uint64_t ino, unsigned lookups);
 
 /* daxfs_open_put - drop an open reference (FUSE RELEASE); the last one frees
  * an unlinked inode nothing else keeps. Never fails. */

@@ -382,7 +382,7 @@ void hint_orphan(struct daxfs *fs, uint64_t ino)
 	pthread_mutex_unlock(&fs->icache_lock);
 }
 
-int daxfs_open_ref(struct daxfs *fs, uint64_t ino)
+int daxfs_open_ref(struct daxfs *fs, uint64_t ino, unsigned lookups)
 {
 	const struct daxfs_dinode *di;
 	struct dxi *i = dxi_get(fs, ino);
@@ -396,6 +396,7 @@ int daxfs_open_ref(struct daxfs *fs, uint64_t ino)
 	if (!err) {
 		pthread_mutex_lock(&fs->icache_lock);
 		i->opens++;
+		i->nlookup += lookups;
 		if (!di->nlink) /* a tmpfile, or unlinked and named by a handle */
 			i->maybe_orphan = true;
 		pthread_mutex_unlock(&fs->icache_lock);

@@ -648,7 +648,7 @@ static void dx_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (!err && fi->kill_suidgid && (fi->flags & O_TRUNC))
 			err = kill_suidgid(d, ino);
 		if (!err)
-			err = daxfs_open_ref(d->fs, ino); /* until RELEASE */
+			err = daxfs_open_ref(d->fs, ino, 0); /* until RELEASE */
 		open_file_info(d, fi);
 		if (!err && d->writeback && (fi->flags & O_ACCMODE) != O_RDONLY)
 			append_only_direct(d, ino, fi);
@@ -1169,13 +1169,8 @@ static void create_open(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 	struct daxfs_new n = new_inode_args(req, m, uid, gid, 0);
 
 	err = daxfs_make(d->fs, parent, name, &n, &a);
-	if (!err)
-		err = daxfs_open_ref(d->fs, a.ino); /* first: it keeps a tmpfile */
-	if (!err) {
-		err = daxfs_iget(d->fs, a.ino);
-		if (err)
-			daxfs_open_put(d->fs, a.ino);
-	}
+	if (!err) /* the open (it keeps a tmpfile) and the kernel's lookup */
+		err = daxfs_open_ref(d->fs, a.ino, 1);
 	if (err) {
 		reply_done(req, d, DXS_CREATE, t0, err);
 		return;

@@ -106,7 +106,7 @@ static void case_empty(const char *path)
 	CHECK_EQ(a.ino, ino);
 	CHECK_EQ(a.nlink, 0);
 	CHECK_EQ(a.mode, S_IFREG | 0644);
-	CHECK_EQ(daxfs_open_ref(fs, ino), -ENOENT);
+	CHECK_EQ(daxfs_open_ref(fs, ino, 0), -ENOENT);
 	CHECK_EQ(daxfs_iget(fs, ino), -ENOENT);
 	/* its number is not handed out: fill every other inode */
 	for (k = 0; !err; k++) {
@@ -171,10 +171,10 @@ static void case_open(const char *path)
 	struct daxfs *fs = open_refs(path);
 	struct daxfs_statfs s0 = fsstat(fs);
 	uint64_t ino = make_file(fs, "o", 8192), pino;
+	struct daxfs_attr a;
 
-	CHECK_OK(daxfs_iget(fs, ino));
-	CHECK_OK(daxfs_open_ref(fs, ino));
-	CHECK_OK(daxfs_open_ref(fs, ino));
+	CHECK_OK(daxfs_open_ref(fs, ino, 1)); /* as a CREATE: an open and a lookup */
+	CHECK_OK(daxfs_open_ref(fs, ino, 0));
 	unlink_kept(fs, "o", ino);
 	daxfs_open_put(fs, ino);
 	CHECK_EQ(orphan_head(fs), ino); /* one open left */
@@ -183,7 +183,10 @@ static void case_open(const char *path)
 	CHECK_EQ(media_mode(fs, ino), 0);
 	CHECK_EQ(fsstat(fs).free_blocks, s0.free_blocks);
 	daxfs_open_put(fs, ino); /* one too many: ignored */
+	CHECK_OK(daxfs_getattr(fs, ino, &a)); /* the lookup taken with the open */
+	CHECK_EQ(a.nlink, 0);
 	daxfs_iput(fs, ino, 1);
+	CHECK_EQ(daxfs_getattr(fs, ino, &a), -ENOENT);
 
 	/* a pin (a DAX mapping's grant) keeps it the same way */
 	pino = make_file(fs, "p", 8192);
