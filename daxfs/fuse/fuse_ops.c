@@ -657,7 +657,8 @@ static void dx_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		reply_result(req, err);
 	else if (fuse_reply_open(req, fi) && !is_stats_ino(ino))
 		daxfs_open_put(d->fs, ino); /* not delivered: no RELEASE comes */
-	op_done(d, DXS_OPEN, t0, err);
+	if (!is_stats_ino(ino)) /* the instrument is not counted (fuse_stats.h) */
+		op_done(d, DXS_OPEN, t0, err);
 }
 
 static void dx_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -683,7 +684,6 @@ static void dx_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			n = s->len - (size_t)off < size ? s->len - (size_t)off : size;
 		fuse_reply_buf(req, n ? s->buf + off : NULL, n);
 		pthread_mutex_unlock(&stats_snap_lock);
-		op_done(d, DXS_READ, t0, 0);
 		return;
 	}
 	if (size > DAXFS_FUSE_MAX_IO)
@@ -774,12 +774,13 @@ static void dx_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 			free(s);
 		}
 		pthread_mutex_unlock(&stats_snap_lock);
-	} else {
-		if (d->dp_ops->flush)
-			err = d->dp_ops->flush(d->dp, ino, false);
-		/* after the writeback: the last close of an unlinked file frees it */
-		daxfs_open_put(d->fs, ino);
+		fuse_reply_err(req, 0); /* not counted (fuse_stats.h) */
+		return;
 	}
+	if (d->dp_ops->flush)
+		err = d->dp_ops->flush(d->dp, ino, false);
+	/* after the writeback: the last close of an unlinked file frees it */
+	daxfs_open_put(d->fs, ino);
 	reply_done(req, d, DXS_RELEASE, t0, err);
 }
 

@@ -3,7 +3,10 @@
  * fuse_stats.h - per-mount statistics of the daxfs daemon.
  *
  * Every FUSE operation is counted with its latency (log2 histogram in ns),
- * and errors; the data paths add bytes moved. The daemon serves a snapshot
+ * and errors; the data paths add bytes moved. Not counted: the OPEN, READ
+ * and RELEASE of the statistics files themselves, the instrument (their
+ * RELEASE comes in the background after a reader's close, so counting it
+ * would make no two snapshots comparable); their LOOKUP is counted. The daemon serves a snapshot
  * as text or JSON through hidden files in the root directory
  * (DAXFS_STATS_NAME, DAXFS_STATS_JSON_NAME) that readdir never lists;
  * `daxfs stat MOUNTPOINT [--json]` prints them.

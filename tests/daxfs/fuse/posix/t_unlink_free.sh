@@ -11,12 +11,26 @@
 dx_mkfs 64M
 dx_mount
 
+# close(2) returns before the daemon has served the RELEASE (the kernel
+# sends it in the background); a file still open there when the unlink
+# comes is freed by that RELEASE instead. wait_released N: until N RELEASEs
+# have been served in all.
+releases() { dx_stat 'd["ops"].get("release", {}).get("count", 0)'; }
+wait_released() {
+	local k
+	for k in $(seq 200); do
+		[ "$(releases)" -ge "$1" ] && return 0
+		sleep 0.05
+	done
+	fail "the daemon served $(releases) RELEASEs, want $1"
+}
+
 mkdir "$MNT/d" || fail "mkdir"
+r0=$(releases)
 for i in $(seq 50); do
 	: > "$MNT/d/e$i" || fail "create e$i"
 done
-# the kernel knows the names (no LOOKUP), and their RELEASEs are served
-sleep 0.2
+wait_released $((r0 + 50))
 before=$(dx_stat 'd["core"]["tx_commits"]')
 for i in $(seq 50); do
 	rm "$MNT/d/e$i" || fail "rm e$i"
@@ -24,22 +38,35 @@ done
 sleep 0.5 # FORGETs, if any, are served by now
 expect_eq "$(dx_stat 'd["core"]["tx_commits"]')" "$((before + 50))" "journal commits for 50 unlinks of empty files"
 
-py '
-import mmap, time
+DAXFS=$DAXFS py '
+import json, mmap, subprocess, time
 def st():
     s = os.statvfs(m); return s.f_bfree, s.f_ffree
+def releases():
+    out = subprocess.run([os.environ["DAXFS"], "stat", m, "--json"], capture_output=True,
+                         check=True, text=True).stdout
+    return json.loads(out)["ops"].get("release", {}).get("count", 0)
+def closed(r0):  # the RELEASE of the file just closed is served (see above)
+    for _ in range(200):
+        if releases() > r0: return
+        time.sleep(0.05)
+    raise SystemExit("RELEASE not served")
 free0 = st()
 # a file with data, unlinked while nothing has it open: freed at once
+r0 = releases()
 with open(m + "/big", "wb") as f:
     f.write(os.urandom(3 << 20))
     f.flush(); os.fsync(f.fileno())
+closed(r0)
 assert st()[0] < free0[0] and st()[1] == free0[1] - 1, (st(), free0)
 os.unlink(m + "/big")
 assert st() == free0, ("not freed by the unlink", st(), free0)
 
 # fstat of an O_PATH descriptor of an unlinked file
+r0 = releases()
 with open(m + "/p", "wb") as f:
     f.write(b"12345")
+closed(r0)
 fd = os.open(m + "/p", os.O_PATH)
 os.unlink(m + "/p")
 s = os.fstat(fd)
