@@ -657,7 +657,8 @@ static void dx_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		reply_result(req, err);
 	else if (fuse_reply_open(req, fi) && !is_stats_ino(ino))
 		daxfs_open_put(d->fs, ino); /* not delivered: no RELEASE comes */
-	if (!is_stats_ino(ino))		    /* the instrument is not counted (fuse_stats.h) */
+	/* the statistics files, the instrument, are not counted (fuse_stats.h) */
+	if (!is_stats_ino(ino))
 		op_done(d, DXS_OPEN, t0, err);
 }
 
