@@ -794,6 +794,7 @@ struct daxfs_stats {
 	uint64_t dir_node_reads;  /* directory tree nodes visited (lookups, inserts...) */
 	uint64_t alloc_resv;	  /* chunks reserved for a window of a large file */
 	uint64_t resv_broken;	  /* reservations ended by space pressure */
+	uint64_t inode_checks;	  /* inode checksums computed on a read (di_get) */
 };
 
 void daxfs_get_stats(struct daxfs *fs, struct daxfs_stats *st);

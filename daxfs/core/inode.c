@@ -88,9 +88,21 @@ static_assert(offsetof(struct daxfs_dinode, mtime) == offsetof(struct daxfs_dino
 struct timespec di_get_time(const struct daxfs_dinode *di, enum daxfs_time_idx t)
 {
 	const le64 *f = &di->atime + t;
+	struct timespec ts;
+
+	if (!di->epoch[t]) { /* every time of this era: 64-bit arithmetic */
+		int64_t v = (int64_t)le64_to_cpu(*f), sec = v / NS_PER_S, ns = v % NS_PER_S;
+
+		if (ns < 0) {
+			ns += NS_PER_S;
+			sec--;
+		}
+		ts.tv_sec = (time_t)sec;
+		ts.tv_nsec = (long)ns;
+		return ts;
+	}
 	dx_ns v = (dx_ns)(int64_t)le64_to_cpu(*f) + (dx_ns)di->epoch[t] * ((dx_ns)1 << 64);
 	dx_ns sec = v / NS_PER_S, ns = v % NS_PER_S;
-	struct timespec ts;
 
 	if (ns < 0) {
 		ns += NS_PER_S;
@@ -186,7 +198,7 @@ int imap_init(struct daxfs *fs)
 	}
 	/* ghosts: free on media, but their numbers are still named */
 	pthread_mutex_lock(&fs->icache_lock);
-	for (size_t b = 0; b < ICACHE_BUCKETS; b++)
+	for (size_t b = 0; b < fs->icache_size; b++)
 		for (struct dxi *i = fs->icache[b]; i; i = i->hnext)
 			if (i->ghost && ino_valid(fs, i->ino))
 				imap_set(fs, i->ino);
@@ -229,14 +241,51 @@ void ino_free_mark(struct daxfs *fs, uint64_t ino)
 
 /* ---- in-memory inodes ---- */
 
-static size_t ih(uint64_t ino)
+#define ICACHE_MIN 1024
+
+static size_t ih(const struct daxfs *fs, uint64_t ino)
 {
-	return (size_t)(ino * 0x9E3779B97F4A7C15ULL >> 40) % ICACHE_BUCKETS;
+	return (size_t)((ino * 0x9E3779B97F4A7C15ULL) >> 32) & (fs->icache_size - 1);
+}
+
+int icache_init(struct daxfs *fs)
+{
+	fs->icache = calloc(ICACHE_MIN, sizeof(*fs->icache));
+	if (!fs->icache)
+		return -ENOMEM;
+	fs->icache_size = ICACHE_MIN;
+	fs->icache_count = 0;
+	return 0;
+}
+
+/* icache_grow - twice the buckets (under icache_lock); on out of memory
+ * the table stays as it is: longer chains, nothing lost */
+static void icache_grow(struct daxfs *fs)
+{
+	size_t old = fs->icache_size;
+	struct dxi **t = calloc(old * 2, sizeof(*t)), **ot = fs->icache;
+
+	if (!t)
+		return;
+	fs->icache = t;
+	fs->icache_size = old * 2;
+	for (size_t b = 0; b < old; b++) {
+		struct dxi *i = ot[b], *n;
+
+		for (; i; i = n) {
+			size_t h = ih(fs, i->ino);
+
+			n = i->hnext;
+			i->hnext = t[h];
+			t[h] = i;
+		}
+	}
+	free(ot);
 }
 
 struct dxi *dxi_find_locked(struct daxfs *fs, uint64_t ino)
 {
-	for (struct dxi *i = fs->icache[ih(ino)]; i; i = i->hnext)
+	for (struct dxi *i = fs->icache[ih(fs, ino)]; i; i = i->hnext)
 		if (i->ino == ino)
 			return i;
 	return NULL;
@@ -258,8 +307,11 @@ struct dxi *dxi_get(struct daxfs *fs, uint64_t ino)
 		}
 		i->ino = ino;
 		pthread_rwlock_init(&i->rw, NULL);
-		i->hnext = fs->icache[ih(ino)];
-		fs->icache[ih(ino)] = i;
+		if (fs->icache_count >= fs->icache_size)
+			icache_grow(fs);
+		i->hnext = fs->icache[ih(fs, ino)];
+		fs->icache[ih(fs, ino)] = i;
+		fs->icache_count++;
 	}
 	i->refs++;
 	pthread_mutex_unlock(&fs->icache_lock);
@@ -268,11 +320,12 @@ struct dxi *dxi_get(struct daxfs *fs, uint64_t ino)
 
 static void dxi_unhash(struct daxfs *fs, struct dxi *i)
 {
-	struct dxi **pp = &fs->icache[ih(i->ino)];
+	struct dxi **pp = &fs->icache[ih(fs, i->ino)];
 
 	while (*pp != i)
 		pp = &(*pp)->hnext;
 	*pp = i->hnext;
+	fs->icache_count--;
 }
 
 static void dxi_free(struct dxi *i)
@@ -282,6 +335,22 @@ static void dxi_free(struct dxi *i)
 	free(i->deferred);
 	free(i->gattr);
 	free(i);
+}
+
+/* icache_destroy - free every in-memory inode and the table (closing) */
+void icache_destroy(struct daxfs *fs)
+{
+	for (size_t b = 0; b < fs->icache_size; b++) {
+		struct dxi *i = fs->icache[b], *n;
+
+		for (; i; i = n) {
+			n = i->hnext;
+			dxi_free(i);
+		}
+	}
+	free(fs->icache);
+	fs->icache = NULL;
+	fs->icache_size = fs->icache_count = 0;
 }
 
 /* dxi_put - drop a reference; the last one frees the in-memory inode and, if

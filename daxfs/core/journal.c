@@ -124,7 +124,7 @@ static struct tx_blk *tx_shadow(struct daxfs *fs, uint64_t blk, bool zero)
 		tx->blks = n;
 		tx->cap = cap;
 	}
-	b = malloc(sizeof(*b));
+	b = tx->nspare ? tx->spare[--tx->nspare] : malloc(sizeof(*b));
 	if (!b)
 		abort();
 	b->blk = blk;
@@ -227,8 +227,12 @@ static void tx_clear(struct daxfs *fs)
 {
 	struct dx_tx *tx = &fs->tx;
 
-	for (size_t n = 0; n < tx->nblks; n++)
-		free(tx->blks[n]);
+	for (size_t n = 0; n < tx->nblks; n++) {
+		if (tx->nspare < TX_SPARE_MAX)
+			tx->spare[tx->nspare++] = tx->blks[n];
+		else
+			free(tx->blks[n]);
+	}
 	tx->nblks = 0;
 	for (size_t s = 0; s < tx->hash_size; s++)
 		tx->hash[s] = -1;
@@ -421,7 +425,10 @@ int tx_commit(struct daxfs *fs)
 	crash_point(2);
 	/* 5. apply */
 	for (size_t n = 0; n < tx->nblks; n++) {
-		if (n == tx->nblks / 2) {
+		/* a persist point half way through, only where a test looks at
+		 * it: crash injection at step 3, or the crash simulator (which
+		 * then also tries a crash with half the blocks home) */
+		if (n == tx->nblks / 2 && (crash_commit || pmr_crashsim(r))) {
 			pmr_drain(r);
 			crash_point(3);
 		}
@@ -476,6 +483,8 @@ void tx_destroy(struct daxfs *fs)
 
 	if (tx->hash)
 		tx_clear(fs);
+	while (tx->nspare)
+		free(tx->spare[--tx->nspare]);
 	free(tx->blks);
 	free(tx->hash);
 	free(tx->frees);

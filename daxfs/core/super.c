@@ -187,17 +187,7 @@ enum daxfs_probe_result daxfs_probe(const struct pmr_region *r)
 
 static void fs_free(struct daxfs *fs)
 {
-	for (size_t b = 0; b < ICACHE_BUCKETS; b++) {
-		struct dxi *i = fs->icache[b], *n;
-
-		for (; i; i = n) {
-			n = i->hnext;
-			pthread_rwlock_destroy(&i->rw);
-			free(i->ext);
-			free(i->deferred);
-			free(i);
-		}
-	}
+	icache_destroy(fs);
 	tx_destroy(fs);
 	alloc_destroy(fs);
 	iso_destroy(fs);
@@ -354,6 +344,12 @@ int daxfs_open_region(struct pmr_region *r, unsigned flags, struct daxfs **out)
 		pmr_close(&r);
 		return -ENOMEM;
 	}
+	if (icache_init(fs)) {
+		free(fs);
+		pmr_close(&r);
+		return -ENOMEM;
+	}
+	di_memo_serial(fs);
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_mutex_init(&fs->icache_lock, NULL);
 	pthread_mutex_init(&fs->err_lock, NULL);
@@ -470,7 +466,7 @@ int daxfs_close(struct daxfs **fsp)
 		struct dxi *i = NULL;
 
 		pthread_mutex_lock(&fs->icache_lock);
-		for (size_t b = 0; b < ICACHE_BUCKETS && !i; b++)
+		for (size_t b = 0; b < fs->icache_size && !i; b++)
 			for (struct dxi *c = fs->icache[b]; c && !i; c = c->hnext)
 				if (c->nlookup || c->pins)
 					i = c;
@@ -558,6 +554,7 @@ void daxfs_get_stats(struct daxfs *fs, struct daxfs_stats *st)
 	dx_lock(fs);
 	*st = fs->stats;
 	dx_unlock(fs);
+	st->inode_checks = atomic_load_explicit(&fs->inode_checks, memory_order_relaxed);
 }
 
 bool daxfs_readonly(struct daxfs *fs)
