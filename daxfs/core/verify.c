@@ -5,7 +5,8 @@
  *
  * Where each structure is checked (docs/design.md, "Verification"):
  *   inode        di_get(): checksum, type, every block and inode number in
- *                it, at every read by an operation;
+ *                it, at every read by an operation (an inode whose bytes
+ *                equal an image that passed, per thread, passes again);
  *   extents      ext_load(): each extent block (blk_get) and each extent
  *                (ext_check), once per load of a file's map into memory;
  *   dir nodes    dnode_get(): checksum, magic, owner, level and layout, at
