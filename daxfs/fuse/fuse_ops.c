@@ -317,8 +317,8 @@ static void dx_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 	uint64_t t0 = daxfs_now_ns();
 
 	forget_one(d, ino, nlookup);
-	fuse_reply_none(req);
 	op_done(d, DXS_FORGET, t0, 0);
+	fuse_reply_none(req);
 }
 
 static void dx_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
@@ -329,8 +329,8 @@ static void dx_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 
 	for (i = 0; i < count; i++)
 		forget_one(d, forgets[i].ino, forgets[i].nlookup);
-	fuse_reply_none(req);
 	op_done(d, DXS_FORGET, t0, 0);
+	fuse_reply_none(req);
 }
 
 static void dx_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -343,17 +343,18 @@ static void dx_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	if (is_stats_ino(ino)) {
 		stats_attr(d, ino, &st);
+		op_done(d, DXS_GETATTR, t0, 0);
 		fuse_reply_attr(req, &st, 0);
-	} else {
-		err = daxfs_getattr(d->fs, ino, &a);
-		if (err) {
-			reply_result(req, err);
-		} else {
-			attr_to_stat(&a, &st);
-			fuse_reply_attr(req, &st, d->attr_timeout);
-		}
+		return;
 	}
-	op_done(d, DXS_GETATTR, t0, err);
+	err = daxfs_getattr(d->fs, ino, &a);
+	if (err) {
+		reply_done(req, d, DXS_GETATTR, t0, err);
+		return;
+	}
+	attr_to_stat(&a, &st);
+	op_done(d, DXS_GETATTR, t0, 0);
+	fuse_reply_attr(req, &st, d->attr_timeout);
 }
 
 static void dx_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -441,8 +442,8 @@ static void dx_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	err = daxfs_setattr(d->fs, ino, &in, valid, &out);
 	if (!err) {
 		attr_to_stat(&out, &st);
-		fuse_reply_attr(req, &st, d->attr_timeout);
 		op_done(d, DXS_SETATTR, t0, 0);
+		fuse_reply_attr(req, &st, d->attr_timeout);
 		return;
 	}
 out_reply:
@@ -457,11 +458,12 @@ static void dx_readlink(fuse_req_t req, fuse_ino_t ino)
 	int err;
 
 	err = daxfs_readlink(d->fs, ino, buf, sizeof(buf), NULL);
-	if (err)
-		reply_result(req, err);
-	else
-		fuse_reply_readlink(req, buf);
-	op_done(d, DXS_READLINK, t0, err);
+	if (err) {
+		reply_done(req, d, DXS_READLINK, t0, err);
+		return;
+	}
+	op_done(d, DXS_READLINK, t0, 0);
+	fuse_reply_readlink(req, buf);
 }
 
 /* Owner of a new inode: the caller, or a setgid parent directory's group. */
@@ -653,13 +655,13 @@ static void dx_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (!err && d->writeback && (fi->flags & O_ACCMODE) != O_RDONLY)
 			append_only_direct(d, ino, fi);
 	}
+	/* the statistics files, the instrument, are not counted (fuse_stats.h) */
+	if (!is_stats_ino(ino))
+		op_done(d, DXS_OPEN, t0, err);
 	if (err)
 		reply_result(req, err);
 	else if (fuse_reply_open(req, fi) && !is_stats_ino(ino))
 		daxfs_open_put(d->fs, ino); /* not delivered: no RELEASE comes */
-	/* the statistics files, the instrument, are not counted (fuse_stats.h) */
-	if (!is_stats_ino(ino))
-		op_done(d, DXS_OPEN, t0, err);
 }
 
 static void dx_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -691,16 +693,15 @@ static void dx_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		size = DAXFS_FUSE_MAX_IO;
 	err = d->dp_ops->read(d->dp, ino, (uint64_t)off, size, &bv);
 	if (err) {
-		reply_result(req, err);
-	} else {
-		atomic_fetch_add_explicit(&d->stats.bytes_read, fuse_buf_size(bv),
-					  memory_order_relaxed);
-		fuse_reply_data(req, bv, 0);
-		if (d->dp_ops->read_done)
-			d->dp_ops->read_done(d->dp, ino);
-		daxfs_fuse_touch_atime(d, ino, false); /* after the reply: off the reader's path */
+		reply_done(req, d, DXS_READ, t0, err);
+		return;
 	}
-	op_done(d, DXS_READ, t0, err);
+	atomic_fetch_add_explicit(&d->stats.bytes_read, fuse_buf_size(bv), memory_order_relaxed);
+	op_done(d, DXS_READ, t0, 0); /* the copy into the reply is the kernel's */
+	fuse_reply_data(req, bv, 0);
+	if (d->dp_ops->read_done)
+		d->dp_ops->read_done(d->dp, ino);
+	daxfs_fuse_touch_atime(d, ino, false); /* after the reply: off the reader's path */
 }
 
 static void dx_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
@@ -709,12 +710,9 @@ static void dx_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	struct daxfs_daemon *d = daemon_of(req);
 	uint64_t t0 = daxfs_now_ns();
 	long n;
-	int err = 0;
 
 	if (is_stats_ino(ino)) {
-		err = -EBADF;
-		reply_result(req, err);
-		op_done(d, DXS_WRITE, t0, err);
+		reply_done(req, d, DXS_WRITE, t0, -EBADF);
 		return;
 	}
 	/* chattr +i/+a (the VFS checks them at open, FUSE cannot: fcntl may drop
@@ -726,14 +724,12 @@ static void dx_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	if (n == 0)
 		n = d->dp_ops->write(d->dp, ino, (uint64_t)off, in);
 	if (n < 0) {
-		err = (int)n;
-		reply_result(req, err);
-	} else {
-		atomic_fetch_add_explicit(&d->stats.bytes_written, (uint64_t)n,
-					  memory_order_relaxed);
-		fuse_reply_write(req, (size_t)n);
+		reply_done(req, d, DXS_WRITE, t0, (int)n);
+		return;
 	}
-	op_done(d, DXS_WRITE, t0, err);
+	atomic_fetch_add_explicit(&d->stats.bytes_written, (uint64_t)n, memory_order_relaxed);
+	op_done(d, DXS_WRITE, t0, 0);
+	fuse_reply_write(req, (size_t)n);
 }
 
 /*
@@ -751,8 +747,8 @@ static void dx_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int err;
 
 	if (!d->dp_ops->flush || is_stats_ino(ino)) {
-		fuse_reply_err(req, is_stats_ino(ino) ? 0 : ENOSYS);
 		op_done(d, DXS_FLUSH, t0, 0);
+		fuse_reply_err(req, is_stats_ino(ino) ? 0 : ENOSYS);
 		return;
 	}
 	/* the close of a descriptor that could not write reports nothing */
@@ -810,20 +806,20 @@ static void dx_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	int err;
 
 	if (d->no_opendir) {
-		fuse_reply_err(req, ENOSYS);
 		op_done(d, DXS_OPENDIR, t0, 0);
+		fuse_reply_err(req, ENOSYS);
 		return;
 	}
 	err = daxfs_getattr(d->fs, ino, &a);
 	if (!err && !S_ISDIR(a.mode))
 		err = -ENOTDIR;
 	if (err) {
-		reply_result(req, err);
-	} else {
-		fi->fh = 0;
-		fuse_reply_open(req, fi);
+		reply_done(req, d, DXS_OPENDIR, t0, err);
+		return;
 	}
-	op_done(d, DXS_OPENDIR, t0, err);
+	fi->fh = 0;
+	op_done(d, DXS_OPENDIR, t0, 0);
+	fuse_reply_open(req, fi);
 }
 
 struct dirbuf {
@@ -853,15 +849,14 @@ static int fill_dirent(void *ctx, const char *name, uint64_t ino, unsigned type,
 }
 
 /*
- * readdir_done - the end of READDIR and READDIRPLUS (both counted as
- * DXS_READDIR, started at @t0): a directory that was read gets its atime
- * (by the mount's atime policy).
+ * readdir_done - after the answer to READDIR or READDIRPLUS (both counted
+ * as DXS_READDIR before it): a directory that was read gets its atime (by
+ * the mount's atime policy).
  */
-static void readdir_done(struct daxfs_daemon *d, fuse_ino_t ino, uint64_t t0, int err)
+static void readdir_done(struct daxfs_daemon *d, fuse_ino_t ino, int err)
 {
 	if (!err)
 		daxfs_fuse_touch_atime(d, ino, true);
-	op_done(d, DXS_READDIR, t0, err);
 }
 
 static void dx_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -874,12 +869,13 @@ static void dx_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	db.buf = malloc(size ? size : 1);
 	err = db.buf ? daxfs_readdir(d->fs, ino, (uint64_t)off, fill_dirent, &db) : -ENOMEM;
+	op_done(d, DXS_READDIR, t0, err);
 	if (err)
 		reply_result(req, err);
 	else
 		fuse_reply_buf(req, db.buf, db.used);
 	free(db.buf);
-	readdir_done(d, ino, t0, err);
+	readdir_done(d, ino, err);
 }
 
 /*
@@ -996,6 +992,7 @@ static void dx_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 		}
 		used += need;
 	}
+	op_done(d, DXS_READDIR, t0, err);
 	if (err) {
 		reply_result(req, err);
 	} else if (fuse_reply_buf(req, buf, used)) {
@@ -1008,7 +1005,7 @@ static void dx_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 	free(pb.v);
 	free(refs);
 	free(buf);
-	readdir_done(d, ino, t0, err);
+	readdir_done(d, ino, err);
 }
 
 static void dx_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -1016,8 +1013,8 @@ static void dx_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	struct daxfs_daemon *d = daemon_of(req);
 	uint64_t t0 = daxfs_now_ns();
 
-	fuse_reply_err(req, 0);
 	op_done(d, DXS_RELEASEDIR, t0, 0);
+	fuse_reply_err(req, 0);
 }
 
 static void dx_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -1040,7 +1037,7 @@ static void dx_statfs(fuse_req_t req, fuse_ino_t ino)
 
 	err = daxfs_statfs(d->fs, &s);
 	if (err) {
-		reply_result(req, err);
+		reply_done(req, d, DXS_STATFS, t0, err);
 	} else {
 		memset(&sv, 0, sizeof(sv));
 		sv.f_bsize = s.block_size;
@@ -1052,9 +1049,9 @@ static void dx_statfs(fuse_req_t req, fuse_ino_t ino)
 		sv.f_ffree = s.free_inodes;
 		sv.f_favail = s.free_inodes;
 		sv.f_namemax = s.name_max ? s.name_max : DAXFS_NAME_MAX;
+		op_done(d, DXS_STATFS, t0, 0);
 		fuse_reply_statfs(req, &sv);
 	}
-	op_done(d, DXS_STATFS, t0, err);
 }
 
 static void dx_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
@@ -1087,11 +1084,11 @@ static void reply_xattr(fuse_req_t req, size_t size, const char *buf, size_t len
 
 /*
  * getxattr (@name) or listxattr (@name NULL) of @ino into a buffer of @size
- * bytes, answered on success. Returns 0, or -errno left for the caller to
- * answer.
+ * bytes, counted as @op (started at @t0) and answered on success. Returns
+ * 0, or -errno left for the caller to count and answer.
  */
 static int query_xattr(fuse_req_t req, struct daxfs_daemon *d, fuse_ino_t ino, const char *name,
-		       size_t size)
+		       size_t size, enum daxfs_stat_op op, uint64_t t0)
 {
 	size_t len = 0;
 	char *buf = NULL;
@@ -1106,8 +1103,10 @@ static int query_xattr(fuse_req_t req, struct daxfs_daemon *d, fuse_ino_t ino, c
 		err = daxfs_getxattr(d->fs, ino, name, buf, size, &len);
 	else
 		err = daxfs_listxattr(d->fs, ino, buf, size, &len);
-	if (!err)
+	if (!err) {
+		op_done(d, op, t0, 0);
 		reply_xattr(req, size, buf, len);
+	}
 	free(buf);
 	return err;
 }
@@ -1118,10 +1117,11 @@ static void dx_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	uint64_t t0 = daxfs_now_ns();
 	int err;
 
-	err = is_stats_ino(ino) ? -ENODATA : query_xattr(req, d, ino, name, size);
-	if (err)
+	err = is_stats_ino(ino) ? -ENODATA : query_xattr(req, d, ino, name, size, DXS_GETXATTR, t0);
+	if (err) { /* a missing attribute is an answer, not a failure */
+		op_done(d, DXS_GETXATTR, t0, err == -ENODATA ? 0 : err);
 		reply_result(req, err);
-	op_done(d, DXS_GETXATTR, t0, err == -ENODATA ? 0 : err);
+	}
 }
 
 static void dx_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
@@ -1130,10 +1130,12 @@ static void dx_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	uint64_t t0 = daxfs_now_ns();
 	int err = 0;
 
-	if (is_stats_ino(ino))
+	if (is_stats_ino(ino)) {
+		op_done(d, DXS_LISTXATTR, t0, 0);
 		reply_xattr(req, size, NULL, 0);
-	else
-		err = query_xattr(req, d, ino, NULL, size);
+	} else {
+		err = query_xattr(req, d, ino, NULL, size, DXS_LISTXATTR, t0);
+	}
 	if (err)
 		reply_done(req, d, DXS_LISTXATTR, t0, err);
 }
@@ -1181,12 +1183,12 @@ static void create_open(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 	if (!name)
 		e.entry_timeout = 0; /* no name to cache */
 	open_file_info(d, fi);
+	op_done(d, DXS_CREATE, t0, 0);
 	/* not delivered: drop the kernel's references (frees a tmpfile) */
 	if (fuse_reply_create(req, &e, fi)) {
 		daxfs_iput(d->fs, a.ino, 1);
 		daxfs_open_put(d->fs, a.ino);
 	}
-	op_done(d, DXS_CREATE, t0, 0);
 }
 
 static void dx_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -1236,11 +1238,11 @@ static void dx_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		err = d->dp_ops->flush(d->dp, ino, false);
 	if (!err)
 		err = daxfs_lseek_data(d->fs, ino, (uint64_t)off, whence, &result);
+	op_done(d, DXS_LSEEK, t0, err == -ENXIO || err == -ENOSYS ? 0 : err);
 	if (err)
 		reply_result(req, err);
 	else
 		fuse_reply_lseek(req, (off_t)result);
-	op_done(d, DXS_LSEEK, t0, err == -ENXIO || err == -ENOSYS ? 0 : err);
 }
 
 static void dx_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,

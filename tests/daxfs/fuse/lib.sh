@@ -141,6 +141,15 @@ dx_stat() {
 		fail "daxfs stat --json: $1"
 }
 
+# dx_daemon_pid [REGION] - the pid of the daemon serving REGION: the holder
+# of the region's flock (/proc/locks).
+dx_daemon_pid() {
+	local maj min ino
+	read -r maj min ino < <(stat -c '%Hd %Ld %i' "${1:-$REGION}")
+	awk -v id="$(printf '%02x:%02x:%s' "$maj" "$min" "$ino")" \
+		'$2 == "FLOCK" && $6 == id { print $5; exit }' /proc/locks
+}
+
 # dx_writeback: is this run under -o writeback (the kernel keeps written
 # data, and the mtime and ctime of the files it caches)?
 dx_writeback() {

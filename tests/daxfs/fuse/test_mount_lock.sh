@@ -19,14 +19,6 @@ PMEMDEV=$BUILD/pmemdev/pmemdev
 STOPPED=
 trap '[ -n "$STOPPED" ] && kill -CONT "$STOPPED" 2>/dev/null; dx_cleanup' EXIT
 
-# daemon_pid REGION - the pid holding the region's flock (/proc/locks).
-daemon_pid() {
-	local maj min ino
-	read -r maj min ino < <(stat -c '%Hd %Ld %i' "$1")
-	awk -v id="$(printf '%02x:%02x:%s' "$maj" "$min" "$ino")" \
-		'$2 == "FLOCK" && $6 == id { print $5; exit }' /proc/locks
-}
-
 # refused PATTERN cmd... - nonzero exit, PATTERN in its output
 refused() {
 	local pat=$1 rc
@@ -43,7 +35,7 @@ head -c 300000 /dev/urandom >"$T/data"
 cp "$T/data" "$MNT/keep"
 mkdir "$MNT/dir"
 sync
-pid=$(daemon_pid "$REGION")
+pid=$(dx_daemon_pid "$REGION")
 [ -n "$pid" ] || fail "no daemon holds $REGION"
 who="in use by PID $pid \\(daxfs, mounted on $MNT\\)"
 
@@ -67,7 +59,7 @@ dx_mount
 cmp "$T/data" "$MNT/keep" || fail "file changed after remount"
 
 # item 8: umount, then fsck -n at once while the daemon is still closing
-pid=$(daemon_pid "$REGION")
+pid=$(dx_daemon_pid "$REGION")
 kill -STOP "$pid"
 STOPPED=$pid
 fusermount3 -u "$MNT" || fail "fusermount3 -u with the daemon stopped"
@@ -85,7 +77,7 @@ grep -q "clean" "$T/fsck.out" || fail "fsck: $(cat "$T/fsck.out")"
 
 # the same for mkfs -f
 dx_mount
-pid=$(daemon_pid "$REGION")
+pid=$(dx_daemon_pid "$REGION")
 kill -STOP "$pid"
 STOPPED=$pid
 fusermount3 -u "$MNT" || fail "fusermount3 -u"
@@ -101,7 +93,7 @@ dx_mount
 [ -e "$MNT/keep" ] && fail "mkfs -f did not make a new filesystem"
 
 # a daemon that does not finish closing in time is named, and nothing is touched
-pid=$(daemon_pid "$REGION")
+pid=$(dx_daemon_pid "$REGION")
 echo x >"$MNT/mark"
 kill -STOP "$pid"
 STOPPED=$pid
