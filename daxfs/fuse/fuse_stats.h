@@ -2,8 +2,10 @@
 /*
  * fuse_stats.h - per-mount statistics of the daxfs daemon.
  *
- * Every FUSE operation is counted with its latency (log2 histogram in ns),
- * and errors; the data paths add bytes moved. Not counted: the OPEN, READ
+ * Every FUSE operation is counted with its latency (log2 histogram in ns:
+ * from the handler's start to just before the answer goes to the kernel,
+ * so a reader the reply wakes on the same CPU is never part of it), and
+ * errors; the data paths add bytes moved. Not counted: the OPEN, READ
  * and RELEASE of the statistics files themselves, the instrument (their
  * RELEASE comes in the background after a reader's close, so counting it
  * would make no two snapshots comparable); their LOOKUP is counted. The daemon serves a snapshot
