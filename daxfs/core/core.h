@@ -121,6 +121,8 @@ struct dx_tx {
 	 * 4 KiB each time was a tenth of the daemon's time per create) */
 	struct tx_blk *spare[TX_SPARE_MAX];
 	size_t nspare;
+	uint8_t *stage; /* the records, put together before they go to the journal */
+	size_t stage_cap;
 };
 
 struct daxfs {

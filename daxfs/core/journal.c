@@ -7,7 +7,8 @@
  *   1. clear the bitmap bits of blocks freed by the transaction;
  *   2. recompute the crc of sealed blocks;
  *   3. write redo records {region offset, length, bytes} for every run of
- *      changed lines into the journal, flush them, drain;
+ *      changed lines into the journal (put together in DRAM, then streamed
+ *      with non-temporal stores), drain;
  *   4. write the journal header (state COMMITTED, crc of the records) and
  *      persist it: this is the commit point;
  *   5. copy the runs to their home locations, drain;
@@ -223,6 +224,21 @@ size_t tx_journal_room(struct daxfs *fs)
 	return used >= jnl_cap(fs) ? 0 : jnl_cap(fs) - used;
 }
 
+/* stage_grow - room for @need bytes of records in the DRAM staging buffer */
+static void stage_grow(struct dx_tx *tx, size_t need)
+{
+	size_t cap = tx->stage_cap ? tx->stage_cap : 4096;
+	uint8_t *n;
+
+	while (cap < need)
+		cap *= 2;
+	n = realloc(tx->stage, cap);
+	if (!n)
+		abort(); /* out of memory inside a transaction: no way back */
+	tx->stage = n;
+	tx->stage_cap = cap;
+}
+
 static void tx_clear(struct daxfs *fs)
 {
 	struct dx_tx *tx = &fs->tx;
@@ -375,7 +391,10 @@ int tx_commit(struct daxfs *fs)
 			b->dirty |= 1;
 		}
 	}
-	/* 3. records */
+	/* 3. records, put together in DRAM and streamed into the journal with
+	 * non-temporal stores: on CPUs whose clwb evicts the line (this
+	 * project's machines), ordinary stores to the journal lines the last
+	 * commit flushed missed on every line */
 	for (size_t n = 0; n < tx->nblks; n++) {
 		struct tx_blk *b = tx->blks[n];
 		unsigned l = 0;
@@ -397,18 +416,20 @@ int tx_commit(struct daxfs *fs)
 				return pmd_err(-ENOSPC,
 					       "daxfs: transaction larger than the journal");
 			}
+			if (len + sizeof(rec) + rlen > tx->stage_cap)
+				stage_grow(tx, len + sizeof(rec) + rlen);
 			rec.off = cpu_to_le64(blk_to_off(b->blk) + l * LINE_SIZE);
 			rec.len = cpu_to_le32(rlen);
 			rec.pad = 0;
-			memcpy(jbase + len, &rec, sizeof(rec));
-			memcpy(jbase + len + sizeof(rec), b->data + l * LINE_SIZE, rlen);
-			crc = daxfs_crc32c(crc, jbase + len, sizeof(rec) + rlen);
+			memcpy(tx->stage + len, &rec, sizeof(rec));
+			memcpy(tx->stage + len + sizeof(rec), b->data + l * LINE_SIZE, rlen);
 			len += sizeof(rec) + rlen;
 			nrec++;
 			l = e;
 		}
 	}
-	pmr_flush(r, jbase, len);
+	crc = daxfs_crc32c(0, tx->stage, len);
+	pmr_memcpy(r, jbase, tx->stage, len, PMR_MEM_NONTEMPORAL | PMR_MEM_NODRAIN);
 	pmr_drain(r);
 	crash_point(1);
 	/* 4. commit point */
@@ -420,8 +441,7 @@ int tx_commit(struct daxfs *fs)
 	h.len = cpu_to_le64(len);
 	h.crc_records = cpu_to_le32(crc);
 	h.crc = cpu_to_le32(daxfs_csum(&h, sizeof(h), offsetof(struct daxfs_jheader, crc)));
-	memcpy(jh, &h, sizeof(h));
-	pmr_persist(r, jh, sizeof(h));
+	pmr_memcpy(r, jh, &h, sizeof(h), PMR_MEM_NONTEMPORAL);
 	crash_point(2);
 	/* 5. apply */
 	for (size_t n = 0; n < tx->nblks; n++) {
@@ -456,8 +476,7 @@ int tx_commit(struct daxfs *fs)
 	h.state = cpu_to_le32(DAXFS_JNL_EMPTY);
 	h.crc = 0;
 	h.crc = cpu_to_le32(daxfs_csum(&h, sizeof(h), offsetof(struct daxfs_jheader, crc)));
-	memcpy(jh, &h, sizeof(h));
-	pmr_persist(r, jh, sizeof(h));
+	pmr_memcpy(r, jh, &h, sizeof(h), PMR_MEM_NONTEMPORAL);
 
 	if (crash_commit)
 		crash_commit--;
@@ -485,6 +504,7 @@ void tx_destroy(struct daxfs *fs)
 		tx_clear(fs);
 	while (tx->nspare)
 		free(tx->spare[--tx->nspare]);
+	free(tx->stage);
 	free(tx->blks);
 	free(tx->hash);
 	free(tx->frees);
