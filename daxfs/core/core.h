@@ -101,6 +101,7 @@ struct dxi {
 struct tx_blk {
 	uint64_t blk;
 	uint64_t dirty; /* bit per 64-byte line */
+	uint64_t valid; /* lines holding the home copy or the transaction's (lazy_blk) */
 	bool seal;	/* recompute the blkhdr crc at commit */
 	bool fresh;	/* started from zeros: no home copy to check at commit */
 	_Alignas(16) uint8_t data[BLK_SIZE];
@@ -229,7 +230,8 @@ static inline void *dx_ptr(struct daxfs *fs, uint64_t off)
 /* journal.c: transactions (all under fs->lock) */
 void tx_begin(struct daxfs *fs);
 /* read pointer honouring the running transaction's shadows */
-const void *tx_read(struct daxfs *fs, uint64_t off);
+const void *tx_read(struct daxfs *fs, uint64_t off); /* to the end of the block */
+const void *tx_read_len(struct daxfs *fs, uint64_t off, size_t len);
 /* write pointer into the shadow of [off, off+len) (within one block) */
 void *tx_write(struct daxfs *fs, uint64_t off, size_t len);
 /* whole block for writing; @seal recomputes its blkhdr crc at commit */

@@ -50,7 +50,7 @@ void iext_forget(struct daxfs *fs, uint64_t ino, uint64_t parent, const char *na
 
 	if (!fs->iext_nblks || !ino_valid(fs, ino))
 		return;
-	x = tx_read(fs, iext_off(fs, ino));
+	x = tx_read_len(fs, iext_off(fs, ino), sizeof(*x));
 	if (le64_to_cpu(x->parent) != parent || x->namelen != len || memcmp(x->name, name, len))
 		return;
 	memset(tx_write(fs, iext_off(fs, ino), sizeof(*x)), 0, sizeof(*x));
@@ -69,7 +69,7 @@ int iext_get(struct daxfs *fs, uint64_t ino, uint64_t *parent, char *name, size_
 
 	if (!fs->iext_nblks || !ino_valid(fs, ino))
 		return -ENOENT;
-	memcpy(&x, tx_read(fs, iext_off(fs, ino)), sizeof(x));
+	memcpy(&x, tx_read_len(fs, iext_off(fs, ino), sizeof(x)), sizeof(x));
 	if (iext_empty(&x))
 		return -ENOENT;
 	if (le32_to_cpu(x.crc) != iext_csum(ino, &x) || !x.parent || !x.namelen || x.flags ||

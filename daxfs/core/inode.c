@@ -25,7 +25,7 @@ bool ino_valid(struct daxfs *fs, uint64_t ino)
 const struct daxfs_dinode *di_read(struct daxfs *fs, uint64_t ino)
 {
 	assert(ino_valid(fs, ino));
-	return tx_read(fs, di_off(fs, ino));
+	return tx_read_len(fs, di_off(fs, ino), DAXFS_INODE_SIZE);
 }
 
 struct daxfs_dinode *di_write(struct daxfs *fs, uint64_t ino)

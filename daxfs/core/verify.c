@@ -395,10 +395,10 @@ static uint64_t ino_blk(struct daxfs *fs, uint64_t ino)
 }
 
 /* is @p the running transaction's shadow (the caller holds fs->lock)? */
-static const void *shadow_or_home(struct daxfs *fs, uint64_t off, bool *shadow)
+static const void *shadow_or_home(struct daxfs *fs, uint64_t off, size_t len, bool *shadow)
 {
 	const void *home = dx_ptr(fs, off);
-	const void *p = dx_lock_holder == fs && fs->tx.active ? tx_read(fs, off) : home;
+	const void *p = dx_lock_holder == fs && fs->tx.active ? tx_read_len(fs, off, len) : home;
 
 	*shadow = p != home;
 	return p;
@@ -495,7 +495,7 @@ int di_get(struct daxfs *fs, uint64_t ino, const struct daxfs_dinode **out)
 	if (!ino_valid(fs, ino))
 		return -ENOENT;
 	off = blk_to_off(fs->itable_blk) + (ino - 1) * DAXFS_INODE_SIZE;
-	di = chk = shadow_or_home(fs, off, &shadow);
+	di = chk = shadow_or_home(fs, off, DAXFS_INODE_SIZE, &shadow);
 	if (!shadow) {
 		if (m->serial == fs->serial && m->ino == ino && !memcmp(&m->img, di, sizeof(*di))) {
 			*out = di;
@@ -581,7 +581,7 @@ static int blk_check(struct daxfs *fs, uint64_t blk, uint32_t magic, uint64_t in
 	if (!dx_in_data(fs, blk, 1))
 		return dx_corrupt(fs, what, DAXFS_WHY_RANGE, ino, blk,
 				  "block number outside the data area");
-	h = shadow_or_home(fs, blk_to_off(blk), shadow);
+	h = shadow_or_home(fs, blk_to_off(blk), BLK_SIZE, shadow);
 	if (le32_to_cpu(h->magic) != magic)
 		return dx_corrupt(fs, what, DAXFS_WHY_MAGIC, ino, blk, "bad magic 0x%08x",
 				  le32_to_cpu(h->magic));
