@@ -120,6 +120,20 @@ static bool lazy_blk(const struct daxfs *fs, uint64_t blk)
 	       (fs->iext_nblks && blk >= fs->iext_blk && blk < fs->iext_blk + fs->iext_nblks);
 }
 
+/* next_run - the next run of set bits of @mask at or after bit *@l: its
+ * first bit in *@l, the bit after its last in *@e; false when there is none */
+static bool next_run(uint64_t mask, unsigned *l, unsigned *e)
+{
+	uint64_t m, rest;
+
+	if (*l >= 64 || !(m = mask >> *l << *l))
+		return false;
+	*l = (unsigned)__builtin_ctzll(m);
+	rest = ~(m >> *l);
+	*e = rest ? *l + (unsigned)__builtin_ctzll(rest) : 64;
+	return true;
+}
+
 /* tx_fill - make lines @first..@last of shadow @b hold the home copy where
  * the transaction has not read them yet */
 static void tx_fill(struct daxfs *fs, struct tx_blk *b, unsigned first, unsigned last)
@@ -127,15 +141,9 @@ static void tx_fill(struct daxfs *fs, struct tx_blk *b, unsigned first, unsigned
 	uint64_t want = line_mask(first, last) & ~b->valid;
 	const uint8_t *home = dx_ptr(fs, blk_to_off(b->blk));
 
-	while (want) {
-		unsigned l = (unsigned)__builtin_ctzll(want), e = l;
-
-		while (e < 64 && (want >> e & 1))
-			e++;
+	for (unsigned l = 0, e; next_run(want, &l, &e); l = e)
 		memcpy(b->data + l * LINE_SIZE, home + l * LINE_SIZE, (e - l) * LINE_SIZE);
-		want &= ~line_mask(l, e - 1);
-	}
-	b->valid |= line_mask(first, last);
+	b->valid |= want;
 }
 
 static struct tx_blk *tx_shadow(struct daxfs *fs, uint64_t blk, bool zero)
@@ -455,20 +463,11 @@ int tx_commit(struct daxfs *fs)
 	 * commit flushed missed on every line */
 	for (size_t n = 0; n < tx->nblks; n++) {
 		struct tx_blk *b = tx->blks[n];
-		unsigned l = 0;
 
-		while (l < 64) {
-			unsigned e;
+		for (unsigned l = 0, e; next_run(b->dirty, &l, &e); l = e) {
 			struct daxfs_jrec rec;
-			uint32_t rlen;
+			uint32_t rlen = (e - l) * LINE_SIZE;
 
-			if (!(b->dirty & (1ULL << l))) {
-				l++;
-				continue;
-			}
-			for (e = l; e < 64 && (b->dirty & (1ULL << e)); e++)
-				;
-			rlen = (e - l) * LINE_SIZE;
 			if (len + sizeof(rec) + rlen > cap) {
 				tx_abort(fs);
 				return pmd_err(-ENOSPC,
@@ -483,7 +482,6 @@ int tx_commit(struct daxfs *fs)
 			memcpy(tx->stage + len + sizeof(rec), b->data + l * LINE_SIZE, rlen);
 			len += sizeof(rec) + rlen;
 			nrec++;
-			l = e;
 		}
 	}
 	crc = daxfs_crc32c(0, tx->stage, len);
@@ -512,20 +510,10 @@ int tx_commit(struct daxfs *fs)
 		}
 		struct tx_blk *b = tx->blks[n];
 		uint8_t *home = dx_ptr(fs, blk_to_off(b->blk));
-		unsigned l = 0;
 
-		while (l < 64) {
-			unsigned e;
-
-			if (!(b->dirty & (1ULL << l))) {
-				l++;
-				continue;
-			}
-			for (e = l; e < 64 && (b->dirty & (1ULL << e)); e++)
-				;
+		for (unsigned l = 0, e; next_run(b->dirty, &l, &e); l = e) {
 			memcpy(home + l * LINE_SIZE, b->data + l * LINE_SIZE, (e - l) * LINE_SIZE);
 			pmr_flush(r, home + l * LINE_SIZE, (e - l) * LINE_SIZE);
-			l = e;
 		}
 	}
 	pmr_drain(r);
