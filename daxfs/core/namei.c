@@ -137,17 +137,21 @@ static int attr_of(struct daxfs *fs, uint64_t ino, struct daxfs_attr *out)
 
 /*
  * end_tx - end the transaction of an operation that holds fs->lock: abort it
- * if @err, else commit it and, for a nonzero @ino, fill @out (if asked) with
- * the attributes of @ino. Drops fs->lock; returns the first error.
+ * if @err, else, for a nonzero @ino, fill @out (if asked) with the
+ * attributes of @ino as the transaction leaves them and commit it. Drops
+ * fs->lock; returns the first error.
  */
 static int end_tx(struct daxfs *fs, int err, uint64_t ino, struct daxfs_attr *out)
 {
+	/* the attributes come from the transaction's own copy: after the commit
+	 * the inode's lines are flushed, and on CPUs whose clwb evicts them
+	 * every read of the home copy would miss */
+	if (!err && ino)
+		err = attr_of(fs, ino, out);
 	if (err)
 		tx_abort(fs);
 	else
 		err = tx_commit(fs);
-	if (!err && ino)
-		err = attr_of(fs, ino, out);
 	dx_unlock(fs);
 	return err;
 }
