@@ -10,6 +10,9 @@
 dx_mount
 head -c 3M /dev/urandom > "$MNT/f"
 cat "$MNT/f" > /dev/null
+# every operation is counted, a successful listxattr too (it was not)
+"$PY" -c 'import os, sys; os.listxattr(sys.argv[1]); os.listxattr(sys.argv[1])' "$MNT/f" ||
+	fail "listxattr"
 "$DAXFS" stat "$MNT" > "$T/stat.txt" || fail "daxfs stat"
 grep -q "^write " "$T/stat.txt" || fail "no write line: $(cat "$T/stat.txt")"
 grep -q "^read " "$T/stat.txt" || fail "no read line"
@@ -28,6 +31,7 @@ assert s["bytes_read"] >= 3 << 20, s["bytes_read"]
 w = s["ops"]["write"]
 assert w["count"] >= 3 and w["p50_ns"] > 0 and w["p99_ns"] >= w["p50_ns"], w
 assert s["ops"]["create"]["count"] >= 1
+assert s["ops"].get("listxattr", {}).get("count", 0) >= 2, s["ops"].get("listxattr")
 assert s["space"]["free_blocks"] < s["space"]["total_blocks"]
 if dp in ("bio", "page"):
     b = s["blk"]
