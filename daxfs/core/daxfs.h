@@ -231,6 +231,11 @@ struct daxfs_new {
 	uint32_t uid;
 	uint32_t gid;
 	uint64_t rdev; /* character and block devices */
+	/* open the new file as it is made: an open reference and @lookups
+	 * lookup references, as daxfs_open_ref() takes them, in the same
+	 * step, so that no unlink can come between (regular files only) */
+	bool open;
+	unsigned lookups;
 };
 
 /*

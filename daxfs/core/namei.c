@@ -156,6 +156,44 @@ static int end_tx(struct daxfs *fs, int err, uint64_t ino, struct daxfs_attr *ou
 	return err;
 }
 
+/*
+ * end_make - end_tx() for an operation that made @ino, which @n may ask to
+ * open (daxfs_new.open): the references are taken after the commit, before
+ * fs->lock is dropped, so no unlink comes between. Out of memory for the
+ * in-memory inode leaves the file made and not opened (-ENOMEM).
+ */
+static int end_make(struct daxfs *fs, int err, uint64_t ino, struct daxfs_attr *out,
+		    const struct daxfs_new *n)
+{
+	struct daxfs_attr a;
+	struct dxi *i = NULL;
+
+	if (!n || !n->open)
+		return end_tx(fs, err, ino, out);
+	if (!err)
+		err = attr_of(fs, ino, &a);
+	if (err)
+		tx_abort(fs);
+	else
+		err = tx_commit(fs);
+	if (!err && !(i = dxi_get(fs, ino)))
+		err = -ENOMEM;
+	if (i) {
+		pthread_mutex_lock(&fs->icache_lock);
+		i->opens++;
+		i->nlookup += n->lookups;
+		if (!a.nlink) /* a tmpfile */
+			i->maybe_orphan = true;
+		pthread_mutex_unlock(&fs->icache_lock);
+	}
+	dx_unlock(fs);
+	if (i)
+		dxi_put(fs, i);
+	if (!err && out)
+		*out = a;
+	return err;
+}
+
 int daxfs_getattr(struct daxfs *fs, uint64_t ino, struct daxfs_attr *out)
 {
 	int err;
@@ -274,7 +312,7 @@ static int set_target(struct daxfs *fs, uint64_t ino, const char *target, size_t
 
 static int do_create(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mode,
 		     uint32_t umask, uint32_t uid, uint32_t gid, uint64_t rdev, const char *target,
-		     struct daxfs_attr *out)
+		     const struct daxfs_new *n, struct daxfs_attr *out)
 {
 	size_t len, tlen = 0;
 	uint64_t ino = 0;
@@ -317,7 +355,7 @@ static int do_create(struct daxfs *fs, uint64_t parent, const char *name, uint32
 		touch(fs, parent, true);
 		iext_set(fs, ino, parent, name, len);
 	}
-	return end_tx(fs, err, ino, out);
+	return end_make(fs, err, ino, out, n);
 }
 
 int daxfs_mknod(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
@@ -338,18 +376,20 @@ int daxfs_mknod(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mo
 	}
 	if (!S_ISCHR(mode) && !S_ISBLK(mode))
 		rdev = 0;
-	return do_create(fs, parent, name, mode & (S_IFMT | 07777), 0, uid, gid, rdev, NULL, out);
+	return do_create(fs, parent, name, mode & (S_IFMT | 07777), 0, uid, gid, rdev, NULL, NULL,
+			 out);
 }
 
 int daxfs_create(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
 		 uint32_t gid, struct daxfs_attr *out)
 {
-	return do_create(fs, parent, name, S_IFREG | (mode & 07777), 0, uid, gid, 0, NULL, out);
+	return do_create(fs, parent, name, S_IFREG | (mode & 07777), 0, uid, gid, 0, NULL, NULL,
+			 out);
 }
 
 /* an unnamed regular file in @dir, an orphan from the start (O_TMPFILE) */
 static int do_tmpfile(struct daxfs *fs, uint64_t dir, uint32_t mode, uint32_t umask, uint32_t uid,
-		      uint32_t gid, struct daxfs_attr *out)
+		      uint32_t gid, const struct daxfs_new *n, struct daxfs_attr *out)
 {
 	uint64_t ino = 0;
 	int err = lock_parent(fs, dir);
@@ -368,25 +408,26 @@ static int do_tmpfile(struct daxfs *fs, uint64_t dir, uint32_t mode, uint32_t um
 		di_write(fs, ino)->nlink = 0;
 		err = orphan_add(fs, ino);
 	}
-	return end_tx(fs, err, ino, out);
+	return end_make(fs, err, ino, out, n);
 }
 
 int daxfs_tmpfile(struct daxfs *fs, uint64_t dir, uint32_t mode, uint32_t uid, uint32_t gid,
 		  struct daxfs_attr *out)
 {
-	return do_tmpfile(fs, dir, mode, 0, uid, gid, out);
+	return do_tmpfile(fs, dir, mode, 0, uid, gid, NULL, out);
 }
 
 int daxfs_mkdir(struct daxfs *fs, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
 		uint32_t gid, struct daxfs_attr *out)
 {
-	return do_create(fs, parent, name, S_IFDIR | (mode & 07777), 0, uid, gid, 0, NULL, out);
+	return do_create(fs, parent, name, S_IFDIR | (mode & 07777), 0, uid, gid, 0, NULL, NULL,
+			 out);
 }
 
 int daxfs_symlink(struct daxfs *fs, uint64_t parent, const char *name, const char *target,
 		  uint32_t uid, uint32_t gid, struct daxfs_attr *out)
 {
-	return do_create(fs, parent, name, S_IFLNK | 0777, 0, uid, gid, 0, target, out);
+	return do_create(fs, parent, name, S_IFLNK | 0777, 0, uid, gid, 0, target, NULL, out);
 }
 
 int daxfs_make(struct daxfs *fs, uint64_t parent, const char *name, const struct daxfs_new *n,
@@ -415,10 +456,12 @@ int daxfs_make(struct daxfs *fs, uint64_t parent, const char *name, const struct
 	if (!name) {
 		if (!S_ISREG(mode))
 			return pmd_err(-EINVAL, "an unnamed file must be a regular file");
-		return do_tmpfile(fs, parent, mode, n->umask, n->uid, n->gid, out);
+		return do_tmpfile(fs, parent, mode, n->umask, n->uid, n->gid, n, out);
 	}
+	if (n->open && !S_ISREG(mode))
+		return pmd_err(-EINVAL, "only a regular file is opened as it is made");
 	return do_create(fs, parent, name, mode & (S_IFMT | 07777), n->umask, n->uid, n->gid, rdev,
-			 NULL, out);
+			 NULL, n, out);
 }
 
 enum dropped {

@@ -1172,9 +1172,12 @@ static void create_open(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 	new_owner(req, d, parent, &m, &uid, &gid);
 	struct daxfs_new n = new_inode_args(req, m, uid, gid, 0);
 
+	/* opened as it is made (an unlink of the new name by another process
+	 * cannot come first), with the kernel's lookup; the open keeps a
+	 * tmpfile */
+	n.open = true;
+	n.lookups = 1;
 	err = daxfs_make(d->fs, parent, name, &n, &a);
-	if (!err) /* the open (it keeps a tmpfile) and the kernel's lookup */
-		err = daxfs_open_ref(d->fs, a.ino, 1);
 	if (err) {
 		reply_done(req, d, DXS_CREATE, t0, err);
 		return;

@@ -16,8 +16,9 @@
  * which rebuilds the allocation map); a file with blocks is freed by the
  * unlink too, through the orphan list; an open reference or a pin keeps an
  * unlinked file readable and on the orphan list until the last one goes;
- * rename over a file frees it the same way; without the flag the old
- * contract holds (an iget keeps the inode); fsck is clean after each part.
+ * rename over a file frees it the same way; daxfs_make can open the file
+ * as it makes it; without the flag the old contract holds (an iget keeps
+ * the inode); fsck is clean after each part.
  */
 #include <sys/stat.h>
 
@@ -200,6 +201,55 @@ static void case_open(const char *path)
 	close_clean(&fs, path);
 }
 
+/*
+ * daxfs_make with .open: the file is opened as it is made, so an unlink of
+ * its name right after (another process: the name is visible as soon as
+ * the create commits) finds it open and keeps it. The daemon took the open
+ * reference in a second call before, after fs->lock had been dropped: an
+ * unlink in between freed the file and the CREATE failed with ENOENT
+ * although the file had been made. Also a tmpfile opened as it is made is
+ * freed by its last close and iput; a directory cannot be opened so.
+ */
+static void case_make_open(const char *path)
+{
+	struct daxfs *fs = open_refs(path);
+	struct daxfs_statfs s0 = fsstat(fs);
+	struct daxfs_new n = {.mode = S_IFREG | 0644, .open = true, .lookups = 1};
+	struct daxfs_attr a, g;
+	uint64_t c0 = commits(fs);
+	char buf[8192];
+	size_t got;
+
+	CHECK_OK(daxfs_make(fs, DAXFS_ROOT_INO, "mo", &n, &a));
+	CHECK_EQ(commits(fs), c0 + 1);
+	CHECK_EQ(a.nlink, 1);
+	CHECK(S_ISREG(a.mode));
+	memset(buf, 0x5a, sizeof(buf));
+	CHECK_OK(daxfs_write(fs, a.ino, 0, sizeof(buf), buf, &got));
+	unlink_kept(fs, "mo", a.ino); /* the open made with it keeps it */
+	daxfs_open_put(fs, a.ino);
+	CHECK_EQ(orphan_head(fs), 0);
+	CHECK_EQ(media_mode(fs, a.ino), 0);
+	CHECK_OK(daxfs_getattr(fs, a.ino, &g)); /* the lookup taken with it */
+	CHECK_EQ(g.nlink, 0);
+	daxfs_iput(fs, a.ino, 1);
+	CHECK_EQ(daxfs_getattr(fs, a.ino, &g), -ENOENT);
+
+	CHECK_OK(daxfs_make(fs, DAXFS_ROOT_INO, NULL, &n, &a)); /* a tmpfile */
+	CHECK_EQ(a.nlink, 0);
+	CHECK_EQ(orphan_head(fs), a.ino);
+	daxfs_open_put(fs, a.ino);
+	CHECK_EQ(orphan_head(fs), 0);
+	daxfs_iput(fs, a.ino, 1);
+	CHECK_EQ(fsstat(fs).free_inodes, s0.free_inodes);
+	CHECK_EQ(fsstat(fs).free_blocks, s0.free_blocks);
+
+	n.mode = S_IFDIR | 0755;
+	CHECK_EQ(daxfs_make(fs, DAXFS_ROOT_INO, "dir", &n, &a), -EINVAL);
+	CHECK_EQ(daxfs_lookup(fs, DAXFS_ROOT_INO, "dir", &a), -ENOENT);
+	close_clean(&fs, path);
+}
+
 /* rename over a looked-up empty file frees it in the rename's transaction;
  * a ghost left at close is no trouble */
 static void case_rename(const char *path)
@@ -251,6 +301,7 @@ int main(void)
 	case_empty(path);
 	case_blocks(path);
 	case_open(path);
+	case_make_open(path);
 	case_rename(path);
 	case_default(path);
 	printf("test_core_openrefs: ok\n");
