@@ -150,6 +150,18 @@ dx_daemon_pid() {
 		'$2 == "FLOCK" && $6 == id { print $5; exit }' /proc/locks
 }
 
+# dx_pin_daemon CPU PID - every thread of daemon PID onto CPU. libfuse
+# starts and ends worker threads as requests come, and taskset -a fails
+# when a thread it listed has gone before it got to it: try again.
+dx_pin_daemon() {
+	local _
+	for _ in 1 2 3 4 5; do
+		taskset -a -p -c "$1" "$2" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "taskset -a -p -c $1 $2: $(taskset -a -p -c "$1" "$2" 2>&1)"
+}
+
 # dx_writeback: is this run under -o writeback (the kernel keeps written
 # data, and the mtime and ctime of the files it caches)?
 dx_writeback() {
