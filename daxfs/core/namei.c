@@ -136,31 +136,13 @@ static int attr_of(struct daxfs *fs, uint64_t ino, struct daxfs_attr *out)
 }
 
 /*
- * end_tx - end the transaction of an operation that holds fs->lock: abort it
- * if @err, else, for a nonzero @ino, fill @out (if asked) with the
- * attributes of @ino as the transaction leaves them and commit it. Drops
- * fs->lock; returns the first error.
- */
-static int end_tx(struct daxfs *fs, int err, uint64_t ino, struct daxfs_attr *out)
-{
-	/* the attributes come from the transaction's own copy: after the commit
-	 * the inode's lines are flushed, and on CPUs whose clwb evicts them
-	 * every read of the home copy would miss */
-	if (!err && ino)
-		err = attr_of(fs, ino, out);
-	if (err)
-		tx_abort(fs);
-	else
-		err = tx_commit(fs);
-	dx_unlock(fs);
-	return err;
-}
-
-/*
- * end_make - end_tx() for an operation that made @ino, which @n may ask to
- * open (daxfs_new.open): the references are taken after the commit, before
- * fs->lock is dropped, so no unlink comes between. Out of memory for the
- * in-memory inode leaves the file made and not opened (-ENOMEM).
+ * end_make - end the transaction of an operation that holds fs->lock: abort
+ * it if @err, else, for a nonzero @ino, fill @out (if asked) with the
+ * attributes of @ino as the transaction leaves them and commit it. A file
+ * it made is opened if @n asks (daxfs_new.open): the references are taken
+ * after the commit, before fs->lock is dropped, so no unlink comes between;
+ * out of memory for the in-memory inode then leaves the file made and not
+ * opened (-ENOMEM). Drops fs->lock; returns the first error.
  */
 static int end_make(struct daxfs *fs, int err, uint64_t ino, struct daxfs_attr *out,
 		    const struct daxfs_new *n)
@@ -168,15 +150,16 @@ static int end_make(struct daxfs *fs, int err, uint64_t ino, struct daxfs_attr *
 	struct daxfs_attr a;
 	struct dxi *i = NULL;
 
-	if (!n || !n->open)
-		return end_tx(fs, err, ino, out);
-	if (!err)
+	/* the attributes come from the transaction's own copy: after the commit
+	 * the inode's lines are flushed, and on CPUs whose clwb evicts them
+	 * every read of the home copy would miss */
+	if (!err && ino)
 		err = attr_of(fs, ino, &a);
 	if (err)
 		tx_abort(fs);
 	else
 		err = tx_commit(fs);
-	if (!err && !(i = dxi_get(fs, ino)))
+	if (!err && ino && n && n->open && !(i = dxi_get(fs, ino)))
 		err = -ENOMEM;
 	if (i) {
 		pthread_mutex_lock(&fs->icache_lock);
@@ -189,9 +172,15 @@ static int end_make(struct daxfs *fs, int err, uint64_t ino, struct daxfs_attr *
 	dx_unlock(fs);
 	if (i)
 		dxi_put(fs, i);
-	if (!err && out)
+	if (!err && ino && out)
 		*out = a;
 	return err;
+}
+
+/* end_tx - end_make() of an operation that opens nothing */
+static int end_tx(struct daxfs *fs, int err, uint64_t ino, struct daxfs_attr *out)
+{
+	return end_make(fs, err, ino, out, NULL);
 }
 
 int daxfs_getattr(struct daxfs *fs, uint64_t ino, struct daxfs_attr *out)
