@@ -458,9 +458,9 @@ def main():
     if meta.get("cpu") is not None:
         pinned = sorted(n for n, c in meta.get("daemon_cpus", {}).items()
                         if c == str(meta["cpu"]))
-        w(f"  The loop ran on CPU {meta['cpu']}, and so did the daemons serving /dev/fuse"
-          f" ({', '.join(pinned) or 'none'});")
-        w("  the io_uring daemons kept their per-CPU queue threads.")
+        w(f"  The loop ran on CPU {meta['cpu']}, and so did every daemon thread that reads"
+          f" /dev/fuse ({', '.join(pinned) or 'none'});")
+        w("  the io_uring daemons' queue threads stayed on their own CPUs.")
     w(f"- Load average (1, 5, 15 min) before / after: {a.load}. At the start of each")
     w("  round: " + ", ".join(f"{r}: {loads[r]:.2f}" for r in sorted(loads)) +
       f"; metadata repetitions: " + ", ".join(f"{x:.2f}" for x in meta.get("load", [])) + ".")
