@@ -346,6 +346,7 @@ void di_to_attr(struct daxfs *fs, uint64_t ino, const struct daxfs_dinode *di,
 		struct daxfs_attr *a);
 struct dxi *dxi_get(struct daxfs *fs, uint64_t ino);
 void dxi_put(struct daxfs *fs, struct dxi *i);
+void open_count(struct daxfs *fs, struct dxi *i, unsigned lookups, bool unlinked);
 struct dxi *dxi_find_locked(struct daxfs *fs, uint64_t ino);
 int icache_init(struct daxfs *fs);
 void di_memo_serial(struct daxfs *fs);

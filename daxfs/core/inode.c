@@ -451,6 +451,21 @@ void hint_orphan(struct daxfs *fs, uint64_t ino)
 	pthread_mutex_unlock(&fs->icache_lock);
 }
 
+/*
+ * open_count - count one open and @lookups lookups on @i (under fs->lock,
+ * after the inode was found in use); @unlinked: its link count is 0 (a
+ * tmpfile, or unlinked and named by a handle), so its last close looks at it
+ */
+void open_count(struct daxfs *fs, struct dxi *i, unsigned lookups, bool unlinked)
+{
+	pthread_mutex_lock(&fs->icache_lock);
+	i->opens++;
+	i->nlookup += lookups;
+	if (unlinked)
+		i->maybe_orphan = true;
+	pthread_mutex_unlock(&fs->icache_lock);
+}
+
 int daxfs_open_ref(struct daxfs *fs, uint64_t ino, unsigned lookups)
 {
 	const struct daxfs_dinode *di;
@@ -462,14 +477,8 @@ int daxfs_open_ref(struct daxfs *fs, uint64_t ino, unsigned lookups)
 	/* checked and counted under fs->lock: an unlink frees under it too */
 	dx_lock(fs);
 	err = di_get(fs, ino, &di);
-	if (!err) {
-		pthread_mutex_lock(&fs->icache_lock);
-		i->opens++;
-		i->nlookup += lookups;
-		if (!di->nlink) /* a tmpfile, or unlinked and named by a handle */
-			i->maybe_orphan = true;
-		pthread_mutex_unlock(&fs->icache_lock);
-	}
+	if (!err)
+		open_count(fs, i, lookups, !di->nlink);
 	dx_unlock(fs);
 	dxi_put(fs, i);
 	return err;

@@ -161,14 +161,8 @@ static int end_make(struct daxfs *fs, int err, uint64_t ino, struct daxfs_attr *
 		err = tx_commit(fs);
 	if (!err && ino && n && n->open && !(i = dxi_get(fs, ino)))
 		err = -ENOMEM;
-	if (i) {
-		pthread_mutex_lock(&fs->icache_lock);
-		i->opens++;
-		i->nlookup += n->lookups;
-		if (!a.nlink) /* a tmpfile */
-			i->maybe_orphan = true;
-		pthread_mutex_unlock(&fs->icache_lock);
-	}
+	if (i)
+		open_count(fs, i, n->lookups, !a.nlink);
 	dx_unlock(fs);
 	if (i)
 		dxi_put(fs, i);
