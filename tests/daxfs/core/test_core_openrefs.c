@@ -183,8 +183,10 @@ static void case_open(const char *path)
 	CHECK_EQ(orphan_head(fs), 0); /* the last close freed it, lookups or not */
 	CHECK_EQ(media_mode(fs, ino), 0);
 	CHECK_EQ(fsstat(fs).free_blocks, s0.free_blocks);
-	daxfs_open_put(fs, ino); /* one too many: ignored */
-	CHECK_OK(daxfs_getattr(fs, ino, &a)); /* the lookup taken with the open */
+	/* one too many: ignored */
+	daxfs_open_put(fs, ino);
+	/* the lookup taken with the open */
+	CHECK_OK(daxfs_getattr(fs, ino, &a));
 	CHECK_EQ(a.nlink, 0);
 	daxfs_iput(fs, ino, 1);
 	CHECK_EQ(daxfs_getattr(fs, ino, &a), -ENOENT);
