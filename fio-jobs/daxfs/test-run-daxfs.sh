@@ -65,6 +65,13 @@ if [ "$fs" != tmpfs ] && grep -qs '^PASSTHROUGH_HP=' "$build/libfuse.env"; then
 	fs+=,passthrough_hp-fuse
 	peer=1
 fi
+# daxfs-dax on both transports, when the build's libfuse has io_uring: the
+# round-trip-bound workloads run again with the daemons placed by the kernel
+pair=0
+if [ "$fs" != tmpfs ] && grep -qs '^FUSE_URING=ON' "$build/libfuse.env"; then
+	fs+=,daxfs-dax-uring
+	pair=1
+fi
 before=$(find /dev/shm -maxdepth 1 -name 'daxfs-bench.*' | wc -l)
 "$runner" --quick --runtime 1 --size 16M --files 200 --load-wait 0 --fs "$fs" --out "$tmp/out" "$build" \
 	>"$tmp/stdout" 2>"$tmp/stderr"
@@ -78,6 +85,12 @@ if [ $peer -eq 1 ]; then
 		'grep -q "^| workload | daxfs-dax / passthrough_hp-fuse" "$tmp/out/daxfs.md"'
 	check "report has a target against the FUSE data peer" \
 		'grep -q "^| seqread: best daxfs / passthrough_hp-fuse |" "$tmp/out/daxfs.md"'
+fi
+if [ $pair -eq 1 ]; then
+	check "report compares the transports with the daemons placed by the kernel" \
+		'grep -Eq "^\| file create \(open O_CREAT \+ close\) \| ops/s \| daxfs-dax \| [0-9.]+ k \| [0-9.]+ k \| [0-9.]+x \|" "$tmp/out/daxfs.md"'
+	check "report has the io_uring target in both placements" \
+		'[ "$(grep -c "^| create: io_uring / /dev/fuse, daemon" "$tmp/out/daxfs.md")" -eq 2 ]'
 fi
 check "report says where the metadata loop ran" \
 	'grep -q "The loop ran on CPU $(($(nproc) - 1))" "$tmp/out/daxfs.md"'
