@@ -800,6 +800,7 @@ struct daxfs_stats {
 	uint64_t alloc_resv;	  /* chunks reserved for a window of a large file */
 	uint64_t resv_broken;	  /* reservations ended by space pressure */
 	uint64_t inode_checks;	  /* inode checksums computed on a read (di_get) */
+	uint64_t inodes_held;	  /* now: inodes held in memory by lookups or opens */
 };
 
 void daxfs_get_stats(struct daxfs *fs, struct daxfs_stats *st);

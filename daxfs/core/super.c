@@ -555,6 +555,9 @@ void daxfs_get_stats(struct daxfs *fs, struct daxfs_stats *st)
 	*st = fs->stats;
 	dx_unlock(fs);
 	st->inode_checks = atomic_load_explicit(&fs->inode_checks, memory_order_relaxed);
+	pthread_mutex_lock(&fs->icache_lock);
+	st->inodes_held = fs->icache_count;
+	pthread_mutex_unlock(&fs->icache_lock);
 }
 
 bool daxfs_readonly(struct daxfs *fs)

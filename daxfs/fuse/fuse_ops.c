@@ -1344,7 +1344,8 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 		PMD_JSON_U64S(f, {"tx_commits", cs.tx_commits}, {"tx_bytes", cs.tx_bytes},
 			      {"alloc_calls", cs.alloc_calls}, {"alloc_huge", cs.alloc_huge},
 			      {"alloc_blocks", cs.alloc_blocks}, {"freed_blocks", cs.freed_blocks},
-			      {"deferred_blocks", cs.deferred_blocks});
+			      {"deferred_blocks", cs.deferred_blocks},
+			      {"inodes_held", cs.inodes_held});
 		fprintf(f, "},\n");
 		daxfs_mmap_server_print(d->mmap, f, 1);
 		fprintf(f, ",\n");
