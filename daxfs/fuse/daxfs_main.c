@@ -39,6 +39,7 @@
 #include "daxfs.h"
 #include "errmsg.h"
 #include "fuse_daemon.h"
+#include "fuse_devloop.h"
 #include "fuse_transport.h"
 #include "mmap_server.h"
 #include "units.h"
@@ -744,7 +745,11 @@ static int run_daemon(int argc, char **argv)
 		fuse_loop_cfg_set_clone_fd(lcfg, copts.clone_fd);
 		fuse_loop_cfg_set_max_threads(lcfg, (unsigned)threads);
 		fuse_loop_cfg_set_idle_threads(lcfg, (unsigned)threads);
-		ret = fuse_session_loop_mt(se, lcfg);
+		/* with io_uring only FORGETs and INTERRUPTs come through /dev/fuse */
+		if (d.uring_wanted)
+			ret = daxfs_fuse_devloop(se, &d.ring_live, lcfg);
+		else
+			ret = fuse_session_loop_mt(se, lcfg);
 		fuse_loop_cfg_destroy(lcfg);
 	}
 	ret = ret < 0 ? 1 : 0; /* a signal (positive) is a normal stop */

@@ -98,6 +98,7 @@ struct daxfs_daemon {
 	bool writeback;		 /* -o writeback: FUSE_CAP_WRITEBACK_CACHE (cache=auto|always) */
 	bool uring_wanted;	 /* -o io_uring given and the kernel switch is on */
 	_Atomic bool uring;	 /* the last stats open came through io_uring */
+	_Atomic bool ring_live;	 /* a request came through io_uring (fuse_devloop.h) */
 	struct fuse_session *se; /* for notifications to the kernel */
 	bool no_opendir;	 /* the kernel opens directories without asking */
 	bool detached;		 /* background daemon: logs go to syslog */

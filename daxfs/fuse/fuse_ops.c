@@ -59,7 +59,13 @@
 
 static struct daxfs_daemon *daemon_of(fuse_req_t req)
 {
-	return fuse_req_userdata(req);
+	struct daxfs_daemon *d = fuse_req_userdata(req);
+
+	/* the /dev/fuse loop gathers FORGETs once the ring serves (fuse_devloop.h) */
+	if (d->uring_wanted && !atomic_load_explicit(&d->ring_live, memory_order_relaxed) &&
+	    fuse_req_is_uring(req))
+		atomic_store(&d->ring_live, true);
+	return d;
 }
 
 static void op_done(struct daxfs_daemon *d, enum daxfs_stat_op op, uint64_t t0, int err)
