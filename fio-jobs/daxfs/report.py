@@ -754,6 +754,18 @@ def main():
         with open(rq) as f:
             w(f.read().rstrip())
         w("")
+    rq = os.path.join(a.raw, "reqcount-peer.md")
+    if os.path.exists(rq):
+        w(f"## FUSE requests per operation ({PEER})")
+        w("")
+        w("The same operations, counted by the kernel's FUSE tracepoints")
+        w("(`fio-jobs/daxfs/reqcount.py --trace`), which do not see FORGETs. Under")
+        w("its default writeback cache the kernel keeps written data, so its reads")
+        w("of just-written files come from the page cache.")
+        w("")
+        with open(rq) as f:
+            w(f.read().rstrip())
+        w("")
 
     w("## Every round")
     w("")

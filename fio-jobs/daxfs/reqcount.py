@@ -1,22 +1,32 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""reqcount.py - FUSE requests per file operation on a daxfs mount, from
-the daemon's own counters (`daxfs stat --json`).
+"""reqcount.py - FUSE requests per file operation on a mount: on daxfs
+from the daemon's own counters (`daxfs stat --json`), on any FUSE
+filesystem from the kernel's FUSE tracepoints (--trace).
 
   reqcount.py DAXFS_BIN MNT [N]     prints a Markdown table on stdout
+  reqcount.py --trace MNT [N]
 
 Each operation is done N times (default 50) on its own files, the counters
 are read before and after, and the table gives the requests of each type
 per operation (the two reads of the statistics file itself are measured
-once and taken off). Used for the table in docs/design.md and by
-fio-jobs/run-daxfs. Exit status 0, 1 on a failed system call, 2 on usage.
+once and taken off). With --trace the requests are those the kernel sends
+to MNT's connection (tracepoint fuse/fuse_request_send, in a tracing
+instance of its own that is removed at the end; root, a kernel with FUSE
+tracepoints); FORGETs do not pass that tracepoint and are not counted.
+Used for the table in docs/design.md and by fio-jobs/run-daxfs. Exit
+status 0, 1 on a failed system call (or no FUSE tracepoints), 2 on usage.
 """
+import errno
 import json
 import os
+import re
 import subprocess
 import sys
 
 import toolmain
+
+TRACEFS = "/sys/kernel/tracing"
 
 
 def counts(daxfs, mnt):
@@ -25,16 +35,62 @@ def counts(daxfs, mnt):
     return {k: v.get("count", 0) for k, v in json.loads(out)["ops"].items()}
 
 
+class Trace:
+    """The kernel's fuse_request_send events of one FUSE connection, in a
+    tracing instance of their own."""
+
+    def __init__(self, mnt):
+        ev = os.path.join(TRACEFS, "events", "fuse", "fuse_request_send")
+        if not os.path.isdir(ev):
+            raise OSError(errno.ENOENT, "no FUSE tracepoints in this kernel (or tracefs is "
+                          "not mounted there); on daxfs, count with its own counters", ev)
+        st = os.stat(mnt)
+        # the kernel's dev_t: 20 bits of minor
+        self.conn = (os.major(st.st_dev) << 20) | os.minor(st.st_dev)
+        self.dir = os.path.join(TRACEFS, "instances", f"reqcount.{os.getpid()}")
+        os.mkdir(self.dir)
+        ev = os.path.join(self.dir, "events", "fuse", "fuse_request_send")
+        with open(os.path.join(ev, "filter"), "w") as f:
+            f.write(f"connection == {self.conn}")
+        with open(os.path.join(ev, "enable"), "w") as f:
+            f.write("1")
+
+    def counts(self):
+        c = {}
+        with open(os.path.join(self.dir, "trace")) as f:
+            for m in re.finditer(r"\(FUSE_([A-Z_]+)\)", f.read()):
+                k = m.group(1).lower()
+                c[k] = c.get(k, 0) + 1
+        return c
+
+    def close(self):
+        with open(os.path.join(self.dir, "events", "fuse", "fuse_request_send", "enable"),
+                  "w") as f:
+            f.write("0")
+        os.rmdir(self.dir)
+
+
 def diff(a, b):
     return {k: b.get(k, 0) - a.get(k, 0) for k in set(a) | set(b) if b.get(k, 0) != a.get(k, 0)}
 
 
 def main():
     if len(sys.argv) not in (3, 4):
-        print("usage: reqcount.py DAXFS_BIN MNT [N]", file=sys.stderr)
+        print("usage: reqcount.py DAXFS_BIN|--trace MNT [N]", file=sys.stderr)
         return 2
     daxfs, mnt = sys.argv[1], sys.argv[2]
     n = int(sys.argv[3]) if len(sys.argv) == 4 else 50
+    if daxfs != "--trace":
+        return count_ops(lambda: counts(daxfs, mnt), mnt, n)
+    trace = Trace(mnt)
+    try:
+        return count_ops(trace.counts, mnt, n)
+    finally:
+        trace.close()
+
+
+def count_ops(counts_now, mnt, n):
+    """Print the table: requests per operation, from counts_now()."""
     top = os.path.join(mnt, f"reqcount.{os.getpid()}")
     os.mkdir(top)
     for i in range(n):
@@ -42,8 +98,8 @@ def main():
             f.write(b"x" * 8192)
         os.mkdir(os.path.join(top, f"d{i}"))
     # what reading the counters costs by itself
-    a = counts(daxfs, mnt)
-    b = counts(daxfs, mnt)
+    a = counts_now()
+    b = counts_now()
     base = diff(a, b)
 
     def op_create(i):
@@ -101,10 +157,10 @@ def main():
     rows = []
     kinds = set()
     for label, fn, per in ops:
-        a = counts(daxfs, mnt)
+        a = counts_now()
         for i in range(n):
             fn(i)
-        b = counts(daxfs, mnt)
+        b = counts_now()
         d = diff(a, b)
         for k, v in base.items():
             d[k] = d.get(k, 0) - v
