@@ -85,6 +85,13 @@ if [ $peer -eq 1 ]; then
 		'grep -q "^| workload | daxfs-dax / passthrough_hp-fuse" "$tmp/out/daxfs.md"'
 	check "report has a target against the FUSE data peer" \
 		'grep -q "^| seqread: best daxfs / passthrough_hp-fuse |" "$tmp/out/daxfs.md"'
+	if [ -d /sys/kernel/tracing/events/fuse/fuse_request_send ]; then
+		check "report counts the peer's requests per create" \
+			'sed -n "/^## FUSE requests per operation (passthrough_hp-fuse)/,/^## /p" "$tmp/out/daxfs.md" |
+			 grep -Eq "^\| create \+ close \| .* \| [0-9.]+ \|$"'
+		check "no tracing instance left behind" \
+			'! ls /sys/kernel/tracing/instances | grep -q "^reqcount\."'
+	fi
 fi
 if [ $pair -eq 1 ]; then
 	check "report compares the transports with the daemons placed by the kernel" \
