@@ -50,10 +50,14 @@ class Trace:
         self.dir = os.path.join(TRACEFS, "instances", f"reqcount.{os.getpid()}")
         os.mkdir(self.dir)
         ev = os.path.join(self.dir, "events", "fuse", "fuse_request_send")
-        with open(os.path.join(ev, "filter"), "w") as f:
-            f.write(f"connection == {self.conn}")
-        with open(os.path.join(ev, "enable"), "w") as f:
-            f.write("1")
+        try:
+            with open(os.path.join(ev, "filter"), "w") as f:
+                f.write(f"connection == {self.conn}")
+            with open(os.path.join(ev, "enable"), "w") as f:
+                f.write("1")
+        except OSError:
+            os.rmdir(self.dir)
+            raise
 
     def counts(self):
         c = {}
