@@ -745,23 +745,21 @@ def main():
             w(row)
         w("")
 
-    rq = os.path.join(a.raw, "reqcount.md")
-    if os.path.exists(rq):
-        w("## FUSE requests per operation (daxfs-dax)")
+    for table, fs, how in (
+            ("reqcount.md", "daxfs-dax",
+             ["From the daemon's counters (`daxfs stat`), by fio-jobs/daxfs/reqcount.py."]),
+            ("reqcount-peer.md", PEER,
+             ["The same operations, counted by the kernel's FUSE tracepoints",
+              "(`fio-jobs/daxfs/reqcount.py --trace`), which do not see FORGETs. Under",
+              "its default writeback cache the kernel keeps written data, so its reads",
+              "of just-written files come from the page cache."])):
+        rq = os.path.join(a.raw, table)
+        if not os.path.exists(rq):
+            continue
+        w(f"## FUSE requests per operation ({fs})")
         w("")
-        w("From the daemon's counters (`daxfs stat`), by fio-jobs/daxfs/reqcount.py.")
-        w("")
-        with open(rq) as f:
-            w(f.read().rstrip())
-        w("")
-    rq = os.path.join(a.raw, "reqcount-peer.md")
-    if os.path.exists(rq):
-        w(f"## FUSE requests per operation ({PEER})")
-        w("")
-        w("The same operations, counted by the kernel's FUSE tracepoints")
-        w("(`fio-jobs/daxfs/reqcount.py --trace`), which do not see FORGETs. Under")
-        w("its default writeback cache the kernel keeps written data, so its reads")
-        w("of just-written files come from the page cache.")
+        for line in how:
+            w(line)
         w("")
         with open(rq) as f:
             w(f.read().rstrip())
