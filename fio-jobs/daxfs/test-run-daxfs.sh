@@ -55,6 +55,9 @@ refuse --size 900M --region-size 1G "does not fit"
 refuse --bogus "unknown option '--bogus'"
 refuse --workdir /nonexistent "is not a directory"
 refuse --pin-cpu "$(nproc)" "--pin-cpu needs a CPU number below"
+mkdir "$tmp/full" && echo keep >"$tmp/full/file"
+refuse --raw "$tmp/full" "is not empty and holds no earlier raw results"
+check "--raw of a foreign directory leaves it alone" '[ -s "$tmp/full/file" ]'
 
 fs=tmpfs
 [ -x "$build/daxfs/daxfs" ] && [ -x "$build/daxfs/mkfs.daxfs" ] && fs=tmpfs,daxfs-dax
@@ -73,7 +76,9 @@ if [ "$fs" != tmpfs ] && grep -qs '^FUSE_URING=ON' "$build/libfuse.env"; then
 	pair=1
 fi
 before=$(find /dev/shm -maxdepth 1 -name 'daxfs-bench.*' | wc -l)
-"$runner" --quick --runtime 1 --size 16M --files 200 --load-wait 0 --fs "$fs" --out "$tmp/out" "$build" \
+# its own raw directory: the build's may hold a real run's raw results
+"$runner" --quick --runtime 1 --size 16M --files 200 --load-wait 0 --fs "$fs" --out "$tmp/out" \
+	--raw "$tmp/raw" "$build" \
 	>"$tmp/stdout" 2>"$tmp/stderr"
 rc=$?
 check "quick run on $fs exits 0 (got $rc: $(tail -n 3 "$tmp/stderr"))" '[ $rc -eq 0 ]'
@@ -103,6 +108,7 @@ check "report says where the metadata loop ran" \
 	'grep -q "The loop ran on CPU $(($(nproc) - 1))" "$tmp/out/daxfs.md"'
 check "no mount left behind" '! findmnt -l | grep -q daxfs-bench'
 after=$(find /dev/shm -maxdepth 1 -name 'daxfs-bench.*' | wc -l)
+check "raw results where --raw said" '[ -s "$tmp/raw/report.args" ]'
 check "work directory removed" '[ "$after" -le "$before" ]'
 
 [ $fail -eq 0 ] && echo "PASS"
