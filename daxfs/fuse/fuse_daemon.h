@@ -95,10 +95,11 @@ struct daxfs_daemon {
 	double negative_timeout;
 	double attr_timeout;
 	enum daxfs_cache_mode cache;
-	bool writeback;		 /* -o writeback: FUSE_CAP_WRITEBACK_CACHE (cache=auto|always) */
-	bool uring_wanted;	 /* -o io_uring given and the kernel switch is on */
-	_Atomic bool uring;	 /* the last stats open came through io_uring */
-	_Atomic bool ring_live;	 /* a request came through io_uring (fuse_devloop.h) */
+	bool writeback;	   /* -o writeback: FUSE_CAP_WRITEBACK_CACHE (cache=auto|always) */
+	bool uring_wanted; /* -o io_uring given and the kernel switch is on */
+	/* a request came through io_uring: the transport in use (daxfs stat),
+	 * and the /dev/fuse loop gathers FORGETs (fuse_devloop.h) */
+	_Atomic bool ring_live;
 	struct fuse_session *se; /* for notifications to the kernel */
 	bool no_opendir;	 /* the kernel opens directories without asking */
 	bool detached;		 /* background daemon: logs go to syslog */

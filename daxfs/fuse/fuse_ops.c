@@ -649,7 +649,6 @@ static void dx_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int err = 0;
 
 	if (is_stats_ino(ino)) {
-		atomic_store(&d->uring, fuse_req_is_uring(req));
 		err = open_stats(d, ino, fi);
 	} else {
 		err = daxfs_fuse_open_allowed(d, ino, fi->flags);
@@ -1338,7 +1337,7 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 			d->read_only ? "true" : "false", (unsigned long long)up_ns);
 		fprintf(f, "  \"cache\": \"%s\",\n  \"writeback\": %s,\n  \"transport\": \"%s\",\n",
 			daxfs_cache_mode_name(d->cache), d->writeback ? "true" : "false",
-			atomic_load(&d->uring) ? "io_uring" : "dev_fuse");
+			atomic_load(&d->ring_live) ? "io_uring" : "dev_fuse");
 		fprintf(f, "  \"bytes_read\": %llu,\n  \"bytes_written\": %llu,\n  ",
 			(unsigned long long)rd, (unsigned long long)wr);
 		daxfs_fuse_stats_print_ops(&d->stats, f, 1);
@@ -1375,7 +1374,7 @@ void daxfs_fuse_print_stats(struct daxfs_daemon *d, FILE *f, int json)
 	fprintf(f, "uptime:        %.3f s\n", (double)up_ns / 1e9);
 	fprintf(f, "cache:         %s%s; transport %s\n", daxfs_cache_mode_name(d->cache),
 		d->writeback ? ", writeback" : "",
-		atomic_load(&d->uring) ? "FUSE over io_uring" : "/dev/fuse");
+		atomic_load(&d->ring_live) ? "FUSE over io_uring" : "/dev/fuse");
 	fprintf(f, "bytes read:    %llu\n", (unsigned long long)rd);
 	fprintf(f, "bytes written: %llu\n", (unsigned long long)wr);
 	fprintf(f,
