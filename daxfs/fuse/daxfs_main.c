@@ -735,7 +735,9 @@ static int run_daemon(int argc, char **argv)
 	ready_fd = -1;
 
 	if (copts.singlethread) {
-		ret = fuse_session_loop(se);
+		/* with io_uring only FORGETs and INTERRUPTs come through /dev/fuse */
+		ret = d.uring_wanted ? daxfs_fuse_devloop(se, &d.ring_live, NULL)
+				     : fuse_session_loop(se);
 	} else {
 		lcfg = fuse_loop_cfg_create();
 		if (!lcfg) {

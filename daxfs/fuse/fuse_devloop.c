@@ -64,9 +64,10 @@ int daxfs_fuse_devloop(struct fuse_session *se, const _Atomic bool *ring_live,
 		} else if (op != FUSE_INTERRUPT &&
 			   !atomic_load_explicit(ring_live, memory_order_relaxed) &&
 			   ++unringed >= DAXFS_DEVLOOP_FALLBACK) {
-			/* the ring never served: libfuse's loop, its threads */
+			/* the ring never served: libfuse's loop, its threads
+			 * (one thread when the daemon was asked for one) */
 			free(buf.mem);
-			return fuse_session_loop_mt(se, cfg);
+			return cfg ? fuse_session_loop_mt(se, cfg) : fuse_session_loop(se);
 		}
 	}
 	free(buf.mem);

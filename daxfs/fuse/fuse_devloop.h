@@ -40,7 +40,8 @@
  * daxfs_fuse_devloop - serve /dev/fuse of @se until the session ends.
  * @ring_live: set by the request handlers once a request came through the
  * ring (fuse_req_is_uring). @cfg: libfuse's loop configuration, for the
- * hand-over. Returns what fuse_session_loop_mt returns: 0 or a positive
+ * hand-over to its multi-threaded loop, or NULL for its single-threaded
+ * one (-s). Returns what fuse_session_loop_mt returns: 0 or a positive
  * signal number for a normal stop, -errno on a failure.
  */
 int daxfs_fuse_devloop(struct fuse_session *se, const _Atomic bool *ring_live,
